@@ -1,0 +1,360 @@
+//! The tamper-evident audit log (promise P4).
+//!
+//! Three layers, each catching what the previous cannot:
+//! 1. **Append** (in the transaction of the action): the row gets its sequence number from the
+//!    database and an HMAC over its content with a key that is not in the database. No lock is
+//!    shared by appenders. An entry edited or inserted by someone holding only the database fails
+//!    its MAC, even before it is sealed.
+//! 2. **Seal** (a background task, and at the end of each CLI command): under a lock on the one
+//!    `audit_head` row, which only sealers take, unsealed entries get consecutive chain positions
+//!    and `hash = SHA-256(previous hash ‖ position ‖ seq ‖ content ‖ MAC)`. Deleting, inserting or
+//!    reordering sealed entries breaks the chain.
+//! 3. **Checkpoints**: each seal run signs (position, hash) with Ed25519 and also appends the
+//!    checkpoint to a file outside the database, so truncating the tail of the log (entries and
+//!    checkpoints together) is detected against that file.
+//!
+//! Subjects are dossier ids (random UUIDs), never names.
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
+use parcours_store::audit::{self as q, AuditRow, Checkpoint};
+use parcours_store::Conn;
+use std::io::Write;
+
+use crate::{App, AppError, Ctx, Result};
+
+/// What happened, before it is stamped with actor, time and request id.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub subject: Option<&'a str>,
+    pub fields: &'a str,
+    pub outcome: &'a str,
+    pub structure_id: Option<i64>,
+}
+
+pub const OK: &str = "ok";
+pub const REFUSED: &str = "refus";
+pub const FAILED: &str = "echec";
+
+fn canonical(r: &AuditRow) -> Vec<u8> {
+    // A JSON array: deterministic, unambiguous, readable when debugging.
+    serde_json::to_vec(&(
+        r.ts,
+        &r.actor,
+        &r.action,
+        &r.subject,
+        &r.fields,
+        &r.request_id,
+        &r.outcome,
+        r.structure_id,
+    ))
+    .unwrap_or_default()
+}
+
+fn link(prev: &[u8], r: &AuditRow, pos: i64) -> Vec<u8> {
+    let mut data = prev.to_vec();
+    data.extend_from_slice(&pos.to_be_bytes());
+    data.extend_from_slice(&r.seq.to_be_bytes());
+    data.extend(canonical(r));
+    data.extend_from_slice(&r.mac);
+    parcours_vault::sha256(&data).to_vec()
+}
+
+fn checkpoint_message(pos: i64, hash: &[u8], ts: i64) -> Vec<u8> {
+    let mut m = b"parcours/audit-checkpoint/v1".to_vec();
+    m.extend_from_slice(&pos.to_be_bytes());
+    m.extend_from_slice(hash);
+    m.extend_from_slice(&ts.to_be_bytes());
+    m
+}
+
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+impl App {
+    fn entry_mac(&self, r: &AuditRow) -> Vec<u8> {
+        parcours_vault::hmac_sha256(self.keys.audit_mac.expose(), &canonical(r)).to_vec()
+    }
+
+    /// Appends an audit entry on `conn` (inside the caller's transaction).
+    pub async fn audit(&self, conn: &mut Conn, ctx: &Ctx, ev: Event<'_>) -> Result<i64> {
+        self.audit_as(conn, ctx, &ctx.actor.audit_name(), ev).await
+    }
+
+    /// Same, naming the actor explicitly (e.g. the account a failed login targeted).
+    pub async fn audit_as(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        actor: &str,
+        ev: Event<'_>,
+    ) -> Result<i64> {
+        let mut row = AuditRow {
+            seq: 0,
+            ts: micros(ctx.now),
+            actor: actor.to_string(),
+            action: ev.action.to_string(),
+            subject: ev.subject.map(str::to_string),
+            fields: ev.fields.to_string(),
+            request_id: ctx.request_id.clone(),
+            outcome: ev.outcome.to_string(),
+            structure_id: ev.structure_id,
+            mac: Vec::new(),
+            chain_pos: None,
+            hash: None,
+        };
+        row.mac = self.entry_mac(&row);
+        Ok(q::append(conn, &row).await?)
+    }
+
+    /// Appends an entry in its own transaction (refusals and failures whose action rolled back).
+    pub async fn audit_alone(&self, ctx: &Ctx, ev: Event<'_>) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        self.audit(&mut tx, ctx, ev).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Chains every unsealed entry and signs a checkpoint. Returns how many were sealed.
+    pub async fn seal_audit(&self, now: DateTime<Utc>) -> Result<u64> {
+        let _guard = self.sealer.lock().await;
+        let mut total = 0u64;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let (mut pos, mut hash) = q::lock_head(&mut tx).await?;
+            let batch = q::unsealed(&mut tx, 2000).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len();
+            for r in &batch {
+                if self.entry_mac(r) != r.mac {
+                    // Never seal a forged entry; `audit verify` names it.
+                    tx.commit().await?;
+                    return Err(AppError::Refused(format!(
+                        "entrée d'audit n° {} falsifiée : scellement arrêté",
+                        r.seq
+                    )));
+                }
+                pos += 1;
+                hash = link(&hash, r, pos);
+                q::seal(&mut tx, r.seq, pos, &hash).await?;
+            }
+            q::set_head(&mut tx, pos, &hash).await?;
+            let ts = micros(now);
+            let sig = self
+                .keys
+                .audit_signing
+                .sign(&checkpoint_message(pos, &hash, ts));
+            let cp = Checkpoint {
+                chain_pos: pos,
+                hash: hash.clone(),
+                ts,
+                signature: sig.to_bytes().to_vec(),
+            };
+            q::add_checkpoint(&mut tx, &cp).await?;
+            tx.commit().await?;
+            self.log_checkpoint(&cp);
+            total += n as u64;
+            if n < 2000 {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn log_checkpoint(&self, cp: &Checkpoint) {
+        tracing::info!(position = cp.chain_pos, hash = %hex::encode(&cp.hash), "point de contrôle d'audit signé");
+        if let Some(path) = &self.checkpoint_log {
+            let line = format!(
+                "{} {} {} {}\n",
+                cp.chain_pos,
+                hex::encode(&cp.hash),
+                cp.ts,
+                hex::encode(&cp.signature)
+            );
+            let res = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            if let Err(e) = res {
+                tracing::error!(error = %e, "écriture du journal des points de contrôle impossible");
+            }
+        }
+    }
+
+    /// Recomputes the whole chain. `Ok(report)` when intact; `Err` names the first bad entry.
+    pub async fn verify_audit(&self) -> std::result::Result<VerifyReport, VerifyError> {
+        let public = self.keys.audit_signing.verifying_key();
+        let mut conn = self.store.acquire().await.map_err(|e| VerifyError::from_app(e.into()))?;
+        let checkpoints = q::checkpoints(&mut conn).await.map_err(|e| VerifyError::from_app(e.into()))?;
+        let (head_pos, head_hash) = q::head(&mut conn).await.map_err(|e| VerifyError::from_app(e.into()))?;
+        let mut cps = checkpoints.iter().peekable();
+        let mut prev = vec![0u8; 32];
+        let mut expected = 1i64;
+        let mut last_seq = None;
+        loop {
+            let page = q::sealed_after(&mut conn, expected - 1, 5000)
+                .await
+                .map_err(|e| VerifyError::from_app(e.into()))?;
+            if page.is_empty() {
+                break;
+            }
+            for r in &page {
+                let pos = r.chain_pos.unwrap_or_default();
+                if pos != expected {
+                    return Err(VerifyError::bad(
+                        r.seq,
+                        format!(
+                            "l'entrée de position {expected} manque dans la chaîne (supprimée) avant l'entrée n° {}",
+                            r.seq
+                        ),
+                    ));
+                }
+                if self.entry_mac(r) != r.mac {
+                    return Err(VerifyError::bad(
+                        r.seq,
+                        format!("l'entrée n° {} a été modifiée ou insérée (code d'intégrité invalide)", r.seq),
+                    ));
+                }
+                let h = link(&prev, r, pos);
+                if Some(&h) != r.hash.as_ref() {
+                    return Err(VerifyError::bad(
+                        r.seq,
+                        format!(
+                            "chaînage rompu à l'entrée n° {} (position {pos}) : entrée déplacée, insérée ou précédente supprimée",
+                            r.seq
+                        ),
+                    ));
+                }
+                while let Some(cp) = cps.peek() {
+                    if cp.chain_pos > pos {
+                        break;
+                    }
+                    if cp.chain_pos == pos {
+                        check_checkpoint(&public, cp, &h).map_err(|m| VerifyError::bad(r.seq, m))?;
+                    }
+                    cps.next();
+                }
+                prev = h;
+                expected += 1;
+                last_seq = Some(r.seq);
+            }
+        }
+        let sealed = expected - 1;
+        let seq_named = last_seq.unwrap_or(0);
+        if let Some(cp) = cps.next() {
+            return Err(VerifyError::bad(
+                seq_named,
+                format!(
+                    "un point de contrôle signé atteste la position {} mais la chaîne s'arrête à {sealed} : entrées supprimées en fin de journal",
+                    cp.chain_pos
+                ),
+            ));
+        }
+        if head_pos != sealed || (sealed > 0 && head_hash != prev) {
+            return Err(VerifyError::bad(
+                seq_named,
+                format!("la tête de chaîne (position {head_pos}) ne correspond pas aux entrées (position {sealed})"),
+            ));
+        }
+        if let Some(last) = checkpoints.last() {
+            if last.chain_pos != sealed {
+                return Err(VerifyError::bad(
+                    seq_named,
+                    format!("entrées scellées après le dernier point de contrôle signé ({})", last.chain_pos),
+                ));
+            }
+        }
+        // Checkpoints kept outside the database: the chain must still reach each of them.
+        let mut external = 0;
+        if let Some(path) = &self.checkpoint_log {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    external += 1;
+                    let parts: Vec<&str> = line.split(' ').collect();
+                    let pos: i64 = parts.first().and_then(|p| p.parse().ok()).unwrap_or(-1);
+                    let known = checkpoints.iter().find(|c| c.chain_pos == pos);
+                    let same = known.is_some_and(|c| Some(hex::encode(&c.hash).as_str()) == parts.get(1).copied());
+                    if !same {
+                        return Err(VerifyError::bad(
+                            seq_named,
+                            format!(
+                                "le point de contrôle externe de position {pos} est absent ou différent dans la base : journal tronqué ou réécrit"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let unsealed = q::unsealed(&mut conn, i64::MAX).await.map_err(|e| VerifyError::from_app(e.into()))?;
+        for r in &unsealed {
+            if self.entry_mac(r) != r.mac {
+                return Err(VerifyError::bad(
+                    r.seq,
+                    format!("l'entrée non scellée n° {} a été modifiée ou insérée (code d'intégrité invalide)", r.seq),
+                ));
+            }
+        }
+        Ok(VerifyReport {
+            sealed,
+            unsealed: unsealed.len() as i64,
+            checkpoints: checkpoints.len(),
+            external_checkpoints: external,
+        })
+    }
+}
+
+fn check_checkpoint(
+    public: &VerifyingKey,
+    cp: &Checkpoint,
+    hash: &[u8],
+) -> std::result::Result<(), String> {
+    if cp.hash != hash {
+        return Err(format!(
+            "le point de contrôle de la position {} ne correspond pas à la chaîne",
+            cp.chain_pos
+        ));
+    }
+    let sig = Signature::from_slice(&cp.signature)
+        .map_err(|_| format!("signature illisible au point de contrôle {}", cp.chain_pos))?;
+    public
+        .verify(&checkpoint_message(cp.chain_pos, &cp.hash, cp.ts), &sig)
+        .map_err(|_| format!("signature invalide au point de contrôle {}", cp.chain_pos))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub sealed: i64,
+    pub unsealed: i64,
+    pub checkpoints: usize,
+    pub external_checkpoints: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyError {
+    /// Sequence number of the first bad entry (0 when the log could not be read).
+    pub seq: i64,
+    pub message: String,
+}
+
+impl VerifyError {
+    fn bad(seq: i64, message: String) -> VerifyError {
+        VerifyError { seq, message }
+    }
+    fn from_app(e: AppError) -> VerifyError {
+        VerifyError {
+            seq: 0,
+            message: format!("lecture du journal impossible : {e}"),
+        }
+    }
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}

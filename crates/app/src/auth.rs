@@ -1,0 +1,449 @@
+//! Login with password then TOTP (mandatory for every human account), server-side sessions,
+//! throttling.
+//!
+//! - Passwords: argon2id, m = 19 MiB, t = 2, p = 1, hashed on the blocking pool. Unknown logins
+//!   are checked against a dummy hash so timing does not tell them apart, and get the same
+//!   message as a wrong password.
+//! - TOTP (RFC 6238, SHA-1, 6 digits, 30 s, ±1 step): each time step is accepted once per
+//!   account (a conditional update in the database, safe across instances).
+//! - Sessions: 256-bit random tokens; the database stores only their SHA-256, so a dump yields no
+//!   usable session. A new token at each privilege change (password accepted, code accepted).
+//!   30 min inactivity, 12 h absolute.
+//! - Throttling: failures counted per login (known or not) and per client address, in the
+//!   database (shared by instances), keyed pseudonyms only.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use parcours_domain::Role;
+use parcours_store::accounts::{self as acc, AccountRow, SessionRow};
+use totp_rs::{Algorithm as TotpAlg, Secret, TOTP};
+
+use crate::audit::{Event, FAILED, OK, REFUSED};
+use crate::{Actor, App, AppError, Ctx, Principal, Result};
+
+pub const IDLE_TIMEOUT_S: i64 = 30 * 60;
+pub const ABSOLUTE_TIMEOUT_S: i64 = 12 * 3600;
+pub const THROTTLE_WINDOW_S: i64 = 15 * 60;
+pub const MAX_FAILURES_PER_LOGIN: i64 = 5;
+pub const MAX_FAILURES_PER_CLIENT: i64 = 30;
+
+pub const STAGE_ANON: &str = "anonyme";
+pub const STAGE_CODE: &str = "code";
+pub const STAGE_ENROL: &str = "enrolement";
+pub const STAGE_AUTH: &str = "authentifie";
+
+fn argon() -> Result<Argon2<'static>> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(AppError::internal)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password on the blocking pool (argon2 takes tens of milliseconds by design).
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&parcours_vault::random_bytes::<16>())
+            .map_err(AppError::internal)?;
+        Ok(argon()?
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(AppError::internal)?
+            .to_string())
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+async fn verify_password(hash: String, password: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(AppError::internal)?;
+        Ok(argon()?
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+fn totp_for(secret: &[u8]) -> Result<TOTP> {
+    // new_unchecked: 160-bit secrets are what authenticator apps expect; no validation needed.
+    Ok(TOTP::new_unchecked(TotpAlg::SHA1, 6, 1, 30, secret.to_vec()))
+}
+
+/// The code valid at a given unix time for a secret (used by the demo helper and tests).
+pub fn totp_code(secret: &[u8], unix: u64) -> Result<String> {
+    Ok(totp_for(secret)?.generate(unix))
+}
+
+/// What the session holds, for the web layer.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub token_hash: Vec<u8>,
+    pub stage: String,
+    pub csrf: String,
+    pub principal: Option<Principal>,
+    pub login: Option<String>,
+}
+
+/// A new session: the token goes into the cookie, only its hash is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub info: SessionInfo,
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    parcours_vault::sha256(token.as_bytes()).to_vec()
+}
+
+fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(parcours_vault::random_bytes::<32>())
+}
+
+/// Enrolment material shown once: the secret as text and the otpauth URL (for the QR code).
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub secret_base32: String,
+    pub otpauth_url: String,
+}
+
+fn principal_of(a: &AccountRow) -> Result<Principal> {
+    Ok(Principal {
+        account_id: a.id,
+        login: a.login.clone(),
+        role: Role::parse(&a.role).ok_or_else(|| AppError::internal("rôle inconnu en base"))?,
+        structure_id: a.structure_id,
+        scope_region: a.scope_region.clone(),
+    })
+}
+
+impl App {
+    async fn new_session(
+        &self,
+        conn: &mut parcours_store::Conn,
+        account: Option<&AccountRow>,
+        stage: &str,
+        now: i64,
+    ) -> Result<NewSession> {
+        let token = random_token();
+        let row = SessionRow {
+            token_hash: token_hash(&token),
+            account_id: account.map(|a| a.id),
+            stage: stage.to_string(),
+            csrf: random_token(),
+            created_at: now,
+            last_seen: now,
+            pending_secret: None,
+        };
+        acc::session_insert(conn, &row).await?;
+        Ok(NewSession {
+            token,
+            info: SessionInfo {
+                token_hash: row.token_hash,
+                stage: row.stage,
+                csrf: row.csrf,
+                principal: match (stage, account) {
+                    (STAGE_AUTH, Some(a)) => Some(principal_of(a)?),
+                    _ => None,
+                },
+                login: account.map(|a| a.login.clone()),
+            },
+        })
+    }
+
+    /// An anonymous session, so that the login form carries a CSRF token.
+    pub async fn start_anonymous_session(&self, ctx: &Ctx) -> Result<NewSession> {
+        let mut conn = self.store.acquire().await?;
+        self.new_session(&mut conn, None, STAGE_ANON, ctx.now.timestamp())
+            .await
+    }
+
+    /// Loads a session from its cookie token, enforcing both timeouts.
+    pub async fn load_session(&self, token: &str, ctx: &Ctx) -> Result<Option<SessionInfo>> {
+        let now = ctx.now.timestamp();
+        let h = token_hash(token);
+        let mut conn = self.store.acquire().await?;
+        let Some(s) = acc::session_get(&mut conn, &h).await? else {
+            return Ok(None);
+        };
+        if now - s.last_seen > IDLE_TIMEOUT_S || now - s.created_at > ABSOLUTE_TIMEOUT_S {
+            acc::session_delete(&mut conn, &h).await?;
+            return Ok(None);
+        }
+        if now - s.last_seen >= 30 {
+            acc::session_touch(&mut conn, &h, now).await?;
+        }
+        let account = match s.account_id {
+            Some(id) => acc::by_id(&mut conn, id).await?,
+            None => None,
+        };
+        if let Some(a) = &account {
+            if !a.active {
+                acc::session_delete(&mut conn, &h).await?;
+                return Ok(None);
+            }
+        }
+        Ok(Some(SessionInfo {
+            principal: match (&account, s.stage.as_str()) {
+                (Some(a), STAGE_AUTH) => Some(principal_of(a)?),
+                _ => None,
+            },
+            login: account.map(|a| a.login),
+            token_hash: s.token_hash,
+            stage: s.stage,
+            csrf: s.csrf,
+        }))
+    }
+
+    pub async fn logout(&self, ctx: &Ctx, session: &SessionInfo) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        acc::session_delete(&mut tx, &session.token_hash).await?;
+        if session.principal.is_some() {
+            self.audit(&mut tx, ctx, Event { action: "deconnexion", subject: None, fields: "", outcome: OK, structure_id: None })
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// First factor. On success the old session is destroyed and a new one (new token) waits
+    /// for the second factor or its enrolment.
+    pub async fn login_password(
+        &self,
+        ctx: &Ctx,
+        old: Option<&SessionInfo>,
+        login: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<NewSession> {
+        let now = ctx.now.timestamp();
+        let login = login.trim();
+        let login_key = self.keys.pseudonym("login", &login.to_lowercase());
+        let client_key = self.keys.pseudonym("client", client);
+        let mut conn = self.store.acquire().await?;
+        let throttled = acc::throttle_count(&mut conn, &login_key, now, THROTTLE_WINDOW_S).await?
+            >= MAX_FAILURES_PER_LOGIN
+            || acc::throttle_count(&mut conn, &client_key, now, THROTTLE_WINDOW_S).await?
+                >= MAX_FAILURES_PER_CLIENT;
+        let account = acc::by_login(&mut conn, login).await?;
+        drop(conn);
+        let actor = match &account {
+            Some(a) => a.login.clone(),
+            None => format!("inconnu:{}", hex::encode(&login_key[..6])),
+        };
+        if throttled {
+            self.audit_as_alone(ctx, &actor, "connexion.bloquee", REFUSED).await?;
+            return Err(AppError::Throttled);
+        }
+        let hash = match &account {
+            Some(a) => a.password_hash.clone(),
+            None => DUMMY_HASH
+                .get_or_try_init(|| hash_password(random_token()))
+                .await?
+                .clone(),
+        };
+        let ok = verify_password(hash, password.to_string()).await?;
+        let account = account.filter(|a| ok && a.active);
+        let Some(account) = account else {
+            let mut tx = self.store.begin().await?;
+            acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
+            acc::throttle_hit(&mut tx, &client_key, now, THROTTLE_WINDOW_S).await?;
+            self.audit_as(&mut tx, ctx, &actor, Event { action: "connexion.mot_de_passe", subject: None, fields: "", outcome: FAILED, structure_id: None })
+                .await?;
+            tx.commit().await?;
+            return Err(AppError::InvalidCredentials);
+        };
+        let mut tx = self.store.begin().await?;
+        if let Some(o) = old {
+            acc::session_delete(&mut tx, &o.token_hash).await?;
+        }
+        let stage = if account.totp_secret.is_some() { STAGE_CODE } else { STAGE_ENROL };
+        let s = self.new_session(&mut tx, Some(&account), stage, now).await?;
+        self.audit_as(&mut tx, ctx, &account.login, Event { action: "connexion.mot_de_passe", subject: None, fields: "", outcome: OK, structure_id: account.structure_id })
+            .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    async fn audit_as_alone(&self, ctx: &Ctx, actor: &str, action: &str, outcome: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        self.audit_as(&mut tx, ctx, actor, Event { action, subject: None, fields: "", outcome, structure_id: None })
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_account(&self, session: &SessionInfo, stage: &str) -> Result<AccountRow> {
+        if session.stage != stage {
+            return Err(AppError::Unauthenticated);
+        }
+        let mut conn = self.store.acquire().await?;
+        let row = acc::session_get(&mut conn, &session.token_hash)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let id = row.account_id.ok_or(AppError::Unauthenticated)?;
+        acc::by_id(&mut conn, id).await?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Checks a code against a secret for steps t-1, t, t+1 and consumes the matching step.
+    async fn check_and_consume(&self, account: &AccountRow, secret: &[u8], code: &str, ctx: &Ctx) -> Result<Option<i64>> {
+        let code = code.trim().replace(' ', "");
+        if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Ok(None);
+        }
+        let totp = totp_for(secret)?;
+        let now = ctx.now.timestamp();
+        let step = now.div_euclid(30);
+        for s in [step - 1, step, step + 1] {
+            let expected = totp.generate((s * 30).max(0) as u64);
+            if constant_eq(expected.as_bytes(), code.as_bytes()) {
+                let mut conn = self.store.acquire().await?;
+                return Ok(if acc::consume_totp_step(&mut conn, account.id, s).await? { Some(s) } else { None });
+            }
+        }
+        Ok(None)
+    }
+
+    async fn second_factor_failed(&self, ctx: &Ctx, account: &AccountRow, session: &SessionInfo, action: &str) -> Result<AppError> {
+        let now = ctx.now.timestamp();
+        let login_key = self.keys.pseudonym("login", &account.login.to_lowercase());
+        let mut tx = self.store.begin().await?;
+        let n = acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
+        self.audit_as(&mut tx, ctx, &account.login, Event { action, subject: None, fields: "", outcome: FAILED, structure_id: account.structure_id })
+            .await?;
+        if n >= MAX_FAILURES_PER_LOGIN {
+            acc::session_delete(&mut tx, &session.token_hash).await?;
+            tx.commit().await?;
+            return Ok(AppError::Throttled);
+        }
+        tx.commit().await?;
+        Ok(AppError::InvalidCode)
+    }
+
+    /// Second factor. On success a new session token, fully authenticated.
+    pub async fn login_code(&self, ctx: &Ctx, session: &SessionInfo, code: &str) -> Result<NewSession> {
+        let account = self.session_account(session, STAGE_CODE).await?;
+        let now = ctx.now.timestamp();
+        let mut conn = self.store.acquire().await?;
+        if acc::throttle_count(&mut conn, &self.keys.pseudonym("login", &account.login.to_lowercase()), now, THROTTLE_WINDOW_S).await?
+            >= MAX_FAILURES_PER_LOGIN
+        {
+            drop(conn);
+            self.audit_as_alone(ctx, &account.login, "connexion.bloquee", REFUSED).await?;
+            return Err(AppError::Throttled);
+        }
+        drop(conn);
+        let sealed = account.totp_secret.clone().ok_or(AppError::Unauthenticated)?;
+        let secret = self.keys.accounts.open(&sealed, &totp_ad(account.id))?;
+        if self.check_and_consume(&account, &secret, code, ctx).await?.is_none() {
+            return Err(self.second_factor_failed(ctx, &account, session, "connexion.second_facteur").await?);
+        }
+        self.finish_login(ctx, session, &account, "connexion.second_facteur").await
+    }
+
+    async fn finish_login(&self, ctx: &Ctx, session: &SessionInfo, account: &AccountRow, action: &str) -> Result<NewSession> {
+        let mut tx = self.store.begin().await?;
+        acc::session_delete(&mut tx, &session.token_hash).await?;
+        acc::reset_failures(&mut tx, account.id).await?;
+        acc::throttle_clear(&mut tx, &self.keys.pseudonym("login", &account.login.to_lowercase())).await?;
+        let s = self.new_session(&mut tx, Some(account), STAGE_AUTH, ctx.now.timestamp()).await?;
+        self.audit_as(&mut tx, ctx, &account.login, Event { action, subject: None, fields: "", outcome: OK, structure_id: account.structure_id })
+            .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// Enrolment, step 1: a fresh secret kept (encrypted) in the session until confirmed.
+    pub async fn enrolment_start(&self, session: &SessionInfo) -> Result<Enrolment> {
+        let account = self.session_account(session, STAGE_ENROL).await?;
+        let mut conn = self.store.acquire().await?;
+        let row = acc::session_get(&mut conn, &session.token_hash).await?.ok_or(AppError::Unauthenticated)?;
+        let ad = pending_ad(&session.token_hash);
+        let secret = match row.pending_secret {
+            Some(p) => self.keys.accounts.open(&p, &ad)?.to_vec(),
+            None => {
+                let s = parcours_vault::random_bytes::<20>().to_vec();
+                acc::session_set_pending(&mut conn, &session.token_hash, Some(self.keys.accounts.seal(&s, &ad))).await?;
+                s
+            }
+        };
+        let b32 = Secret::Raw(secret).to_encoded().to_string();
+        let url = format!(
+            "otpauth://totp/Parcours:{}?secret={}&issuer=Parcours&algorithm=SHA1&digits=6&period=30",
+            url_escape(&account.login),
+            b32
+        );
+        Ok(Enrolment { secret_base32: b32, otpauth_url: url })
+    }
+
+    /// Enrolment, step 2: the first code proves the authenticator holds the secret.
+    pub async fn enrolment_confirm(&self, ctx: &Ctx, session: &SessionInfo, code: &str) -> Result<NewSession> {
+        let account = self.session_account(session, STAGE_ENROL).await?;
+        let mut conn = self.store.acquire().await?;
+        let row = acc::session_get(&mut conn, &session.token_hash).await?.ok_or(AppError::Unauthenticated)?;
+        drop(conn);
+        let pending = row.pending_secret.ok_or(AppError::InvalidCode)?;
+        let secret = self.keys.accounts.open(&pending, &pending_ad(&session.token_hash))?;
+        let Some(step) = self.check_and_consume(&account, &secret, code, ctx).await? else {
+            return Err(self.second_factor_failed(ctx, &account, session, "enrolement.second_facteur").await?);
+        };
+        let mut tx = self.store.begin().await?;
+        acc::set_totp(&mut tx, account.id, &self.keys.accounts.seal(&secret, &totp_ad(account.id)), step).await?;
+        tx.commit().await?;
+        self.finish_login(ctx, session, &account, "enrolement.second_facteur").await
+    }
+
+    /// Sets an account's TOTP secret directly (demo accounts only; see `setup`).
+    pub async fn set_totp_secret(&self, account_id: i64, secret: &[u8]) -> Result<()> {
+        let mut conn = self.store.acquire().await?;
+        acc::set_totp(&mut conn, account_id, &self.keys.accounts.seal(secret, &totp_ad(account_id)), 0).await?;
+        Ok(())
+    }
+
+    /// Decrypts an account's TOTP secret (demo helper only; see `setup::demo_code`).
+    pub(crate) async fn totp_secret_of(&self, login: &str) -> Result<Vec<u8>> {
+        let mut conn = self.store.acquire().await?;
+        let a = acc::by_login(&mut conn, login).await?.ok_or(AppError::NotFound)?;
+        let sealed = a.totp_secret.ok_or_else(|| AppError::Refused("ce compte n'a pas encore enrôlé son second facteur".into()))?;
+        Ok(self.keys.accounts.open(&sealed, &totp_ad(a.id))?.to_vec())
+    }
+
+    /// The principal of an authenticated session, or `Unauthenticated`.
+    pub fn require_principal(session: Option<&SessionInfo>) -> Result<Principal> {
+        session
+            .and_then(|s| s.principal.clone())
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn ctx_for(principal: Option<Principal>, request_id: String, now: chrono::DateTime<chrono::Utc>) -> Ctx {
+        Ctx {
+            actor: principal.map(Actor::Account).unwrap_or(Actor::Anonymous),
+            request_id,
+            now,
+        }
+    }
+}
+
+fn totp_ad(account_id: i64) -> Vec<u8> {
+    format!("parcours/totp/{account_id}").into_bytes()
+}
+
+fn pending_ad(token_hash: &[u8]) -> Vec<u8> {
+    let mut v = b"parcours/totp-pending/".to_vec();
+    v.extend_from_slice(token_hash);
+    v
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

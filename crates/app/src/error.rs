@@ -1,0 +1,92 @@
+//! One error type for all use cases, with stable codes.
+//!
+//! Policy: messages shown to people are French and never contain personal data or internal
+//! details. Internal errors carry their detail for the log only; pages and API show a generic
+//! message with the request id, so the operator can find the detail.
+
+use parcours_domain::{ValidationErrors, Warning};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("données invalides")]
+    Validation(ValidationErrors),
+    #[error("un dossier semblable existe déjà dans la structure")]
+    DuplicateSuspected {
+        existing: Vec<String>,
+        warnings: Vec<Warning>,
+    },
+    #[error("dossier introuvable")]
+    NotFound,
+    #[error("votre rôle ne donne pas accès à cette ressource")]
+    Forbidden,
+    #[error("authentification requise")]
+    Unauthenticated,
+    #[error("identifiant ou mot de passe incorrect")]
+    InvalidCredentials,
+    #[error("code de vérification incorrect ou déjà utilisé")]
+    InvalidCode,
+    #[error("trop de tentatives : réessayez dans quelques minutes")]
+    Throttled,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("le dossier a été modifié entre-temps : rechargez-le avant de l'enregistrer")]
+    Stale,
+    #[error("{0}")]
+    Refused(String),
+    #[error("erreur interne")]
+    Internal(String),
+}
+
+impl AppError {
+    /// Stable machine code, part of the API contract.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation",
+            AppError::DuplicateSuspected { .. } => "doublon_probable",
+            AppError::NotFound => "introuvable",
+            AppError::Forbidden => "interdit",
+            AppError::Unauthenticated => "non_authentifie",
+            AppError::InvalidCredentials => "identifiants_invalides",
+            AppError::InvalidCode => "code_invalide",
+            AppError::Throttled => "trop_de_tentatives",
+            AppError::Conflict(_) => "conflit",
+            AppError::Stale => "version_perimee",
+            AppError::Refused(_) => "refuse",
+            AppError::Internal(_) => "erreur_interne",
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<parcours_store::StoreError> for AppError {
+    fn from(e: parcours_store::StoreError) -> Self {
+        use parcours_store::StoreError as S;
+        match e {
+            S::NotFound => AppError::NotFound,
+            S::Conflict(what) => AppError::Conflict(format!("Cette valeur existe déjà : {what}.")),
+            S::Stale => AppError::Stale,
+            S::Db(d) => AppError::Internal(d),
+        }
+    }
+}
+
+impl From<parcours_vault::FieldCipherError> for AppError {
+    fn from(e: parcours_vault::FieldCipherError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(e: ValidationErrors) -> Self {
+        AppError::Validation(e)
+    }
+}
+
+impl From<parcours_store::SqlxError> for AppError {
+    fn from(e: parcours_store::SqlxError) -> Self {
+        AppError::from(parcours_store::StoreError::from(e))
+    }
+}

@@ -1,0 +1,405 @@
+//! The dossier jeune: create, read, update, list, search — authorised and audited here.
+//!
+//! Only conseiller and directeur read identities, and only in their own structure. A dossier of
+//! another structure answers exactly like a dossier that does not exist (404), and the refusal is
+//! audited. Every identity shown — a dossier opened, a line of a list or of search results —
+//! leaves one audit entry naming the dossier id (never the person).
+
+use chrono::NaiveDate;
+use parcours_domain::jeune::{self, Identity, JeuneInput, Sexe};
+use parcours_domain::normalize::{self, fold, tokens};
+use parcours_domain::{ValidationErrors, Warning};
+use parcours_store::jeunes::{self as q, JeuneRow, ENCRYPTED_COLUMNS};
+use parcours_store::Conn;
+use parcours_vault::{BlindIndex, DataKey};
+use serde::Serialize;
+
+use crate::audit::{Event, OK, REFUSED};
+use crate::keys::dek_context;
+use crate::{Actor, App, AppError, Ctx, Result};
+
+const TABLE: &str = "jeunes";
+pub const PAGE_SIZE: i64 = 50;
+
+/// A decrypted dossier.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dossier {
+    pub id: String,
+    pub structure_id: i64,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(flatten)]
+    pub identity: Identity,
+}
+
+/// The outcome of a create or update: the dossier id and any non-blocking warnings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Saved {
+    pub id: String,
+    pub version: i64,
+    pub warnings: Vec<Warning>,
+}
+
+/// Search criteria as typed; at least one of nom, prénom, e-mail, téléphone.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SearchQuery {
+    pub nom: String,
+    pub prenom: String,
+    pub date_naissance: String,
+    pub email: String,
+    pub telephone: String,
+}
+
+impl SearchQuery {
+    pub fn is_empty(&self) -> bool {
+        [&self.nom, &self.prenom, &self.date_naissance, &self.email, &self.telephone]
+            .iter()
+            .all(|s| s.trim().is_empty())
+    }
+}
+
+fn field_values(id: &Identity) -> [String; 11] {
+    [
+        id.nom.clone(),
+        id.prenom.clone(),
+        id.date_naissance.format("%Y-%m-%d").to_string(),
+        id.sexe.code().to_string(),
+        id.nationalite.clone().unwrap_or_default(),
+        id.email.clone().unwrap_or_default(),
+        id.telephone.clone().unwrap_or_default(),
+        id.adresse.clone().unwrap_or_default(),
+        id.code_postal.clone().unwrap_or_default(),
+        id.commune.clone().unwrap_or_default(),
+        id.niveau_formation.map(|n| n.to_string()).unwrap_or_default(),
+    ]
+}
+
+fn opt(s: String) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+impl App {
+    fn encrypt_row(&self, id: &str, dek: &DataKey, identity: &Identity) -> Vec<Vec<u8>> {
+        field_values(identity)
+            .iter()
+            .zip(ENCRYPTED_COLUMNS)
+            .map(|(v, col)| dek.encrypt_field(TABLE, col, id, v))
+            .collect()
+    }
+
+    /// Decrypts a row. Fails clearly if any ciphertext was moved from another place.
+    pub fn decrypt_row(&self, row: &JeuneRow) -> Result<Dossier> {
+        let wrapped = row
+            .wrapped_key
+            .as_ref()
+            .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
+        let dek = self.keys.master.unwrap_key(wrapped, &dek_context(&row.id))?;
+        let mut v: Vec<String> = Vec::with_capacity(11);
+        for (col, ct) in ENCRYPTED_COLUMNS.iter().zip(&row.fields) {
+            v.push(dek.decrypt_field(TABLE, col, &row.id, ct).map_err(|e| {
+                AppError::Internal(format!("{e} (colonne {col}, dossier {})", row.id))
+            })?);
+        }
+        let mut it = v.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        let nom = next();
+        let prenom = next();
+        let date = next();
+        let sexe = next();
+        let identity = Identity {
+            nom,
+            prenom,
+            date_naissance: NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(AppError::internal)?,
+            sexe: Sexe::parse(&sexe).ok_or_else(|| AppError::internal("sexe illisible"))?,
+            nationalite: opt(next()),
+            email: opt(next()),
+            telephone: opt(next()),
+            adresse: opt(next()),
+            code_postal: opt(next()),
+            commune: opt(next()),
+            niveau_formation: next().parse().ok(),
+        };
+        Ok(Dossier {
+            id: row.id.clone(),
+            structure_id: row.structure_id,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            identity,
+        })
+    }
+
+    fn blind_entries(&self, id: &Identity) -> Vec<(i64, i64)> {
+        let k = &self.keys.index;
+        let mut out = Vec::new();
+        let nom = fold(&id.nom);
+        let prenom = fold(&id.prenom);
+        for (ix, folded) in [(BlindIndex::Nom, &nom), (BlindIndex::Prenom, &prenom)] {
+            out.push((ix.code(), k.compute(ix, folded)));
+            for t in tokens(folded) {
+                out.push((ix.code(), k.compute(ix, &t)));
+            }
+        }
+        if let Some(e) = &id.email {
+            out.push((BlindIndex::Email.code(), k.compute(BlindIndex::Email, e)));
+        }
+        if let Some(t) = &id.telephone {
+            out.push((BlindIndex::Telephone.code(), k.compute(BlindIndex::Telephone, t)));
+        }
+        let compound = format!("{nom}|{}", id.date_naissance.format("%Y-%m-%d"));
+        out.push((
+            BlindIndex::NomDateNaissance.code(),
+            k.compute(BlindIndex::NomDateNaissance, &compound),
+        ));
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The structure whose identities the actor may read, or a refusal (audited).
+    async fn identity_scope(&self, ctx: &Ctx, action: &str) -> Result<i64> {
+        match &ctx.actor {
+            Actor::Account(p) if p.role.reads_identities() => {
+                p.structure_id.ok_or(AppError::Forbidden)
+            }
+            _ => {
+                self.audit_alone(ctx, Event { action, subject: None, fields: "", outcome: REFUSED, structure_id: None })
+                    .await?;
+                Err(AppError::Forbidden)
+            }
+        }
+    }
+
+    /// Dossiers of the structure with the same nom + prénom + date de naissance.
+    pub async fn find_duplicates(&self, conn: &mut Conn, structure_id: i64, identity: &Identity, except: Option<&str>) -> Result<Vec<String>> {
+        let nom = fold(&identity.nom);
+        let compound = format!("{nom}|{}", identity.date_naissance.format("%Y-%m-%d"));
+        let v = self.keys.index.compute(BlindIndex::NomDateNaissance, &compound);
+        let mut out = Vec::new();
+        for row in q::candidates(conn, structure_id, BlindIndex::NomDateNaissance.code(), v).await? {
+            if Some(row.id.as_str()) == except {
+                continue;
+            }
+            let d = self.decrypt_row(&row)?;
+            if fold(&d.identity.nom) == nom
+                && fold(&d.identity.prenom) == fold(&identity.prenom)
+                && d.identity.date_naissance == identity.date_naissance
+            {
+                out.push(d.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts a validated identity in `structure_id`, with its key, indexes and audit entry,
+    /// on the caller's transaction. Returns the new id.
+    pub async fn insert_identity(&self, conn: &mut Conn, ctx: &Ctx, structure_id: i64, identity: &Identity) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let dek = DataKey::generate();
+        let now = ctx.now.timestamp();
+        let row = JeuneRow {
+            id: id.clone(),
+            structure_id,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            fields: self.encrypt_row(&id, &dek, identity),
+            wrapped_key: Some(self.keys.master.wrap(&dek, &dek_context(&id))),
+        };
+        q::insert(conn, &row).await?;
+        q::set_blind_indexes(conn, &id, structure_id, &self.blind_entries(identity)).await?;
+        self.audit(conn, ctx, Event { action: "jeune.creation", subject: Some(&id), fields: &ENCRYPTED_COLUMNS.join(","), outcome: OK, structure_id: Some(structure_id) })
+            .await?;
+        Ok(id)
+    }
+
+    /// Creates a dossier in the actor's structure. A probable duplicate is refused unless
+    /// `confirm_duplicate` (the advisor saw the warning and confirmed).
+    pub async fn create_jeune(&self, ctx: &Ctx, input: &JeuneInput, confirm_duplicate: bool) -> Result<Saved> {
+        let structure_id = self.identity_scope(ctx, "jeune.creation").await?;
+        let (identity, warnings) = jeune::validate(input, ctx.now.date_naive())?;
+        let mut tx = self.store.begin().await?;
+        let dups = self.find_duplicates(&mut tx, structure_id, &identity, None).await?;
+        if !dups.is_empty() && !confirm_duplicate {
+            return Err(AppError::DuplicateSuspected { existing: dups, warnings });
+        }
+        let id = self.insert_identity(&mut tx, ctx, structure_id, &identity).await?;
+        tx.commit().await?;
+        Ok(Saved { id, version: 1, warnings })
+    }
+
+    /// Checks that a dossier exists in the actor's structure; otherwise audits the refusal and
+    /// answers NotFound, whether the id exists elsewhere or not at all.
+    async fn authorise_dossier(&self, conn: &mut Conn, ctx: &Ctx, id: &str, action: &str) -> Result<i64> {
+        let scope = self.identity_scope(ctx, action).await?;
+        let found = if uuid::Uuid::parse_str(id).is_ok() { q::structure_of(conn, id).await? } else { None };
+        match found {
+            Some(s) if s == scope => Ok(s),
+            other => {
+                let subject = if uuid::Uuid::parse_str(id).is_ok() { Some(id) } else { None };
+                let mut tx = self.store.begin().await?;
+                self.audit(&mut tx, ctx, Event { action, subject, fields: if other.is_some() { "autre_structure" } else { "inexistant" }, outcome: REFUSED, structure_id: other })
+                    .await?;
+                tx.commit().await?;
+                Err(AppError::NotFound)
+            }
+        }
+    }
+
+    /// Opens a dossier (audited read).
+    pub async fn get_jeune(&self, ctx: &Ctx, id: &str) -> Result<Dossier> {
+        let mut tx = self.store.begin().await?;
+        let structure = self.authorise_dossier(&mut tx, ctx, id, "jeune.lecture").await?;
+        let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let d = self.decrypt_row(&row)?;
+        self.audit(&mut tx, ctx, Event { action: "jeune.lecture", subject: Some(id), fields: &ENCRYPTED_COLUMNS.join(","), outcome: OK, structure_id: Some(structure) })
+            .await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    /// Updates a dossier if `version` is still current. Only changed fields are named in the audit.
+    pub async fn update_jeune(&self, ctx: &Ctx, id: &str, version: i64, input: &JeuneInput) -> Result<Saved> {
+        let (identity, warnings) = jeune::validate(input, ctx.now.date_naive())?;
+        let mut tx = self.store.begin().await?;
+        let structure = self.authorise_dossier(&mut tx, ctx, id, "jeune.modification").await?;
+        let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        if row.version != version {
+            return Err(AppError::Stale);
+        }
+        let before = self.decrypt_row(&row)?;
+        let old = field_values(&before.identity);
+        let new = field_values(&identity);
+        let changed: Vec<&str> = ENCRYPTED_COLUMNS
+            .iter()
+            .zip(old.iter().zip(new.iter()))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(c, _)| *c)
+            .collect();
+        let dek = self.keys.master.unwrap_key(row.wrapped_key.as_deref().unwrap_or_default(), &dek_context(id))?;
+        let updated = JeuneRow {
+            updated_at: ctx.now.timestamp(),
+            version: version + 1,
+            fields: self.encrypt_row(id, &dek, &identity),
+            ..row
+        };
+        q::update(&mut tx, &updated).await?;
+        q::set_blind_indexes(&mut tx, id, structure, &self.blind_entries(&identity)).await?;
+        self.audit(&mut tx, ctx, Event { action: "jeune.modification", subject: Some(id), fields: &changed.join(","), outcome: OK, structure_id: Some(structure) })
+            .await?;
+        tx.commit().await?;
+        Ok(Saved { id: id.to_string(), version: version + 1, warnings })
+    }
+
+    /// The most recent dossiers of the actor's structure, one page (each line audited).
+    pub async fn list_jeunes(&self, ctx: &Ctx, page: i64) -> Result<(Vec<Dossier>, i64)> {
+        let structure = self.identity_scope(ctx, "jeune.liste").await?;
+        let mut tx = self.store.begin().await?;
+        let total = q::count_in_structure(&mut tx, structure).await?;
+        let rows = q::list_recent(&mut tx, structure, PAGE_SIZE, page.max(0) * PAGE_SIZE).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.decrypt_row(r)?);
+            self.audit(&mut tx, ctx, Event { action: "jeune.liste", subject: Some(&r.id), fields: "nom,prenom,date_naissance", outcome: OK, structure_id: Some(structure) })
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((out, total))
+    }
+
+    /// Searches the actor's structure through the blind indexes only, then decrypts the
+    /// candidates and keeps those matching every criterion (accents and case ignored).
+    pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<Vec<Dossier>> {
+        let structure = self.identity_scope(ctx, "jeune.recherche").await?;
+        let mut tx = self.store.begin().await?;
+        let found = self.search_in(&mut tx, structure, query).await?;
+        for d in &found {
+            self.audit(&mut tx, ctx, Event { action: "jeune.recherche", subject: Some(&d.id), fields: "nom,prenom,date_naissance", outcome: OK, structure_id: Some(structure) })
+                .await?;
+        }
+        if found.is_empty() {
+            self.audit(&mut tx, ctx, Event { action: "jeune.recherche", subject: None, fields: "", outcome: OK, structure_id: Some(structure) })
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// The search itself, without authorisation or audit (also used by the benchmark).
+    pub async fn search_in(&self, conn: &mut Conn, structure: i64, query: &SearchQuery) -> Result<Vec<Dossier>> {
+        let mut errors = ValidationErrors::default();
+        let nom = fold(&query.nom);
+        let prenom = fold(&query.prenom);
+        let email = normalize::email(&query.email);
+        let date = match query.date_naissance.trim() {
+            "" => None,
+            s => match jeune::parse_date(s) {
+                Ok(d) => Some(d),
+                Err((code, msg)) => {
+                    errors.push("date_naissance", code, msg);
+                    None
+                }
+            },
+        };
+        let phone = match query.telephone.trim() {
+            "" => None,
+            s => match parcours_domain::phone::to_e164(s) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errors.push("telephone", e.code, e.message);
+                    None
+                }
+            },
+        };
+        if query.is_empty() {
+            errors.push("nom", "critere_requis", "Indiquez au moins un nom, un prénom, un e-mail ou un téléphone.");
+        } else if nom.is_empty() && prenom.is_empty() && email.is_empty() && phone.is_none() && errors.is_empty() {
+            errors.push("date_naissance", "critere_requis", "La date de naissance se cherche avec le nom (ou un autre critère).");
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let k = &self.keys.index;
+        // The most selective index available drives the lookup.
+        let (ix, value) = if !email.is_empty() {
+            (BlindIndex::Email, k.compute(BlindIndex::Email, &email))
+        } else if let Some(p) = &phone {
+            (BlindIndex::Telephone, k.compute(BlindIndex::Telephone, p))
+        } else if let (false, Some(d)) = (nom.is_empty(), date) {
+            let c = format!("{nom}|{}", d.format("%Y-%m-%d"));
+            (BlindIndex::NomDateNaissance, k.compute(BlindIndex::NomDateNaissance, &c))
+        } else if !nom.is_empty() {
+            (BlindIndex::Nom, k.compute(BlindIndex::Nom, &nom))
+        } else {
+            (BlindIndex::Prenom, k.compute(BlindIndex::Prenom, &prenom))
+        };
+        let rows = q::candidates(conn, structure, ix.code(), value).await?;
+        let name_matches = |wanted: &str, actual: &str| {
+            wanted.is_empty() || {
+                let a = fold(actual);
+                a == wanted || tokens(&a).iter().any(|t| t == wanted)
+            }
+        };
+        let mut out = Vec::new();
+        for r in &rows {
+            let d = self.decrypt_row(r)?;
+            let i = &d.identity;
+            if name_matches(&nom, &i.nom)
+                && name_matches(&prenom, &i.prenom)
+                && (email.is_empty() || i.email.as_deref() == Some(email.as_str()))
+                && (phone.is_none() || i.telephone == phone)
+                && (date.is_none() || Some(i.date_naissance) == date)
+            {
+                out.push(d);
+            }
+        }
+        out.sort_by(|a, b| (fold(&a.identity.nom), fold(&a.identity.prenom)).cmp(&(fold(&b.identity.nom), fold(&b.identity.prenom))));
+        Ok(out)
+    }
+}

@@ -1,0 +1,176 @@
+//! The unlocked keys of a running instance, the keyring in the database, and rotation.
+//!
+//! The database keeps only wrapped keys (`keyring` table, context `keyring:<purpose>`), so a
+//! copy of it is useless without the master key file. Purposes:
+//! - `check`: a random key whose successful unwrap proves the master key matches this database;
+//! - `index`: root of the blind-index keys;
+//! - `accounts`: encrypts account secrets (TOTP seeds, pending enrolments);
+//! - `audit_mac`: HMAC of each audit entry at append time;
+//! - `audit_signing`: Ed25519 seed signing audit checkpoints;
+//! - `pseudonym`: keyed hashes of logins and client addresses (throttling, failed logins).
+
+use ed25519_dalek::SigningKey;
+use parcours_store::{keyring, Store};
+use parcours_vault::{DataKey, IndexKeys, MasterKey};
+use std::path::Path;
+
+use crate::{AppError, Result};
+
+pub const PURPOSES: [&str; 6] = [
+    "check",
+    "index",
+    "accounts",
+    "audit_mac",
+    "audit_signing",
+    "pseudonym",
+];
+
+pub struct Keys {
+    pub master: MasterKey,
+    pub index: IndexKeys,
+    pub accounts: DataKey,
+    pub audit_mac: DataKey,
+    pub audit_signing: SigningKey,
+    pub pseudonym: DataKey,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keys(master v{}, <redacted>)", self.master.version())
+    }
+}
+
+fn ctx(purpose: &str) -> String {
+    format!("keyring:{purpose}")
+}
+
+pub fn dek_context(jeune_id: &str) -> String {
+    format!("dek:{jeune_id}")
+}
+
+impl Keys {
+    /// Creates the keyring of a new instance, wrapped by `master`.
+    pub async fn create(store: &Store, master: MasterKey) -> Result<Keys> {
+        let mut tx = store.begin().await?;
+        for p in PURPOSES {
+            keyring::put(&mut tx, p, &master.wrap(&DataKey::generate(), &ctx(p))).await?;
+        }
+        tx.commit().await?;
+        Keys::load(store, master).await
+    }
+
+    /// Unwraps the keyring with `master`; a wrong master key is refused clearly.
+    pub async fn load(store: &Store, master: MasterKey) -> Result<Keys> {
+        let mut conn = store.acquire().await?;
+        let mut out = Vec::new();
+        for p in PURPOSES {
+            let w = keyring::get(&mut conn, p)
+                .await?
+                .ok_or_else(|| AppError::Refused(format!("clé « {p} » absente de la base : instance non initialisée ?")))?;
+            let k = master.unwrap_key(&w, &ctx(p)).map_err(|_| {
+                let db_version = MasterKey::wrapped_version(&w).unwrap_or(0);
+                AppError::Refused(format!(
+                    "la clé maîtresse (version {}) ne correspond pas à cette base (clés enveloppées en version {db_version}) : mauvais fichier de clé",
+                    master.version()
+                ))
+            })?;
+            out.push(k);
+        }
+        let mut it = out.into_iter();
+        let (Some(_check), Some(index), Some(accounts), Some(audit_mac), Some(signing), Some(pseudonym)) =
+            (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(AppError::internal("trousseau incomplet"));
+        };
+        Ok(Keys {
+            index: IndexKeys::derive(&index),
+            accounts,
+            audit_mac,
+            audit_signing: SigningKey::from_bytes(signing.expose()),
+            pseudonym,
+            master,
+        })
+    }
+
+    /// Hex of the audit public key, for external verifiers.
+    pub fn audit_public_hex(&self) -> String {
+        hex::encode(self.audit_signing.verifying_key().to_bytes())
+    }
+
+    /// Keyed pseudonym (HMAC-SHA256, hex, 16 bytes) of a value, for throttling and audit of
+    /// unknown logins: stable, not reversible without the key.
+    pub fn pseudonym(&self, domain: &str, value: &str) -> Vec<u8> {
+        let data = [domain.as_bytes(), b"\0", value.as_bytes()].concat();
+        parcours_vault::hmac_sha256(self.pseudonym.expose(), &data)[..16].to_vec()
+    }
+}
+
+/// Moves the instance to a new master-key version: every wrapped key (keyring and persons'
+/// data keys) is re-wrapped in one transaction; field ciphertexts are untouched. The new key is
+/// written next to the old file first (`<file>.new`, 0600), then renamed over it once the
+/// database is committed, so a crash leaves a recoverable state (see [`recover_interrupted`]).
+pub async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
+    let old = MasterKey::load(key_file).map_err(|e| AppError::Refused(e.to_string()))?;
+    let old_version = old.version();
+    // Proves the old key is right before touching anything.
+    Keys::load(
+        store,
+        MasterKey::load(key_file).map_err(|e| AppError::Refused(e.to_string()))?,
+    )
+    .await?;
+    let new = MasterKey::generate(old_version + 1);
+    let new_path = pending_path(key_file);
+    if new_path.exists() {
+        return Err(AppError::Refused(format!(
+            "{} existe déjà : une rotation précédente a été interrompue ; relancez le serveur pour la terminer",
+            new_path.display()
+        )));
+    }
+    new.write_new(&new_path)
+        .map_err(|e| AppError::Refused(e.to_string()))?;
+    let mut tx = store.begin().await?;
+    for (purpose, w) in keyring::all(&mut tx).await? {
+        let k = old.unwrap_key(&w, &ctx(&purpose))?;
+        keyring::put(&mut tx, &purpose, &new.wrap(&k, &ctx(&purpose))).await?;
+    }
+    let mut after = String::new();
+    let mut count = 0u64;
+    loop {
+        let page = keyring::data_keys_after(&mut tx, &after, 1000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for (id, w) in &page {
+            let k = old.unwrap_key(w, &dek_context(id))?;
+            keyring::put_data_key(&mut tx, id, &new.wrap(&k, &dek_context(id))).await?;
+            count += 1;
+        }
+        after = page.last().map(|(id, _)| id.clone()).unwrap_or_default();
+    }
+    tx.commit().await?;
+    std::fs::rename(&new_path, key_file).map_err(AppError::internal)?;
+    Ok((old_version + 1, count))
+}
+
+pub fn pending_path(key_file: &Path) -> std::path::PathBuf {
+    let mut s = key_file.as_os_str().to_owned();
+    s.push(".new");
+    s.into()
+}
+
+/// If a rotation committed in the database but crashed before the key file was renamed, the
+/// pending file is the right key: finish the rename. Returns true when it did.
+pub async fn recover_interrupted(store: &Store, key_file: &Path) -> Result<bool> {
+    let pending = pending_path(key_file);
+    if !pending.exists() {
+        return Ok(false);
+    }
+    let candidate = MasterKey::load(&pending).map_err(|e| AppError::Refused(e.to_string()))?;
+    if Keys::load(store, candidate).await.is_ok() {
+        std::fs::rename(&pending, key_file).map_err(AppError::internal)?;
+        return Ok(true);
+    }
+    // The database still uses the old key: the pending file is a leftover, remove it.
+    std::fs::remove_file(&pending).map_err(AppError::internal)?;
+    Ok(false)
+}

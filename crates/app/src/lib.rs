@@ -1,0 +1,92 @@
+//! Parcours use cases. Every path that touches personal data goes through here, so the
+//! authorisation check and the audit entry cannot be forgotten by a handler: pages, API and CLI
+//! call the same functions. Time is a parameter ([`Ctx::now`]); nothing here reads the clock.
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod import;
+pub mod jeunes;
+pub mod keys;
+pub mod setup;
+
+use chrono::{DateTime, Utc};
+use parcours_domain::Role;
+use parcours_store::Store;
+use std::path::PathBuf;
+
+pub use error::AppError;
+pub use keys::Keys;
+
+pub type Result<T> = std::result::Result<T, AppError>;
+
+/// Who acts: an authenticated account, an operator at the command line, or nobody yet.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Account(Principal),
+    Operator,
+    Anonymous,
+}
+
+impl Actor {
+    /// How the actor is named in the audit log (an account login, never a young person).
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::Account(p) => p.login.clone(),
+            Actor::Operator => "operateur-cli".into(),
+            Actor::Anonymous => "anonyme".into(),
+        }
+    }
+}
+
+/// An authenticated account, as loaded from its session.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: i64,
+    pub login: String,
+    pub role: Role,
+    pub structure_id: Option<i64>,
+    pub scope_region: Option<String>,
+}
+
+/// The context of one request or command.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub request_id: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    pub fn operator(now: DateTime<Utc>) -> Ctx {
+        Ctx {
+            actor: Actor::Operator,
+            request_id: new_request_id(),
+            now,
+        }
+    }
+}
+
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The running application: the store and the unlocked keys.
+pub struct App {
+    pub store: Store,
+    pub keys: Keys,
+    /// Where signed audit checkpoints are also appended, outside the database.
+    pub checkpoint_log: Option<PathBuf>,
+    sealer: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    pub fn new(store: Store, keys: Keys, checkpoint_log: Option<PathBuf>) -> App {
+        App {
+            store,
+            keys,
+            checkpoint_log,
+            sealer: tokio::sync::Mutex::new(()),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Instances and their administration: init, open (with every key check), structures, accounts,
+//! and the demo helpers.
+
+use std::path::PathBuf;
+
+use parcours_domain::structure::validate_structure;
+use parcours_domain::{Role, ValidationErrors};
+use parcours_store::{accounts as acc, keyring, structures as st, Store};
+use parcours_vault::MasterKey;
+
+use crate::audit::{Event, OK};
+use crate::keys::{self, Keys};
+use crate::{App, AppError, Ctx, Result};
+
+/// Where an instance lives. The key file is never inside the database.
+#[derive(Clone)]
+pub struct Location {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub key_file: PathBuf,
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Location")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("key_file", &self.key_file)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL (`postgres://user:secret@host` → `postgres://user:***@host`).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Location {
+    pub fn checkpoint_log(&self) -> PathBuf {
+        self.data_dir.join("audit-checkpoints.log")
+    }
+}
+
+/// Creates a new instance: schema, master key file (0600, never overwritten), keyring.
+pub async fn init(loc: &Location) -> Result<App> {
+    std::fs::create_dir_all(&loc.data_dir).map_err(|e| AppError::Refused(format!("dossier de données {} : {e}", loc.data_dir.display())))?;
+    let store = Store::connect(&loc.database_url).await?;
+    store.migrate().await?;
+    if store.is_initialised().await? {
+        return Err(AppError::Refused("cette base est déjà initialisée".into()));
+    }
+    let master = MasterKey::generate(1);
+    master.write_new(&loc.key_file).map_err(|e| AppError::Refused(e.to_string()))?;
+    let keys = Keys::create(&store, master).await?;
+    let public = loc.data_dir.join("audit-public.key");
+    std::fs::write(&public, format!("{}\n", keys.audit_public_hex())).map_err(AppError::internal)?;
+    Ok(App::new(store, keys, Some(loc.checkpoint_log())))
+}
+
+/// Opens an existing instance, refusing clearly: missing or too-open key file, uninitialised
+/// database, or a key that does not match this database.
+pub async fn open(loc: &Location) -> Result<App> {
+    let store = Store::connect(&loc.database_url).await?;
+    if !store.is_initialised().await? {
+        return Err(AppError::Refused(format!(
+            "aucune instance Parcours initialisée dans cette base : lancez « parcours init --data-dir {} »",
+            loc.data_dir.display()
+        )));
+    }
+    store.migrate().await?;
+    if keys::recover_interrupted(&store, &loc.key_file).await? {
+        tracing::warn!("rotation de clé interrompue terminée : nouveau fichier de clé en place");
+    }
+    let master = MasterKey::load(&loc.key_file).map_err(|e| AppError::Refused(e.to_string()))?;
+    let keys = Keys::load(&store, master).await?;
+    Ok(App::new(store, keys, Some(loc.checkpoint_log())))
+}
+
+/// A structure as shown to people.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Structure {
+    pub id: i64,
+    pub code: String,
+    pub nom: String,
+    pub departement: String,
+    pub region: String,
+    pub dossiers: i64,
+}
+
+pub struct NewUser<'a> {
+    pub login: &'a str,
+    pub role: Role,
+    pub structure_code: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub password: Option<String>,
+}
+
+fn valid_login(l: &str) -> bool {
+    (3..=64).contains(&l.len())
+        && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+}
+
+impl App {
+    pub async fn create_structure(&self, ctx: &Ctx, code: &str, name: &str, departement: &str, region: &str) -> Result<i64> {
+        let s = validate_structure(code, name, departement, region)?;
+        let mut tx = self.store.begin().await?;
+        let id = st::insert(&mut tx, &s.code, &s.name, &s.departement, &s.region, ctx.now.timestamp()).await?;
+        self.audit(&mut tx, ctx, Event { action: "structure.creation", subject: Some(&s.code), fields: "code,name,departement,region", outcome: OK, structure_id: Some(id) })
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn list_structures(&self) -> Result<Vec<Structure>> {
+        let mut conn = self.store.acquire().await?;
+        let counts = st::counts(&mut conn).await?;
+        Ok(st::list(&mut conn)
+            .await?
+            .into_iter()
+            .map(|s| Structure {
+                dossiers: counts.iter().find(|(id, _)| *id == s.id).map(|(_, n)| *n).unwrap_or(0),
+                id: s.id,
+                code: s.code,
+                nom: s.name,
+                departement: s.departement,
+                region: s.region,
+            })
+            .collect())
+    }
+
+    pub async fn structure_by_code(&self, code: &str) -> Result<Option<st::StructureRow>> {
+        let mut conn = self.store.acquire().await?;
+        Ok(st::by_code(&mut conn, &code.trim().to_uppercase()).await?)
+    }
+
+    pub async fn structure_by_id(&self, id: i64) -> Result<Option<st::StructureRow>> {
+        let mut conn = self.store.acquire().await?;
+        Ok(st::by_id(&mut conn, id).await?)
+    }
+
+    /// Creates an account. Returns its id and the initial password (generated when not given).
+    /// The second factor is enrolled at first login.
+    pub async fn create_account(&self, ctx: &Ctx, u: NewUser<'_>) -> Result<(i64, String)> {
+        let mut e = ValidationErrors::default();
+        let login = u.login.trim().to_lowercase();
+        if !valid_login(&login) {
+            e.push("login", "login_invalide", "Identifiant : 3 à 64 caractères parmi a-z, 0-9, point, tiret, soulignement.");
+        }
+        let structure = match u.structure_code {
+            Some(code) => match self.structure_by_code(code).await? {
+                Some(s) => Some(s),
+                None => {
+                    e.push("structure", "structure_inconnue", format!("Structure inconnue : {}", code.trim()));
+                    None
+                }
+            },
+            None => None,
+        };
+        if u.role.needs_structure() && structure.is_none() && e.for_field("structure").is_none() {
+            e.push("structure", "requis", "Ce rôle est rattaché à une structure (--structure CODE).");
+        }
+        let password = match u.password {
+            Some(p) if p.chars().count() < 12 => {
+                e.push("password", "mot_de_passe_court", "Le mot de passe doit faire au moins 12 caractères.");
+                p
+            }
+            Some(p) => p,
+            None => base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parcours_vault::random_bytes::<15>()),
+        };
+        if !e.is_empty() {
+            return Err(AppError::Validation(e));
+        }
+        let hash = crate::auth::hash_password(password.clone()).await?;
+        let region = u.region.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string)
+            .or_else(|| structure.as_ref().map(|s| s.region.clone()));
+        let mut tx = self.store.begin().await?;
+        let id = acc::insert(&mut tx, &acc::NewAccount {
+            login: &login,
+            password_hash: &hash,
+            role: u.role.code(),
+            structure_id: structure.as_ref().map(|s| s.id),
+            scope_region: region.as_deref(),
+            now: ctx.now.timestamp(),
+        })
+        .await?;
+        self.audit(&mut tx, ctx, Event { action: "compte.creation", subject: Some(&login), fields: "login,role,structure", outcome: OK, structure_id: structure.as_ref().map(|s| s.id) })
+            .await?;
+        tx.commit().await?;
+        Ok((id, password))
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<acc::AccountRow>> {
+        let mut conn = self.store.acquire().await?;
+        Ok(acc::list(&mut conn).await?)
+    }
+
+    /// Marks this instance as a demonstration (enables the demo-only second-factor helper).
+    pub async fn mark_demo(&self) -> Result<()> {
+        let mut conn = self.store.acquire().await?;
+        keyring::meta_set(&mut conn, "demo", "1").await?;
+        Ok(())
+    }
+
+    pub async fn is_demo(&self) -> Result<bool> {
+        let mut conn = self.store.acquire().await?;
+        Ok(keyring::meta_get(&mut conn, "demo").await?.as_deref() == Some("1"))
+    }
+
+    /// The current second-factor code of a demo account. Refused on any non-demo instance.
+    pub async fn demo_code(&self, login: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+        if !self.is_demo().await? {
+            return Err(AppError::Refused("commande réservée aux instances de démonstration : cette instance n'en est pas une".into()));
+        }
+        let secret = self.totp_secret_of(login).await?;
+        crate::auth::totp_code(&secret, now.timestamp().max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_url_password() {
+        assert_eq!(super::redact_url("postgres://u:s3cr3t@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}

@@ -1,0 +1,16 @@
+//! The vocabulary and rules of Parcours, with no I/O.
+//!
+//! Everything here is pure: validation of what people type (with French messages), the
+//! normalisation that blind indexes rely on, roles. Time is always a parameter (`today`), never
+//! read from the clock, so rules are testable at their boundaries.
+
+pub mod jeune;
+pub mod normalize;
+pub mod phone;
+pub mod roles;
+pub mod structure;
+pub mod validation;
+
+pub use jeune::{Identity, JeuneInput, Sexe};
+pub use roles::Role;
+pub use validation::{FieldError, ValidationErrors, Warning};

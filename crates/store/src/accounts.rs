@@ -1,0 +1,279 @@
+//! Accounts, server-side sessions and login throttling.
+
+use crate::{Conn, Result, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub id: i64,
+    pub login: String,
+    pub password_hash: String,
+    pub role: String,
+    pub structure_id: Option<i64>,
+    pub scope_region: Option<String>,
+    /// TOTP secret, encrypted with the accounts key; `None` until enrolled.
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_last_step: i64,
+    pub failed_logins: i64,
+    pub locked_until: i64,
+    pub active: bool,
+}
+
+const COLS: &str = "id, login, password_hash, role, structure_id, scope_region, totp_secret, \
+                    totp_last_step, failed_logins, locked_until, active";
+
+fn from_row(r: &AnyRow) -> Result<AccountRow> {
+    Ok(AccountRow {
+        id: r.try_get(0)?,
+        login: r.try_get(1)?,
+        password_hash: r.try_get(2)?,
+        role: r.try_get(3)?,
+        structure_id: r.try_get(4)?,
+        scope_region: r.try_get(5)?,
+        totp_secret: r.try_get(6)?,
+        totp_last_step: r.try_get(7)?,
+        failed_logins: r.try_get(8)?,
+        locked_until: r.try_get(9)?,
+        active: r.try_get::<i64, _>(10)? == 1,
+    })
+}
+
+pub struct NewAccount<'a> {
+    pub login: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub structure_id: Option<i64>,
+    pub scope_region: Option<&'a str>,
+    pub now: i64,
+}
+
+pub async fn insert(conn: &mut Conn, a: &NewAccount<'_>) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (login, password_hash, role, structure_id, scope_region, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(a.login)
+    .bind(a.password_hash)
+    .bind(a.role)
+    .bind(a.structure_id)
+    .bind(a.scope_region)
+    .bind(a.now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict("identifiant de connexion"),
+        o => o,
+    })?;
+    Ok(row.try_get(0)?)
+}
+
+pub async fn by_login(conn: &mut Conn, login: &str) -> Result<Option<AccountRow>> {
+    let q = format!("SELECT {COLS} FROM accounts WHERE login = $1");
+    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(login).fetch_optional(&mut *conn).await? {
+        Some(r) => Ok(Some(from_row(&r)?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<AccountRow>> {
+    let q = format!("SELECT {COLS} FROM accounts WHERE id = $1");
+    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(&mut *conn).await? {
+        Some(r) => Ok(Some(from_row(&r)?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list(conn: &mut Conn) -> Result<Vec<AccountRow>> {
+    let q = format!("SELECT {COLS} FROM accounts ORDER BY login");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn record_failure(conn: &mut Conn, id: i64, locked_until: Option<i64>) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET failed_logins = failed_logins + 1, \
+         locked_until = COALESCE($2, locked_until) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(locked_until)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn reset_failures(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_totp(conn: &mut Conn, id: i64, secret: &[u8], step: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET totp_secret = $2, totp_last_step = $3 WHERE id = $1")
+        .bind(id)
+        .bind(secret.to_vec())
+        .bind(step)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a used TOTP time step, only if it is later than the last one used: returns false on
+/// a replay. The conditional update makes this safe across server instances.
+pub async fn consume_totp_step(conn: &mut Conn, id: i64, step: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+    )
+    .bind(id)
+    .bind(step)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_password(conn: &mut Conn, id: i64, hash: &str) -> Result<()> {
+    sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+// ---- sessions ----
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub token_hash: Vec<u8>,
+    pub account_id: Option<i64>,
+    pub stage: String,
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub pending_secret: Option<Vec<u8>>,
+}
+
+pub async fn session_insert(conn: &mut Conn, s: &SessionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.token_hash.clone())
+    .bind(s.account_id)
+    .bind(s.stage.as_str())
+    .bind(s.csrf.as_str())
+    .bind(s.created_at)
+    .bind(s.last_seen)
+    .bind(s.pending_secret.clone())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn session_get(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<SessionRow>> {
+    let row = sqlx::query(
+        "SELECT token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret \
+         FROM sessions WHERE token_hash = $1",
+    )
+    .bind(token_hash.to_vec())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(Some(SessionRow {
+            token_hash: r.try_get(0)?,
+            account_id: r.try_get(1)?,
+            stage: r.try_get(2)?,
+            csrf: r.try_get(3)?,
+            created_at: r.try_get(4)?,
+            last_seen: r.try_get(5)?,
+            pending_secret: r.try_get(6)?,
+        })),
+    }
+}
+
+pub async fn session_touch(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen = $2 WHERE token_hash = $1")
+        .bind(token_hash.to_vec())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn session_set_pending(
+    conn: &mut Conn,
+    token_hash: &[u8],
+    pending: Option<Vec<u8>>,
+) -> Result<()> {
+    sqlx::query("UPDATE sessions SET pending_secret = $2 WHERE token_hash = $1")
+        .bind(token_hash.to_vec())
+        .bind(pending)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn session_delete(conn: &mut Conn, token_hash: &[u8]) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn sessions_purge(conn: &mut Conn, idle_before: i64, created_before: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
+        .bind(idle_before)
+        .bind(created_before)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+// ---- throttling (per keyed hash of a login or a client address) ----
+
+/// Adds one failure to a throttle key in the current window and returns the failures counted.
+pub async fn throttle_hit(conn: &mut Conn, key: &[u8], now: i64, window: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           failures = CASE WHEN login_throttle.window_start < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+           window_start = CASE WHEN login_throttle.window_start < $3 THEN $2 ELSE login_throttle.window_start END \
+         RETURNING failures",
+    )
+    .bind(key.to_vec())
+    .bind(now)
+    .bind(now - window)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub async fn throttle_count(conn: &mut Conn, key: &[u8], now: i64, window: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT failures FROM login_throttle WHERE key = $1 AND window_start >= $2",
+    )
+    .bind(key.to_vec())
+    .bind(now - window)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok(r.try_get(0)?),
+        None => Ok(0),
+    }
+}
+
+pub async fn throttle_clear(conn: &mut Conn, key: &[u8]) -> Result<()> {
+    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+        .bind(key.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The audit log: appended rows, the sealer's chain fields, and signed checkpoints.
+//!
+//! Appends only insert a row (the sequence number comes from the database, no shared counter to
+//! lock). The sealer later gives each entry its chain position and hash, under a lock on the one
+//! `audit_head` row that only sealers take.
+
+use crate::{Conn, Result};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub ts: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub fields: String,
+    pub request_id: String,
+    pub outcome: String,
+    pub structure_id: Option<i64>,
+    pub mac: Vec<u8>,
+    pub chain_pos: Option<i64>,
+    pub hash: Option<Vec<u8>>,
+}
+
+const COLS: &str =
+    "seq, ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, chain_pos, hash";
+
+fn from_row(r: &AnyRow) -> Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.try_get(0)?,
+        ts: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        subject: r.try_get(4)?,
+        fields: r.try_get(5)?,
+        request_id: r.try_get(6)?,
+        outcome: r.try_get(7)?,
+        structure_id: r.try_get(8)?,
+        mac: r.try_get(9)?,
+        chain_pos: r.try_get(10)?,
+        hash: r.try_get(11)?,
+    })
+}
+
+/// Appends an entry (seq, chain_pos and hash are ignored) and returns its sequence number.
+pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+    )
+    .bind(e.ts)
+    .bind(e.actor.as_str())
+    .bind(e.action.as_str())
+    .bind(e.subject.clone())
+    .bind(e.fields.as_str())
+    .bind(e.request_id.as_str())
+    .bind(e.outcome.as_str())
+    .bind(e.structure_id)
+    .bind(e.mac.clone())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Takes the sealer lock (a write on the head row) and returns the head: (position, hash).
+pub async fn lock_head(conn: &mut Conn) -> Result<(i64, Vec<u8>)> {
+    sqlx::query("UPDATE audit_head SET chain_pos = chain_pos WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    head(conn).await
+}
+
+pub async fn head(conn: &mut Conn) -> Result<(i64, Vec<u8>)> {
+    let r = sqlx::query("SELECT chain_pos, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((r.try_get(0)?, r.try_get(1)?))
+}
+
+pub async fn set_head(conn: &mut Conn, pos: i64, hash: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE audit_head SET chain_pos = $1, hash = $2 WHERE id = 1")
+        .bind(pos)
+        .bind(hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn unsealed(conn: &mut Conn, limit: i64) -> Result<Vec<AuditRow>> {
+    let q = format!("SELECT {COLS} FROM audit WHERE chain_pos IS NULL ORDER BY seq LIMIT $1");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn seal(conn: &mut Conn, seq: i64, pos: i64, hash: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE audit SET chain_pos = $2, hash = $3 WHERE seq = $1")
+        .bind(seq)
+        .bind(pos)
+        .bind(hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sealed entries after a chain position, in chain order (keyset pagination for verification).
+pub async fn sealed_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<AuditRow>> {
+    let q = format!(
+        "SELECT {COLS} FROM audit WHERE chain_pos > $1 ORDER BY chain_pos LIMIT $2"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(pos)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn count_unsealed(conn: &mut Conn) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM audit WHERE chain_pos IS NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(r.try_get(0)?)
+}
+
+/// Entries of a time window, optionally for one actor (incident answer, DPO views).
+pub async fn search(
+    conn: &mut Conn,
+    actor: Option<&str>,
+    from_ts: i64,
+    to_ts: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    let q = format!(
+        "SELECT {COLS} FROM audit WHERE ts >= $1 AND ts < $2 AND ($3 IS NULL OR actor = $3) ORDER BY seq LIMIT $4"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(from_ts)
+        .bind(to_ts)
+        .bind(actor)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub chain_pos: i64,
+    pub hash: Vec<u8>,
+    pub ts: i64,
+    pub signature: Vec<u8>,
+}
+
+pub async fn add_checkpoint(conn: &mut Conn, c: &Checkpoint) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (chain_pos, hash, ts, signature) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(c.chain_pos)
+    .bind(c.hash.clone())
+    .bind(c.ts)
+    .bind(c.signature.clone())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn checkpoints(conn: &mut Conn) -> Result<Vec<Checkpoint>> {
+    let rows = sqlx::query(
+        "SELECT chain_pos, hash, ts, signature FROM audit_checkpoints ORDER BY chain_pos",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                chain_pos: r.try_get(0)?,
+                hash: r.try_get(1)?,
+                ts: r.try_get(2)?,
+                signature: r.try_get(3)?,
+            })
+        })
+        .collect()
+}

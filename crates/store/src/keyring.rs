@@ -1,0 +1,99 @@
+//! Wrapped keys: the system keyring, persons' data keys, and instance metadata.
+
+use crate::{Conn, Result};
+use sqlx::Row;
+
+pub async fn get(conn: &mut Conn, purpose: &str) -> Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT wrapped FROM keyring WHERE purpose = $1")
+        .bind(purpose)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
+pub async fn put(conn: &mut Conn, purpose: &str, wrapped: &[u8]) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO keyring (purpose, wrapped) VALUES ($1, $2) \
+         ON CONFLICT (purpose) DO UPDATE SET wrapped = excluded.wrapped",
+    )
+    .bind(purpose)
+    .bind(wrapped.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn all(conn: &mut Conn) -> Result<Vec<(String, Vec<u8>)>> {
+    let rows = sqlx::query("SELECT purpose, wrapped FROM keyring ORDER BY purpose")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+pub async fn data_key(conn: &mut Conn, jeune_id: &str) -> Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT wrapped FROM data_keys WHERE jeune_id = $1")
+        .bind(jeune_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
+pub async fn put_data_key(conn: &mut Conn, jeune_id: &str, wrapped: &[u8]) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO data_keys (jeune_id, wrapped) VALUES ($1, $2) \
+         ON CONFLICT (jeune_id) DO UPDATE SET wrapped = excluded.wrapped",
+    )
+    .bind(jeune_id)
+    .bind(wrapped.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One page of data keys in id order, for rotation (keyset pagination).
+pub async fn data_keys_after(
+    conn: &mut Conn,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let rows = sqlx::query(
+        "SELECT jeune_id, wrapped FROM data_keys WHERE jeune_id > $1 ORDER BY jeune_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+pub async fn meta_get(conn: &mut Conn, key: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
+pub async fn meta_set(conn: &mut Conn, key: &str, value: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Operational storage: embedded SQLite by default, PostgreSQL in production.
+//!
+//! Both backends go through sqlx's `Any` driver with one SQL text (`$1` placeholders work on
+//! both), so every query exists once and the conformance suite (`tests/conformance.rs`) proves
+//! it on both. What differs lives here: connection set-up (WAL and pragmas for SQLite, an
+//! advisory lock around migrations for PostgreSQL) and the migrations, one folder per backend.
+//!
+//! Query functions take a `&mut Conn`, so the application layer composes a write and its audit
+//! entry in one transaction. This crate stores ciphertexts and integers; it never decides who
+//! may see what. Error messages never carry values (they may be personal data).
+
+pub mod accounts;
+pub mod audit;
+pub mod jeunes;
+pub mod keyring;
+pub mod structures;
+
+/// Re-exported so callers can name transaction errors without their own sqlx dependency.
+pub use sqlx::Error as SqlxError;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row};
+
+pub type Conn = sqlx::AnyConnection;
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflit : la valeur existe déjà ({0})")]
+    Conflict(&'static str),
+    #[error("enregistrement introuvable")]
+    NotFound,
+    #[error("modification concurrente : rechargez la page")]
+    Stale,
+    #[error("erreur de base de données : {0}")]
+    Db(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict("unicité"),
+            // Database messages name constraints, never the offending values (those are in
+            // PostgreSQL's DETAIL, which Display does not print).
+            sqlx::Error::Database(d) => StoreError::Db(d.message().to_string()),
+            other => StoreError::Db(other.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://path` (the file is created) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Db(
+                "URL de base non reconnue : sqlite://… ou postgres://…".into(),
+            ));
+        };
+        let opts = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                             PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = opts.connect(url).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Applies the embedded migrations of this backend that are not applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Several instances may start together: one migrates, the others wait.
+            conn.execute("SELECT pg_advisory_lock(727100001)").await?;
+        }
+        let res = self.migrate_locked(&mut conn).await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(727100001)").await?;
+        }
+        res
+    }
+
+    async fn migrate_locked(&self, conn: &mut Conn) -> Result<()> {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM _migrations")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r: &AnyRow| r.try_get::<i64, _>(0))
+            .collect::<std::result::Result<_, _>>()?;
+        let list = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        for (version, name, sql) in list {
+            if applied.contains(version) {
+                continue;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO _migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(*version)
+                .bind(*name)
+                .bind(0i64)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, name, "migration appliquée");
+        }
+        Ok(())
+    }
+
+    /// Whether the schema exists (an initialised instance).
+    pub async fn is_initialised(&self) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        let q = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'keyring'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'keyring'"
+            }
+        };
+        let n: i64 = sqlx::query(q).fetch_one(&mut *conn).await?.try_get(0)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        Ok(keyring::get(&mut conn, "check").await?.is_some())
+    }
+}

@@ -1,0 +1,137 @@
+//! Authenticated encryption of fields and key wrapping (XChaCha20-Poly1305, 192-bit random
+//! nonces, so random nonces never collide in practice).
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use zeroize::Zeroizing;
+
+const FIELD_FORMAT: u8 = 1;
+const NONCE_LEN: usize = 24;
+
+/// A field ciphertext did not authenticate: wrong key, or a value moved from another row, column
+/// or person, or altered bytes.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FieldCipherError {
+    #[error("chiffré illisible : il n'appartient pas à cet emplacement (table, colonne, enregistrement) ou a été altéré")]
+    Misplaced,
+    #[error("format de chiffré inconnu")]
+    Format,
+}
+
+/// A 256-bit symmetric key: a person's data key, or a system key. Zeroed on drop.
+#[derive(Clone)]
+pub struct DataKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+impl DataKey {
+    pub fn generate() -> DataKey {
+        DataKey(Zeroizing::new(crate::random_bytes::<32>()))
+    }
+
+    pub fn from_bytes(b: [u8; 32]) -> DataKey {
+        DataKey(Zeroizing::new(b))
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.0.as_ref().into())
+    }
+
+    /// Encrypts raw bytes with the given associated data: `nonce ‖ ciphertext+tag`.
+    pub fn seal(&self, plaintext: &[u8], ad: &[u8]) -> Vec<u8> {
+        let nonce = crate::random_bytes::<NONCE_LEN>();
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
+        out.extend_from_slice(&nonce);
+        // Encryption with a valid key and in-memory buffers cannot fail.
+        match self.cipher().encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: ad,
+            },
+        ) {
+            Ok(ct) => out.extend_from_slice(&ct),
+            Err(_) => unreachable!("XChaCha20-Poly1305 encryption is infallible for in-memory data"),
+        }
+        out
+    }
+
+    /// Decrypts what [`DataKey::seal`] produced with the same associated data.
+    pub fn open(&self, sealed: &[u8], ad: &[u8]) -> Result<Zeroizing<Vec<u8>>, FieldCipherError> {
+        if sealed.len() < NONCE_LEN + 16 {
+            return Err(FieldCipherError::Format);
+        }
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        self.cipher()
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: ad })
+            .map(Zeroizing::new)
+            .map_err(|_| FieldCipherError::Misplaced)
+    }
+
+    /// Encrypts one field of one record. The associated data binds table, column and record id.
+    pub fn encrypt_field(&self, table: &str, column: &str, record_id: &str, value: &str) -> Vec<u8> {
+        let mut out = vec![FIELD_FORMAT];
+        out.extend(self.seal(value.as_bytes(), &field_ad(table, column, record_id)));
+        out
+    }
+
+    /// Decrypts one field; fails if the ciphertext was produced for another place.
+    pub fn decrypt_field(
+        &self,
+        table: &str,
+        column: &str,
+        record_id: &str,
+        sealed: &[u8],
+    ) -> Result<String, FieldCipherError> {
+        let Some((&FIELD_FORMAT, rest)) = sealed.split_first() else {
+            return Err(FieldCipherError::Format);
+        };
+        let plain = self.open(rest, &field_ad(table, column, record_id))?;
+        String::from_utf8(plain.to_vec()).map_err(|_| FieldCipherError::Format)
+    }
+}
+
+fn field_ad(table: &str, column: &str, record_id: &str) -> Vec<u8> {
+    // Length-prefixed so that ("ab","c") and ("a","bc") differ.
+    let mut ad = b"parcours/field/v1".to_vec();
+    for part in [table, column, record_id] {
+        ad.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        ad.extend_from_slice(part.as_bytes());
+    }
+    ad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_round_trip_and_binding() {
+        let k = DataKey::generate();
+        let c = k.encrypt_field("jeunes", "nom", "id-1", "N'Diaye");
+        assert_eq!(k.decrypt_field("jeunes", "nom", "id-1", &c).as_deref(), Ok("N'Diaye"));
+        assert_eq!(k.decrypt_field("jeunes", "nom", "id-2", &c), Err(FieldCipherError::Misplaced));
+        assert_eq!(k.decrypt_field("jeunes", "prenom", "id-1", &c), Err(FieldCipherError::Misplaced));
+        let other = DataKey::generate();
+        assert_eq!(other.decrypt_field("jeunes", "nom", "id-1", &c), Err(FieldCipherError::Misplaced));
+        let mut bad = c.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(k.decrypt_field("jeunes", "nom", "id-1", &bad), Err(FieldCipherError::Misplaced));
+        assert_eq!(k.decrypt_field("jeunes", "nom", "id-1", &[]), Err(FieldCipherError::Format));
+    }
+
+    #[test]
+    fn same_value_encrypts_differently() {
+        let k = DataKey::generate();
+        assert_ne!(k.encrypt_field("t", "c", "r", "x"), k.encrypt_field("t", "c", "r", "x"));
+    }
+}
