@@ -447,3 +447,12 @@ fn url_escape(s: &str) -> String {
         })
         .collect()
 }
+
+impl App {
+    /// Deletes sessions past either timeout.
+    pub async fn purge_sessions(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        let mut conn = self.store.acquire().await?;
+        let t = now.timestamp();
+        Ok(acc::sessions_purge(&mut conn, t - IDLE_TIMEOUT_S, t - ABSOLUTE_TIMEOUT_S).await?)
+    }
+}

@@ -1,1 +1,91 @@
-fn main() {}
+//! `parcours`: the server and the operator commands. Each subcommand lives in its own file
+//! under `commands/` and only parses, calls the `app` use cases and prints.
+
+mod commands;
+mod config;
+mod bench;
+mod seed;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "parcours", version, about = "Parcours : système d'information des Missions Locales, sécurisé dès la conception")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a demonstration instance (fresh data dir, synthetic data, one account per role).
+    Demo(commands::demo::Args),
+    /// Print the current second-factor code of a demo account (demo instances only).
+    DemoCode(commands::demo::CodeArgs),
+    /// Create a new instance: database, master key file, keyring.
+    Init(commands::init::Args),
+    /// Run the web server (pages and JSON API).
+    Serve(commands::serve::Args),
+    /// Add a deterministic synthetic French population.
+    Seed(commands::seed::Args),
+    /// Manage structures.
+    #[command(subcommand)]
+    Structure(commands::structure::Cmd),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(commands::user::Cmd),
+    /// Import data files.
+    #[command(subcommand)]
+    Import(commands::import::Cmd),
+    /// Audit log: seal, verify.
+    #[command(subcommand)]
+    Audit(commands::audit::Cmd),
+    /// Master key management.
+    #[command(subcommand)]
+    Keys(commands::keys::Cmd),
+    /// Benchmarks (print their figures).
+    #[command(subcommand)]
+    Bench(commands::bench::Cmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = matches!(cli.command, Command::Serve(_));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PARCOURS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.compact().without_time().init();
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("erreur : démarrage impossible : {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Demo(a) => commands::demo::run(a).await,
+            Command::DemoCode(a) => commands::demo::code(a).await,
+            Command::Init(a) => commands::init::run(a).await,
+            Command::Serve(a) => commands::serve::run(a).await,
+            Command::Seed(a) => commands::seed::run(a).await,
+            Command::Structure(c) => commands::structure::run(c).await,
+            Command::User(c) => commands::user::run(c).await,
+            Command::Import(c) => commands::import::run(c).await,
+            Command::Audit(c) => commands::audit::run(c).await,
+            Command::Keys(c) => commands::keys::run(c).await,
+            Command::Bench(c) => commands::bench::run(c).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

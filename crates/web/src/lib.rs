@@ -1,1 +1,119 @@
-//! placeholder
+//! The HTTP layer: French HTML pages for people, a JSON API under `/api/v1` for programs. Both
+//! call the same `app` use cases; no business rule lives here.
+//!
+//! Every response carries strict security headers (CSP without inline script, no framing,
+//! nosniff, no referrer, no caching of personal data; HSTS when the request came over TLS through
+//! the reverse proxy). Bodies are limited to 1 MiB. Sessions are server-side, in a `__Host-`
+//! cookie (Secure, HttpOnly, SameSite=Strict); forms carry a per-session CSRF token; the JSON API
+//! requires `Content-Type: application/json` on writes, which browsers cannot send cross-site
+//! without a CORS preflight that Parcours never grants.
+
+mod api;
+mod error;
+mod pages;
+mod request;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use parcours_app::App;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use request::COOKIE_NAME;
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+}
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
+    let tls = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes() == b"https");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    if tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    res
+}
+
+/// The whole application as a router (used by `serve` and by the tests).
+pub fn router(app: Arc<App>) -> Router {
+    let state = AppState { app };
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .route("/healthz", get(healthz))
+        .route("/static/parcours.css", get(css))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    use axum::response::IntoResponse;
+    match s.app.store.acquire().await {
+        Ok(_) => (axum::http::StatusCode::OK, "ok").into_response(),
+        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "base indisponible").into_response(),
+    }
+}
+
+async fn css() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../static/parcours.css"),
+    )
+        .into_response()
+}
+
+/// Serves until `shutdown` resolves. Seals the audit log every second and purges expired
+/// sessions every ten minutes in the background.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sealer = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            if let Err(e) = sealer.seal_audit(chrono::Utc::now()).await {
+                tracing::error!(erreur = %e, "scellement du journal d'audit en échec");
+            }
+            n += 1;
+            if n % 600 == 0 {
+                let _ = sealer.purge_sessions(chrono::Utc::now()).await;
+            }
+        }
+    });
+    let svc = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, svc)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

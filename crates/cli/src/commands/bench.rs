@@ -1,0 +1,18 @@
+//! Benchmarks, as commands that print their figures (see docs/BENCHMARKS.md).
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum Cmd {
+    /// Search and dossier opening at scale, encrypted vs a plaintext table of the same shape.
+    Search(crate::bench::SearchArgs),
+    /// Concurrent audit appends: throughput with 1 and N writers.
+    Audit(crate::bench::AuditArgs),
+}
+
+pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
+    match c {
+        Cmd::Search(a) => crate::bench::search(a).await?,
+        Cmd::Audit(a) => crate::bench::audit(a).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

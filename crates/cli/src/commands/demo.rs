@@ -1,0 +1,98 @@
+//! `parcours demo`: a fresh demonstration instance, served at once.
+
+use crate::config::{Common, DEMO_DATA_DIR};
+use parcours_domain::Role;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Marks a data dir as created by `parcours demo`, so it may be wiped by the next demo.
+const MARKER: &str = ".parcours-demo";
+pub const DEMO_PASSWORD: &str = "demo-parcours-2026";
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    #[arg(long, env = "PARCOURS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Synthetic dossiers to create.
+    #[arg(long, default_value_t = 2000)]
+    pub jeunes: usize,
+    /// Prepare the instance and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CodeArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Login of a demo account.
+    #[arg(long)]
+    pub login: String,
+}
+
+const ACCOUNTS: [(&str, Role, Option<&str>, Option<&str>); 6] = [
+    ("conseiller.paris", Role::Conseiller, Some("ML-PARIS"), None),
+    ("directrice.paris", Role::Directeur, Some("ML-PARIS"), None),
+    ("conseiller.lyon", Role::Conseiller, Some("ML-LYON"), None),
+    ("pilote.idf", Role::Pilote, None, Some("Île-de-France")),
+    ("dpo", Role::Dpo, None, None),
+    ("admin", Role::Admin, None, None),
+];
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let loc = a.common.location(DEMO_DATA_DIR);
+    if loc.data_dir.exists() {
+        let non_empty = std::fs::read_dir(&loc.data_dir)?.next().is_some();
+        if loc.data_dir.join(MARKER).exists() {
+            std::fs::remove_dir_all(&loc.data_dir)?;
+        } else if non_empty {
+            anyhow::bail!("{} existe et n'est pas un dossier de démonstration : choisissez un autre --data-dir", loc.data_dir.display());
+        }
+    }
+    if a.common.database_url.is_some() {
+        anyhow::bail!("la démonstration utilise SQLite dans son dossier : retirez PARCOURS_DATABASE_URL");
+    }
+    std::fs::create_dir_all(&loc.data_dir)?;
+    std::fs::write(loc.data_dir.join(MARKER), "instance de démonstration\n")?;
+    let app = parcours_app::setup::init(&loc).await.map_err(super::explain)?;
+    app.mark_demo().await.map_err(super::explain)?;
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    eprintln!("Création de {} dossiers synthétiques…", a.jeunes);
+    crate::seed::seed(&app, &ctx, a.jeunes, 2024, true).await?;
+    for (login, role, structure, region) in ACCOUNTS {
+        let (id, _) = app
+            .create_account(&ctx, parcours_app::setup::NewUser { login, role, structure_code: structure, region, password: Some(DEMO_PASSWORD.into()) })
+            .await
+            .map_err(super::explain)?;
+        app.set_totp_secret(id, &parcours_vault::random_bytes::<20>()).await.map_err(super::explain)?;
+    }
+    super::seal(&app).await?;
+    let dir = loc.data_dir.display();
+    println!();
+    println!("Parcours — instance de démonstration (données synthétiques) dans {dir}");
+    println!("Adresse : http://{}/", a.bind);
+    println!();
+    println!("Comptes (mot de passe : {DEMO_PASSWORD}) :");
+    for (login, role, structure, region) in ACCOUNTS {
+        println!("  {login:<18} {:<40} {}", role.label(), structure.or(region).unwrap_or("national"));
+    }
+    println!();
+    println!("Code du second facteur, sans téléphone (instances de démonstration uniquement) :");
+    println!("  cargo run --release -- demo-code --login conseiller.paris");
+    println!("  (ou : target/release/parcours demo-code --data-dir {dir} --login conseiller.paris)");
+    println!();
+    if a.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    super::serve::serve(Arc::new(app), &a.bind).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn code(a: CodeArgs) -> anyhow::Result<ExitCode> {
+    let app = parcours_app::setup::open(&a.common.location(DEMO_DATA_DIR)).await.map_err(super::explain)?;
+    let code = app.demo_code(&a.login, chrono::Utc::now()).await.map_err(super::explain)?;
+    println!("{code}");
+    Ok(ExitCode::SUCCESS)
+}

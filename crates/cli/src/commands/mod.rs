@@ -1,0 +1,29 @@
+//! One file per subcommand.
+
+pub mod audit;
+pub mod bench;
+pub mod demo;
+pub mod import;
+pub mod init;
+pub mod keys;
+pub mod seed;
+pub mod serve;
+pub mod structure;
+pub mod user;
+
+use parcours_app::{App, AppError};
+
+/// Turns an application error into an operator-facing message (French, no personal data).
+pub fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Validation(v) => anyhow::anyhow!("{v}"),
+        AppError::Internal(d) => anyhow::anyhow!("erreur interne : {d}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Seals pending audit entries at the end of a command, so the chain is complete on exit.
+pub async fn seal(app: &App) -> anyhow::Result<()> {
+    app.seal_audit(chrono::Utc::now()).await.map_err(explain)?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+use crate::config::{Common, DEFAULT_DATA_DIR};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    /// Number of synthetic dossiers to add.
+    #[arg(long, default_value_t = 1000)]
+    pub jeunes: usize,
+    /// Random seed: the same seed gives the same population.
+    #[arg(long, default_value_t = 2024)]
+    pub seed: u64,
+}
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let app = parcours_app::setup::open(&a.common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    let n = crate::seed::seed(&app, &ctx, a.jeunes, a.seed, true).await?;
+    super::seal(&app).await?;
+    println!("{n} dossier(s) synthétique(s) ajouté(s).");
+    Ok(ExitCode::SUCCESS)
+}

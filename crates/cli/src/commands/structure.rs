@@ -1,0 +1,43 @@
+use crate::config::{Common, DEFAULT_DATA_DIR};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum Cmd {
+    /// Add a structure (Mission Locale).
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        departement: String,
+        #[arg(long)]
+        region: String,
+    },
+    /// List structures.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
+    match c {
+        Cmd::Add { common, code, name, departement, region } => {
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+            let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+            app.create_structure(&ctx, &code, &name, &departement, &region).await.map_err(super::explain)?;
+            super::seal(&app).await?;
+            println!("Structure {} créée.", code.trim().to_uppercase());
+        }
+        Cmd::List { common } => {
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+            for s in app.list_structures().await.map_err(super::explain)? {
+                println!("{}\t{}\t{}\t{}\t{} dossiers", s.code, s.nom, s.departement, s.region, s.dossiers);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+//! A deterministic synthetic French population: the same `--seed` gives the same people.
+//! Names from the `fake` crate's fr_FR lists (INSEE first names, common surnames); postal codes
+//! in the structure's département; mobile numbers in the département's format (06/07, or 0692
+//! for La Réunion); ages 16–25 with a few outside the band, as in real caseloads.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use fake::faker::address::raw::{CityName, StreetName};
+use fake::faker::name::raw::{FirstName, LastName};
+use fake::locales::FR_FR;
+use fake::Fake;
+use parcours_app::{App, Ctx};
+use parcours_domain::jeune::{self, JeuneInput};
+use parcours_domain::normalize::fold;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Demo structures, created by `seed` when the instance has none.
+pub const DEMO_STRUCTURES: [(&str, &str, &str, &str); 4] = [
+    ("ML-PARIS", "Mission Locale de Paris", "75", "Île-de-France"),
+    ("ML-LYON", "Mission Locale de Lyon", "69", "Auvergne-Rhône-Alpes"),
+    ("ML-LILLE", "Mission Locale de Lille", "59", "Hauts-de-France"),
+    ("ML-SUD-REUNION", "Mission Locale Sud Réunion", "974", "La Réunion"),
+];
+
+const NATIONALITES: [(&str, u32); 6] = [
+    ("française", 85),
+    ("algérienne", 4),
+    ("marocaine", 4),
+    ("portugaise", 2),
+    ("sénégalaise", 2),
+    ("afghane", 3),
+];
+
+/// One synthetic person living in `departement`.
+pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> JeuneInput {
+    let nom: String = LastName(FR_FR).fake_with_rng(rng);
+    let prenom: String = FirstName(FR_FR).fake_with_rng(rng);
+    let age_days: i64 = if rng.random_ratio(1, 20) { rng.random_range(26 * 365..28 * 365) } else { rng.random_range(16 * 365 + 1..26 * 365 - 1) };
+    let birth = today - Duration::days(age_days);
+    let mut pick = rng.random_range(0..100);
+    let mut nationalite = "française";
+    for (n, w) in NATIONALITES {
+        if pick < w {
+            nationalite = n;
+            break;
+        }
+        pick -= w;
+    }
+    let (cp, phone) = if departement.len() == 3 {
+        (format!("{departement}{:02}", rng.random_range(0..50)), format!("0692{:06}", rng.random_range(0..1_000_000)))
+    } else {
+        (format!("{departement}{:03}", rng.random_range(0..200)), format!("0{}{:08}", if rng.random_bool(0.5) { 6 } else { 7 }, rng.random_range(0..100_000_000)))
+    };
+    let email = if rng.random_ratio(9, 10) {
+        format!("{}.{}{}@exemple.fr", fold(&prenom).replace(' ', "-"), fold(&nom).replace(' ', "-"), rng.random_range(1..100))
+    } else {
+        String::new()
+    };
+    let street: String = StreetName(FR_FR).fake_with_rng(rng);
+    let commune: String = CityName(FR_FR).fake_with_rng(rng);
+    JeuneInput {
+        nom,
+        prenom,
+        date_naissance: format!("{:02}/{:02}/{}", birth.day(), birth.month(), birth.year()),
+        sexe: if rng.random_bool(0.5) { "F" } else { "M" }.into(),
+        nationalite: nationalite.into(),
+        email,
+        telephone: phone,
+        adresse: format!("{} rue {}", rng.random_range(1..120), street),
+        code_postal: cp,
+        commune,
+        niveau_formation: rng.random_range(1..=7).to_string(),
+    }
+}
+
+/// Adds `n` synthetic dossiers spread over the instance's structures (creating the demo
+/// structures if there are none). Returns the number stored.
+pub async fn seed(app: &App, ctx: &Ctx, n: usize, seed: u64, progress: bool) -> anyhow::Result<usize> {
+    let mut structures = app.list_structures().await.map_err(crate::commands::explain)?;
+    if structures.is_empty() {
+        for (code, name, dep, region) in DEMO_STRUCTURES {
+            app.create_structure(ctx, code, name, dep, region).await.map_err(crate::commands::explain)?;
+        }
+        structures = app.list_structures().await.map_err(crate::commands::explain)?;
+    }
+    let today = ctx.now.date_naive();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut done = 0;
+    while done < n {
+        let batch = (n - done).min(500);
+        let mut tx = app.store.begin().await.map_err(|e| crate::commands::explain(e.into()))?;
+        for i in 0..batch {
+            let s = &structures[(done + i) % structures.len()];
+            let input = person(&mut rng, &s.departement, today);
+            let (identity, _) = jeune::validate(&input, today).map_err(|e| anyhow::anyhow!("donnée synthétique invalide : {e}"))?;
+            app.insert_identity(&mut tx, ctx, s.id, &identity).await.map_err(crate::commands::explain)?;
+        }
+        tx.commit().await.map_err(|e| crate::commands::explain(e.into()))?;
+        done += batch;
+        if progress {
+            eprint!("\rDossiers synthétiques : {done}/{n}");
+        }
+    }
+    if progress && n > 0 {
+        eprintln!();
+    }
+    Ok(done)
+}

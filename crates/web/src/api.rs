@@ -1,0 +1,162 @@
+//! JSON API `/api/v1`: the same use cases as the pages. Errors are
+//! `{"code", "message", "request_id", "champs"?}` with stable codes (see the OpenAPI document).
+//! Malformed JSON (including invalid UTF-8) gets `json_invalide`, never a 500.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parcours_app::jeunes::{Dossier, SearchQuery};
+use parcours_app::AppError;
+use parcours_domain::jeune::JeuneInput;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::WebError;
+use crate::request::{clear_cookie, set_cookie, Req};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/session", post(login).delete(logout))
+        .route("/session/code", post(code))
+        .route("/session/enrolement", get(enrol_start).post(enrol_confirm))
+        .route("/structures", get(structures))
+        .route("/jeunes", get(list).post(create))
+        .route("/jeunes/recherche", get(search))
+        .route("/jeunes/{id}", get(show).put(update))
+}
+
+type ApiResult = Result<Response, WebError>;
+
+/// `Json` with our error shape on bad input.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                let (status, code, msg) = match &rej {
+                    JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "type_contenu", "Le corps doit être du JSON (Content-Type: application/json)."),
+                    JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "corps_trop_gros", "Corps de requête trop volumineux (1 Mio au plus)."),
+                    _ => (StatusCode::BAD_REQUEST, "json_invalide", "Corps JSON illisible ou mal formé."),
+                };
+                let status = if rej.status() == StatusCode::PAYLOAD_TOO_LARGE { StatusCode::PAYLOAD_TOO_LARGE } else { status };
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "corps_trop_gros" } else { code };
+                Err((status, [(header::CONTENT_TYPE, "application/json")], json!({"code": code, "message": msg}).to_string()).into_response())
+            }
+        }
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+fn err(req: &Req) -> impl Fn(AppError) -> WebError + '_ {
+    move |e| WebError::new(e, req)
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    identifiant: String,
+    mot_de_passe: String,
+}
+
+async fn login(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<LoginBody>) -> ApiResult {
+    let ns = s.app.login_password(&req.ctx(), req.session.as_ref(), &b.identifiant, &b.mot_de_passe, &req.client).await.map_err(err(&req))?;
+    Ok(([(header::SET_COOKIE, set_cookie(&ns))], Json(json!({"etape": ns.info.stage}))).into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    code: String,
+}
+
+fn session_at(req: &Req, stage: &str) -> Result<parcours_app::auth::SessionInfo, WebError> {
+    req.session.clone().filter(|s| s.stage == stage).ok_or_else(|| WebError::new(AppError::Unauthenticated, req))
+}
+
+async fn code(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>) -> ApiResult {
+    let session = session_at(&req, parcours_app::auth::STAGE_CODE)?;
+    let ns = s.app.login_code(&req.ctx(), &session, &b.code).await.map_err(err(&req))?;
+    Ok(([(header::SET_COOKIE, set_cookie(&ns))], Json(json!({"etape": ns.info.stage}))).into_response())
+}
+
+async fn enrol_start(State(s): State<AppState>, req: Req) -> ApiResult {
+    let session = session_at(&req, parcours_app::auth::STAGE_ENROL)?;
+    let e = s.app.enrolment_start(&session).await.map_err(err(&req))?;
+    Ok(Json(json!({"secret": e.secret_base32, "otpauth": e.otpauth_url})).into_response())
+}
+
+async fn enrol_confirm(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>) -> ApiResult {
+    let session = session_at(&req, parcours_app::auth::STAGE_ENROL)?;
+    let ns = s.app.enrolment_confirm(&req.ctx(), &session, &b.code).await.map_err(err(&req))?;
+    Ok(([(header::SET_COOKIE, set_cookie(&ns))], Json(json!({"etape": ns.info.stage}))).into_response())
+}
+
+async fn logout(State(s): State<AppState>, req: Req) -> ApiResult {
+    if let Some(session) = &req.session {
+        s.app.logout(&req.ctx(), session).await.map_err(err(&req))?;
+    }
+    Ok(([(header::SET_COOKIE, clear_cookie())], StatusCode::NO_CONTENT).into_response())
+}
+
+async fn structures(State(s): State<AppState>, req: Req) -> ApiResult {
+    req.authenticated()?;
+    Ok(Json(s.app.list_structures().await.map_err(err(&req))?).into_response())
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    page: i64,
+}
+
+async fn list(State(s): State<AppState>, req: Req, Query(p): Query<PageQuery>) -> ApiResult {
+    let ctx = req.authenticated()?;
+    let (rows, total) = s.app.list_jeunes(&ctx, p.page).await.map_err(err(&req))?;
+    Ok(Json(json!({"total": total, "page": p.page.max(0), "dossiers": rows})).into_response())
+}
+
+async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery>) -> ApiResult {
+    let ctx = req.authenticated()?;
+    let rows: Vec<Dossier> = s.app.search_jeunes(&ctx, &q).await.map_err(err(&req))?;
+    Ok(Json(json!({"dossiers": rows})).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(flatten)]
+    input: JeuneInput,
+    #[serde(default)]
+    confirmer_doublon: bool,
+}
+
+async fn create(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CreateBody>) -> ApiResult {
+    let ctx = req.authenticated()?;
+    let saved = s.app.create_jeune(&ctx, &b.input, b.confirmer_doublon).await.map_err(err(&req))?;
+    Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+async fn show(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> ApiResult {
+    let ctx = req.authenticated()?;
+    Ok(Json(s.app.get_jeune(&ctx, &id).await.map_err(err(&req))?).into_response())
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    #[serde(flatten)]
+    input: JeuneInput,
+    version: i64,
+}
+
+async fn update(State(s): State<AppState>, req: Req, Path(id): Path<String>, ApiJson(b): ApiJson<UpdateBody>) -> ApiResult {
+    let ctx = req.authenticated()?;
+    Ok(Json(s.app.update_jeune(&ctx, &id, b.version, &b.input).await.map_err(err(&req))?).into_response())
+}
