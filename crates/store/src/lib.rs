@@ -14,6 +14,7 @@ pub mod audit;
 pub mod jeunes;
 pub mod keyring;
 pub mod structures;
+pub mod testing;
 
 /// Re-exported so callers can name transaction errors without their own sqlx dependency.
 pub use sqlx::Error as SqlxError;
