@@ -69,7 +69,12 @@ impl FromRequestParts<AppState> for Req {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "inconnu".into());
-        let api = parts.uri.path().starts_with("/api/");
+        // Nested routers see their URI without the prefix: the original one tells the API apart.
+        let api = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map(|u| u.0.path().starts_with("/api/"))
+            .unwrap_or_else(|| parts.uri.path().starts_with("/api/"));
         let token = cookie_token(parts);
         let mut req = Req { request_id, client, session: None, now, api };
         if let Some(t) = token {

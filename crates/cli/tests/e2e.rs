@@ -1,0 +1,10 @@
+//! End-to-end acceptance tests of issue #2 (A1–A6 and the rest of the slice), through the real
+//! `parcours` binary and the real HTTP router, on SQLite and — when PARCOURS_TEST_POSTGRES_URL
+//! is set — on PostgreSQL. Each test builds its own instance (own data dir, own schema).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod acceptance;
+mod web_and_cli;

@@ -1,0 +1,217 @@
+//! Test harness: instances on both backends, the real binary, an HTTP client over the router.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use parcours_app::setup::Location;
+use parcours_app::App;
+use parcours_store::testing;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+pub const PASSWORD: &str = "mot-de-passe-de-test-123";
+
+pub struct Instance {
+    pub backend: &'static str,
+    pub dir: PathBuf,
+    pub loc: Location,
+    /// (base URL, schema) on PostgreSQL.
+    pub pg: Option<(String, String)>,
+}
+
+pub async fn instances() -> Vec<Instance> {
+    let mut v = vec![Instance::new("sqlite").await];
+    if testing::postgres_base_url().is_some() {
+        v.push(Instance::new("postgres").await);
+    }
+    v
+}
+
+impl Instance {
+    pub async fn new(backend: &'static str) -> Instance {
+        let dir = std::env::temp_dir().join(testing::unique_name("parcours-e2e"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (url, pg) = if backend == "postgres" {
+            let base = testing::postgres_base_url().unwrap();
+            let (url, schema) = testing::postgres_schema(&base).await.unwrap();
+            (url, Some((base, schema)))
+        } else {
+            (format!("sqlite://{}?mode=rwc", dir.join("parcours.db").display()), None)
+        };
+        let loc = Location { data_dir: dir.clone(), database_url: url, key_file: dir.join("master.key") };
+        Instance { backend, dir, loc, pg }
+    }
+
+    /// Runs the real binary with this instance's data dir and database.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_parcours"));
+        c.args(args).env("PARCOURS_DATA_DIR", &self.dir).env_remove("PARCOURS_MASTER_KEY_FILE").env("PARCOURS_LOG", "warn");
+        if self.pg.is_some() {
+            c.env("PARCOURS_DATABASE_URL", &self.loc.database_url);
+        } else {
+            c.env_remove("PARCOURS_DATABASE_URL");
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{} {:?} failed: {}", self.backend, args, String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// init + one structure + a conseiller with a known password.
+    pub fn standard(&self) {
+        self.ok(&["init"]);
+        self.ok(&["structure", "add", "--code", "ML-A", "--name", "Mission Locale A", "--departement", "69", "--region", "Auvergne-Rhône-Alpes"]);
+        self.add_user("conseiller.a", "conseiller", Some("ML-A"));
+    }
+
+    pub fn add_user(&self, login: &str, role: &str, structure: Option<&str>) {
+        let pw = self.dir.join("pw");
+        std::fs::write(&pw, PASSWORD).unwrap();
+        let mut args = vec!["user", "add", "--login", login, "--role", role, "--password-file", pw.to_str().unwrap()];
+        if let Some(s) = structure {
+            args.extend(["--structure", s]);
+        }
+        self.ok(&args);
+    }
+
+    pub async fn app(&self) -> Arc<App> {
+        Arc::new(parcours_app::setup::open(&self.loc).await.unwrap())
+    }
+
+    /// Every byte the backend keeps: the data dir files (SQLite, WAL, shm) or a pg_dump.
+    pub fn dump(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for e in std::fs::read_dir(&self.dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() && p.extension().is_none_or(|x| x != "csv") {
+                all.extend(std::fs::read(&p).unwrap());
+            }
+        }
+        if let Some((base, schema)) = &self.pg {
+            let o = Command::new("pg_dump").args(["--dbname", base, "-n", schema]).output().expect("pg_dump");
+            assert!(o.status.success(), "pg_dump: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(String::from_utf8_lossy(&o.stdout).contains("CREATE TABLE"), "pg_dump produced a schema");
+            all.extend(o.stdout);
+        }
+        all
+    }
+
+    /// Runs SQL on this instance's database (for tampering tests).
+    pub async fn sql(&self, app: &App, q: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_string())).execute(app.store.pool()).await.unwrap();
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A browser-like client over the real router: keeps the session cookie.
+pub struct Client {
+    pub router: axum::Router,
+    pub cookie: Option<String>,
+    pub last_set_cookie: Option<String>,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Client {
+    pub fn new(app: Arc<App>) -> Client {
+        Client { router: parcours_web::router(app), cookie: None, last_set_cookie: None }
+    }
+
+    pub async fn send(&mut self, method: Method, uri: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(c) = &self.cookie {
+            b = b.header("cookie", format!("{}={c}", parcours_web::COOKIE_NAME));
+        }
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        let res = self.router.clone().oneshot(b.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        if let Some(sc) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.last_set_cookie = Some(sc.to_string());
+            let value = sc.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+            self.cookie = if sc.contains("Max-Age=0") { None } else { Some(value) };
+        }
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Resp {
+        self.send(Method::GET, uri, None, vec![]).await
+    }
+
+    pub async fn json(&mut self, method: Method, uri: &str, v: serde_json::Value) -> Resp {
+        self.send(method, uri, Some("application/json"), v.to_string().into_bytes()).await
+    }
+
+    pub async fn form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+        self.send(Method::POST, uri, Some("application/x-www-form-urlencoded"), body.into_bytes()).await
+    }
+
+    /// Full API login; enrols the second factor on first login. `step_offset` picks the TOTP
+    /// time step (codes are single-use, so a second login in the same 30 s uses the next one).
+    pub async fn login(&mut self, login: &str, secret: Option<&[u8]>, step_offset: i64) -> Vec<u8> {
+        let r = self.json(Method::POST, "/api/v1/session", serde_json::json!({"identifiant": login, "mot_de_passe": PASSWORD})).await;
+        assert_eq!(r.status, StatusCode::OK, "login {login}: {}", r.body);
+        let now = chrono::Utc::now().timestamp() + step_offset * 30;
+        if r.json()["etape"] == "enrolement" {
+            let e = self.get("/api/v1/session/enrolement").await.json();
+            let secret = totp_rs::Secret::Encoded(e["secret"].as_str().unwrap().to_string()).to_bytes().unwrap();
+            let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
+            let r = self.json(Method::POST, "/api/v1/session/enrolement", serde_json::json!({"code": code})).await;
+            assert_eq!(r.status, StatusCode::OK, "enrolment: {}", r.body);
+            secret
+        } else {
+            let secret = secret.expect("secret of an enrolled account").to_vec();
+            let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
+            let r = self.json(Method::POST, "/api/v1/session/code", serde_json::json!({"code": code})).await;
+            assert_eq!(r.status, StatusCode::OK, "code: {}", r.body);
+            secret
+        }
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Reverses the HTML escaping askama applies, to compare page text with stored values.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&").replace("&#x27;", "'").replace("&#39;", "'").replace("&quot;", "\"").replace("&#34;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
