@@ -189,9 +189,17 @@ impl App {
     /// Recomputes the whole chain. `Ok(report)` when intact; `Err` names the first bad entry.
     pub async fn verify_audit(&self) -> std::result::Result<VerifyReport, VerifyError> {
         let public = self.keys.audit_signing.verifying_key();
-        let mut conn = self.store.acquire().await.map_err(|e| VerifyError::from_app(e.into()))?;
-        let checkpoints = q::checkpoints(&mut conn).await.map_err(|e| VerifyError::from_app(e.into()))?;
-        let (head_pos, head_hash) = q::head(&mut conn).await.map_err(|e| VerifyError::from_app(e.into()))?;
+        let mut conn = self
+            .store
+            .acquire()
+            .await
+            .map_err(|e| VerifyError::from_app(e.into()))?;
+        let checkpoints = q::checkpoints(&mut conn)
+            .await
+            .map_err(|e| VerifyError::from_app(e.into()))?;
+        let (head_pos, head_hash) = q::head(&mut conn)
+            .await
+            .map_err(|e| VerifyError::from_app(e.into()))?;
         let mut cps = checkpoints.iter().peekable();
         let mut prev = vec![0u8; 32];
         let mut expected = 1i64;
@@ -217,7 +225,10 @@ impl App {
                 if self.entry_mac(r) != r.mac {
                     return Err(VerifyError::bad(
                         r.seq,
-                        format!("l'entrée n° {} a été modifiée ou insérée (code d'intégrité invalide)", r.seq),
+                        format!(
+                            "l'entrée n° {} a été modifiée ou insérée (code d'intégrité invalide)",
+                            r.seq
+                        ),
                     ));
                 }
                 let h = link(&prev, r, pos);
@@ -235,7 +246,8 @@ impl App {
                         break;
                     }
                     if cp.chain_pos == pos {
-                        check_checkpoint(&public, cp, &h).map_err(|m| VerifyError::bad(r.seq, m))?;
+                        check_checkpoint(&public, cp, &h)
+                            .map_err(|m| VerifyError::bad(r.seq, m))?;
                     }
                     cps.next();
                 }
@@ -265,7 +277,10 @@ impl App {
             if last.chain_pos != sealed {
                 return Err(VerifyError::bad(
                     seq_named,
-                    format!("entrées scellées après le dernier point de contrôle signé ({})", last.chain_pos),
+                    format!(
+                        "entrées scellées après le dernier point de contrôle signé ({})",
+                        last.chain_pos
+                    ),
                 ));
             }
         }
@@ -278,7 +293,9 @@ impl App {
                     let parts: Vec<&str> = line.split(' ').collect();
                     let pos: i64 = parts.first().and_then(|p| p.parse().ok()).unwrap_or(-1);
                     let known = checkpoints.iter().find(|c| c.chain_pos == pos);
-                    let same = known.is_some_and(|c| Some(hex::encode(&c.hash).as_str()) == parts.get(1).copied());
+                    let same = known.is_some_and(|c| {
+                        Some(hex::encode(&c.hash).as_str()) == parts.get(1).copied()
+                    });
                     if !same {
                         return Err(VerifyError::bad(
                             seq_named,
@@ -290,7 +307,9 @@ impl App {
                 }
             }
         }
-        let unsealed = q::unsealed(&mut conn, i64::MAX).await.map_err(|e| VerifyError::from_app(e.into()))?;
+        let unsealed = q::unsealed(&mut conn, i64::MAX)
+            .await
+            .map_err(|e| VerifyError::from_app(e.into()))?;
         for r in &unsealed {
             if self.entry_mac(r) != r.mac {
                 return Err(VerifyError::bad(

@@ -68,7 +68,13 @@ static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_
 
 fn totp_for(secret: &[u8]) -> Result<TOTP> {
     // new_unchecked: 160-bit secrets are what authenticator apps expect; no validation needed.
-    Ok(TOTP::new_unchecked(TotpAlg::SHA1, 6, 1, 30, secret.to_vec()))
+    Ok(TOTP::new_unchecked(
+        TotpAlg::SHA1,
+        6,
+        1,
+        30,
+        secret.to_vec(),
+    ))
 }
 
 /// The code valid at a given unix time for a secret (used by the demo helper and tests).
@@ -200,8 +206,18 @@ impl App {
         let mut tx = self.store.begin().await?;
         acc::session_delete(&mut tx, &session.token_hash).await?;
         if session.principal.is_some() {
-            self.audit(&mut tx, ctx, Event { action: "deconnexion", subject: None, fields: "", outcome: OK, structure_id: None })
-                .await?;
+            self.audit(
+                &mut tx,
+                ctx,
+                Event {
+                    action: "deconnexion",
+                    subject: None,
+                    fields: "",
+                    outcome: OK,
+                    structure_id: None,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -233,7 +249,8 @@ impl App {
             None => format!("inconnu:{}", hex::encode(&login_key[..6])),
         };
         if throttled {
-            self.audit_as_alone(ctx, &actor, "connexion.bloquee", REFUSED).await?;
+            self.audit_as_alone(ctx, &actor, "connexion.bloquee", REFUSED)
+                .await?;
             return Err(AppError::Throttled);
         }
         let hash = match &account {
@@ -249,8 +266,19 @@ impl App {
             let mut tx = self.store.begin().await?;
             acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
             acc::throttle_hit(&mut tx, &client_key, now, THROTTLE_WINDOW_S).await?;
-            self.audit_as(&mut tx, ctx, &actor, Event { action: "connexion.mot_de_passe", subject: None, fields: "", outcome: FAILED, structure_id: None })
-                .await?;
+            self.audit_as(
+                &mut tx,
+                ctx,
+                &actor,
+                Event {
+                    action: "connexion.mot_de_passe",
+                    subject: None,
+                    fields: "",
+                    outcome: FAILED,
+                    structure_id: None,
+                },
+            )
+            .await?;
             tx.commit().await?;
             return Err(AppError::InvalidCredentials);
         };
@@ -258,18 +286,52 @@ impl App {
         if let Some(o) = old {
             acc::session_delete(&mut tx, &o.token_hash).await?;
         }
-        let stage = if account.totp_secret.is_some() { STAGE_CODE } else { STAGE_ENROL };
-        let s = self.new_session(&mut tx, Some(&account), stage, now).await?;
-        self.audit_as(&mut tx, ctx, &account.login, Event { action: "connexion.mot_de_passe", subject: None, fields: "", outcome: OK, structure_id: account.structure_id })
+        let stage = if account.totp_secret.is_some() {
+            STAGE_CODE
+        } else {
+            STAGE_ENROL
+        };
+        let s = self
+            .new_session(&mut tx, Some(&account), stage, now)
             .await?;
+        self.audit_as(
+            &mut tx,
+            ctx,
+            &account.login,
+            Event {
+                action: "connexion.mot_de_passe",
+                subject: None,
+                fields: "",
+                outcome: OK,
+                structure_id: account.structure_id,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
 
-    async fn audit_as_alone(&self, ctx: &Ctx, actor: &str, action: &str, outcome: &str) -> Result<()> {
+    async fn audit_as_alone(
+        &self,
+        ctx: &Ctx,
+        actor: &str,
+        action: &str,
+        outcome: &str,
+    ) -> Result<()> {
         let mut tx = self.store.begin().await?;
-        self.audit_as(&mut tx, ctx, actor, Event { action, subject: None, fields: "", outcome, structure_id: None })
-            .await?;
+        self.audit_as(
+            &mut tx,
+            ctx,
+            actor,
+            Event {
+                action,
+                subject: None,
+                fields: "",
+                outcome,
+                structure_id: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -283,11 +345,19 @@ impl App {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let id = row.account_id.ok_or(AppError::Unauthenticated)?;
-        acc::by_id(&mut conn, id).await?.ok_or(AppError::Unauthenticated)
+        acc::by_id(&mut conn, id)
+            .await?
+            .ok_or(AppError::Unauthenticated)
     }
 
     /// Checks a code against a secret for steps t-1, t, t+1 and consumes the matching step.
-    async fn check_and_consume(&self, account: &AccountRow, secret: &[u8], code: &str, ctx: &Ctx) -> Result<Option<i64>> {
+    async fn check_and_consume(
+        &self,
+        account: &AccountRow,
+        secret: &[u8],
+        code: &str,
+        ctx: &Ctx,
+    ) -> Result<Option<i64>> {
         let code = code.trim().replace(' ', "");
         if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
             return Ok(None);
@@ -299,19 +369,40 @@ impl App {
             let expected = totp.generate((s * 30).max(0) as u64);
             if constant_eq(expected.as_bytes(), code.as_bytes()) {
                 let mut conn = self.store.acquire().await?;
-                return Ok(if acc::consume_totp_step(&mut conn, account.id, s).await? { Some(s) } else { None });
+                return Ok(if acc::consume_totp_step(&mut conn, account.id, s).await? {
+                    Some(s)
+                } else {
+                    None
+                });
             }
         }
         Ok(None)
     }
 
-    async fn second_factor_failed(&self, ctx: &Ctx, account: &AccountRow, session: &SessionInfo, action: &str) -> Result<AppError> {
+    async fn second_factor_failed(
+        &self,
+        ctx: &Ctx,
+        account: &AccountRow,
+        session: &SessionInfo,
+        action: &str,
+    ) -> Result<AppError> {
         let now = ctx.now.timestamp();
         let login_key = self.keys.pseudonym("login", &account.login.to_lowercase());
         let mut tx = self.store.begin().await?;
         let n = acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
-        self.audit_as(&mut tx, ctx, &account.login, Event { action, subject: None, fields: "", outcome: FAILED, structure_id: account.structure_id })
-            .await?;
+        self.audit_as(
+            &mut tx,
+            ctx,
+            &account.login,
+            Event {
+                action,
+                subject: None,
+                fields: "",
+                outcome: FAILED,
+                structure_id: account.structure_id,
+            },
+        )
+        .await?;
         if n >= MAX_FAILURES_PER_LOGIN {
             acc::session_delete(&mut tx, &session.token_hash).await?;
             tx.commit().await?;
@@ -322,34 +413,79 @@ impl App {
     }
 
     /// Second factor. On success a new session token, fully authenticated.
-    pub async fn login_code(&self, ctx: &Ctx, session: &SessionInfo, code: &str) -> Result<NewSession> {
+    pub async fn login_code(
+        &self,
+        ctx: &Ctx,
+        session: &SessionInfo,
+        code: &str,
+    ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_CODE).await?;
         let now = ctx.now.timestamp();
         let mut conn = self.store.acquire().await?;
-        if acc::throttle_count(&mut conn, &self.keys.pseudonym("login", &account.login.to_lowercase()), now, THROTTLE_WINDOW_S).await?
+        if acc::throttle_count(
+            &mut conn,
+            &self.keys.pseudonym("login", &account.login.to_lowercase()),
+            now,
+            THROTTLE_WINDOW_S,
+        )
+        .await?
             >= MAX_FAILURES_PER_LOGIN
         {
             drop(conn);
-            self.audit_as_alone(ctx, &account.login, "connexion.bloquee", REFUSED).await?;
+            self.audit_as_alone(ctx, &account.login, "connexion.bloquee", REFUSED)
+                .await?;
             return Err(AppError::Throttled);
         }
         drop(conn);
-        let sealed = account.totp_secret.clone().ok_or(AppError::Unauthenticated)?;
+        let sealed = account
+            .totp_secret
+            .clone()
+            .ok_or(AppError::Unauthenticated)?;
         let secret = self.keys.accounts.open(&sealed, &totp_ad(account.id))?;
-        if self.check_and_consume(&account, &secret, code, ctx).await?.is_none() {
-            return Err(self.second_factor_failed(ctx, &account, session, "connexion.second_facteur").await?);
+        if self
+            .check_and_consume(&account, &secret, code, ctx)
+            .await?
+            .is_none()
+        {
+            return Err(self
+                .second_factor_failed(ctx, &account, session, "connexion.second_facteur")
+                .await?);
         }
-        self.finish_login(ctx, session, &account, "connexion.second_facteur").await
+        self.finish_login(ctx, session, &account, "connexion.second_facteur")
+            .await
     }
 
-    async fn finish_login(&self, ctx: &Ctx, session: &SessionInfo, account: &AccountRow, action: &str) -> Result<NewSession> {
+    async fn finish_login(
+        &self,
+        ctx: &Ctx,
+        session: &SessionInfo,
+        account: &AccountRow,
+        action: &str,
+    ) -> Result<NewSession> {
         let mut tx = self.store.begin().await?;
         acc::session_delete(&mut tx, &session.token_hash).await?;
         acc::reset_failures(&mut tx, account.id).await?;
-        acc::throttle_clear(&mut tx, &self.keys.pseudonym("login", &account.login.to_lowercase())).await?;
-        let s = self.new_session(&mut tx, Some(account), STAGE_AUTH, ctx.now.timestamp()).await?;
-        self.audit_as(&mut tx, ctx, &account.login, Event { action, subject: None, fields: "", outcome: OK, structure_id: account.structure_id })
+        acc::throttle_clear(
+            &mut tx,
+            &self.keys.pseudonym("login", &account.login.to_lowercase()),
+        )
+        .await?;
+        let s = self
+            .new_session(&mut tx, Some(account), STAGE_AUTH, ctx.now.timestamp())
             .await?;
+        self.audit_as(
+            &mut tx,
+            ctx,
+            &account.login,
+            Event {
+                action,
+                subject: None,
+                fields: "",
+                outcome: OK,
+                structure_id: account.structure_id,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -358,13 +494,20 @@ impl App {
     pub async fn enrolment_start(&self, session: &SessionInfo) -> Result<Enrolment> {
         let account = self.session_account(session, STAGE_ENROL).await?;
         let mut conn = self.store.acquire().await?;
-        let row = acc::session_get(&mut conn, &session.token_hash).await?.ok_or(AppError::Unauthenticated)?;
+        let row = acc::session_get(&mut conn, &session.token_hash)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         let ad = pending_ad(&session.token_hash);
         let secret = match row.pending_secret {
             Some(p) => self.keys.accounts.open(&p, &ad)?.to_vec(),
             None => {
                 let s = parcours_vault::random_bytes::<20>().to_vec();
-                acc::session_set_pending(&mut conn, &session.token_hash, Some(self.keys.accounts.seal(&s, &ad))).await?;
+                acc::session_set_pending(
+                    &mut conn,
+                    &session.token_hash,
+                    Some(self.keys.accounts.seal(&s, &ad)),
+                )
+                .await?;
                 s
             }
         };
@@ -374,38 +517,70 @@ impl App {
             url_escape(&account.login),
             b32
         );
-        Ok(Enrolment { secret_base32: b32, otpauth_url: url })
+        Ok(Enrolment {
+            secret_base32: b32,
+            otpauth_url: url,
+        })
     }
 
     /// Enrolment, step 2: the first code proves the authenticator holds the secret.
-    pub async fn enrolment_confirm(&self, ctx: &Ctx, session: &SessionInfo, code: &str) -> Result<NewSession> {
+    pub async fn enrolment_confirm(
+        &self,
+        ctx: &Ctx,
+        session: &SessionInfo,
+        code: &str,
+    ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_ENROL).await?;
         let mut conn = self.store.acquire().await?;
-        let row = acc::session_get(&mut conn, &session.token_hash).await?.ok_or(AppError::Unauthenticated)?;
+        let row = acc::session_get(&mut conn, &session.token_hash)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         drop(conn);
         let pending = row.pending_secret.ok_or(AppError::InvalidCode)?;
-        let secret = self.keys.accounts.open(&pending, &pending_ad(&session.token_hash))?;
+        let secret = self
+            .keys
+            .accounts
+            .open(&pending, &pending_ad(&session.token_hash))?;
         let Some(step) = self.check_and_consume(&account, &secret, code, ctx).await? else {
-            return Err(self.second_factor_failed(ctx, &account, session, "enrolement.second_facteur").await?);
+            return Err(self
+                .second_factor_failed(ctx, &account, session, "enrolement.second_facteur")
+                .await?);
         };
         let mut tx = self.store.begin().await?;
-        acc::set_totp(&mut tx, account.id, &self.keys.accounts.seal(&secret, &totp_ad(account.id)), step).await?;
+        acc::set_totp(
+            &mut tx,
+            account.id,
+            &self.keys.accounts.seal(&secret, &totp_ad(account.id)),
+            step,
+        )
+        .await?;
         tx.commit().await?;
-        self.finish_login(ctx, session, &account, "enrolement.second_facteur").await
+        self.finish_login(ctx, session, &account, "enrolement.second_facteur")
+            .await
     }
 
     /// Sets an account's TOTP secret directly (demo accounts only; see `setup`).
     pub async fn set_totp_secret(&self, account_id: i64, secret: &[u8]) -> Result<()> {
         let mut conn = self.store.acquire().await?;
-        acc::set_totp(&mut conn, account_id, &self.keys.accounts.seal(secret, &totp_ad(account_id)), 0).await?;
+        acc::set_totp(
+            &mut conn,
+            account_id,
+            &self.keys.accounts.seal(secret, &totp_ad(account_id)),
+            0,
+        )
+        .await?;
         Ok(())
     }
 
     /// Decrypts an account's TOTP secret (demo helper only; see `setup::demo_code`).
     pub(crate) async fn totp_secret_of(&self, login: &str) -> Result<Vec<u8>> {
         let mut conn = self.store.acquire().await?;
-        let a = acc::by_login(&mut conn, login).await?.ok_or(AppError::NotFound)?;
-        let sealed = a.totp_secret.ok_or_else(|| AppError::Refused("ce compte n'a pas encore enrôlé son second facteur".into()))?;
+        let a = acc::by_login(&mut conn, login)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let sealed = a.totp_secret.ok_or_else(|| {
+            AppError::Refused("ce compte n'a pas encore enrôlé son second facteur".into())
+        })?;
         Ok(self.keys.accounts.open(&sealed, &totp_ad(a.id))?.to_vec())
     }
 
@@ -416,7 +591,11 @@ impl App {
             .ok_or(AppError::Unauthenticated)
     }
 
-    pub fn ctx_for(principal: Option<Principal>, request_id: String, now: chrono::DateTime<chrono::Utc>) -> Ctx {
+    pub fn ctx_for(
+        principal: Option<Principal>,
+        request_id: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Ctx {
         Ctx {
             actor: principal.map(Actor::Account).unwrap_or(Actor::Anonymous),
             request_id,

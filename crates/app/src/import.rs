@@ -27,20 +27,41 @@ pub struct LineWarning {
 #[derive(Debug, Clone, Serialize)]
 pub enum ImportOutcome {
     /// Everything stored: count and warnings (ages, probable duplicates).
-    Imported { count: usize, warnings: Vec<LineWarning> },
+    Imported {
+        count: usize,
+        warnings: Vec<LineWarning>,
+    },
     /// Nothing stored.
     Rejected { errors: Vec<LineError> },
 }
 
 fn err(line: u64, column: &str, message: impl Into<String>) -> LineError {
-    LineError { line, column: column.to_string(), message: message.into() }
+    LineError {
+        line,
+        column: column.to_string(),
+        message: message.into(),
+    }
 }
 
-/// Parses and validates the whole file. Returns the inputs with their line numbers.
-pub fn parse(bytes: &[u8], today: chrono::NaiveDate) -> std::result::Result<Vec<(u64, parcours_domain::Identity, Vec<String>)>, Vec<LineError>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes);
+/// A valid line: its number, the identity, and its warnings.
+pub type ParsedLine = (u64, parcours_domain::Identity, Vec<String>);
+
+/// Parses and validates the whole file. Returns the identities with their line numbers.
+pub fn parse(
+    bytes: &[u8],
+    today: chrono::NaiveDate,
+) -> std::result::Result<Vec<ParsedLine>, Vec<LineError>> {
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
     let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-    let delimiter = if first_line.iter().filter(|b| **b == b';').count() >= first_line.iter().filter(|b| **b == b',').count() { b';' } else { b',' };
+    let delimiter = if first_line.iter().filter(|b| **b == b';').count()
+        >= first_line.iter().filter(|b| **b == b',').count()
+    {
+        b';'
+    } else {
+        b','
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -51,26 +72,49 @@ pub fn parse(bytes: &[u8], today: chrono::NaiveDate) -> std::result::Result<Vec<
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(vec![err(1, "", format!("Ligne d'en-tête illisible : {e}"))]),
-        None => return Err(vec![err(1, "", "Fichier vide : la ligne d'en-tête est attendue.")]),
+        None => {
+            return Err(vec![err(
+                1,
+                "",
+                "Fichier vide : la ligne d'en-tête est attendue.",
+            )])
+        }
     };
     let mut columns: Vec<&'static str> = Vec::new();
     for h in header.iter() {
         let name = match std::str::from_utf8(h) {
             Ok(s) => fold(s).replace(' ', "_"),
             Err(_) => {
-                errors.push(err(1, "", "En-tête mal encodé : le fichier doit être en UTF-8."));
+                errors.push(err(
+                    1,
+                    "",
+                    "En-tête mal encodé : le fichier doit être en UTF-8.",
+                ));
                 continue;
             }
         };
         match FIELDS.iter().find(|f| **f == name) {
-            Some(f) if columns.contains(f) => errors.push(err(1, f, format!("Colonne « {f} » en double."))),
+            Some(f) if columns.contains(f) => {
+                errors.push(err(1, f, format!("Colonne « {f} » en double.")))
+            }
             Some(f) => columns.push(f),
-            None => errors.push(err(1, &name, format!("Colonne inconnue « {name} » : colonnes admises {}.", FIELDS.join(", ")))),
+            None => errors.push(err(
+                1,
+                &name,
+                format!(
+                    "Colonne inconnue « {name} » : colonnes admises {}.",
+                    FIELDS.join(", ")
+                ),
+            )),
         }
     }
     for required in ["nom", "prenom", "date_naissance", "sexe"] {
         if !columns.contains(&required) {
-            errors.push(err(1, required, format!("Colonne obligatoire « {required} » absente.")));
+            errors.push(err(
+                1,
+                required,
+                format!("Colonne obligatoire « {required} » absente."),
+            ));
         }
     }
     if !errors.is_empty() {
@@ -91,7 +135,16 @@ pub fn parse(bytes: &[u8], today: chrono::NaiveDate) -> std::result::Result<Vec<
             continue;
         }
         if rec.len() != columns.len() {
-            errors.push(err(line, "", format!("La ligne compte {} champs au lieu de {} (séparateur « {} »).", rec.len(), columns.len(), delimiter as char)));
+            errors.push(err(
+                line,
+                "",
+                format!(
+                    "La ligne compte {} champs au lieu de {} (séparateur « {} »).",
+                    rec.len(),
+                    columns.len(),
+                    delimiter as char
+                ),
+            ));
             continue;
         }
         let mut input = JeuneInput::default();
@@ -102,7 +155,11 @@ pub fn parse(bytes: &[u8], today: chrono::NaiveDate) -> std::result::Result<Vec<
                     input.set(col, s.to_string());
                 }
                 Err(_) => {
-                    errors.push(err(line, col, "Caractères mal encodés : le fichier doit être en UTF-8."));
+                    errors.push(err(
+                        line,
+                        col,
+                        "Caractères mal encodés : le fichier doit être en UTF-8.",
+                    ));
                     bad_utf8 = true;
                 }
             }
@@ -111,7 +168,11 @@ pub fn parse(bytes: &[u8], today: chrono::NaiveDate) -> std::result::Result<Vec<
             continue;
         }
         match jeune::validate(&input, today) {
-            Ok((identity, warnings)) => out.push((line, identity, warnings.into_iter().map(|w| w.message).collect())),
+            Ok((identity, warnings)) => out.push((
+                line,
+                identity,
+                warnings.into_iter().map(|w| w.message).collect(),
+            )),
             Err(ve) => {
                 for fe in ve.0 {
                     errors.push(err(line, &fe.field, fe.message));
@@ -129,11 +190,19 @@ pub fn parse(bytes: &[u8], today: chrono::NaiveDate) -> std::result::Result<Vec<
 impl App {
     /// Imports a CSV into a structure, in one transaction. `progress(done, total)` is called
     /// every 1,000 lines.
-    pub async fn import_jeunes(&self, ctx: &Ctx, structure_code: &str, bytes: &[u8], progress: &(dyn Fn(usize, usize) + Sync)) -> Result<ImportOutcome> {
+    pub async fn import_jeunes(
+        &self,
+        ctx: &Ctx,
+        structure_code: &str,
+        bytes: &[u8],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ImportOutcome> {
         let structure = self
             .structure_by_code(structure_code)
             .await?
-            .ok_or_else(|| AppError::Refused(format!("Structure inconnue : {}", structure_code.trim())))?;
+            .ok_or_else(|| {
+                AppError::Refused(format!("Structure inconnue : {}", structure_code.trim()))
+            })?;
         let rows = match parse(bytes, ctx.now.date_naive()) {
             Ok(r) => r,
             Err(errors) => return Ok(ImportOutcome::Rejected { errors }),
@@ -142,19 +211,30 @@ impl App {
         let mut warnings = Vec::new();
         let mut tx = self.store.begin().await?;
         for (i, (line, identity, ws)) in rows.iter().enumerate() {
-            if !self.find_duplicates(&mut tx, structure.id, identity, None).await?.is_empty() {
+            if !self
+                .find_duplicates(&mut tx, structure.id, identity, None)
+                .await?
+                .is_empty()
+            {
                 warnings.push(LineWarning { line: *line, message: "Un dossier avec les mêmes nom, prénom et date de naissance existe déjà dans la structure.".into() });
             }
             for w in ws {
-                warnings.push(LineWarning { line: *line, message: w.clone() });
+                warnings.push(LineWarning {
+                    line: *line,
+                    message: w.clone(),
+                });
             }
-            self.insert_identity(&mut tx, ctx, structure.id, identity).await?;
+            self.insert_identity(&mut tx, ctx, structure.id, identity)
+                .await?;
             if (i + 1) % 1000 == 0 {
                 progress(i + 1, total);
             }
         }
         tx.commit().await?;
         progress(total, total);
-        Ok(ImportOutcome::Imported { count: total, warnings })
+        Ok(ImportOutcome::Imported {
+            count: total,
+            warnings,
+        })
     }
 }

@@ -54,9 +54,15 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     pub fn is_empty(&self) -> bool {
-        [&self.nom, &self.prenom, &self.date_naissance, &self.email, &self.telephone]
-            .iter()
-            .all(|s| s.trim().is_empty())
+        [
+            &self.nom,
+            &self.prenom,
+            &self.date_naissance,
+            &self.email,
+            &self.telephone,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
     }
 }
 
@@ -72,7 +78,9 @@ fn field_values(id: &Identity) -> [String; 11] {
         id.adresse.clone().unwrap_or_default(),
         id.code_postal.clone().unwrap_or_default(),
         id.commune.clone().unwrap_or_default(),
-        id.niveau_formation.map(|n| n.to_string()).unwrap_or_default(),
+        id.niveau_formation
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -99,7 +107,10 @@ impl App {
             .wrapped_key
             .as_ref()
             .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
-        let dek = self.keys.master.unwrap_key(wrapped, &dek_context(&row.id))?;
+        let dek = self
+            .keys
+            .master
+            .unwrap_key(wrapped, &dek_context(&row.id))?;
         let mut v: Vec<String> = Vec::with_capacity(11);
         for (col, ct) in ENCRYPTED_COLUMNS.iter().zip(&row.fields) {
             v.push(dek.decrypt_field(TABLE, col, &row.id, ct).map_err(|e| {
@@ -115,7 +126,8 @@ impl App {
         let identity = Identity {
             nom,
             prenom,
-            date_naissance: NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(AppError::internal)?,
+            date_naissance: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(AppError::internal)?,
             sexe: Sexe::parse(&sexe).ok_or_else(|| AppError::internal("sexe illisible"))?,
             nationalite: opt(next()),
             email: opt(next()),
@@ -150,7 +162,10 @@ impl App {
             out.push((BlindIndex::Email.code(), k.compute(BlindIndex::Email, e)));
         }
         if let Some(t) = &id.telephone {
-            out.push((BlindIndex::Telephone.code(), k.compute(BlindIndex::Telephone, t)));
+            out.push((
+                BlindIndex::Telephone.code(),
+                k.compute(BlindIndex::Telephone, t),
+            ));
         }
         let compound = format!("{nom}|{}", id.date_naissance.format("%Y-%m-%d"));
         out.push((
@@ -169,20 +184,39 @@ impl App {
                 p.structure_id.ok_or(AppError::Forbidden)
             }
             _ => {
-                self.audit_alone(ctx, Event { action, subject: None, fields: "", outcome: REFUSED, structure_id: None })
-                    .await?;
+                self.audit_alone(
+                    ctx,
+                    Event {
+                        action,
+                        subject: None,
+                        fields: "",
+                        outcome: REFUSED,
+                        structure_id: None,
+                    },
+                )
+                .await?;
                 Err(AppError::Forbidden)
             }
         }
     }
 
     /// Dossiers of the structure with the same nom + prénom + date de naissance.
-    pub async fn find_duplicates(&self, conn: &mut Conn, structure_id: i64, identity: &Identity, except: Option<&str>) -> Result<Vec<String>> {
+    pub async fn find_duplicates(
+        &self,
+        conn: &mut Conn,
+        structure_id: i64,
+        identity: &Identity,
+        except: Option<&str>,
+    ) -> Result<Vec<String>> {
         let nom = fold(&identity.nom);
         let compound = format!("{nom}|{}", identity.date_naissance.format("%Y-%m-%d"));
-        let v = self.keys.index.compute(BlindIndex::NomDateNaissance, &compound);
+        let v = self
+            .keys
+            .index
+            .compute(BlindIndex::NomDateNaissance, &compound);
         let mut out = Vec::new();
-        for row in q::candidates(conn, structure_id, BlindIndex::NomDateNaissance.code(), v).await? {
+        for row in q::candidates(conn, structure_id, BlindIndex::NomDateNaissance.code(), v).await?
+        {
             if Some(row.id.as_str()) == except {
                 continue;
             }
@@ -199,7 +233,13 @@ impl App {
 
     /// Inserts a validated identity in `structure_id`, with its key, indexes and audit entry,
     /// on the caller's transaction. Returns the new id.
-    pub async fn insert_identity(&self, conn: &mut Conn, ctx: &Ctx, structure_id: i64, identity: &Identity) -> Result<String> {
+    pub async fn insert_identity(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        structure_id: i64,
+        identity: &Identity,
+    ) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let dek = DataKey::generate();
         let now = ctx.now.timestamp();
@@ -214,38 +254,92 @@ impl App {
         };
         q::insert(conn, &row).await?;
         q::set_blind_indexes(conn, &id, structure_id, &self.blind_entries(identity)).await?;
-        self.audit(conn, ctx, Event { action: "jeune.creation", subject: Some(&id), fields: &ENCRYPTED_COLUMNS.join(","), outcome: OK, structure_id: Some(structure_id) })
-            .await?;
+        self.audit(
+            conn,
+            ctx,
+            Event {
+                action: "jeune.creation",
+                subject: Some(&id),
+                fields: &ENCRYPTED_COLUMNS.join(","),
+                outcome: OK,
+                structure_id: Some(structure_id),
+            },
+        )
+        .await?;
         Ok(id)
     }
 
     /// Creates a dossier in the actor's structure. A probable duplicate is refused unless
     /// `confirm_duplicate` (the advisor saw the warning and confirmed).
-    pub async fn create_jeune(&self, ctx: &Ctx, input: &JeuneInput, confirm_duplicate: bool) -> Result<Saved> {
+    pub async fn create_jeune(
+        &self,
+        ctx: &Ctx,
+        input: &JeuneInput,
+        confirm_duplicate: bool,
+    ) -> Result<Saved> {
         let structure_id = self.identity_scope(ctx, "jeune.creation").await?;
         let (identity, warnings) = jeune::validate(input, ctx.now.date_naive())?;
         let mut tx = self.store.begin().await?;
-        let dups = self.find_duplicates(&mut tx, structure_id, &identity, None).await?;
+        let dups = self
+            .find_duplicates(&mut tx, structure_id, &identity, None)
+            .await?;
         if !dups.is_empty() && !confirm_duplicate {
-            return Err(AppError::DuplicateSuspected { existing: dups, warnings });
+            return Err(AppError::DuplicateSuspected {
+                existing: dups,
+                warnings,
+            });
         }
-        let id = self.insert_identity(&mut tx, ctx, structure_id, &identity).await?;
+        let id = self
+            .insert_identity(&mut tx, ctx, structure_id, &identity)
+            .await?;
         tx.commit().await?;
-        Ok(Saved { id, version: 1, warnings })
+        Ok(Saved {
+            id,
+            version: 1,
+            warnings,
+        })
     }
 
     /// Checks that a dossier exists in the actor's structure; otherwise audits the refusal and
     /// answers NotFound, whether the id exists elsewhere or not at all.
-    async fn authorise_dossier(&self, conn: &mut Conn, ctx: &Ctx, id: &str, action: &str) -> Result<i64> {
+    async fn authorise_dossier(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+    ) -> Result<i64> {
         let scope = self.identity_scope(ctx, action).await?;
-        let found = if uuid::Uuid::parse_str(id).is_ok() { q::structure_of(conn, id).await? } else { None };
+        let found = if uuid::Uuid::parse_str(id).is_ok() {
+            q::structure_of(conn, id).await?
+        } else {
+            None
+        };
         match found {
             Some(s) if s == scope => Ok(s),
             other => {
-                let subject = if uuid::Uuid::parse_str(id).is_ok() { Some(id) } else { None };
+                let subject = if uuid::Uuid::parse_str(id).is_ok() {
+                    Some(id)
+                } else {
+                    None
+                };
                 let mut tx = self.store.begin().await?;
-                self.audit(&mut tx, ctx, Event { action, subject, fields: if other.is_some() { "autre_structure" } else { "inexistant" }, outcome: REFUSED, structure_id: other })
-                    .await?;
+                self.audit(
+                    &mut tx,
+                    ctx,
+                    Event {
+                        action,
+                        subject,
+                        fields: if other.is_some() {
+                            "autre_structure"
+                        } else {
+                            "inexistant"
+                        },
+                        outcome: REFUSED,
+                        structure_id: other,
+                    },
+                )
+                .await?;
                 tx.commit().await?;
                 Err(AppError::NotFound)
             }
@@ -255,20 +349,40 @@ impl App {
     /// Opens a dossier (audited read).
     pub async fn get_jeune(&self, ctx: &Ctx, id: &str) -> Result<Dossier> {
         let mut tx = self.store.begin().await?;
-        let structure = self.authorise_dossier(&mut tx, ctx, id, "jeune.lecture").await?;
+        let structure = self
+            .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
+            .await?;
         let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let d = self.decrypt_row(&row)?;
-        self.audit(&mut tx, ctx, Event { action: "jeune.lecture", subject: Some(id), fields: &ENCRYPTED_COLUMNS.join(","), outcome: OK, structure_id: Some(structure) })
-            .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "jeune.lecture",
+                subject: Some(id),
+                fields: &ENCRYPTED_COLUMNS.join(","),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(d)
     }
 
     /// Updates a dossier if `version` is still current. Only changed fields are named in the audit.
-    pub async fn update_jeune(&self, ctx: &Ctx, id: &str, version: i64, input: &JeuneInput) -> Result<Saved> {
+    pub async fn update_jeune(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        version: i64,
+        input: &JeuneInput,
+    ) -> Result<Saved> {
         let (identity, warnings) = jeune::validate(input, ctx.now.date_naive())?;
         let mut tx = self.store.begin().await?;
-        let structure = self.authorise_dossier(&mut tx, ctx, id, "jeune.modification").await?;
+        let structure = self
+            .authorise_dossier(&mut tx, ctx, id, "jeune.modification")
+            .await?;
         let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         if row.version != version {
             return Err(AppError::Stale);
@@ -282,7 +396,10 @@ impl App {
             .filter(|(_, (a, b))| a != b)
             .map(|(c, _)| *c)
             .collect();
-        let dek = self.keys.master.unwrap_key(row.wrapped_key.as_deref().unwrap_or_default(), &dek_context(id))?;
+        let dek = self.keys.master.unwrap_key(
+            row.wrapped_key.as_deref().unwrap_or_default(),
+            &dek_context(id),
+        )?;
         let updated = JeuneRow {
             updated_at: ctx.now.timestamp(),
             version: version + 1,
@@ -291,10 +408,24 @@ impl App {
         };
         q::update(&mut tx, &updated).await?;
         q::set_blind_indexes(&mut tx, id, structure, &self.blind_entries(&identity)).await?;
-        self.audit(&mut tx, ctx, Event { action: "jeune.modification", subject: Some(id), fields: &changed.join(","), outcome: OK, structure_id: Some(structure) })
-            .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "jeune.modification",
+                subject: Some(id),
+                fields: &changed.join(","),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Saved { id: id.to_string(), version: version + 1, warnings })
+        Ok(Saved {
+            id: id.to_string(),
+            version: version + 1,
+            warnings,
+        })
     }
 
     /// The most recent dossiers of the actor's structure, one page (each line audited).
@@ -306,8 +437,18 @@ impl App {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(self.decrypt_row(r)?);
-            self.audit(&mut tx, ctx, Event { action: "jeune.liste", subject: Some(&r.id), fields: "nom,prenom,date_naissance", outcome: OK, structure_id: Some(structure) })
-                .await?;
+            self.audit(
+                &mut tx,
+                ctx,
+                Event {
+                    action: "jeune.liste",
+                    subject: Some(&r.id),
+                    fields: "nom,prenom,date_naissance",
+                    outcome: OK,
+                    structure_id: Some(structure),
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok((out, total))
@@ -320,19 +461,44 @@ impl App {
         let mut tx = self.store.begin().await?;
         let found = self.search_in(&mut tx, structure, query).await?;
         for d in &found {
-            self.audit(&mut tx, ctx, Event { action: "jeune.recherche", subject: Some(&d.id), fields: "nom,prenom,date_naissance", outcome: OK, structure_id: Some(structure) })
-                .await?;
+            self.audit(
+                &mut tx,
+                ctx,
+                Event {
+                    action: "jeune.recherche",
+                    subject: Some(&d.id),
+                    fields: "nom,prenom,date_naissance",
+                    outcome: OK,
+                    structure_id: Some(structure),
+                },
+            )
+            .await?;
         }
         if found.is_empty() {
-            self.audit(&mut tx, ctx, Event { action: "jeune.recherche", subject: None, fields: "", outcome: OK, structure_id: Some(structure) })
-                .await?;
+            self.audit(
+                &mut tx,
+                ctx,
+                Event {
+                    action: "jeune.recherche",
+                    subject: None,
+                    fields: "",
+                    outcome: OK,
+                    structure_id: Some(structure),
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(found)
     }
 
     /// The search itself, without authorisation or audit (also used by the benchmark).
-    pub async fn search_in(&self, conn: &mut Conn, structure: i64, query: &SearchQuery) -> Result<Vec<Dossier>> {
+    pub async fn search_in(
+        &self,
+        conn: &mut Conn,
+        structure: i64,
+        query: &SearchQuery,
+    ) -> Result<Vec<Dossier>> {
         let mut errors = ValidationErrors::default();
         let nom = fold(&query.nom);
         let prenom = fold(&query.prenom);
@@ -358,9 +524,22 @@ impl App {
             },
         };
         if query.is_empty() {
-            errors.push("nom", "critere_requis", "Indiquez au moins un nom, un prénom, un e-mail ou un téléphone.");
-        } else if nom.is_empty() && prenom.is_empty() && email.is_empty() && phone.is_none() && errors.is_empty() {
-            errors.push("date_naissance", "critere_requis", "La date de naissance se cherche avec le nom (ou un autre critère).");
+            errors.push(
+                "nom",
+                "critere_requis",
+                "Indiquez au moins un nom, un prénom, un e-mail ou un téléphone.",
+            );
+        } else if nom.is_empty()
+            && prenom.is_empty()
+            && email.is_empty()
+            && phone.is_none()
+            && errors.is_empty()
+        {
+            errors.push(
+                "date_naissance",
+                "critere_requis",
+                "La date de naissance se cherche avec le nom (ou un autre critère).",
+            );
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
@@ -373,7 +552,10 @@ impl App {
             (BlindIndex::Telephone, k.compute(BlindIndex::Telephone, p))
         } else if let (false, Some(d)) = (nom.is_empty(), date) {
             let c = format!("{nom}|{}", d.format("%Y-%m-%d"));
-            (BlindIndex::NomDateNaissance, k.compute(BlindIndex::NomDateNaissance, &c))
+            (
+                BlindIndex::NomDateNaissance,
+                k.compute(BlindIndex::NomDateNaissance, &c),
+            )
         } else if !nom.is_empty() {
             (BlindIndex::Nom, k.compute(BlindIndex::Nom, &nom))
         } else {
@@ -399,7 +581,10 @@ impl App {
                 out.push(d);
             }
         }
-        out.sort_by(|a, b| (fold(&a.identity.nom), fold(&a.identity.prenom)).cmp(&(fold(&b.identity.nom), fold(&b.identity.prenom))));
+        out.sort_by(|a, b| {
+            (fold(&a.identity.nom), fold(&a.identity.prenom))
+                .cmp(&(fold(&b.identity.nom), fold(&b.identity.prenom)))
+        });
         Ok(out)
     }
 }

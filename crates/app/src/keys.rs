@@ -64,9 +64,11 @@ impl Keys {
         let mut conn = store.acquire().await?;
         let mut out = Vec::new();
         for p in PURPOSES {
-            let w = keyring::get(&mut conn, p)
-                .await?
-                .ok_or_else(|| AppError::Refused(format!("clé « {p} » absente de la base : instance non initialisée ?")))?;
+            let w = keyring::get(&mut conn, p).await?.ok_or_else(|| {
+                AppError::Refused(format!(
+                    "clé « {p} » absente de la base : instance non initialisée ?"
+                ))
+            })?;
             let k = master.unwrap_key(&w, &ctx(p)).map_err(|_| {
                 let db_version = MasterKey::wrapped_version(&w).unwrap_or(0);
                 AppError::Refused(format!(
@@ -77,8 +79,21 @@ impl Keys {
             out.push(k);
         }
         let mut it = out.into_iter();
-        let (Some(_check), Some(index), Some(accounts), Some(audit_mac), Some(signing), Some(pseudonym)) =
-            (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
+        let (
+            Some(_check),
+            Some(index),
+            Some(accounts),
+            Some(audit_mac),
+            Some(signing),
+            Some(pseudonym),
+        ) = (
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+            it.next(),
+        )
         else {
             return Err(AppError::internal("trousseau incomplet"));
         };

@@ -52,17 +52,25 @@ impl Location {
 
 /// Creates a new instance: schema, master key file (0600, never overwritten), keyring.
 pub async fn init(loc: &Location) -> Result<App> {
-    std::fs::create_dir_all(&loc.data_dir).map_err(|e| AppError::Refused(format!("dossier de données {} : {e}", loc.data_dir.display())))?;
+    std::fs::create_dir_all(&loc.data_dir).map_err(|e| {
+        AppError::Refused(format!(
+            "dossier de données {} : {e}",
+            loc.data_dir.display()
+        ))
+    })?;
     let store = Store::connect(&loc.database_url).await?;
     store.migrate().await?;
     if store.is_initialised().await? {
         return Err(AppError::Refused("cette base est déjà initialisée".into()));
     }
     let master = MasterKey::generate(1);
-    master.write_new(&loc.key_file).map_err(|e| AppError::Refused(e.to_string()))?;
+    master
+        .write_new(&loc.key_file)
+        .map_err(|e| AppError::Refused(e.to_string()))?;
     let keys = Keys::create(&store, master).await?;
     let public = loc.data_dir.join("audit-public.key");
-    std::fs::write(&public, format!("{}\n", keys.audit_public_hex())).map_err(AppError::internal)?;
+    std::fs::write(&public, format!("{}\n", keys.audit_public_hex()))
+        .map_err(AppError::internal)?;
     Ok(App::new(store, keys, Some(loc.checkpoint_log())))
 }
 
@@ -106,16 +114,42 @@ pub struct NewUser<'a> {
 
 fn valid_login(l: &str) -> bool {
     (3..=64).contains(&l.len())
-        && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
+        && l.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'))
 }
 
 impl App {
-    pub async fn create_structure(&self, ctx: &Ctx, code: &str, name: &str, departement: &str, region: &str) -> Result<i64> {
+    pub async fn create_structure(
+        &self,
+        ctx: &Ctx,
+        code: &str,
+        name: &str,
+        departement: &str,
+        region: &str,
+    ) -> Result<i64> {
         let s = validate_structure(code, name, departement, region)?;
         let mut tx = self.store.begin().await?;
-        let id = st::insert(&mut tx, &s.code, &s.name, &s.departement, &s.region, ctx.now.timestamp()).await?;
-        self.audit(&mut tx, ctx, Event { action: "structure.creation", subject: Some(&s.code), fields: "code,name,departement,region", outcome: OK, structure_id: Some(id) })
-            .await?;
+        let id = st::insert(
+            &mut tx,
+            &s.code,
+            &s.name,
+            &s.departement,
+            &s.region,
+            ctx.now.timestamp(),
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "structure.creation",
+                subject: Some(&s.code),
+                fields: "code,name,departement,region",
+                outcome: OK,
+                structure_id: Some(id),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -127,7 +161,11 @@ impl App {
             .await?
             .into_iter()
             .map(|s| Structure {
-                dossiers: counts.iter().find(|(id, _)| *id == s.id).map(|(_, n)| *n).unwrap_or(0),
+                dossiers: counts
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0),
                 id: s.id,
                 code: s.code,
                 nom: s.name,
@@ -153,47 +191,83 @@ impl App {
         let mut e = ValidationErrors::default();
         let login = u.login.trim().to_lowercase();
         if !valid_login(&login) {
-            e.push("login", "login_invalide", "Identifiant : 3 à 64 caractères parmi a-z, 0-9, point, tiret, soulignement.");
+            e.push(
+                "login",
+                "login_invalide",
+                "Identifiant : 3 à 64 caractères parmi a-z, 0-9, point, tiret, soulignement.",
+            );
         }
         let structure = match u.structure_code {
             Some(code) => match self.structure_by_code(code).await? {
                 Some(s) => Some(s),
                 None => {
-                    e.push("structure", "structure_inconnue", format!("Structure inconnue : {}", code.trim()));
+                    e.push(
+                        "structure",
+                        "structure_inconnue",
+                        format!("Structure inconnue : {}", code.trim()),
+                    );
                     None
                 }
             },
             None => None,
         };
         if u.role.needs_structure() && structure.is_none() && e.for_field("structure").is_none() {
-            e.push("structure", "requis", "Ce rôle est rattaché à une structure (--structure CODE).");
+            e.push(
+                "structure",
+                "requis",
+                "Ce rôle est rattaché à une structure (--structure CODE).",
+            );
         }
         let password = match u.password {
             Some(p) if p.chars().count() < 12 => {
-                e.push("password", "mot_de_passe_court", "Le mot de passe doit faire au moins 12 caractères.");
+                e.push(
+                    "password",
+                    "mot_de_passe_court",
+                    "Le mot de passe doit faire au moins 12 caractères.",
+                );
                 p
             }
             Some(p) => p,
-            None => base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parcours_vault::random_bytes::<15>()),
+            None => base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                parcours_vault::random_bytes::<15>(),
+            ),
         };
         if !e.is_empty() {
             return Err(AppError::Validation(e));
         }
         let hash = crate::auth::hash_password(password.clone()).await?;
-        let region = u.region.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string)
+        let region = u
+            .region
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
             .or_else(|| structure.as_ref().map(|s| s.region.clone()));
         let mut tx = self.store.begin().await?;
-        let id = acc::insert(&mut tx, &acc::NewAccount {
-            login: &login,
-            password_hash: &hash,
-            role: u.role.code(),
-            structure_id: structure.as_ref().map(|s| s.id),
-            scope_region: region.as_deref(),
-            now: ctx.now.timestamp(),
-        })
+        let id = acc::insert(
+            &mut tx,
+            &acc::NewAccount {
+                login: &login,
+                password_hash: &hash,
+                role: u.role.code(),
+                structure_id: structure.as_ref().map(|s| s.id),
+                scope_region: region.as_deref(),
+                now: ctx.now.timestamp(),
+            },
+        )
         .await?;
-        self.audit(&mut tx, ctx, Event { action: "compte.creation", subject: Some(&login), fields: "login,role,structure", outcome: OK, structure_id: structure.as_ref().map(|s| s.id) })
-            .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "compte.creation",
+                subject: Some(&login),
+                fields: "login,role,structure",
+                outcome: OK,
+                structure_id: structure.as_ref().map(|s| s.id),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok((id, password))
     }
@@ -216,7 +290,11 @@ impl App {
     }
 
     /// The current second-factor code of a demo account. Refused on any non-demo instance.
-    pub async fn demo_code(&self, login: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+    pub async fn demo_code(
+        &self,
+        login: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String> {
         if !self.is_demo().await? {
             return Err(AppError::Refused("commande réservée aux instances de démonstration : cette instance n'en est pas une".into()));
         }
@@ -229,7 +307,13 @@ impl App {
 mod tests {
     #[test]
     fn redacts_url_password() {
-        assert_eq!(super::redact_url("postgres://u:s3cr3t@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(super::redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+        assert_eq!(
+            super::redact_url("postgres://u:s3cr3t@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            super::redact_url("sqlite:///tmp/x.db"),
+            "sqlite:///tmp/x.db"
+        );
     }
 }

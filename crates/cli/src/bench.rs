@@ -35,16 +35,22 @@ pub struct AuditArgs {
 async fn scratch(database_url: Option<String>) -> anyhow::Result<(App, std::path::PathBuf)> {
     let dir = std::env::temp_dir().join(format!("parcours-bench-{}", uuid_like()));
     let loc = Location {
-        database_url: database_url.unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("parcours.db").display())),
+        database_url: database_url
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("parcours.db").display())),
         key_file: dir.join("master.key"),
         data_dir: dir.clone(),
     };
-    let app = parcours_app::setup::init(&loc).await.map_err(crate::commands::explain)?;
+    let app = parcours_app::setup::init(&loc)
+        .await
+        .map_err(crate::commands::explain)?;
     Ok((app, dir))
 }
 
 fn uuid_like() -> String {
-    parcours_vault::random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect()
+    parcours_vault::random_bytes::<6>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn pct(v: &mut [Duration], p: f64) -> f64 {
@@ -55,7 +61,10 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
 
 fn line(name: &str, v: &mut [Duration]) -> (f64, f64) {
     let (p50, p99) = (pct(v, 0.5), pct(v, 0.99));
-    println!("{name:<44} p50 {p50:>8.3} ms   p99 {p99:>8.3} ms   (n = {})", v.len());
+    println!(
+        "{name:<44} p50 {p50:>8.3} ms   p99 {p99:>8.3} ms   (n = {})",
+        v.len()
+    );
     (p50, p99)
 }
 
@@ -77,11 +86,20 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     .execute(&pool)
     .await?;
     // The plaintext twin: the same people, in clear, as a system without encryption would hold them.
-    let structures = app.list_structures().await.map_err(crate::commands::explain)?;
+    let structures = app
+        .list_structures()
+        .await
+        .map_err(crate::commands::explain)?;
     let mut sample: Vec<(i64, String, String)> = Vec::new();
     for s in &structures {
-        let mut conn = app.store.acquire().await.map_err(|e| crate::commands::explain(e.into()))?;
-        let rows = parcours_store::jeunes::list_recent(&mut conn, s.id, i64::MAX, 0).await.map_err(|e| crate::commands::explain(e.into()))?;
+        let mut conn = app
+            .store
+            .acquire()
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
+        let rows = parcours_store::jeunes::list_recent(&mut conn, s.id, i64::MAX, 0)
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
         drop(conn);
         let mut tx = pool.begin().await?;
         for r in &rows {
@@ -100,62 +118,133 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         tx.commit().await?;
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    let picks: Vec<&(i64, String, String)> = (0..a.queries).map(|_| &sample[rng.random_range(0..sample.len())]).collect();
+    let picks: Vec<&(i64, String, String)> = (0..a.queries)
+        .map(|_| &sample[rng.random_range(0..sample.len())])
+        .collect();
 
-    let (mut enc_search, mut plain_search, mut enc_open, mut plain_open, mut full_search, mut full_open) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (
+        mut enc_search,
+        mut plain_search,
+        mut enc_open,
+        mut plain_open,
+        mut full_search,
+        mut full_open,
+    ) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     let mut found = 0usize;
-    let mut conn = app.store.acquire().await.map_err(|e| crate::commands::explain(e.into()))?;
+    let mut conn = app
+        .store
+        .acquire()
+        .await
+        .map_err(|e| crate::commands::explain(e.into()))?;
     for (structure, id, nom) in &picks {
-        let q = SearchQuery { nom: nom.clone(), ..Default::default() };
+        let q = SearchQuery {
+            nom: nom.clone(),
+            ..Default::default()
+        };
         let t = Instant::now();
-        found += app.search_in(&mut conn, *structure, &q).await.map_err(crate::commands::explain)?.len();
+        found += app
+            .search_in(&mut conn, *structure, &q)
+            .await
+            .map_err(crate::commands::explain)?
+            .len();
         enc_search.push(t.elapsed());
 
         let t = Instant::now();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PLAIN_COLS} FROM bench_plain WHERE structure_id = $1 AND nom_norm = $2")))
-            .bind(*structure).bind(nom.as_str()).fetch_all(&mut *conn).await?;
-        let _texts: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>(2).ok()).collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {PLAIN_COLS} FROM bench_plain WHERE structure_id = $1 AND nom_norm = $2"
+        )))
+        .bind(*structure)
+        .bind(nom.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        let _texts: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>(2).ok())
+            .collect();
         plain_search.push(t.elapsed());
 
         let t = Instant::now();
-        let row = parcours_store::jeunes::get(&mut conn, id).await.map_err(|e| crate::commands::explain(e.into()))?;
+        let row = parcours_store::jeunes::get(&mut conn, id)
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
         if let Some(r) = row {
             app.decrypt_row(&r).map_err(crate::commands::explain)?;
         }
         enc_open.push(t.elapsed());
 
         let t = Instant::now();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PLAIN_COLS} FROM bench_plain WHERE id = $1")))
-            .bind(id.as_str()).fetch_optional(&mut *conn).await?;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {PLAIN_COLS} FROM bench_plain WHERE id = $1"
+        )))
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
         plain_open.push(t.elapsed());
     }
     drop(conn);
     // The complete use case an advisor triggers: authorisation + search/open + audit entries committed.
     for (structure, id, nom) in picks.iter().take(a.queries / 2) {
         let c = Ctx {
-            actor: Actor::Account(Principal { account_id: 0, login: "bench".into(), role: Role::Conseiller, structure_id: Some(*structure), scope_region: None }),
+            actor: Actor::Account(Principal {
+                account_id: 0,
+                login: "bench".into(),
+                role: Role::Conseiller,
+                structure_id: Some(*structure),
+                scope_region: None,
+            }),
             request_id: parcours_app::new_request_id(),
             now: chrono::Utc::now(),
         };
         let t = Instant::now();
-        app.search_jeunes(&c, &SearchQuery { nom: nom.clone(), ..Default::default() }).await.map_err(crate::commands::explain)?;
+        app.search_jeunes(
+            &c,
+            &SearchQuery {
+                nom: nom.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(crate::commands::explain)?;
         full_search.push(t.elapsed());
         let t = Instant::now();
-        app.get_jeune(&c, id).await.map_err(crate::commands::explain)?;
+        app.get_jeune(&c, id)
+            .await
+            .map_err(crate::commands::explain)?;
         full_open.push(t.elapsed());
     }
     println!();
-    println!("Parcours bench search — {} dossiers over {} structures, backend {:?}", a.jeunes, structures.len(), app.store.backend());
-    println!("load (seed, encrypted, indexed, audited): {:.1} s", load.as_secs_f64());
-    println!("mean results per name search: {:.2}", found as f64 / picks.len().max(1) as f64);
+    println!(
+        "Parcours bench search — {} dossiers over {} structures, backend {:?}",
+        a.jeunes,
+        structures.len(),
+        app.store.backend()
+    );
+    println!(
+        "load (seed, encrypted, indexed, audited): {:.1} s",
+        load.as_secs_f64()
+    );
+    println!(
+        "mean results per name search: {:.2}",
+        found as f64 / picks.len().max(1) as f64
+    );
     let (_, es99) = line("search by nom — encrypted (blind index)", &mut enc_search);
     let (_, ps99) = line("search by nom — plaintext table", &mut plain_search);
     let (_, eo99) = line("open dossier — encrypted (unwrap + decrypt)", &mut enc_open);
     let (_, po99) = line("open dossier — plaintext table", &mut plain_open);
     line("search, full use case (+ audit, commit)", &mut full_search);
     line("open, full use case (+ audit, commit)", &mut full_open);
-    println!("p99 ratio encrypted/plaintext: search {:.2}, open {:.2}", es99 / ps99.max(1e-9), eo99 / po99.max(1e-9));
+    println!(
+        "p99 ratio encrypted/plaintext: search {:.2}, open {:.2}",
+        es99 / ps99.max(1e-9),
+        eo99 / po99.max(1e-9)
+    );
     app.store.close().await;
     if a.database_url.is_none() {
         let _ = std::fs::remove_dir_all(dir);
@@ -166,7 +255,11 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
 pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
     let (app, dir) = scratch(a.database_url.clone()).await?;
     let app = std::sync::Arc::new(app);
-    println!("Parcours bench audit — backend {:?}, {} appends per writer, each in its own transaction", app.store.backend(), a.entries);
+    println!(
+        "Parcours bench audit — backend {:?}, {} appends per writer, each in its own transaction",
+        app.store.backend(),
+        a.entries
+    );
     for writers in [1usize, 4, 16] {
         let t = Instant::now();
         let mut handles = Vec::new();
@@ -177,7 +270,18 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
                 for _ in 0..n {
                     let ctx = Ctx::operator(chrono::Utc::now());
                     let mut tx = app.store.begin().await?;
-                    app.audit(&mut tx, &ctx, parcours_app::audit::Event { action: "bench", subject: None, fields: "", outcome: "ok", structure_id: None }).await?;
+                    app.audit(
+                        &mut tx,
+                        &ctx,
+                        parcours_app::audit::Event {
+                            action: "bench",
+                            subject: None,
+                            fields: "",
+                            outcome: "ok",
+                            structure_id: None,
+                        },
+                    )
+                    .await?;
                     tx.commit().await?;
                 }
                 Ok::<(), parcours_app::AppError>(())
@@ -187,14 +291,28 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
             h.await?.map_err(crate::commands::explain)?;
         }
         let s = t.elapsed().as_secs_f64();
-        println!("{writers:>3} writer(s): {:>9.0} entries/s", (writers * a.entries) as f64 / s);
+        println!(
+            "{writers:>3} writer(s): {:>9.0} entries/s",
+            (writers * a.entries) as f64 / s
+        );
     }
     let t = Instant::now();
-    let sealed = app.seal_audit(chrono::Utc::now()).await.map_err(crate::commands::explain)?;
-    println!("sealing {sealed} entries: {:.0} entries/s", sealed as f64 / t.elapsed().as_secs_f64());
+    let sealed = app
+        .seal_audit(chrono::Utc::now())
+        .await
+        .map_err(crate::commands::explain)?;
+    println!(
+        "sealing {sealed} entries: {:.0} entries/s",
+        sealed as f64 / t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
-    app.verify_audit().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("verifying the chain: {:.0} entries/s", sealed as f64 / t.elapsed().as_secs_f64());
+    app.verify_audit()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "verifying the chain: {:.0} entries/s",
+        sealed as f64 / t.elapsed().as_secs_f64()
+    );
     app.store.close().await;
     if a.database_url.is_none() {
         let _ = std::fs::remove_dir_all(dir);

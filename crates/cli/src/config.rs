@@ -28,7 +28,13 @@ impl std::fmt::Debug for Common {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Common")
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_deref().map(parcours_app::setup::redact_url))
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(parcours_app::setup::redact_url),
+            )
             .field("master_key_file", &self.master_key_file)
             .finish()
     }
@@ -37,15 +43,25 @@ impl std::fmt::Debug for Common {
 impl Common {
     /// Resolves the instance location, with `default_dir` when no data dir is given.
     pub fn location(&self, default_dir: &str) -> Location {
-        let data_dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from(default_dir));
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(default_dir));
         let database_url = self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", data_dir.join("parcours.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("parcours.db").display()
+            )
         });
         let key_file = self
             .master_key_file
             .clone()
             .unwrap_or_else(|| data_dir.join("master.key"));
-        Location { data_dir, database_url, key_file }
+        Location {
+            data_dir,
+            database_url,
+            key_file,
+        }
     }
 }
 

@@ -1,16 +1,20 @@
 //! `parcours`: the server and the operator commands. Each subcommand lives in its own file
 //! under `commands/` and only parses, calls the `app` use cases and prints.
 
+mod bench;
 mod commands;
 mod config;
-mod bench;
 mod seed;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "parcours", version, about = "Parcours : système d'information des Missions Locales, sécurisé dès la conception")]
+#[command(
+    name = "parcours",
+    version,
+    about = "Parcours : système d'information des Missions Locales, sécurisé dès la conception"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,13 +57,18 @@ fn main() -> ExitCode {
     let json = matches!(cli.command, Command::Serve(_));
     let filter = tracing_subscriber::EnvFilter::try_from_env("PARCOURS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
         builder.compact().without_time().init();
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("erreur : démarrage impossible : {e}");

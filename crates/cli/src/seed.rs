@@ -17,9 +17,24 @@ use rand_chacha::ChaCha8Rng;
 /// Demo structures, created by `seed` when the instance has none.
 pub const DEMO_STRUCTURES: [(&str, &str, &str, &str); 4] = [
     ("ML-PARIS", "Mission Locale de Paris", "75", "Île-de-France"),
-    ("ML-LYON", "Mission Locale de Lyon", "69", "Auvergne-Rhône-Alpes"),
-    ("ML-LILLE", "Mission Locale de Lille", "59", "Hauts-de-France"),
-    ("ML-SUD-REUNION", "Mission Locale Sud Réunion", "974", "La Réunion"),
+    (
+        "ML-LYON",
+        "Mission Locale de Lyon",
+        "69",
+        "Auvergne-Rhône-Alpes",
+    ),
+    (
+        "ML-LILLE",
+        "Mission Locale de Lille",
+        "59",
+        "Hauts-de-France",
+    ),
+    (
+        "ML-SUD-REUNION",
+        "Mission Locale Sud Réunion",
+        "974",
+        "La Réunion",
+    ),
 ];
 
 const NATIONALITES: [(&str, u32); 6] = [
@@ -35,7 +50,11 @@ const NATIONALITES: [(&str, u32); 6] = [
 pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> JeuneInput {
     let nom: String = LastName(FR_FR).fake_with_rng(rng);
     let prenom: String = FirstName(FR_FR).fake_with_rng(rng);
-    let age_days: i64 = if rng.random_ratio(1, 20) { rng.random_range(26 * 365..28 * 365) } else { rng.random_range(16 * 365 + 1..26 * 365 - 1) };
+    let age_days: i64 = if rng.random_ratio(1, 20) {
+        rng.random_range(26 * 365..28 * 365)
+    } else {
+        rng.random_range(16 * 365 + 1..26 * 365 - 1)
+    };
     let birth = today - Duration::days(age_days);
     let mut pick = rng.random_range(0..100);
     let mut nationalite = "française";
@@ -47,12 +66,27 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
         pick -= w;
     }
     let (cp, phone) = if departement.len() == 3 {
-        (format!("{departement}{:02}", rng.random_range(0..50)), format!("0692{:06}", rng.random_range(0..1_000_000)))
+        (
+            format!("{departement}{:02}", rng.random_range(0..50)),
+            format!("0692{:06}", rng.random_range(0..1_000_000)),
+        )
     } else {
-        (format!("{departement}{:03}", rng.random_range(0..200)), format!("0{}{:08}", if rng.random_bool(0.5) { 6 } else { 7 }, rng.random_range(0..100_000_000)))
+        (
+            format!("{departement}{:03}", rng.random_range(0..200)),
+            format!(
+                "0{}{:08}",
+                if rng.random_bool(0.5) { 6 } else { 7 },
+                rng.random_range(0..100_000_000)
+            ),
+        )
     };
     let email = if rng.random_ratio(9, 10) {
-        format!("{}.{}{}@exemple.fr", fold(&prenom).replace(' ', "-"), fold(&nom).replace(' ', "-"), rng.random_range(1..100))
+        format!(
+            "{}.{}{}@exemple.fr",
+            fold(&prenom).replace(' ', "-"),
+            fold(&nom).replace(' ', "-"),
+            rng.random_range(1..100)
+        )
     } else {
         String::new()
     };
@@ -75,27 +109,50 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
 
 /// Adds `n` synthetic dossiers spread over the instance's structures (creating the demo
 /// structures if there are none). Returns the number stored.
-pub async fn seed(app: &App, ctx: &Ctx, n: usize, seed: u64, progress: bool) -> anyhow::Result<usize> {
-    let mut structures = app.list_structures().await.map_err(crate::commands::explain)?;
+pub async fn seed(
+    app: &App,
+    ctx: &Ctx,
+    n: usize,
+    seed: u64,
+    progress: bool,
+) -> anyhow::Result<usize> {
+    let mut structures = app
+        .list_structures()
+        .await
+        .map_err(crate::commands::explain)?;
     if structures.is_empty() {
         for (code, name, dep, region) in DEMO_STRUCTURES {
-            app.create_structure(ctx, code, name, dep, region).await.map_err(crate::commands::explain)?;
+            app.create_structure(ctx, code, name, dep, region)
+                .await
+                .map_err(crate::commands::explain)?;
         }
-        structures = app.list_structures().await.map_err(crate::commands::explain)?;
+        structures = app
+            .list_structures()
+            .await
+            .map_err(crate::commands::explain)?;
     }
     let today = ctx.now.date_naive();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut done = 0;
     while done < n {
         let batch = (n - done).min(500);
-        let mut tx = app.store.begin().await.map_err(|e| crate::commands::explain(e.into()))?;
+        let mut tx = app
+            .store
+            .begin()
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
         for i in 0..batch {
             let s = &structures[(done + i) % structures.len()];
             let input = person(&mut rng, &s.departement, today);
-            let (identity, _) = jeune::validate(&input, today).map_err(|e| anyhow::anyhow!("donnée synthétique invalide : {e}"))?;
-            app.insert_identity(&mut tx, ctx, s.id, &identity).await.map_err(crate::commands::explain)?;
+            let (identity, _) = jeune::validate(&input, today)
+                .map_err(|e| anyhow::anyhow!("donnée synthétique invalide : {e}"))?;
+            app.insert_identity(&mut tx, ctx, s.id, &identity)
+                .await
+                .map_err(crate::commands::explain)?;
         }
-        tx.commit().await.map_err(|e| crate::commands::explain(e.into()))?;
+        tx.commit()
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
         done += batch;
         if progress {
             eprint!("\rDossiers synthétiques : {done}/{n}");

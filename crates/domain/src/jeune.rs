@@ -295,7 +295,13 @@ pub fn validate(
         s
     };
 
-    let nationalite = clean_text(&mut e, "nationalite", "La nationalité", &input.nationalite, 60);
+    let nationalite = clean_text(
+        &mut e,
+        "nationalite",
+        "La nationalité",
+        &input.nationalite,
+        60,
+    );
 
     let email = clean_text(&mut e, "email", "L'e-mail", &input.email, 254).and_then(|v| {
         if valid_email(&v) {
@@ -385,7 +391,11 @@ fn required_name(e: &mut ValidationErrors, field: &str, raw: &str) -> Option<Str
         }
         Some(v) => {
             if !v.chars().any(|c| c.is_alphabetic()) {
-                e.push(field, "nom_invalide", format!("{lab} doit contenir des lettres."));
+                e.push(
+                    field,
+                    "nom_invalide",
+                    format!("{lab} doit contenir des lettres."),
+                );
                 return None;
             }
             // Collapse inner runs of spaces ("Jean  Baptiste" → "Jean Baptiste").
@@ -432,8 +442,14 @@ mod tests {
 
     #[test]
     fn dates_both_formats_and_leap_day() {
-        assert_eq!(parse_date("29/02/2004").ok(), NaiveDate::from_ymd_opt(2004, 2, 29));
-        assert_eq!(parse_date("2004-12-31").ok(), NaiveDate::from_ymd_opt(2004, 12, 31));
+        assert_eq!(
+            parse_date("29/02/2004").ok(),
+            NaiveDate::from_ymd_opt(2004, 2, 29)
+        );
+        assert_eq!(
+            parse_date("2004-12-31").ok(),
+            NaiveDate::from_ymd_opt(2004, 12, 31)
+        );
         assert_eq!(parse_date("31/02/2005").unwrap_err().0, "date_invalide");
         assert_eq!(parse_date("2005-13-01").unwrap_err().0, "date_invalide");
         assert_eq!(parse_date("5/5/2005").unwrap_err().0, "date_format");
@@ -444,7 +460,10 @@ mod tests {
         let mut i = base();
         i.date_naissance = "12/05/2031".into();
         let e = validate(&i, today()).unwrap_err();
-        assert_eq!(e.for_field("date_naissance").map(|f| f.code), Some("date_future"));
+        assert_eq!(
+            e.for_field("date_naissance").map(|f| f.code),
+            Some("date_future")
+        );
 
         let mut i = base();
         i.date_naissance = "22/03/2000".into();
@@ -481,9 +500,19 @@ mod tests {
         let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(
             fields,
-            vec!["nom", "sexe", "email", "telephone", "code_postal", "niveau_formation"]
+            vec![
+                "nom",
+                "sexe",
+                "email",
+                "telephone",
+                "code_postal",
+                "niveau_formation"
+            ]
         );
-        let long_cp = JeuneInput { code_postal: "750011".into(), ..base() };
+        let long_cp = JeuneInput {
+            code_postal: "750011".into(),
+            ..base()
+        };
         let e = validate(&long_cp, today()).unwrap_err();
         assert_eq!(e.0[0].code, "code_postal_invalide");
     }

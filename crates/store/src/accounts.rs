@@ -70,7 +70,11 @@ pub async fn insert(conn: &mut Conn, a: &NewAccount<'_>) -> Result<i64> {
 
 pub async fn by_login(conn: &mut Conn, login: &str) -> Result<Option<AccountRow>> {
     let q = format!("SELECT {COLS} FROM accounts WHERE login = $1");
-    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(login).fetch_optional(&mut *conn).await? {
+    match sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(login)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         Some(r) => Ok(Some(from_row(&r)?)),
         None => Ok(None),
     }
@@ -78,7 +82,11 @@ pub async fn by_login(conn: &mut Conn, login: &str) -> Result<Option<AccountRow>
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<AccountRow>> {
     let q = format!("SELECT {COLS} FROM accounts WHERE id = $1");
-    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(&mut *conn).await? {
+    match sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         Some(r) => Ok(Some(from_row(&r)?)),
         None => Ok(None),
     }
@@ -257,13 +265,12 @@ pub async fn throttle_hit(conn: &mut Conn, key: &[u8], now: i64, window: i64) ->
 }
 
 pub async fn throttle_count(conn: &mut Conn, key: &[u8], now: i64, window: i64) -> Result<i64> {
-    let row = sqlx::query(
-        "SELECT failures FROM login_throttle WHERE key = $1 AND window_start >= $2",
-    )
-    .bind(key.to_vec())
-    .bind(now - window)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row =
+        sqlx::query("SELECT failures FROM login_throttle WHERE key = $1 AND window_start >= $2")
+            .bind(key.to_vec())
+            .bind(now - window)
+            .fetch_optional(&mut *conn)
+            .await?;
     match row {
         Some(r) => Ok(r.try_get(0)?),
         None => Ok(0),

@@ -111,9 +111,7 @@ pub async fn seal(conn: &mut Conn, seq: i64, pos: i64, hash: &[u8]) -> Result<()
 
 /// Sealed entries after a chain position, in chain order (keyset pagination for verification).
 pub async fn sealed_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<AuditRow>> {
-    let q = format!(
-        "SELECT {COLS} FROM audit WHERE chain_pos > $1 ORDER BY chain_pos LIMIT $2"
-    );
+    let q = format!("SELECT {COLS} FROM audit WHERE chain_pos > $1 ORDER BY chain_pos LIMIT $2");
     sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(pos)
         .bind(limit)

@@ -111,7 +111,11 @@ pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<JeuneRow>> {
         "SELECT {} FROM jeunes j LEFT JOIN data_keys k ON k.jeune_id = j.id WHERE j.id = $1",
         select_cols()
     );
-    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(&mut *conn).await? {
+    match sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         Some(r) => Ok(Some(from_row(&r)?)),
         None => Ok(None),
     }

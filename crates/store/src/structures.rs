@@ -52,7 +52,11 @@ pub async fn insert(
 
 pub async fn by_code(conn: &mut Conn, code: &str) -> Result<Option<StructureRow>> {
     let q = format!("SELECT {COLS} FROM structures WHERE code = $1");
-    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(code).fetch_optional(&mut *conn).await? {
+    match sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         Some(r) => Ok(Some(from_row(&r)?)),
         None => Ok(None),
     }
@@ -60,7 +64,11 @@ pub async fn by_code(conn: &mut Conn, code: &str) -> Result<Option<StructureRow>
 
 pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<StructureRow>> {
     let q = format!("SELECT {COLS} FROM structures WHERE id = $1");
-    match sqlx::query(sqlx::AssertSqlSafe(q)).bind(id).fetch_optional(&mut *conn).await? {
+    match sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         Some(r) => Ok(Some(from_row(&r)?)),
         None => Ok(None),
     }

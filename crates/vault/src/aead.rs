@@ -59,7 +59,9 @@ impl DataKey {
             },
         ) {
             Ok(ct) => out.extend_from_slice(&ct),
-            Err(_) => unreachable!("XChaCha20-Poly1305 encryption is infallible for in-memory data"),
+            Err(_) => {
+                unreachable!("XChaCha20-Poly1305 encryption is infallible for in-memory data")
+            }
         }
         out
     }
@@ -77,7 +79,13 @@ impl DataKey {
     }
 
     /// Encrypts one field of one record. The associated data binds table, column and record id.
-    pub fn encrypt_field(&self, table: &str, column: &str, record_id: &str, value: &str) -> Vec<u8> {
+    pub fn encrypt_field(
+        &self,
+        table: &str,
+        column: &str,
+        record_id: &str,
+        value: &str,
+    ) -> Vec<u8> {
         let mut out = vec![FIELD_FORMAT];
         out.extend(self.seal(value.as_bytes(), &field_ad(table, column, record_id)));
         out
@@ -117,21 +125,42 @@ mod tests {
     fn field_round_trip_and_binding() {
         let k = DataKey::generate();
         let c = k.encrypt_field("jeunes", "nom", "id-1", "N'Diaye");
-        assert_eq!(k.decrypt_field("jeunes", "nom", "id-1", &c).as_deref(), Ok("N'Diaye"));
-        assert_eq!(k.decrypt_field("jeunes", "nom", "id-2", &c), Err(FieldCipherError::Misplaced));
-        assert_eq!(k.decrypt_field("jeunes", "prenom", "id-1", &c), Err(FieldCipherError::Misplaced));
+        assert_eq!(
+            k.decrypt_field("jeunes", "nom", "id-1", &c).as_deref(),
+            Ok("N'Diaye")
+        );
+        assert_eq!(
+            k.decrypt_field("jeunes", "nom", "id-2", &c),
+            Err(FieldCipherError::Misplaced)
+        );
+        assert_eq!(
+            k.decrypt_field("jeunes", "prenom", "id-1", &c),
+            Err(FieldCipherError::Misplaced)
+        );
         let other = DataKey::generate();
-        assert_eq!(other.decrypt_field("jeunes", "nom", "id-1", &c), Err(FieldCipherError::Misplaced));
+        assert_eq!(
+            other.decrypt_field("jeunes", "nom", "id-1", &c),
+            Err(FieldCipherError::Misplaced)
+        );
         let mut bad = c.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert_eq!(k.decrypt_field("jeunes", "nom", "id-1", &bad), Err(FieldCipherError::Misplaced));
-        assert_eq!(k.decrypt_field("jeunes", "nom", "id-1", &[]), Err(FieldCipherError::Format));
+        assert_eq!(
+            k.decrypt_field("jeunes", "nom", "id-1", &bad),
+            Err(FieldCipherError::Misplaced)
+        );
+        assert_eq!(
+            k.decrypt_field("jeunes", "nom", "id-1", &[]),
+            Err(FieldCipherError::Format)
+        );
     }
 
     #[test]
     fn same_value_encrypts_differently() {
         let k = DataKey::generate();
-        assert_ne!(k.encrypt_field("t", "c", "r", "x"), k.encrypt_field("t", "c", "r", "x"));
+        assert_ne!(
+            k.encrypt_field("t", "c", "r", "x"),
+            k.encrypt_field("t", "c", "r", "x")
+        );
     }
 }

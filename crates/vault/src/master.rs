@@ -168,20 +168,32 @@ mod tests {
         assert_eq!(back.version(), 3);
         let dek = DataKey::generate();
         let w = mk.wrap(&dek, "dek:a");
-        assert_eq!(back.unwrap_key(&w, "dek:a").map(|k| *k.expose()), Ok(*dek.expose()));
+        assert_eq!(
+            back.unwrap_key(&w, "dek:a").map(|k| *k.expose()),
+            Ok(*dek.expose())
+        );
         assert!(back.unwrap_key(&w, "dek:b").is_err());
         assert!(MasterKey::generate(3).unwrap_key(&w, "dek:a").is_err());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-            assert!(matches!(MasterKey::load(&p), Err(KeyFileError::TooOpen { .. })));
+            assert!(matches!(
+                MasterKey::load(&p),
+                Err(KeyFileError::TooOpen { .. })
+            ));
         }
-        assert!(matches!(MasterKey::load(&dir.join("nope")), Err(KeyFileError::Missing(_))));
+        assert!(matches!(
+            MasterKey::load(&dir.join("nope")),
+            Err(KeyFileError::Missing(_))
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn hex_rand() -> String {
-        crate::random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect()
+        crate::random_bytes::<8>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }

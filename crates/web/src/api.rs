@@ -42,20 +42,49 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
                 let (status, code, msg) = match &rej {
-                    JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "type_contenu", "Le corps doit être du JSON (Content-Type: application/json)."),
-                    JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "corps_trop_gros", "Corps de requête trop volumineux (1 Mio au plus)."),
-                    _ => (StatusCode::BAD_REQUEST, "json_invalide", "Corps JSON illisible ou mal formé."),
+                    JsonRejection::MissingJsonContentType(_) => (
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "type_contenu",
+                        "Le corps doit être du JSON (Content-Type: application/json).",
+                    ),
+                    JsonRejection::BytesRejection(_) => (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "corps_trop_gros",
+                        "Corps de requête trop volumineux (1 Mio au plus).",
+                    ),
+                    _ => (
+                        StatusCode::BAD_REQUEST,
+                        "json_invalide",
+                        "Corps JSON illisible ou mal formé.",
+                    ),
                 };
-                let status = if rej.status() == StatusCode::PAYLOAD_TOO_LARGE { StatusCode::PAYLOAD_TOO_LARGE } else { status };
-                let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "corps_trop_gros" } else { code };
-                Err((status, [(header::CONTENT_TYPE, "application/json")], json!({"code": code, "message": msg}).to_string()).into_response())
+                let status = if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    status
+                };
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "corps_trop_gros"
+                } else {
+                    code
+                };
+                Err((
+                    status,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    json!({"code": code, "message": msg}).to_string(),
+                )
+                    .into_response())
             }
         }
     }
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
 }
 
 fn err(req: &Req) -> impl Fn(AppError) -> WebError + '_ {
@@ -69,8 +98,22 @@ struct LoginBody {
 }
 
 async fn login(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<LoginBody>) -> ApiResult {
-    let ns = s.app.login_password(&req.ctx(), req.session.as_ref(), &b.identifiant, &b.mot_de_passe, &req.client).await.map_err(err(&req))?;
-    Ok(([(header::SET_COOKIE, set_cookie(&ns))], Json(json!({"etape": ns.info.stage}))).into_response())
+    let ns = s
+        .app
+        .login_password(
+            &req.ctx(),
+            req.session.as_ref(),
+            &b.identifiant,
+            &b.mot_de_passe,
+            &req.client,
+        )
+        .await
+        .map_err(err(&req))?;
+    Ok((
+        [(header::SET_COOKIE, set_cookie(&ns))],
+        Json(json!({"etape": ns.info.stage})),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -79,13 +122,24 @@ struct CodeBody {
 }
 
 fn session_at(req: &Req, stage: &str) -> Result<parcours_app::auth::SessionInfo, WebError> {
-    req.session.clone().filter(|s| s.stage == stage).ok_or_else(|| WebError::new(AppError::Unauthenticated, req))
+    req.session
+        .clone()
+        .filter(|s| s.stage == stage)
+        .ok_or_else(|| WebError::new(AppError::Unauthenticated, req))
 }
 
 async fn code(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>) -> ApiResult {
     let session = session_at(&req, parcours_app::auth::STAGE_CODE)?;
-    let ns = s.app.login_code(&req.ctx(), &session, &b.code).await.map_err(err(&req))?;
-    Ok(([(header::SET_COOKIE, set_cookie(&ns))], Json(json!({"etape": ns.info.stage}))).into_response())
+    let ns = s
+        .app
+        .login_code(&req.ctx(), &session, &b.code)
+        .await
+        .map_err(err(&req))?;
+    Ok((
+        [(header::SET_COOKIE, set_cookie(&ns))],
+        Json(json!({"etape": ns.info.stage})),
+    )
+        .into_response())
 }
 
 async fn enrol_start(State(s): State<AppState>, req: Req) -> ApiResult {
@@ -94,17 +148,33 @@ async fn enrol_start(State(s): State<AppState>, req: Req) -> ApiResult {
     Ok(Json(json!({"secret": e.secret_base32, "otpauth": e.otpauth_url})).into_response())
 }
 
-async fn enrol_confirm(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>) -> ApiResult {
+async fn enrol_confirm(
+    State(s): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> ApiResult {
     let session = session_at(&req, parcours_app::auth::STAGE_ENROL)?;
-    let ns = s.app.enrolment_confirm(&req.ctx(), &session, &b.code).await.map_err(err(&req))?;
-    Ok(([(header::SET_COOKIE, set_cookie(&ns))], Json(json!({"etape": ns.info.stage}))).into_response())
+    let ns = s
+        .app
+        .enrolment_confirm(&req.ctx(), &session, &b.code)
+        .await
+        .map_err(err(&req))?;
+    Ok((
+        [(header::SET_COOKIE, set_cookie(&ns))],
+        Json(json!({"etape": ns.info.stage})),
+    )
+        .into_response())
 }
 
 async fn logout(State(s): State<AppState>, req: Req) -> ApiResult {
     if let Some(session) = &req.session {
         s.app.logout(&req.ctx(), session).await.map_err(err(&req))?;
     }
-    Ok(([(header::SET_COOKIE, clear_cookie())], StatusCode::NO_CONTENT).into_response())
+    Ok((
+        [(header::SET_COOKIE, clear_cookie())],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
 }
 
 async fn structures(State(s): State<AppState>, req: Req) -> ApiResult {
@@ -140,7 +210,11 @@ struct CreateBody {
 
 async fn create(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CreateBody>) -> ApiResult {
     let ctx = req.authenticated()?;
-    let saved = s.app.create_jeune(&ctx, &b.input, b.confirmer_doublon).await.map_err(err(&req))?;
+    let saved = s
+        .app
+        .create_jeune(&ctx, &b.input, b.confirmer_doublon)
+        .await
+        .map_err(err(&req))?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 
@@ -156,7 +230,18 @@ struct UpdateBody {
     version: i64,
 }
 
-async fn update(State(s): State<AppState>, req: Req, Path(id): Path<String>, ApiJson(b): ApiJson<UpdateBody>) -> ApiResult {
+async fn update(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UpdateBody>,
+) -> ApiResult {
     let ctx = req.authenticated()?;
-    Ok(Json(s.app.update_jeune(&ctx, &id, b.version, &b.input).await.map_err(err(&req))?).into_response())
+    Ok(Json(
+        s.app
+            .update_jeune(&ctx, &id, b.version, &b.input)
+            .await
+            .map_err(err(&req))?,
+    )
+    .into_response())
 }

@@ -21,17 +21,26 @@ pub struct WebError {
 
 impl WebError {
     pub fn new(error: AppError, req: &Req) -> WebError {
-        WebError { error, request_id: req.request_id.clone(), api: req.api, login: req.login() }
+        WebError {
+            error,
+            request_id: req.request_id.clone(),
+            api: req.api,
+            login: req.login(),
+        }
     }
 }
 
 pub fn status(e: &AppError) -> StatusCode {
     match e {
         AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        AppError::DuplicateSuspected { .. } | AppError::Conflict(_) | AppError::Stale => StatusCode::CONFLICT,
+        AppError::DuplicateSuspected { .. } | AppError::Conflict(_) | AppError::Stale => {
+            StatusCode::CONFLICT
+        }
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Forbidden => StatusCode::FORBIDDEN,
-        AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidCode => StatusCode::UNAUTHORIZED,
+        AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidCode => {
+            StatusCode::UNAUTHORIZED
+        }
         AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
         AppError::Refused(_) => StatusCode::BAD_REQUEST,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,10 +103,17 @@ impl IntoResponse for WebError {
             });
             match &self.error {
                 AppError::Validation(v) => body["champs"] = json!(v.0),
-                AppError::DuplicateSuspected { existing, .. } => body["dossiers_existants"] = json!(existing),
+                AppError::DuplicateSuspected { existing, .. } => {
+                    body["dossiers_existants"] = json!(existing)
+                }
                 _ => {}
             }
-            return (st, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+            return (
+                st,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response();
         }
         if matches!(self.error, AppError::Unauthenticated) {
             return Redirect::to("/connexion").into_response();
@@ -129,6 +145,12 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
         )
             .into_response();
     }
-    let page = ErrorPage { title: "Introuvable".into(), message: "Cette page n'existe pas.".into(), request_id, login: None, csrf: String::new() };
+    let page = ErrorPage {
+        title: "Introuvable".into(),
+        message: "Cette page n'existe pas.".into(),
+        request_id,
+        login: None,
+        csrf: String::new(),
+    };
     (StatusCode::NOT_FOUND, render(&page)).into_response()
 }

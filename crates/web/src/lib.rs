@@ -42,13 +42,28 @@ async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Respons
         .is_some_and(|v| v.as_bytes() == b"https");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
     if tls {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -77,7 +92,11 @@ async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Res
     use axum::response::IntoResponse;
     match s.app.store.acquire().await {
         Ok(_) => (axum::http::StatusCode::OK, "ok").into_response(),
-        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "base indisponible").into_response(),
+        Err(_) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "base indisponible",
+        )
+            .into_response(),
     }
 }
 
@@ -107,7 +126,7 @@ pub async fn serve(
                 tracing::error!(erreur = %e, "scellement du journal d'audit en échec");
             }
             n += 1;
-            if n % 600 == 0 {
+            if n.is_multiple_of(600) {
                 let _ = sealer.purge_sessions(chrono::Utc::now()).await;
             }
         }

@@ -75,11 +75,20 @@ async fn login_page(State(s): State<AppState>, req: Req) -> PageResult {
     let (csrf, cookie) = match &req.session {
         Some(sess) => (sess.csrf.clone(), None),
         None => {
-            let ns = s.app.start_anonymous_session(&req.ctx()).await.map_err(|e| WebError::new(e, &req))?;
+            let ns = s
+                .app
+                .start_anonymous_session(&req.ctx())
+                .await
+                .map_err(|e| WebError::new(e, &req))?;
             (ns.info.csrf.clone(), Some(set_cookie(&ns)))
         }
     };
-    let page = render(&LoginPage { login: None, csrf, error: None, identifiant: String::new() });
+    let page = render(&LoginPage {
+        login: None,
+        csrf,
+        error: None,
+        identifiant: String::new(),
+    });
     Ok(match cookie {
         Some(c) => ([(header::SET_COOKIE, c)], page).into_response(),
         None => page,
@@ -89,15 +98,38 @@ async fn login_page(State(s): State<AppState>, req: Req) -> PageResult {
 async fn login_submit(State(s): State<AppState>, req: Req, Form(f): Form<LoginForm>) -> PageResult {
     req.check_csrf(&f.csrf)?;
     let ctx = req.ctx();
-    match s.app.login_password(&ctx, req.session.as_ref(), &f.identifiant, &f.mot_de_passe, &req.client).await {
+    match s
+        .app
+        .login_password(
+            &ctx,
+            req.session.as_ref(),
+            &f.identifiant,
+            &f.mot_de_passe,
+            &req.client,
+        )
+        .await
+    {
         Ok(ns) => {
-            let to = if ns.info.stage == parcours_app::auth::STAGE_ENROL { "/connexion/enrolement" } else { "/connexion/code" };
+            let to = if ns.info.stage == parcours_app::auth::STAGE_ENROL {
+                "/connexion/enrolement"
+            } else {
+                "/connexion/code"
+            };
             Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to(to)).into_response())
         }
         Err(e @ (AppError::InvalidCredentials | AppError::Throttled)) => {
             let msg = crate::error::message(&e);
             let st = crate::error::status(&e);
-            Ok((st, render(&LoginPage { login: None, csrf: req.csrf(), error: Some(msg), identifiant: f.identifiant })).into_response())
+            Ok((
+                st,
+                render(&LoginPage {
+                    login: None,
+                    csrf: req.csrf(),
+                    error: Some(msg),
+                    identifiant: f.identifiant,
+                }),
+            )
+                .into_response())
         }
         Err(e) => Err(WebError::new(e, &req)),
     }
@@ -127,18 +159,42 @@ async fn code_page(req: Req) -> PageResult {
     if !stage_is(&req, parcours_app::auth::STAGE_CODE) {
         return Ok(see_other("/connexion"));
     }
-    Ok(render(&CodePage { login: None, csrf: req.csrf(), error: None }))
+    Ok(render(&CodePage {
+        login: None,
+        csrf: req.csrf(),
+        error: None,
+    }))
 }
 
 async fn code_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeForm>) -> PageResult {
     req.check_csrf(&f.csrf)?;
-    let Some(session) = req.session.clone().filter(|x| x.stage == parcours_app::auth::STAGE_CODE) else {
+    let Some(session) = req
+        .session
+        .clone()
+        .filter(|x| x.stage == parcours_app::auth::STAGE_CODE)
+    else {
         return Ok(see_other("/connexion"));
     };
     match s.app.login_code(&req.ctx(), &session, &f.code).await {
-        Ok(ns) => Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to("/recherche")).into_response()),
-        Err(AppError::Throttled) => Ok(([(header::SET_COOKIE, clear_cookie())], Redirect::to("/connexion")).into_response()),
-        Err(e @ AppError::InvalidCode) => Ok((crate::error::status(&e), render(&CodePage { login: None, csrf: req.csrf(), error: Some(crate::error::message(&e)) })).into_response()),
+        Ok(ns) => Ok((
+            [(header::SET_COOKIE, set_cookie(&ns))],
+            Redirect::to("/recherche"),
+        )
+            .into_response()),
+        Err(AppError::Throttled) => Ok((
+            [(header::SET_COOKIE, clear_cookie())],
+            Redirect::to("/connexion"),
+        )
+            .into_response()),
+        Err(e @ AppError::InvalidCode) => Ok((
+            crate::error::status(&e),
+            render(&CodePage {
+                login: None,
+                csrf: req.csrf(),
+                error: Some(crate::error::message(&e)),
+            }),
+        )
+            .into_response()),
         Err(e) => Err(WebError::new(e, &req)),
     }
 }
@@ -164,12 +220,34 @@ fn qr_svg(data: &str) -> String {
 }
 
 async fn enrol_render(s: &AppState, req: &Req, error: Option<String>) -> PageResult {
-    let Some(session) = req.session.clone().filter(|x| x.stage == parcours_app::auth::STAGE_ENROL) else {
+    let Some(session) = req
+        .session
+        .clone()
+        .filter(|x| x.stage == parcours_app::auth::STAGE_ENROL)
+    else {
         return Ok(see_other("/connexion"));
     };
-    let e = s.app.enrolment_start(&session).await.map_err(|e| WebError::new(e, req))?;
-    let st = if error.is_some() { axum::http::StatusCode::UNAUTHORIZED } else { axum::http::StatusCode::OK };
-    Ok((st, render(&EnrolPage { login: None, csrf: req.csrf(), error, secret: e.secret_base32, qr_svg: qr_svg(&e.otpauth_url) })).into_response())
+    let e = s
+        .app
+        .enrolment_start(&session)
+        .await
+        .map_err(|e| WebError::new(e, req))?;
+    let st = if error.is_some() {
+        axum::http::StatusCode::UNAUTHORIZED
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((
+        st,
+        render(&EnrolPage {
+            login: None,
+            csrf: req.csrf(),
+            error,
+            secret: e.secret_base32,
+            qr_svg: qr_svg(&e.otpauth_url),
+        }),
+    )
+        .into_response())
 }
 
 async fn enrol_page(State(s): State<AppState>, req: Req) -> PageResult {
@@ -178,13 +256,27 @@ async fn enrol_page(State(s): State<AppState>, req: Req) -> PageResult {
 
 async fn enrol_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeForm>) -> PageResult {
     req.check_csrf(&f.csrf)?;
-    let Some(session) = req.session.clone().filter(|x| x.stage == parcours_app::auth::STAGE_ENROL) else {
+    let Some(session) = req
+        .session
+        .clone()
+        .filter(|x| x.stage == parcours_app::auth::STAGE_ENROL)
+    else {
         return Ok(see_other("/connexion"));
     };
     match s.app.enrolment_confirm(&req.ctx(), &session, &f.code).await {
-        Ok(ns) => Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to("/recherche")).into_response()),
-        Err(AppError::Throttled) => Ok(([(header::SET_COOKIE, clear_cookie())], Redirect::to("/connexion")).into_response()),
-        Err(e @ AppError::InvalidCode) => enrol_render(&s, &req, Some(crate::error::message(&e))).await,
+        Ok(ns) => Ok((
+            [(header::SET_COOKIE, set_cookie(&ns))],
+            Redirect::to("/recherche"),
+        )
+            .into_response()),
+        Err(AppError::Throttled) => Ok((
+            [(header::SET_COOKIE, clear_cookie())],
+            Redirect::to("/connexion"),
+        )
+            .into_response()),
+        Err(e @ AppError::InvalidCode) => {
+            enrol_render(&s, &req, Some(crate::error::message(&e))).await
+        }
         Err(e) => Err(WebError::new(e, &req)),
     }
 }
@@ -198,9 +290,16 @@ struct CsrfForm {
 async fn logout(State(s): State<AppState>, req: Req, Form(f): Form<CsrfForm>) -> PageResult {
     req.check_csrf(&f.csrf)?;
     if let Some(session) = &req.session {
-        s.app.logout(&req.ctx(), session).await.map_err(|e| WebError::new(e, &req))?;
+        s.app
+            .logout(&req.ctx(), session)
+            .await
+            .map_err(|e| WebError::new(e, &req))?;
     }
-    Ok(([(header::SET_COOKIE, clear_cookie())], Redirect::to("/connexion")).into_response())
+    Ok((
+        [(header::SET_COOKIE, clear_cookie())],
+        Redirect::to("/connexion"),
+    )
+        .into_response())
 }
 
 // ---------- dossiers ----------
@@ -247,7 +346,14 @@ async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery
     } else {
         (Vec::new(), Vec::new())
     };
-    Ok(render(&SearchPage { login: req.login(), csrf: req.csrf(), q, searched, errors, results }))
+    Ok(render(&SearchPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        q,
+        searched,
+        errors,
+        results,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -269,8 +375,19 @@ struct ListPage {
 
 async fn list(State(s): State<AppState>, req: Req, Query(p): Query<PageQuery>) -> PageResult {
     let ctx = req.authenticated()?;
-    let (rows, total) = s.app.list_jeunes(&ctx, p.page).await.map_err(|e| WebError::new(e, &req))?;
-    Ok(render(&ListPage { login: req.login(), csrf: req.csrf(), lines: rows.iter().map(line).collect(), total, page: p.page.max(0), pages: (total + PAGE_SIZE - 1) / PAGE_SIZE }))
+    let (rows, total) = s
+        .app
+        .list_jeunes(&ctx, p.page)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&ListPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        lines: rows.iter().map(line).collect(),
+        total,
+        page: p.page.max(0),
+        pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,
+    }))
 }
 
 #[derive(Template)]
@@ -289,15 +406,27 @@ struct ShowQuery {
     enregistre: Option<String>,
 }
 
-async fn show(State(s): State<AppState>, req: Req, Path(id): Path<String>, Query(q): Query<ShowQuery>) -> PageResult {
+async fn show(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> PageResult {
     let ctx = req.authenticated()?;
-    let d = s.app.get_jeune(&ctx, &id).await.map_err(|e| WebError::new(e, &req))?;
+    let d = s
+        .app
+        .get_jeune(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
     let i = &d.identity;
     let age = i.age_on(req.now.date_naive());
     let rows = vec![
         ("Nom", i.nom.clone()),
         ("Prénom(s)", i.prenom.clone()),
-        ("Date de naissance", format!("{} ({age} ans)", i.date_naissance.format("%d/%m/%Y"))),
+        (
+            "Date de naissance",
+            format!("{} ({age} ans)", i.date_naissance.format("%d/%m/%Y")),
+        ),
         ("Sexe", i.sexe.label().to_string()),
         ("Nationalité", i.nationalite.clone().unwrap_or_default()),
         ("E-mail", i.email.clone().unwrap_or_default()),
@@ -305,9 +434,20 @@ async fn show(State(s): State<AppState>, req: Req, Path(id): Path<String>, Query
         ("Adresse", i.adresse.clone().unwrap_or_default()),
         ("Code postal", i.code_postal.clone().unwrap_or_default()),
         ("Commune", i.commune.clone().unwrap_or_default()),
-        ("Niveau de formation", i.niveau_formation.map(|n| format!("niveau {n}")).unwrap_or_default()),
+        (
+            "Niveau de formation",
+            i.niveau_formation
+                .map(|n| format!("niveau {n}"))
+                .unwrap_or_default(),
+        ),
     ];
-    Ok(render(&ShowPage { login: req.login(), csrf: req.csrf(), d, rows, saved: q.enregistre.is_some() }))
+    Ok(render(&ShowPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        d,
+        rows,
+        saved: q.enregistre.is_some(),
+    }))
 }
 
 /// One input of the dossier form.
@@ -342,7 +482,10 @@ fn form_fields(input: &JeuneInput, errors: &[FieldError]) -> Vec<FormField> {
             name,
             label: jeune::label(name),
             value: input.get(name).to_string(),
-            error: errors.iter().find(|e| e.field == name).map(|e| e.message.clone()),
+            error: errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
             kind: match name {
                 "email" => "email",
                 "telephone" => "tel",
@@ -381,7 +524,17 @@ impl DossierForm {
 
 async fn new_form(req: Req) -> PageResult {
     req.authenticated()?;
-    Ok(render(&FormPage { login: req.login(), csrf: req.csrf(), title: "Nouveau dossier".into(), action: "/jeunes/nouveau".into(), fields: form_fields(&JeuneInput::default(), &[]), warnings: vec![], duplicate: false, version: 0, general_error: None }))
+    Ok(render(&FormPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        title: "Nouveau dossier".into(),
+        action: "/jeunes/nouveau".into(),
+        fields: form_fields(&JeuneInput::default(), &[]),
+        warnings: vec![],
+        duplicate: false,
+        version: 0,
+        general_error: None,
+    }))
 }
 
 fn form_error(req: &Req, title: &str, action: String, f: &DossierForm, e: AppError) -> PageResult {
@@ -391,14 +544,36 @@ fn form_error(req: &Req, title: &str, action: String, f: &DossierForm, e: AppErr
         AppError::Stale => (vec![], vec![], false, Some(crate::error::message(&AppError::Stale))),
         other => return Err(WebError::new(other, req)),
     };
-    let st = if duplicate { axum::http::StatusCode::CONFLICT } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((st, render(&FormPage { login: req.login(), csrf: req.csrf(), title: title.into(), action, fields: form_fields(&f.input, &errors), warnings, duplicate, version: f.version(), general_error: general })).into_response())
+    let st = if duplicate {
+        axum::http::StatusCode::CONFLICT
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        st,
+        render(&FormPage {
+            login: req.login(),
+            csrf: req.csrf(),
+            title: title.into(),
+            action,
+            fields: form_fields(&f.input, &errors),
+            warnings,
+            duplicate,
+            version: f.version(),
+            general_error: general,
+        }),
+    )
+        .into_response())
 }
 
 async fn create(State(s): State<AppState>, req: Req, Form(f): Form<DossierForm>) -> PageResult {
     let ctx = req.authenticated()?;
     req.check_csrf(&f.csrf)?;
-    match s.app.create_jeune(&ctx, &f.input, f.confirmer_doublon.is_some()).await {
+    match s
+        .app
+        .create_jeune(&ctx, &f.input, f.confirmer_doublon.is_some())
+        .await
+    {
         Ok(saved) => Ok(see_other(&format!("/jeunes/{}?enregistre=1", saved.id))),
         Err(e) => form_error(&req, "Nouveau dossier", "/jeunes/nouveau".into(), &f, e),
     }
@@ -406,16 +581,41 @@ async fn create(State(s): State<AppState>, req: Req, Form(f): Form<DossierForm>)
 
 async fn edit_form(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> PageResult {
     let ctx = req.authenticated()?;
-    let d = s.app.get_jeune(&ctx, &id).await.map_err(|e| WebError::new(e, &req))?;
-    Ok(render(&FormPage { login: req.login(), csrf: req.csrf(), title: "Modifier le dossier".into(), action: format!("/jeunes/{}/modifier", d.id), fields: form_fields(&d.identity.to_input(), &[]), warnings: vec![], duplicate: false, version: d.version, general_error: None }))
+    let d = s
+        .app
+        .get_jeune(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&FormPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        title: "Modifier le dossier".into(),
+        action: format!("/jeunes/{}/modifier", d.id),
+        fields: form_fields(&d.identity.to_input(), &[]),
+        warnings: vec![],
+        duplicate: false,
+        version: d.version,
+        general_error: None,
+    }))
 }
 
-async fn update(State(s): State<AppState>, req: Req, Path(id): Path<String>, Form(f): Form<DossierForm>) -> PageResult {
+async fn update(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(f): Form<DossierForm>,
+) -> PageResult {
     let ctx = req.authenticated()?;
     req.check_csrf(&f.csrf)?;
     match s.app.update_jeune(&ctx, &id, f.version(), &f.input).await {
         Ok(saved) => Ok(see_other(&format!("/jeunes/{}?enregistre=1", saved.id))),
-        Err(e) => form_error(&req, "Modifier le dossier", format!("/jeunes/{id}/modifier"), &f, e),
+        Err(e) => form_error(
+            &req,
+            "Modifier le dossier",
+            format!("/jeunes/{id}/modifier"),
+            &f,
+            e,
+        ),
     }
 }
 
@@ -429,6 +629,14 @@ struct StructuresPage {
 
 async fn structures(State(s): State<AppState>, req: Req) -> PageResult {
     req.authenticated()?;
-    let structures = s.app.list_structures().await.map_err(|e| WebError::new(e, &req))?;
-    Ok(render(&StructuresPage { login: req.login(), csrf: req.csrf(), structures }))
+    let structures = s
+        .app
+        .list_structures()
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&StructuresPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        structures,
+    }))
 }

@@ -22,36 +22,64 @@ pub struct Req {
 
 impl Req {
     pub fn ctx(&self) -> Ctx {
-        App::ctx_for(self.session.as_ref().and_then(|s| s.principal.clone()), self.request_id.clone(), self.now)
+        App::ctx_for(
+            self.session.as_ref().and_then(|s| s.principal.clone()),
+            self.request_id.clone(),
+            self.now,
+        )
     }
     pub fn authenticated(&self) -> Result<Ctx, WebError> {
-        if self.session.as_ref().and_then(|s| s.principal.as_ref()).is_none() {
+        if self
+            .session
+            .as_ref()
+            .and_then(|s| s.principal.as_ref())
+            .is_none()
+        {
             return Err(WebError::new(parcours_app::AppError::Unauthenticated, self));
         }
         Ok(self.ctx())
     }
     pub fn login(&self) -> Option<String> {
-        self.session.as_ref().and_then(|s| s.principal.as_ref()).map(|p| p.login.clone())
+        self.session
+            .as_ref()
+            .and_then(|s| s.principal.as_ref())
+            .map(|p| p.login.clone())
     }
     pub fn csrf(&self) -> String {
-        self.session.as_ref().map(|s| s.csrf.clone()).unwrap_or_default()
+        self.session
+            .as_ref()
+            .map(|s| s.csrf.clone())
+            .unwrap_or_default()
     }
     /// Checks a form's CSRF token against the session's (constant time).
     pub fn check_csrf(&self, token: &str) -> Result<(), WebError> {
         let expected = self.csrf();
         let ok = !expected.is_empty()
             && expected.len() == token.len()
-            && expected.bytes().zip(token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+            && expected
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0;
         if ok {
             Ok(())
         } else {
-            Err(WebError::new(parcours_app::AppError::Refused("Formulaire expiré ou invalide : rechargez la page et recommencez.".into()), self))
+            Err(WebError::new(
+                parcours_app::AppError::Refused(
+                    "Formulaire expiré ou invalide : rechargez la page et recommencez.".into(),
+                ),
+                self,
+            ))
         }
     }
 }
 
 fn cookie_token(parts: &Parts) -> Option<String> {
-    let header = parts.headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
+    let header = parts
+        .headers
+        .get(axum::http::header::COOKIE)?
+        .to_str()
+        .ok()?;
     header.split(';').find_map(|c| {
         let (k, v) = c.trim().split_once('=')?;
         (k == COOKIE_NAME && !v.is_empty() && v.len() <= 64).then(|| v.to_string())
@@ -61,7 +89,10 @@ fn cookie_token(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for Req {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let now = chrono::Utc::now();
         let request_id = parcours_app::new_request_id();
         let client = parts
@@ -76,9 +107,19 @@ impl FromRequestParts<AppState> for Req {
             .map(|u| u.0.path().starts_with("/api/"))
             .unwrap_or_else(|| parts.uri.path().starts_with("/api/"));
         let token = cookie_token(parts);
-        let mut req = Req { request_id, client, session: None, now, api };
+        let mut req = Req {
+            request_id,
+            client,
+            session: None,
+            now,
+            api,
+        };
         if let Some(t) = token {
-            req.session = state.app.load_session(&t, &req.ctx()).await.map_err(|e| WebError::new(e, &req))?;
+            req.session = state
+                .app
+                .load_session(&t, &req.ctx())
+                .await
+                .map_err(|e| WebError::new(e, &req))?;
         }
         Ok(req)
     }
@@ -86,10 +127,15 @@ impl FromRequestParts<AppState> for Req {
 
 /// The Set-Cookie value for a new session token.
 pub fn set_cookie(s: &NewSession) -> HeaderValue {
-    HeaderValue::from_str(&format!("{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Strict", s.token))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&format!(
+        "{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Strict",
+        s.token
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("__Host-parcours=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+    HeaderValue::from_static(
+        "__Host-parcours=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
+    )
 }

@@ -18,7 +18,9 @@ pub enum Cmd {
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
         Cmd::Verify { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+                .await
+                .map_err(super::explain)?;
             match app.verify_audit().await {
                 Ok(r) => {
                     println!(
@@ -28,15 +30,23 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    eprintln!("JOURNAL D'AUDIT ALTÉRÉ — première entrée en cause : n° {}", e.seq);
+                    eprintln!(
+                        "JOURNAL D'AUDIT ALTÉRÉ — première entrée en cause : n° {}",
+                        e.seq
+                    );
                     eprintln!("{}", e.message);
                     Ok(ExitCode::FAILURE)
                 }
             }
         }
         Cmd::Seal { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
-            let n = app.seal_audit(chrono::Utc::now()).await.map_err(super::explain)?;
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+                .await
+                .map_err(super::explain)?;
+            let n = app
+                .seal_audit(chrono::Utc::now())
+                .await
+                .map_err(super::explain)?;
             println!("{n} entrée(s) scellée(s).");
             Ok(ExitCode::SUCCESS)
         }

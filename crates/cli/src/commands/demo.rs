@@ -52,21 +52,36 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if a.common.database_url.is_some() {
-        anyhow::bail!("la démonstration utilise SQLite dans son dossier : retirez PARCOURS_DATABASE_URL");
+        anyhow::bail!(
+            "la démonstration utilise SQLite dans son dossier : retirez PARCOURS_DATABASE_URL"
+        );
     }
     std::fs::create_dir_all(&loc.data_dir)?;
     std::fs::write(loc.data_dir.join(MARKER), "instance de démonstration\n")?;
-    let app = parcours_app::setup::init(&loc).await.map_err(super::explain)?;
+    let app = parcours_app::setup::init(&loc)
+        .await
+        .map_err(super::explain)?;
     app.mark_demo().await.map_err(super::explain)?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
     eprintln!("Création de {} dossiers synthétiques…", a.jeunes);
     crate::seed::seed(&app, &ctx, a.jeunes, 2024, true).await?;
     for (login, role, structure, region) in ACCOUNTS {
         let (id, _) = app
-            .create_account(&ctx, parcours_app::setup::NewUser { login, role, structure_code: structure, region, password: Some(DEMO_PASSWORD.into()) })
+            .create_account(
+                &ctx,
+                parcours_app::setup::NewUser {
+                    login,
+                    role,
+                    structure_code: structure,
+                    region,
+                    password: Some(DEMO_PASSWORD.into()),
+                },
+            )
             .await
             .map_err(super::explain)?;
-        app.set_totp_secret(id, &parcours_vault::random_bytes::<20>()).await.map_err(super::explain)?;
+        app.set_totp_secret(id, &parcours_vault::random_bytes::<20>())
+            .await
+            .map_err(super::explain)?;
     }
     super::seal(&app).await?;
     let dir = loc.data_dir.display();
@@ -76,12 +91,18 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     println!();
     println!("Comptes (mot de passe : {DEMO_PASSWORD}) :");
     for (login, role, structure, region) in ACCOUNTS {
-        println!("  {login:<18} {:<40} {}", role.label(), structure.or(region).unwrap_or("national"));
+        println!(
+            "  {login:<18} {:<40} {}",
+            role.label(),
+            structure.or(region).unwrap_or("national")
+        );
     }
     println!();
     println!("Code du second facteur, sans téléphone (instances de démonstration uniquement) :");
     println!("  cargo run --release -- demo-code --login conseiller.paris");
-    println!("  (ou : target/release/parcours demo-code --data-dir {dir} --login conseiller.paris)");
+    println!(
+        "  (ou : target/release/parcours demo-code --data-dir {dir} --login conseiller.paris)"
+    );
     println!();
     if a.no_serve {
         return Ok(ExitCode::SUCCESS);
@@ -91,8 +112,13 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn code(a: CodeArgs) -> anyhow::Result<ExitCode> {
-    let app = parcours_app::setup::open(&a.common.location(DEMO_DATA_DIR)).await.map_err(super::explain)?;
-    let code = app.demo_code(&a.login, chrono::Utc::now()).await.map_err(super::explain)?;
+    let app = parcours_app::setup::open(&a.common.location(DEMO_DATA_DIR))
+        .await
+        .map_err(super::explain)?;
+    let code = app
+        .demo_code(&a.login, chrono::Utc::now())
+        .await
+        .map_err(super::explain)?;
     println!("{code}");
     Ok(ExitCode::SUCCESS)
 }

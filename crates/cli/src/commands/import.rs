@@ -17,9 +17,15 @@ pub enum Cmd {
 }
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
-    let Cmd::Jeunes { common, structure, file } = c;
+    let Cmd::Jeunes {
+        common,
+        structure,
+        file,
+    } = c;
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
-    let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+    let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+        .await
+        .map_err(super::explain)?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
     let progress = |done: usize, total: usize| {
         if total >= 1000 {
@@ -30,14 +36,20 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let outcome = app.import_jeunes(&ctx, &structure, &bytes, &progress).await.map_err(super::explain)?;
+    let outcome = app
+        .import_jeunes(&ctx, &structure, &bytes, &progress)
+        .await
+        .map_err(super::explain)?;
     match outcome {
         ImportOutcome::Imported { count, warnings } => {
             super::seal(&app).await?;
             for w in &warnings {
                 println!("avertissement ligne {} : {}", w.line, w.message);
             }
-            println!("{count} dossier(s) importé(s) dans la structure {}.", structure.trim().to_uppercase());
+            println!(
+                "{count} dossier(s) importé(s) dans la structure {}.",
+                structure.trim().to_uppercase()
+            );
             Ok(ExitCode::SUCCESS)
         }
         ImportOutcome::Rejected { errors } => {
@@ -48,7 +60,10 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                     eprintln!("ligne {}, colonne {} : {}", e.line, e.column, e.message);
                 }
             }
-            eprintln!("Import refusé : {} erreur(s), aucun dossier enregistré.", errors.len());
+            eprintln!(
+                "Import refusé : {} erreur(s), aucun dossier enregistré.",
+                errors.len()
+            );
             Ok(ExitCode::from(2))
         }
     }

@@ -14,16 +14,37 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     let Cmd::Rotate { common } = c;
     let loc = common.location(DEFAULT_DATA_DIR);
     // Open first: refuses a wrong or too-open key before anything changes.
-    let app = parcours_app::setup::open(&loc).await.map_err(super::explain)?;
-    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-    let (version, count) = parcours_app::keys::rotate(&app.store, &loc.key_file).await.map_err(super::explain)?;
-    let mut tx = app.store.begin().await.map_err(|e| super::explain(e.into()))?;
-    app.audit(&mut tx, &ctx, parcours_app::audit::Event { action: "cles.rotation", subject: None, fields: "", outcome: "ok", structure_id: None })
+    let app = parcours_app::setup::open(&loc)
         .await
         .map_err(super::explain)?;
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    let (version, count) = parcours_app::keys::rotate(&app.store, &loc.key_file)
+        .await
+        .map_err(super::explain)?;
+    let mut tx = app
+        .store
+        .begin()
+        .await
+        .map_err(|e| super::explain(e.into()))?;
+    app.audit(
+        &mut tx,
+        &ctx,
+        parcours_app::audit::Event {
+            action: "cles.rotation",
+            subject: None,
+            fields: "",
+            outcome: "ok",
+            structure_id: None,
+        },
+    )
+    .await
+    .map_err(super::explain)?;
     tx.commit().await.map_err(|e| super::explain(e.into()))?;
     super::seal(&app).await?;
     println!("Clé maîtresse passée en version {version} : {count} clé(s) de dossier et le trousseau ré-enveloppés.");
-    println!("Le fichier {} contient la nouvelle clé ; l'ancienne ne déchiffre plus rien.", loc.key_file.display());
+    println!(
+        "Le fichier {} contient la nouvelle clé ; l'ancienne ne déchiffre plus rien.",
+        loc.key_file.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,9 @@ pub struct Args {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let loc = a.common.location(DEFAULT_DATA_DIR);
-    let app = parcours_app::setup::open(&loc).await.map_err(super::explain)?;
+    let app = parcours_app::setup::open(&loc)
+        .await
+        .map_err(super::explain)?;
     serve(Arc::new(app), &a.bind).await?;
     Ok(ExitCode::SUCCESS)
 }

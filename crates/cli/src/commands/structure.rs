@@ -25,17 +25,32 @@ pub enum Cmd {
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
-        Cmd::Add { common, code, name, departement, region } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+        Cmd::Add {
+            common,
+            code,
+            name,
+            departement,
+            region,
+        } => {
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+                .await
+                .map_err(super::explain)?;
             let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-            app.create_structure(&ctx, &code, &name, &departement, &region).await.map_err(super::explain)?;
+            app.create_structure(&ctx, &code, &name, &departement, &region)
+                .await
+                .map_err(super::explain)?;
             super::seal(&app).await?;
             println!("Structure {} créée.", code.trim().to_uppercase());
         }
         Cmd::List { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+                .await
+                .map_err(super::explain)?;
             for s in app.list_structures().await.map_err(super::explain)? {
-                println!("{}\t{}\t{}\t{}\t{} dossiers", s.code, s.nom, s.departement, s.region, s.dossiers);
+                println!(
+                    "{}\t{}\t{}\t{}\t{} dossiers",
+                    s.code, s.nom, s.departement, s.region, s.dossiers
+                );
             }
         }
     }

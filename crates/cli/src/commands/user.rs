@@ -33,30 +33,72 @@ pub enum Cmd {
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
-        Cmd::Add { common, login, role, structure, region, password_file } => {
-            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("rôle inconnu « {role} » : conseiller, directeur, pilote, dpo ou admin"))?;
+        Cmd::Add {
+            common,
+            login,
+            role,
+            structure,
+            region,
+            password_file,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "rôle inconnu « {role} » : conseiller, directeur, pilote, dpo ou admin"
+                )
+            })?;
             let password = match password_file {
-                Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("{} : {e}", p.display()))?.trim_end_matches(['\n', '\r']).to_string()),
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .map_err(|e| anyhow::anyhow!("{} : {e}", p.display()))?
+                        .trim_end_matches(['\n', '\r'])
+                        .to_string(),
+                ),
                 None => None,
             };
             let given = password.is_some();
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+                .await
+                .map_err(super::explain)?;
             let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
             let (_, pw) = app
-                .create_account(&ctx, parcours_app::setup::NewUser { login: &login, role, structure_code: structure.as_deref(), region: region.as_deref(), password })
+                .create_account(
+                    &ctx,
+                    parcours_app::setup::NewUser {
+                        login: &login,
+                        role,
+                        structure_code: structure.as_deref(),
+                        region: region.as_deref(),
+                        password,
+                    },
+                )
                 .await
                 .map_err(super::explain)?;
             super::seal(&app).await?;
-            println!("Compte {} créé ({}).", login.trim().to_lowercase(), role.label());
+            println!(
+                "Compte {} créé ({}).",
+                login.trim().to_lowercase(),
+                role.label()
+            );
             if !given {
                 println!("Mot de passe initial (affiché une seule fois) : {pw}");
             }
             println!("Le second facteur sera enrôlé à la première connexion.");
         }
         Cmd::List { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR)).await.map_err(super::explain)?;
+            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
+                .await
+                .map_err(super::explain)?;
             for a in app.list_accounts().await.map_err(super::explain)? {
-                println!("{}\t{}\t{}", a.login, a.role, if a.totp_secret.is_some() { "second facteur enrôlé" } else { "second facteur à enrôler" });
+                println!(
+                    "{}\t{}\t{}",
+                    a.login,
+                    a.role,
+                    if a.totp_secret.is_some() {
+                        "second facteur enrôlé"
+                    } else {
+                        "second facteur à enrôler"
+                    }
+                );
             }
         }
     }

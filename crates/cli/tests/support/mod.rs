@@ -38,10 +38,22 @@ impl Instance {
             let (url, schema) = testing::postgres_schema(&base).await.unwrap();
             (url, Some((base, schema)))
         } else {
-            (format!("sqlite://{}?mode=rwc", dir.join("parcours.db").display()), None)
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("parcours.db").display()),
+                None,
+            )
         };
-        let loc = Location { data_dir: dir.clone(), database_url: url, key_file: dir.join("master.key") };
-        Instance { backend, dir, loc, pg }
+        let loc = Location {
+            data_dir: dir.clone(),
+            database_url: url,
+            key_file: dir.join("master.key"),
+        };
+        Instance {
+            backend,
+            dir,
+            loc,
+            pg,
+        }
     }
 
     /// Runs the real binary with this instance's data dir and database.
@@ -51,7 +63,10 @@ impl Instance {
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_parcours"));
-        c.args(args).env("PARCOURS_DATA_DIR", &self.dir).env_remove("PARCOURS_MASTER_KEY_FILE").env("PARCOURS_LOG", "warn");
+        c.args(args)
+            .env("PARCOURS_DATA_DIR", &self.dir)
+            .env_remove("PARCOURS_MASTER_KEY_FILE")
+            .env("PARCOURS_LOG", "warn");
         if self.pg.is_some() {
             c.env("PARCOURS_DATABASE_URL", &self.loc.database_url);
         } else {
@@ -65,21 +80,47 @@ impl Instance {
 
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "{} {:?} failed: {}", self.backend, args, String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{} {:?} failed: {}",
+            self.backend,
+            args,
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     /// init + one structure + a conseiller with a known password.
     pub fn standard(&self) {
         self.ok(&["init"]);
-        self.ok(&["structure", "add", "--code", "ML-A", "--name", "Mission Locale A", "--departement", "69", "--region", "Auvergne-Rhône-Alpes"]);
+        self.ok(&[
+            "structure",
+            "add",
+            "--code",
+            "ML-A",
+            "--name",
+            "Mission Locale A",
+            "--departement",
+            "69",
+            "--region",
+            "Auvergne-Rhône-Alpes",
+        ]);
         self.add_user("conseiller.a", "conseiller", Some("ML-A"));
     }
 
     pub fn add_user(&self, login: &str, role: &str, structure: Option<&str>) {
         let pw = self.dir.join("pw");
         std::fs::write(&pw, PASSWORD).unwrap();
-        let mut args = vec!["user", "add", "--login", login, "--role", role, "--password-file", pw.to_str().unwrap()];
+        let mut args = vec![
+            "user",
+            "add",
+            "--login",
+            login,
+            "--role",
+            role,
+            "--password-file",
+            pw.to_str().unwrap(),
+        ];
         if let Some(s) = structure {
             args.extend(["--structure", s]);
         }
@@ -100,9 +141,19 @@ impl Instance {
             }
         }
         if let Some((base, schema)) = &self.pg {
-            let o = Command::new("pg_dump").args(["--dbname", base, "-n", schema]).output().expect("pg_dump");
-            assert!(o.status.success(), "pg_dump: {}", String::from_utf8_lossy(&o.stderr));
-            assert!(String::from_utf8_lossy(&o.stdout).contains("CREATE TABLE"), "pg_dump produced a schema");
+            let o = Command::new("pg_dump")
+                .args(["--dbname", base, "-n", schema])
+                .output()
+                .expect("pg_dump");
+            assert!(
+                o.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                String::from_utf8_lossy(&o.stdout).contains("CREATE TABLE"),
+                "pg_dump produced a schema"
+            );
             all.extend(o.stdout);
         }
         all
@@ -110,7 +161,10 @@ impl Instance {
 
     /// Runs SQL on this instance's database (for tampering tests).
     pub async fn sql(&self, app: &App, q: &str) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_string())).execute(app.store.pool()).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_string()))
+            .execute(app.store.pool())
+            .await
+            .unwrap();
     }
 }
 
@@ -139,10 +193,20 @@ impl Resp {
 
 impl Client {
     pub fn new(app: Arc<App>) -> Client {
-        Client { router: parcours_web::router(app), cookie: None, last_set_cookie: None }
+        Client {
+            router: parcours_web::router(app),
+            cookie: None,
+            last_set_cookie: None,
+        }
     }
 
-    pub async fn send(&mut self, method: Method, uri: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+    pub async fn send(
+        &mut self,
+        method: Method,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Resp {
         let mut b = Request::builder().method(method).uri(uri);
         if let Some(c) = &self.cookie {
             b = b.header("cookie", format!("{}={c}", parcours_web::COOKIE_NAME));
@@ -150,16 +214,38 @@ impl Client {
         if let Some(ct) = content_type {
             b = b.header("content-type", ct);
         }
-        let res = self.router.clone().oneshot(b.body(Body::from(body)).unwrap()).await.unwrap();
+        let res = self
+            .router
+            .clone()
+            .oneshot(b.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         if let Some(sc) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
             self.last_set_cookie = Some(sc.to_string());
-            let value = sc.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
-            self.cookie = if sc.contains("Max-Age=0") { None } else { Some(value) };
+            let value = sc
+                .split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap()
+                .1
+                .to_string();
+            self.cookie = if sc.contains("Max-Age=0") {
+                None
+            } else {
+                Some(value)
+            };
         }
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     pub async fn get(&mut self, uri: &str) -> Resp {
@@ -167,31 +253,67 @@ impl Client {
     }
 
     pub async fn json(&mut self, method: Method, uri: &str, v: serde_json::Value) -> Resp {
-        self.send(method, uri, Some("application/json"), v.to_string().into_bytes()).await
+        self.send(
+            method,
+            uri,
+            Some("application/json"),
+            v.to_string().into_bytes(),
+        )
+        .await
     }
 
     pub async fn form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Resp {
-        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
-        self.send(Method::POST, uri, Some("application/x-www-form-urlencoded"), body.into_bytes()).await
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(
+            Method::POST,
+            uri,
+            Some("application/x-www-form-urlencoded"),
+            body.into_bytes(),
+        )
+        .await
     }
 
     /// Full API login; enrols the second factor on first login. `step_offset` picks the TOTP
     /// time step (codes are single-use, so a second login in the same 30 s uses the next one).
     pub async fn login(&mut self, login: &str, secret: Option<&[u8]>, step_offset: i64) -> Vec<u8> {
-        let r = self.json(Method::POST, "/api/v1/session", serde_json::json!({"identifiant": login, "mot_de_passe": PASSWORD})).await;
+        let r = self
+            .json(
+                Method::POST,
+                "/api/v1/session",
+                serde_json::json!({"identifiant": login, "mot_de_passe": PASSWORD}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "login {login}: {}", r.body);
         let now = chrono::Utc::now().timestamp() + step_offset * 30;
         if r.json()["etape"] == "enrolement" {
             let e = self.get("/api/v1/session/enrolement").await.json();
-            let secret = totp_rs::Secret::Encoded(e["secret"].as_str().unwrap().to_string()).to_bytes().unwrap();
+            let secret = totp_rs::Secret::Encoded(e["secret"].as_str().unwrap().to_string())
+                .to_bytes()
+                .unwrap();
             let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
-            let r = self.json(Method::POST, "/api/v1/session/enrolement", serde_json::json!({"code": code})).await;
+            let r = self
+                .json(
+                    Method::POST,
+                    "/api/v1/session/enrolement",
+                    serde_json::json!({"code": code}),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "enrolment: {}", r.body);
             secret
         } else {
             let secret = secret.expect("secret of an enrolled account").to_vec();
             let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
-            let r = self.json(Method::POST, "/api/v1/session/code", serde_json::json!({"code": code})).await;
+            let r = self
+                .json(
+                    Method::POST,
+                    "/api/v1/session/code",
+                    serde_json::json!({"code": code}),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "code: {}", r.body);
             secret
         }
@@ -213,5 +335,14 @@ pub fn path(p: &Path) -> &str {
 
 /// Reverses the HTML escaping askama applies, to compare page text with stored values.
 pub fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&").replace("&#x27;", "'").replace("&#39;", "'").replace("&quot;", "\"").replace("&#34;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

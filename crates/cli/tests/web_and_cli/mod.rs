@@ -12,23 +12,61 @@ async fn sessions_cookies_headers_and_openapi() {
     let app = inst.app().await;
     let mut c = Client::new(app.clone());
     let login_page = c.get("/connexion").await;
-    let anon = c.cookie.clone().expect("anonymous session for the CSRF token");
+    let anon = c
+        .cookie
+        .clone()
+        .expect("anonymous session for the CSRF token");
     let sc = c.last_set_cookie.clone().unwrap();
-    for attr in ["__Host-parcours=", "Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+    for attr in [
+        "__Host-parcours=",
+        "Path=/",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+    ] {
         assert!(sc.contains(attr), "{attr} in {sc}");
     }
     assert!(anon.len() >= 43, "256-bit token");
-    for (h, v) in [("content-security-policy", "frame-ancestors 'none'"), ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer")] {
-        assert!(login_page.headers.get(h).and_then(|x| x.to_str().ok()).is_some_and(|x| x.contains(v)), "{h}");
+    for (h, v) in [
+        ("content-security-policy", "frame-ancestors 'none'"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert!(
+            login_page
+                .headers
+                .get(h)
+                .and_then(|x| x.to_str().ok())
+                .is_some_and(|x| x.contains(v)),
+            "{h}"
+        );
     }
-    assert!(!login_page.headers["content-security-policy"].to_str().unwrap().contains("unsafe-inline"));
-    assert!(login_page.headers.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    assert!(!login_page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("unsafe-inline"));
+    assert!(
+        login_page
+            .headers
+            .get("strict-transport-security")
+            .is_none(),
+        "no HSTS over plain HTTP"
+    );
     let not_found = c.get("/nulle-part").await;
     assert_eq!(not_found.status, StatusCode::NOT_FOUND);
     assert!(not_found.headers.contains_key("content-security-policy"));
     // Page login: password then enrolment, with the CSRF token of the form.
     let csrf = between(&login_page.body, "name=\"csrf\" value=\"", "\"");
-    let r = c.form("/connexion", &[("identifiant", "conseiller.a"), ("mot_de_passe", PASSWORD), ("csrf", &csrf)]).await;
+    let r = c
+        .form(
+            "/connexion",
+            &[
+                ("identifiant", "conseiller.a"),
+                ("mot_de_passe", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
     assert_eq!(r.headers["location"], "/connexion/enrolement");
     let after_password = c.cookie.clone().unwrap();
     assert_ne!(after_password, anon, "new session id at login");
@@ -36,18 +74,27 @@ async fn sessions_cookies_headers_and_openapi() {
     assert!(enrol.body.contains("<svg"), "QR code shown");
     let secret_b32 = between(&enrol.body, "id=\"secret\">", "<");
     let secret = totp_rs::Secret::Encoded(secret_b32).to_bytes().unwrap();
-    let code = parcours_app::auth::totp_code(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
+    let code =
+        parcours_app::auth::totp_code(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
     let csrf = between(&enrol.body, "name=\"csrf\" value=\"", "\"");
-    let r = c.form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)]).await;
+    let r = c
+        .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
+        .await;
     assert_eq!(r.headers["location"], "/recherche");
     let authed = c.cookie.clone().unwrap();
-    assert_ne!(authed, after_password, "new session id after the second factor");
+    assert_ne!(
+        authed, after_password,
+        "new session id after the second factor"
+    );
     let search = c.get("/recherche").await;
     assert_eq!(search.status, StatusCode::OK);
     // The old (pre-login) session is gone.
     let mut stale = Client::new(app.clone());
     stale.cookie = Some(after_password);
-    assert_eq!(stale.get("/api/v1/jeunes").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        stale.get("/api/v1/jeunes").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     // Logout destroys the session server-side.
     let mut e = Client::new(app.clone());
     e.cookie = Some(authed.clone());
@@ -57,33 +104,70 @@ async fn sessions_cookies_headers_and_openapi() {
     assert!(e.cookie.is_none());
     let mut f = Client::new(app.clone());
     f.cookie = Some(authed);
-    assert_eq!(f.get("/api/v1/jeunes").await.status, StatusCode::UNAUTHORIZED, "session destroyed server-side");
+    assert_eq!(
+        f.get("/api/v1/jeunes").await.status,
+        StatusCode::UNAUTHORIZED,
+        "session destroyed server-side"
+    );
     // Timeouts: 12 h absolute even when active, 30 min idle.
-    let ctx_at = |mins: i64| parcours_app::Ctx { actor: parcours_app::Actor::Anonymous, request_id: "t".into(), now: chrono::Utc::now() + chrono::Duration::minutes(mins) };
+    let ctx_at = |mins: i64| parcours_app::Ctx {
+        actor: parcours_app::Actor::Anonymous,
+        request_id: "t".into(),
+        now: chrono::Utc::now() + chrono::Duration::minutes(mins),
+    };
     let mut d = Client::new(app.clone());
     d.login("conseiller.a", Some(&secret), 1).await;
     let tok = d.cookie.clone().unwrap();
     let mut t = 0;
     while t + 29 < 12 * 60 {
         t += 29;
-        assert!(app.load_session(&tok, &ctx_at(t)).await.unwrap().is_some(), "active session lives at +{t} min");
+        assert!(
+            app.load_session(&tok, &ctx_at(t)).await.unwrap().is_some(),
+            "active session lives at +{t} min"
+        );
     }
-    assert!(app.load_session(&tok, &ctx_at(12 * 60 + 1)).await.unwrap().is_none(), "absolute timeout");
+    assert!(
+        app.load_session(&tok, &ctx_at(12 * 60 + 1))
+            .await
+            .unwrap()
+            .is_none(),
+        "absolute timeout"
+    );
     let mut g = Client::new(app.clone());
     g.get("/connexion").await;
     let idle = g.cookie.clone().unwrap();
-    assert!(app.load_session(&idle, &ctx_at(31)).await.unwrap().is_none(), "idle timeout");
-    assert!(app.load_session(&idle, &ctx_at(0)).await.unwrap().is_none(), "expired sessions are deleted");
+    assert!(
+        app.load_session(&idle, &ctx_at(31))
+            .await
+            .unwrap()
+            .is_none(),
+        "idle timeout"
+    );
+    assert!(
+        app.load_session(&idle, &ctx_at(0)).await.unwrap().is_none(),
+        "expired sessions are deleted"
+    );
     // OpenAPI names every API route; healthz answers.
     let doc = f.get("/api/v1/openapi.json").await.json();
-    for p in ["/api/v1/session", "/api/v1/session/code", "/api/v1/session/enrolement", "/api/v1/structures", "/api/v1/jeunes", "/api/v1/jeunes/recherche", "/api/v1/jeunes/{id}"] {
+    for p in [
+        "/api/v1/session",
+        "/api/v1/session/code",
+        "/api/v1/session/enrolement",
+        "/api/v1/structures",
+        "/api/v1/jeunes",
+        "/api/v1/jeunes/recherche",
+        "/api/v1/jeunes/{id}",
+    ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
     assert_eq!(f.get("/healthz").await.status, StatusCode::OK);
 }
 
 fn between(s: &str, a: &str, b: &str) -> String {
-    let start = s.find(a).map(|i| i + a.len()).unwrap_or_else(|| panic!("{a} not in page: {s}"));
+    let start = s
+        .find(a)
+        .map(|i| i + a.len())
+        .unwrap_or_else(|| panic!("{a} not in page: {s}"));
     let end = s[start..].find(b).unwrap() + start;
     s[start..end].to_string()
 }
@@ -97,46 +181,114 @@ async fn dossier_pages_duplicates_warnings_and_updates() {
         c.login("conseiller.a", None, 0).await;
         let form = c.get("/jeunes/nouveau").await;
         let csrf = between(&form.body, "name=\"csrf\" value=\"", "\"");
-        let person = [("nom", "Lefèvre"), ("prenom", "Inès"), ("date_naissance", "12/03/1999"), ("sexe", "F"), ("telephone", "06 12 34 56 78"), ("csrf", csrf.as_str())];
+        let person = [
+            ("nom", "Lefèvre"),
+            ("prenom", "Inès"),
+            ("date_naissance", "12/03/1999"),
+            ("sexe", "F"),
+            ("telephone", "06 12 34 56 78"),
+            ("csrf", csrf.as_str()),
+        ];
         let r = c.form("/jeunes/nouveau", &person).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let loc = r.headers["location"].to_str().unwrap().to_string();
-        let id = loc.trim_start_matches("/jeunes/").split('?').next().unwrap().to_string();
+        let id = loc
+            .trim_start_matches("/jeunes/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
         let shown = c.get(&loc).await;
         assert!(shown.body.contains("Dossier enregistré") && shown.body.contains("+33612345678"));
         // Same nom + prénom + date, typed differently: duplicate warning, then confirmation.
-        let dup = [("nom", "LEFEVRE"), ("prenom", "ines"), ("date_naissance", "1999-03-12"), ("sexe", "F"), ("csrf", csrf.as_str())];
+        let dup = [
+            ("nom", "LEFEVRE"),
+            ("prenom", "ines"),
+            ("date_naissance", "1999-03-12"),
+            ("sexe", "F"),
+            ("csrf", csrf.as_str()),
+        ];
         let r = c.form("/jeunes/nouveau", &dup).await;
         assert_eq!(r.status, StatusCode::CONFLICT);
         assert!(r.body.contains("existe déjà") && r.body.contains("confirmer_doublon"));
         let r = c.json(Method::POST, "/api/v1/jeunes", json!({"nom": "Lefevre", "prenom": "INES", "date_naissance": "12/03/1999", "sexe": "F"})).await;
-        assert_eq!((r.status, r.json()["code"].clone()), (StatusCode::CONFLICT, json!("doublon_probable")));
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (StatusCode::CONFLICT, json!("doublon_probable"))
+        );
         assert_eq!(r.json()["dossiers_existants"][0], id.as_str());
         let mut confirmed = dup.to_vec();
         confirmed.push(("confirmer_doublon", "1"));
-        assert_eq!(c.form("/jeunes/nouveau", &confirmed).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            c.form("/jeunes/nouveau", &confirmed).await.status,
+            StatusCode::SEE_OTHER
+        );
         // Age outside 16–25: a warning, not a refusal.
         let r = c.json(Method::POST, "/api/v1/jeunes", json!({"nom": "Ancien", "prenom": "Paul", "date_naissance": "01/01/1998", "sexe": "M"})).await;
         assert_eq!(r.status, StatusCode::CREATED);
         assert_eq!(r.json()["warnings"][0]["code"], "age_hors_tranche");
         // Per-field errors re-render the form in French.
-        let r = c.form("/jeunes/nouveau", &[("nom", "Futur"), ("prenom", "Bébé"), ("date_naissance", "01/01/2031"), ("sexe", "F"), ("email", "pas-un-email"), ("csrf", csrf.as_str())]).await;
+        let r = c
+            .form(
+                "/jeunes/nouveau",
+                &[
+                    ("nom", "Futur"),
+                    ("prenom", "Bébé"),
+                    ("date_naissance", "01/01/2031"),
+                    ("sexe", "F"),
+                    ("email", "pas-un-email"),
+                    ("csrf", csrf.as_str()),
+                ],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.body.contains("La date de naissance est dans le futur.") && r.body.contains("Adresse e-mail invalide"));
+        assert!(
+            r.body.contains("La date de naissance est dans le futur.")
+                && r.body.contains("Adresse e-mail invalide")
+        );
         // Update with version check; the audit names only the changed fields.
         let edit = c.get(&format!("/jeunes/{id}/modifier")).await;
         assert!(edit.body.contains("value=\"Lefèvre\""));
-        let upd = [("nom", "Lefèvre"), ("prenom", "Inès"), ("date_naissance", "12/03/1999"), ("sexe", "F"), ("telephone", "07 00 00 00 01"), ("version", "1"), ("csrf", csrf.as_str())];
-        assert_eq!(c.form(&format!("/jeunes/{id}/modifier"), &upd).await.status, StatusCode::SEE_OTHER);
+        let upd = [
+            ("nom", "Lefèvre"),
+            ("prenom", "Inès"),
+            ("date_naissance", "12/03/1999"),
+            ("sexe", "F"),
+            ("telephone", "07 00 00 00 01"),
+            ("version", "1"),
+            ("csrf", csrf.as_str()),
+        ];
+        assert_eq!(
+            c.form(&format!("/jeunes/{id}/modifier"), &upd).await.status,
+            StatusCode::SEE_OTHER
+        );
         let stale = c.form(&format!("/jeunes/{id}/modifier"), &upd).await;
         assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(stale.body.contains("modifié entre-temps"));
-        assert_eq!(c.get("/api/v1/jeunes/recherche?telephone=0700000001").await.json()["dossiers"][0]["id"], id.as_str(), "indexes follow updates");
-        assert!(c.get("/api/v1/jeunes/recherche?telephone=0612345678").await.json()["dossiers"].as_array().unwrap().is_empty());
+        assert_eq!(
+            c.get("/api/v1/jeunes/recherche?telephone=0700000001")
+                .await
+                .json()["dossiers"][0]["id"],
+            id.as_str(),
+            "indexes follow updates"
+        );
+        assert!(c
+            .get("/api/v1/jeunes/recherche?telephone=0612345678")
+            .await
+            .json()["dossiers"]
+            .as_array()
+            .unwrap()
+            .is_empty());
         let mut conn = app.store.acquire().await.unwrap();
-        let e = parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000).await.unwrap();
-        assert!(e.iter().any(|x| x.action == "jeune.modification" && x.fields == "telephone" && x.subject.as_deref() == Some(id.as_str())));
-        assert!(e.iter().any(|x| x.action == "jeune.lecture" && x.subject.as_deref() == Some(id.as_str())));
+        let e = parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
+            .await
+            .unwrap();
+        assert!(e.iter().any(|x| x.action == "jeune.modification"
+            && x.fields == "telephone"
+            && x.subject.as_deref() == Some(id.as_str())));
+        assert!(e
+            .iter()
+            .any(|x| x.action == "jeune.lecture" && x.subject.as_deref() == Some(id.as_str())));
         let list = c.get("/jeunes").await;
         assert!(list.body.contains("3 dossier(s)"), "{}", inst.backend);
     }
@@ -146,25 +298,51 @@ async fn dossier_pages_duplicates_warnings_and_updates() {
 async fn keys_rotate_rewraps_and_retires_the_old_key() {
     for inst in instances().await {
         inst.standard();
-        inst.ok(&["import", "jeunes", "--structure", "ML-A", &format!("{FIXTURES}/valid.csv")]);
+        inst.ok(&[
+            "import",
+            "jeunes",
+            "--structure",
+            "ML-A",
+            &format!("{FIXTURES}/valid.csv"),
+        ]);
         let old = inst.dir.join("old.key");
         std::fs::copy(&inst.loc.key_file, &old).unwrap();
         let before = inst.dump();
         let out = inst.ok(&["keys", "rotate"]);
-        assert!(out.contains("version 2") && out.contains("12 clé(s)"), "{out}");
+        assert!(
+            out.contains("version 2") && out.contains("12 clé(s)"),
+            "{out}"
+        );
         let app = inst.app().await;
         assert_eq!(app.keys.master.version(), 2);
         let mut c = Client::new(app.clone());
         c.login("conseiller.a", None, 0).await;
-        assert_eq!(c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["prenom"], "Océane", "{}", inst.backend);
-        let o = inst.run_env(&["audit", "verify"], &[("PARCOURS_MASTER_KEY_FILE", path(&old))]);
-        assert!(!o.status.success() && stderr(&o).contains("ne correspond pas"), "old key decrypts nothing: {}", stderr(&o));
+        assert_eq!(
+            c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["prenom"],
+            "Océane",
+            "{}",
+            inst.backend
+        );
+        let o = inst.run_env(
+            &["audit", "verify"],
+            &[("PARCOURS_MASTER_KEY_FILE", path(&old))],
+        );
+        assert!(
+            !o.status.success() && stderr(&o).contains("ne correspond pas"),
+            "old key decrypts nothing: {}",
+            stderr(&o)
+        );
         assert!(inst.run(&["audit", "verify"]).status.success());
         // Field ciphertexts are untouched by rotation (only keys are re-wrapped).
         let mut conn = app.store.acquire().await.unwrap();
-        let row = parcours_store::jeunes::list_recent(&mut conn, 1, 1, 0).await.unwrap().remove(0);
+        let row = parcours_store::jeunes::list_recent(&mut conn, 1, 1, 0)
+            .await
+            .unwrap()
+            .remove(0);
         if inst.backend == "sqlite" {
-            assert!(before.windows(row.fields[0].len()).any(|w| w == row.fields[0].as_slice()));
+            assert!(before
+                .windows(row.fields[0].len())
+                .any(|w| w == row.fields[0].as_slice()));
         }
     }
 }
@@ -182,9 +360,15 @@ async fn seed_is_deterministic_and_demo_code_is_demo_only() {
         let mut all = Vec::new();
         for s in app.list_structures().await.unwrap() {
             let mut conn = app.store.acquire().await.unwrap();
-            for r in parcours_store::jeunes::list_recent(&mut conn, s.id, 1000, 0).await.unwrap() {
+            for r in parcours_store::jeunes::list_recent(&mut conn, s.id, 1000, 0)
+                .await
+                .unwrap()
+            {
                 let d = app.decrypt_row(&r).unwrap();
-                all.push(format!("{} {} {} {:?}", s.code, d.identity.nom, d.identity.prenom, d.identity.telephone));
+                all.push(format!(
+                    "{} {} {} {:?}",
+                    s.code, d.identity.nom, d.identity.prenom, d.identity.telephone
+                ));
             }
         }
         all.sort();
@@ -193,59 +377,193 @@ async fn seed_is_deterministic_and_demo_code_is_demo_only() {
     let (pa, pb) = (pop(a.app().await).await, pop(b.app().await).await);
     assert_eq!(pa.len(), 40);
     assert_eq!(pa, pb, "same seed, same population");
-    assert!(a.app().await.list_structures().await.unwrap().len() >= 3, "spread over several structures");
+    assert!(
+        a.app().await.list_structures().await.unwrap().len() >= 3,
+        "spread over several structures"
+    );
     // demo-code refuses a non-demo instance…
     let o = a.run(&["demo-code", "--login", "admin"]);
-    assert!(!o.status.success() && stderr(&o).contains("démonstration"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("démonstration"),
+        "{}",
+        stderr(&o)
+    );
     // …and works on a demo one.
     let d = Instance::new("sqlite").await;
     let demo_dir = d.dir.join("demo");
-    let o = d.run(&["demo", "--data-dir", path(&demo_dir), "--jeunes", "30", "--no-serve"]);
+    let o = d.run(&[
+        "demo",
+        "--data-dir",
+        path(&demo_dir),
+        "--jeunes",
+        "30",
+        "--no-serve",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    for login in ["conseiller.paris", "directrice.paris", "pilote.idf", "dpo", "admin"] {
+    for login in [
+        "conseiller.paris",
+        "directrice.paris",
+        "pilote.idf",
+        "dpo",
+        "admin",
+    ] {
         assert!(out.contains(login), "{login} listed");
     }
-    let o = d.run(&["demo-code", "--data-dir", path(&demo_dir), "--login", "conseiller.paris"]);
+    let o = d.run(&[
+        "demo-code",
+        "--data-dir",
+        path(&demo_dir),
+        "--login",
+        "conseiller.paris",
+    ]);
     let code = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    assert!(o.status.success() && code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    assert!(
+        o.status.success() && code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),
+        "{code}"
+    );
     // The printed code logs the demo account in.
-    let demo = parcours_app::setup::open(&parcours_app::setup::Location { data_dir: demo_dir.clone(), database_url: format!("sqlite://{}?mode=rwc", demo_dir.join("parcours.db").display()), key_file: demo_dir.join("master.key") }).await.unwrap();
+    let demo = parcours_app::setup::open(&parcours_app::setup::Location {
+        data_dir: demo_dir.clone(),
+        database_url: format!(
+            "sqlite://{}?mode=rwc",
+            demo_dir.join("parcours.db").display()
+        ),
+        key_file: demo_dir.join("master.key"),
+    })
+    .await
+    .unwrap();
     let mut c = Client::new(std::sync::Arc::new(demo));
-    let r = c.json(Method::POST, "/api/v1/session", json!({"identifiant": "conseiller.paris", "mot_de_passe": "demo-parcours-2026"})).await;
+    let r = c
+        .json(
+            Method::POST,
+            "/api/v1/session",
+            json!({"identifiant": "conseiller.paris", "mot_de_passe": "demo-parcours-2026"}),
+        )
+        .await;
     assert_eq!(r.json()["etape"], "code");
-    let r = c.json(Method::POST, "/api/v1/session/code", json!({"code": code})).await;
+    let r = c
+        .json(Method::POST, "/api/v1/session/code", json!({"code": code}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(c.get("/api/v1/jeunes").await.json()["total"].as_i64().unwrap() > 0);
+    assert!(
+        c.get("/api/v1/jeunes").await.json()["total"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
     // A second demo run wipes the previous demo data dir, but never a non-demo one.
-    let o = d.run(&["demo", "--data-dir", path(&a.dir), "--no-serve", "--jeunes", "1"]);
+    let o = d.run(&[
+        "demo",
+        "--data-dir",
+        path(&a.dir),
+        "--no-serve",
+        "--jeunes",
+        "1",
+    ]);
     assert!(!o.status.success() && stderr(&o).contains("n'est pas un dossier de démonstration"));
 }
 
 #[tokio::test]
 async fn operator_commands_validate_and_refuse_clearly() {
     let inst = Instance::new("sqlite").await;
-    let o = inst.run(&["structure", "add", "--code", "X", "--name", "N", "--departement", "69", "--region", "R"]);
-    assert!(!o.status.success() && stderr(&o).contains("parcours init"), "uninitialised: {}", stderr(&o));
+    let o = inst.run(&[
+        "structure",
+        "add",
+        "--code",
+        "X",
+        "--name",
+        "N",
+        "--departement",
+        "69",
+        "--region",
+        "R",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("parcours init"),
+        "uninitialised: {}",
+        stderr(&o)
+    );
     inst.ok(&["init"]);
     let o = inst.run(&["init"]);
-    assert!(!o.status.success() && stderr(&o).contains("déjà initialisée"), "init never reinitialises: {}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("déjà initialisée"),
+        "init never reinitialises: {}",
+        stderr(&o)
+    );
     let key_before = std::fs::read(&inst.loc.key_file).unwrap();
-    assert_eq!(std::fs::read(&inst.loc.key_file).unwrap(), key_before, "key file untouched");
-    let o = inst.run(&["structure", "add", "--code", "ML-Z", "--name", "Z", "--departement", "20", "--region", "Corse"]);
-    assert!(!o.status.success() && stderr(&o).contains("Département invalide"), "{}", stderr(&o));
-    inst.ok(&["structure", "add", "--code", "ml-z", "--name", "Z", "--departement", "2A", "--region", "Corse"]);
-    let o = inst.run(&["structure", "add", "--code", "ML-Z", "--name", "Z", "--departement", "2A", "--region", "Corse"]);
-    assert!(!o.status.success() && stderr(&o).contains("existe déjà"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&inst.loc.key_file).unwrap(),
+        key_before,
+        "key file untouched"
+    );
+    let o = inst.run(&[
+        "structure",
+        "add",
+        "--code",
+        "ML-Z",
+        "--name",
+        "Z",
+        "--departement",
+        "20",
+        "--region",
+        "Corse",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("Département invalide"),
+        "{}",
+        stderr(&o)
+    );
+    inst.ok(&[
+        "structure",
+        "add",
+        "--code",
+        "ml-z",
+        "--name",
+        "Z",
+        "--departement",
+        "2A",
+        "--region",
+        "Corse",
+    ]);
+    let o = inst.run(&[
+        "structure",
+        "add",
+        "--code",
+        "ML-Z",
+        "--name",
+        "Z",
+        "--departement",
+        "2A",
+        "--region",
+        "Corse",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("existe déjà"),
+        "{}",
+        stderr(&o)
+    );
     let o = inst.run(&["user", "add", "--login", "x.y", "--role", "chef"]);
     assert!(!o.status.success() && stderr(&o).contains("rôle inconnu"));
     let o = inst.run(&["user", "add", "--login", "x.y", "--role", "conseiller"]);
     assert!(!o.status.success() && stderr(&o).contains("rattaché à une structure"));
-    let out = inst.ok(&["user", "add", "--login", "x.y", "--role", "conseiller", "--structure", "ML-Z"]);
+    let out = inst.ok(&[
+        "user",
+        "add",
+        "--login",
+        "x.y",
+        "--role",
+        "conseiller",
+        "--structure",
+        "ML-Z",
+    ]);
     assert!(out.contains("Mot de passe initial"));
     let listed = inst.ok(&["user", "list"]);
     assert!(listed.contains("x.y") && listed.contains("à enrôler"));
     assert!(inst.ok(&["audit", "verify"]).contains("intact"));
     // Secrets never leave in the logs: the database URL password is redacted in Debug output.
-    assert_eq!(parcours_app::setup::redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+    assert_eq!(
+        parcours_app::setup::redact_url("postgres://u:pw@h/db"),
+        "postgres://u:***@h/db"
+    );
 }
