@@ -567,3 +567,31 @@ async fn operator_commands_validate_and_refuse_clearly() {
         "postgres://u:***@h/db"
     );
 }
+
+/// The browser journey (tests/browser/journey.mjs) in Debian's headless Chromium. CI sets
+/// PARCOURS_TEST_BROWSER=1 after installing Chromium and playwright-core, which makes this test
+/// mandatory; without it the test says it was not run.
+#[test]
+fn browser_journey_in_headless_chromium() {
+    if std::env::var("PARCOURS_TEST_BROWSER").is_err() {
+        eprintln!("browser journey not run: set PARCOURS_TEST_BROWSER=1 (needs /usr/bin/chromium and `npm ci` in tests/browser)");
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scratch =
+        std::env::temp_dir().join(parcours_store::testing::unique_name("parcours-browser"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let o = std::process::Command::new("node")
+        .arg(root.join("tests/browser/journey.mjs"))
+        .arg(env!("CARGO_BIN_EXE_parcours"))
+        .arg(&scratch)
+        .output()
+        .expect("node");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("browser journey passed"), "{out}");
+}

@@ -1,0 +1,115 @@
+// Browser journey of the walking skeleton, in Debian's headless Chromium:
+// login (password + second factor), creating a dossier with a field error then fixing it,
+// accent-insensitive search, opening the dossier, inert hostile text, logout.
+// Usage: node journey.mjs <path to parcours binary> <scratch dir>
+// Screenshots of each step go to tests/browser/screenshots/ (not committed).
+import { chromium } from 'playwright-core';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const [bin, scratch] = process.argv.slice(2);
+if (!bin || !scratch) { console.error('usage: node journey.mjs <parcours> <dir>'); process.exit(2); }
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+const dataDir = join(scratch, 'demo');
+rmSync(dataDir, { recursive: true, force: true });
+const env = { ...process.env, PARCOURS_LOG: 'warn' };
+delete env.PARCOURS_DATABASE_URL;
+execFileSync(bin, ['demo', '--data-dir', dataDir, '--jeunes', '60', '--no-serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const port = 20000 + Math.floor(Math.random() * 20000);
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(bin, ['serve', '--data-dir', dataDir], { env: { ...env, PARCOURS_BIND: `127.0.0.1:${port}` }, stdio: 'ignore' });
+
+function check(cond, what) { if (!cond) throw new Error(`échec : ${what}`); console.log(`ok - ${what}`); }
+async function waitUp() {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) return; } catch { /* not yet */ }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error('server did not start');
+}
+
+let browser;
+let step = 0;
+try {
+  await waitUp();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage();
+  const problems = [];
+  // Status codes of intended error pages (401, 422) also log "Failed to load resource": not a problem.
+  page.on('console', m => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
+  page.on('pageerror', e => problems.push(String(e)));
+  const shot = async name => page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+
+  await page.goto(`${base}/`);
+  check(page.url().endsWith('/connexion'), 'la page d\'accueil mène à la connexion');
+  await shot('connexion');
+  await page.fill('#identifiant', 'conseiller.paris');
+  await page.fill('#mot_de_passe', 'mauvais');
+  await page.click('button[type=submit]');
+  check(await page.isVisible('text=Identifiant ou mot de passe incorrect.'), 'mauvais mot de passe refusé en français');
+  await page.fill('#identifiant', 'conseiller.paris');
+  await page.fill('#mot_de_passe', 'demo-parcours-2026');
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/connexion/code');
+  const cookies = await page.context().cookies();
+  const c = cookies.find(x => x.name === '__Host-parcours');
+  check(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'cookie __Host- HttpOnly Secure SameSite=Strict accepté par le navigateur');
+  await shot('second-facteur');
+  const code = execFileSync(bin, ['demo-code', '--data-dir', dataDir, '--login', 'conseiller.paris'], { env }).toString().trim();
+  await page.fill('#code', code);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/recherche');
+  check(await page.isVisible('h1:has-text("Rechercher un dossier")'), 'connecté avec le second facteur');
+  await shot('recherche');
+
+  await page.click('text=Nouveau dossier');
+  await page.fill('#nom', 'Éloïse-Dubreuil');
+  await page.fill('#prenom', 'Maëlys');
+  await page.fill('#date_naissance', '03/05/2031');
+  await page.fill('#sexe', 'F');
+  await page.fill('#telephone', '06 12 34 56 78');
+  await page.fill('#commune', '<script>alert(1)</script>');
+  await page.click('button:has-text("Enregistrer")');
+  check(await page.isVisible('text=La date de naissance est dans le futur.'), 'erreur de champ affichée à côté du champ');
+  check((await page.inputValue('#nom')) === 'Éloïse-Dubreuil', 'la saisie est conservée');
+  await shot('erreur-de-saisie');
+  await page.fill('#date_naissance', '03/05/2006');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await page.isVisible('text=+33612345678'), 'téléphone normalisé en E.164');
+  check(await page.isVisible('text=<script>alert(1)</script>'), 'texte hostile affiché comme du texte');
+  await shot('dossier-cree');
+
+  await page.goto(`${base}/recherche?nom=${encodeURIComponent('eloise dubreuil')}`);
+  check(await page.isVisible('text=1 dossier(s) trouvé(s)'), 'recherche sans accents ni majuscules');
+  await page.click('a:has-text("Éloïse-Dubreuil")');
+  check(await page.isVisible('h1:has-text("Éloïse-Dubreuil Maëlys")'), 'ouverture du dossier');
+  await shot('dossier');
+
+  await page.goto(`${base}/jeunes`);
+  check(await page.isVisible('text=16 dossier(s), les plus récents d\'abord.'), 'liste des dossiers de la structure (60 répartis sur 4 structures, + 1)');
+  check((await page.textContent('table.resultats tbody tr:first-child')).includes('Éloïse-Dubreuil'), 'le dossier créé est en tête de liste');
+  await page.goto(`${base}/structures`);
+  check(await page.isVisible('text=ML-PARIS'), 'liste des structures');
+  await shot('structures');
+  await page.click('button:has-text("Se déconnecter")');
+  await page.waitForURL('**/connexion');
+  await page.goto(`${base}/recherche`);
+  check(page.url().endsWith('/connexion'), 'déconnecté : retour à la connexion');
+  check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
+  console.log('browser journey passed');
+} catch (e) {
+  console.error(String(e));
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  server.kill();
+}
