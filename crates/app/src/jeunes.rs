@@ -19,6 +19,31 @@ use crate::keys::dek_context;
 use crate::{Actor, App, AppError, Ctx, Result};
 
 const TABLE: &str = "jeunes";
+
+// The domain's input fields and the store's encrypted columns are the same list, in the same
+// order (field values are encrypted column by column): the build fails if they ever diverge.
+const _: () = {
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    assert!(jeune::FIELDS.len() == ENCRYPTED_COLUMNS.len());
+    let mut i = 0;
+    while i < ENCRYPTED_COLUMNS.len() {
+        assert!(same(jeune::FIELDS[i], ENCRYPTED_COLUMNS[i]));
+        i += 1;
+    }
+};
 pub const PAGE_SIZE: i64 = 50;
 
 /// A decrypted dossier.

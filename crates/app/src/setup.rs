@@ -58,6 +58,13 @@ pub async fn init(loc: &Location) -> Result<App> {
             loc.data_dir.display()
         ))
     })?;
+    #[cfg(unix)]
+    {
+        // Database, WAL and key files are for the service account only.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&loc.data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(AppError::internal)?;
+    }
     let store = Store::connect(&loc.database_url).await?;
     store.migrate().await?;
     if store.is_initialised().await? {
