@@ -109,6 +109,33 @@ impl App {
         Ok(q::append(conn, &row).await?)
     }
 
+    /// Appends the entries of one request in one statement (e.g. one per search result).
+    pub async fn audit_many(&self, conn: &mut Conn, ctx: &Ctx, events: &[Event<'_>]) -> Result<()> {
+        let actor = ctx.actor.audit_name();
+        let rows: Vec<AuditRow> = events
+            .iter()
+            .map(|ev| {
+                let mut row = AuditRow {
+                    seq: 0,
+                    ts: micros(ctx.now),
+                    actor: actor.clone(),
+                    action: ev.action.to_string(),
+                    subject: ev.subject.map(str::to_string),
+                    fields: ev.fields.to_string(),
+                    request_id: ctx.request_id.clone(),
+                    outcome: ev.outcome.to_string(),
+                    structure_id: ev.structure_id,
+                    mac: Vec::new(),
+                    chain_pos: None,
+                    hash: None,
+                };
+                row.mac = self.entry_mac(&row);
+                row
+            })
+            .collect();
+        Ok(q::append_many(conn, &rows).await?)
+    }
+
     /// Appends an entry in its own transaction (refusals and failures whose action rolled back).
     pub async fn audit_alone(&self, ctx: &Ctx, ev: Event<'_>) -> Result<()> {
         let mut tx = self.store.begin().await?;

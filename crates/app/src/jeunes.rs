@@ -58,6 +58,57 @@ pub struct Dossier {
     pub identity: Identity,
 }
 
+/// What a list or a search result shows of a dossier: no more than the line needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub id: String,
+    pub nom: String,
+    pub prenom: String,
+    pub date_naissance: NaiveDate,
+    pub commune: Option<String>,
+}
+
+/// The fields a summary reveals, as named in the audit log.
+pub const SUMMARY_FIELDS: &str = "nom,prenom,date_naissance,commune";
+
+impl From<&Dossier> for Summary {
+    fn from(d: &Dossier) -> Summary {
+        Summary {
+            id: d.id.clone(),
+            nom: d.identity.nom.clone(),
+            prenom: d.identity.prenom.clone(),
+            date_naissance: d.identity.date_naissance,
+            commune: d.identity.commune.clone(),
+        }
+    }
+}
+
+/// A candidate whose fields are decrypted one at a time, only when needed.
+struct Lazy<'a> {
+    row: &'a q::PartialRow,
+    columns: &'a [&'a str],
+    dek: DataKey,
+}
+
+impl Lazy<'_> {
+    fn get(&self, column: &str) -> Result<String> {
+        let i = self
+            .columns
+            .iter()
+            .position(|c| *c == column)
+            .ok_or_else(|| AppError::internal("colonne non chargée"))?;
+        self.dek
+            .decrypt_field(TABLE, column, &self.row.id, &self.row.fields[i])
+            .map_err(|e| {
+                AppError::Internal(format!("{e} (colonne {column}, dossier {})", self.row.id))
+            })
+    }
+    fn date(&self) -> Result<NaiveDate> {
+        NaiveDate::parse_from_str(&self.get("date_naissance")?, "%Y-%m-%d")
+            .map_err(AppError::internal)
+    }
+}
+
 /// The outcome of a create or update: the dossier id and any non-blocking warnings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Saved {
@@ -172,6 +223,18 @@ impl App {
         })
     }
 
+    fn lazy<'a>(&self, row: &'a q::PartialRow, columns: &'a [&'a str]) -> Result<Lazy<'a>> {
+        let wrapped = row
+            .wrapped_key
+            .as_ref()
+            .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
+        let dek = self
+            .keys
+            .master
+            .unwrap_key(wrapped, &dek_context(&row.id))?;
+        Ok(Lazy { row, columns, dek })
+    }
+
     fn blind_entries(&self, id: &Identity) -> Vec<(i64, i64)> {
         let k = &self.keys.index;
         let mut out = Vec::new();
@@ -233,6 +296,7 @@ impl App {
         identity: &Identity,
         except: Option<&str>,
     ) -> Result<Vec<String>> {
+        const COLS: [&str; 3] = ["nom", "prenom", "date_naissance"];
         let nom = fold(&identity.nom);
         let compound = format!("{nom}|{}", identity.date_naissance.format("%Y-%m-%d"));
         let v = self
@@ -240,22 +304,28 @@ impl App {
             .index
             .compute(BlindIndex::NomDateNaissance, &compound);
         let mut out = Vec::new();
-        for row in q::candidates(conn, structure_id, BlindIndex::NomDateNaissance.code(), v).await?
+        for row in q::candidates(
+            conn,
+            structure_id,
+            BlindIndex::NomDateNaissance.code(),
+            v,
+            &COLS,
+        )
+        .await?
         {
             if Some(row.id.as_str()) == except {
                 continue;
             }
-            let d = self.decrypt_row(&row)?;
-            if fold(&d.identity.nom) == nom
-                && fold(&d.identity.prenom) == fold(&identity.prenom)
-                && d.identity.date_naissance == identity.date_naissance
+            let c = self.lazy(&row, &COLS)?;
+            if fold(&c.get("nom")?) == nom
+                && fold(&c.get("prenom")?) == fold(&identity.prenom)
+                && c.date()? == identity.date_naissance
             {
-                out.push(d.id);
+                out.push(row.id.clone());
             }
         }
         Ok(out)
     }
-
     /// Inserts a validated identity in `structure_id`, with its key, indexes and audit entry,
     /// on the caller's transaction. Returns the new id.
     pub async fn insert_identity(
@@ -454,76 +524,69 @@ impl App {
     }
 
     /// The most recent dossiers of the actor's structure, one page (each line audited).
-    pub async fn list_jeunes(&self, ctx: &Ctx, page: i64) -> Result<(Vec<Dossier>, i64)> {
+    pub async fn list_jeunes(&self, ctx: &Ctx, page: i64) -> Result<(Vec<Summary>, i64)> {
         let structure = self.identity_scope(ctx, "jeune.liste").await?;
         let mut tx = self.store.begin().await?;
         let total = q::count_in_structure(&mut tx, structure).await?;
         let rows = q::list_recent(&mut tx, structure, PAGE_SIZE, page.max(0) * PAGE_SIZE).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            out.push(self.decrypt_row(r)?);
-            self.audit(
-                &mut tx,
-                ctx,
-                Event {
-                    action: "jeune.liste",
-                    subject: Some(&r.id),
-                    fields: "nom,prenom,date_naissance",
-                    outcome: OK,
-                    structure_id: Some(structure),
-                },
-            )
-            .await?;
+            out.push(Summary::from(&self.decrypt_row(r)?));
         }
+        let events: Vec<Event> = out
+            .iter()
+            .map(|s| Event {
+                action: "jeune.liste",
+                subject: Some(&s.id),
+                fields: SUMMARY_FIELDS,
+                outcome: OK,
+                structure_id: Some(structure),
+            })
+            .collect();
+        self.audit_many(&mut tx, ctx, &events).await?;
         tx.commit().await?;
         Ok((out, total))
     }
 
     /// Searches the actor's structure through the blind indexes only, then decrypts the
-    /// candidates and keeps those matching every criterion (accents and case ignored).
-    pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<Vec<Dossier>> {
+    /// candidates and keeps those matching every criterion (accents and case ignored). Each
+    /// result shown is audited, in one statement.
+    pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<Vec<Summary>> {
         let structure = self.identity_scope(ctx, "jeune.recherche").await?;
         let mut tx = self.store.begin().await?;
         let found = self.search_in(&mut tx, structure, query).await?;
-        for d in &found {
-            self.audit(
-                &mut tx,
-                ctx,
-                Event {
-                    action: "jeune.recherche",
-                    subject: Some(&d.id),
-                    fields: "nom,prenom,date_naissance",
-                    outcome: OK,
-                    structure_id: Some(structure),
-                },
-            )
-            .await?;
+        let mut events: Vec<Event> = found
+            .iter()
+            .map(|d| Event {
+                action: "jeune.recherche",
+                subject: Some(&d.id),
+                fields: SUMMARY_FIELDS,
+                outcome: OK,
+                structure_id: Some(structure),
+            })
+            .collect();
+        if events.is_empty() {
+            events.push(Event {
+                action: "jeune.recherche",
+                subject: None,
+                fields: "",
+                outcome: OK,
+                structure_id: Some(structure),
+            });
         }
-        if found.is_empty() {
-            self.audit(
-                &mut tx,
-                ctx,
-                Event {
-                    action: "jeune.recherche",
-                    subject: None,
-                    fields: "",
-                    outcome: OK,
-                    structure_id: Some(structure),
-                },
-            )
-            .await?;
-        }
+        self.audit_many(&mut tx, ctx, &events).await?;
         tx.commit().await?;
         Ok(found)
     }
 
     /// The search itself, without authorisation or audit (also used by the benchmark).
+    /// Decrypts lazily: a candidate rejected on its name costs one key unwrap and one field.
     pub async fn search_in(
         &self,
         conn: &mut Conn,
         structure: i64,
         query: &SearchQuery,
-    ) -> Result<Vec<Dossier>> {
+    ) -> Result<Vec<Summary>> {
         let mut errors = ValidationErrors::default();
         let nom = fold(&query.nom);
         let prenom = fold(&query.prenom);
@@ -586,7 +649,15 @@ impl App {
         } else {
             (BlindIndex::Prenom, k.compute(BlindIndex::Prenom, &prenom))
         };
-        let rows = q::candidates(conn, structure, ix.code(), value).await?;
+        const COLS: [&str; 6] = [
+            "nom",
+            "prenom",
+            "date_naissance",
+            "email",
+            "telephone",
+            "commune",
+        ];
+        let rows = q::candidates(conn, structure, ix.code(), value, &COLS).await?;
         let name_matches = |wanted: &str, actual: &str| {
             wanted.is_empty() || {
                 let a = fold(actual);
@@ -595,21 +666,36 @@ impl App {
         };
         let mut out = Vec::new();
         for r in &rows {
-            let d = self.decrypt_row(r)?;
-            let i = &d.identity;
-            if name_matches(&nom, &i.nom)
-                && name_matches(&prenom, &i.prenom)
-                && (email.is_empty() || i.email.as_deref() == Some(email.as_str()))
-                && (phone.is_none() || i.telephone == phone)
-                && (date.is_none() || Some(i.date_naissance) == date)
-            {
-                out.push(d);
+            let c = self.lazy(r, &COLS)?;
+            let n = c.get("nom")?;
+            if !name_matches(&nom, &n) {
+                continue;
             }
+            let p = c.get("prenom")?;
+            if !name_matches(&prenom, &p) {
+                continue;
+            }
+            if !email.is_empty() && c.get("email")? != email {
+                continue;
+            }
+            if let Some(ph) = &phone {
+                if &c.get("telephone")? != ph {
+                    continue;
+                }
+            }
+            let d = c.date()?;
+            if date.is_some_and(|x| x != d) {
+                continue;
+            }
+            out.push(Summary {
+                id: r.id.clone(),
+                nom: n,
+                prenom: p,
+                date_naissance: d,
+                commune: opt(c.get("commune")?),
+            });
         }
-        out.sort_by(|a, b| {
-            (fold(&a.identity.nom), fold(&a.identity.prenom))
-                .cmp(&(fold(&b.identity.nom), fold(&b.identity.prenom)))
-        });
+        out.sort_by_cached_key(|s| (fold(&s.nom), fold(&s.prenom)));
         Ok(out)
     }
 }

@@ -158,15 +158,24 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
 
         let t = Instant::now();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PLAIN_COLS} FROM bench_plain WHERE structure_id = $1 AND nom_norm = $2"
+            "SELECT id, nom, prenom, date_naissance, commune FROM bench_plain WHERE structure_id = $1 AND nom_norm = $2"
         )))
         .bind(*structure)
         .bind(nom.as_str())
         .fetch_all(&mut *conn)
         .await?;
-        let _texts: Vec<String> = rows
+        // Decode what a result line shows, as the encrypted path does.
+        let _lines: Vec<[String; 5]> = rows
             .iter()
-            .filter_map(|r| r.try_get::<String, _>(2).ok())
+            .filter_map(|r| {
+                Some([
+                    r.try_get(0).ok()?,
+                    r.try_get(1).ok()?,
+                    r.try_get(2).ok()?,
+                    r.try_get(3).ok()?,
+                    r.try_get(4).ok()?,
+                ])
+            })
             .collect();
         plain_search.push(t.elapsed());
 

@@ -64,6 +64,48 @@ pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
     Ok(row.try_get(0)?)
 }
 
+/// Appends several entries in one statement (the entries one request produces).
+pub async fn append_many(conn: &mut Conn, entries: &[AuditRow]) -> Result<()> {
+    for chunk in entries.chunks(500) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 9;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9
+                )
+            })
+            .collect();
+        let q = format!(
+            "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+        for e in chunk {
+            query = query
+                .bind(e.ts)
+                .bind(e.actor.clone())
+                .bind(e.action.clone())
+                .bind(e.subject.clone())
+                .bind(e.fields.clone())
+                .bind(e.request_id.clone())
+                .bind(e.outcome.clone())
+                .bind(e.structure_id)
+                .bind(e.mac.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Takes the sealer lock (a write on the head row) and returns the head: (position, hash).
 pub async fn lock_head(conn: &mut Conn) -> Result<(i64, Vec<u8>)> {
     sqlx::query("UPDATE audit_head SET chain_pos = chain_pos WHERE id = 1")

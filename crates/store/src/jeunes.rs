@@ -164,28 +164,55 @@ pub async fn count_in_structure(conn: &mut Conn, structure_id: i64) -> Result<i6
     Ok(row.try_get(0)?)
 }
 
+/// Some encrypted columns of a dossier, with its wrapped key (search results need only a few).
+#[derive(Debug, Clone)]
+pub struct PartialRow {
+    pub id: String,
+    pub wrapped_key: Option<Vec<u8>>,
+    /// Ciphertexts in the order of the `columns` asked for.
+    pub fields: Vec<Vec<u8>>,
+}
+
 /// Candidate dossiers whose blind index `idx` equals `value` in a structure (false positives
-/// included by design; the caller decrypts and filters).
+/// included by design; the caller decrypts and filters), with only `columns` (names from
+/// [`ENCRYPTED_COLUMNS`]; others are ignored). No duplicates: a dossier's index entries are
+/// distinct (idx, value) pairs.
 pub async fn candidates(
     conn: &mut Conn,
     structure_id: i64,
     idx: i64,
     value: i64,
-) -> Result<Vec<JeuneRow>> {
+    columns: &[&str],
+) -> Result<Vec<PartialRow>> {
+    let cols: Vec<String> = columns
+        .iter()
+        .filter(|c| ENCRYPTED_COLUMNS.contains(c))
+        .map(|c| format!("j.{c}"))
+        .collect();
     let q = format!(
-        "SELECT DISTINCT {} FROM blind_index b JOIN jeunes j ON j.id = b.jeune_id \
+        "SELECT j.id, k.wrapped, {} FROM blind_index b JOIN jeunes j ON j.id = b.jeune_id \
          LEFT JOIN data_keys k ON k.jeune_id = j.id \
          WHERE b.structure_id = $1 AND b.idx = $2 AND b.value = $3",
-        select_cols()
+        cols.join(", ")
     );
-    sqlx::query(sqlx::AssertSqlSafe(q))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(structure_id)
         .bind(idx)
         .bind(value)
         .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(from_row)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let mut fields = Vec::with_capacity(cols.len());
+            for i in 0..cols.len() {
+                fields.push(r.try_get::<Vec<u8>, _>(2 + i)?);
+            }
+            Ok(PartialRow {
+                id: r.try_get(0)?,
+                wrapped_key: r.try_get(1)?,
+                fields,
+            })
+        })
         .collect()
 }
 

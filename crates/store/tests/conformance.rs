@@ -222,13 +222,21 @@ async fn jeunes_keys_indexes_and_optimistic_update() {
         assert_eq!(got.fields[0], b"nom".to_vec());
         assert_eq!(got.wrapped_key, Some(vec![9; 8]));
         // Blind-index lookups are scoped to the structure.
-        let cands = jeunes::candidates(&mut c, st, 1, 42).await.expect(&name);
+        let cands = jeunes::candidates(&mut c, st, 1, 42, &["prenom", "commune", "nope"])
+            .await
+            .expect(&name);
+        assert_eq!(
+            cands[0].fields,
+            vec![b"prenom".to_vec(), b"commune".to_vec()],
+            "only the columns asked, unknown names ignored"
+        );
+        assert_eq!(cands[0].wrapped_key, Some(vec![9; 8]));
         assert_eq!(
             cands.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
             vec!["j1"],
             "{name}"
         );
-        assert!(jeunes::candidates(&mut c, st, 1, 43)
+        assert!(jeunes::candidates(&mut c, st, 1, 43, &["nom"])
             .await
             .expect(&name)
             .is_empty());
@@ -240,7 +248,7 @@ async fn jeunes_keys_indexes_and_optimistic_update() {
         jeunes::set_blind_indexes(&mut c, "j1", st, &[(1, 5)])
             .await
             .expect(&name);
-        assert!(jeunes::candidates(&mut c, st, 1, 42)
+        assert!(jeunes::candidates(&mut c, st, 1, 42, &["nom"])
             .await
             .expect(&name)
             .is_empty());
@@ -325,7 +333,35 @@ async fn audit_append_seal_and_keyset_reading() {
         }
         audit::set_head(&mut tx, 3, &[2]).await.expect(&name);
         tx.commit().await.expect(&name);
-        assert_eq!(audit::count_unsealed(&mut c,).await.expect(&name), 2);
+        assert_eq!(audit::count_unsealed(&mut c).await.expect(&name), 2);
+        let many: Vec<AuditRow> = (0..3)
+            .map(|i| AuditRow {
+                seq: 0,
+                ts: 100 + i,
+                actor: "b".into(),
+                action: "y".into(),
+                subject: Some(format!("s{i}")),
+                fields: "f".into(),
+                request_id: "r".into(),
+                outcome: "ok".into(),
+                structure_id: Some(1),
+                mac: vec![2],
+                chain_pos: None,
+                hash: None,
+            })
+            .collect();
+        audit::append_many(&mut c, &many).await.expect(&name);
+        let got = audit::search(&mut c, Some("b"), 0, i64::MAX, 10)
+            .await
+            .expect(&name);
+        assert_eq!(
+            got.iter()
+                .map(|r| r.subject.clone().unwrap_or_default())
+                .collect::<Vec<_>>(),
+            vec!["s0", "s1", "s2"],
+            "{name}"
+        );
+        assert_eq!(audit::count_unsealed(&mut c).await.expect(&name), 5);
         let sealed = audit::sealed_after(&mut c, 1, 10).await.expect(&name);
         assert_eq!(
             sealed.iter().map(|r| r.chain_pos).collect::<Vec<_>>(),

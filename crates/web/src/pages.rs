@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use parcours_app::jeunes::{Dossier, SearchQuery, PAGE_SIZE};
+use parcours_app::jeunes::{Dossier, SearchQuery, Summary, PAGE_SIZE};
 use parcours_app::setup::Structure;
 use parcours_app::AppError;
 use parcours_domain::jeune::{self, JeuneInput, FIELDS};
@@ -313,13 +313,13 @@ struct Line {
     commune: String,
 }
 
-fn line(d: &Dossier) -> Line {
+fn line(d: &Summary) -> Line {
     Line {
         id: d.id.clone(),
-        nom: d.identity.nom.clone(),
-        prenom: d.identity.prenom.clone(),
-        naissance: d.identity.date_naissance.format("%d/%m/%Y").to_string(),
-        commune: d.identity.commune.clone().unwrap_or_default(),
+        nom: d.nom.clone(),
+        prenom: d.prenom.clone(),
+        naissance: d.date_naissance.format("%d/%m/%Y").to_string(),
+        commune: d.commune.clone().unwrap_or_default(),
     }
 }
 
