@@ -157,9 +157,9 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         enc_search.push(t.elapsed());
 
         let t = Instant::now();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, nom, prenom, date_naissance, commune FROM bench_plain WHERE structure_id = $1 AND nom_norm = $2"
-        )))
+        let rows = sqlx::query(
+            "SELECT id, nom, prenom, date_naissance, commune FROM bench_plain WHERE structure_id = $1 AND nom_norm = $2",
+        )
         .bind(*structure)
         .bind(nom.as_str())
         .fetch_all(&mut *conn)

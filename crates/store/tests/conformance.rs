@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Storage conformance: every test runs on SQLite, and on PostgreSQL when
 //! `PARCOURS_TEST_POSTGRES_URL` is set (CI sets it; `.ci/run` fails if it is not reachable).
 
