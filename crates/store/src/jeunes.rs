@@ -35,7 +35,7 @@ pub struct JeuneRow {
 fn select_cols() -> String {
     let enc: Vec<String> = ENCRYPTED_COLUMNS.iter().map(|c| format!("j.{c}")).collect();
     format!(
-        "j.id, j.structure_id, j.created_at, j.updated_at, j.version, {}, k.wrapped",
+        "j.id, j.structure_id, j.created_at, j.updated_at, j.version, {}, j.wrapped_key",
         enc.join(", ")
     )
 }
@@ -57,11 +57,11 @@ fn from_row(r: &AnyRow) -> Result<JeuneRow> {
 }
 
 pub async fn insert(conn: &mut Conn, row: &JeuneRow) -> Result<()> {
-    let placeholders: Vec<String> = (6..6 + ENCRYPTED_COLUMNS.len())
+    let placeholders: Vec<String> = (7..7 + ENCRYPTED_COLUMNS.len())
         .map(|i| format!("${i}"))
         .collect();
     let q = format!(
-        "INSERT INTO jeunes (id, structure_id, created_at, updated_at, version, {}) VALUES ($1, $2, $3, $4, $5, {})",
+        "INSERT INTO jeunes (id, structure_id, created_at, updated_at, version, wrapped_key, {}) VALUES ($1, $2, $3, $4, $5, $6, {})",
         ENCRYPTED_COLUMNS.join(", "),
         placeholders.join(", ")
     );
@@ -70,14 +70,12 @@ pub async fn insert(conn: &mut Conn, row: &JeuneRow) -> Result<()> {
         .bind(row.structure_id)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .bind(row.version);
+        .bind(row.version)
+        .bind(row.wrapped_key.clone());
     for f in &row.fields {
         query = query.bind(f.clone());
     }
     query.execute(&mut *conn).await?;
-    if let Some(k) = &row.wrapped_key {
-        crate::keyring::put_data_key(conn, &row.id, k).await?;
-    }
     Ok(())
 }
 
@@ -107,10 +105,7 @@ pub async fn update(conn: &mut Conn, row: &JeuneRow) -> Result<()> {
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<JeuneRow>> {
-    let q = format!(
-        "SELECT {} FROM jeunes j LEFT JOIN data_keys k ON k.jeune_id = j.id WHERE j.id = $1",
-        select_cols()
-    );
+    let q = format!("SELECT {} FROM jeunes j WHERE j.id = $1", select_cols());
     match sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -141,7 +136,7 @@ pub async fn list_recent(
     offset: i64,
 ) -> Result<Vec<JeuneRow>> {
     let q = format!(
-        "SELECT {} FROM jeunes j LEFT JOIN data_keys k ON k.jeune_id = j.id \
+        "SELECT {} FROM jeunes j \
          WHERE j.structure_id = $1 ORDER BY j.created_at DESC, j.id LIMIT $2 OFFSET $3",
         select_cols()
     );
@@ -190,8 +185,7 @@ pub async fn candidates(
         .map(|c| format!("j.{c}"))
         .collect();
     let q = format!(
-        "SELECT j.id, k.wrapped, {} FROM blind_index b JOIN jeunes j ON j.id = b.jeune_id \
-         LEFT JOIN data_keys k ON k.jeune_id = j.id \
+        "SELECT j.id, j.wrapped_key, {} FROM blind_index b JOIN jeunes j ON j.id = b.jeune_id \
          WHERE b.structure_id = $1 AND b.idx = $2 AND b.value = $3",
         cols.join(", ")
     );

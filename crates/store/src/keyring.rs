@@ -1,4 +1,5 @@
-//! Wrapped keys: the system keyring, persons' data keys, and instance metadata.
+//! Wrapped keys: the system keyring, persons' data keys (kept in their `jeunes` row), and
+//! instance metadata.
 
 use crate::{Conn, Result};
 use sqlx::Row;
@@ -36,25 +37,24 @@ pub async fn all(conn: &mut Conn) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 pub async fn data_key(conn: &mut Conn, jeune_id: &str) -> Result<Option<Vec<u8>>> {
-    let row = sqlx::query("SELECT wrapped FROM data_keys WHERE jeune_id = $1")
-        .bind(jeune_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT wrapped_key FROM jeunes WHERE id = $1 AND wrapped_key IS NOT NULL")
+            .bind(jeune_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(match row {
         Some(r) => Some(r.try_get(0)?),
         None => None,
     })
 }
 
+/// Replaces a person's wrapped data key (rotation).
 pub async fn put_data_key(conn: &mut Conn, jeune_id: &str, wrapped: &[u8]) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO data_keys (jeune_id, wrapped) VALUES ($1, $2) \
-         ON CONFLICT (jeune_id) DO UPDATE SET wrapped = excluded.wrapped",
-    )
-    .bind(jeune_id)
-    .bind(wrapped.to_vec())
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("UPDATE jeunes SET wrapped_key = $2 WHERE id = $1")
+        .bind(jeune_id)
+        .bind(wrapped.to_vec())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -65,7 +65,7 @@ pub async fn data_keys_after(
     limit: i64,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let rows = sqlx::query(
-        "SELECT jeune_id, wrapped FROM data_keys WHERE jeune_id > $1 ORDER BY jeune_id LIMIT $2",
+        "SELECT id, wrapped_key FROM jeunes WHERE id > $1 AND wrapped_key IS NOT NULL ORDER BY id LIMIT $2",
     )
     .bind(after)
     .bind(limit)

@@ -41,17 +41,19 @@ CREATE TABLE jeunes (
   version BIGINT NOT NULL,
   nom BYTEA NOT NULL, prenom BYTEA NOT NULL, date_naissance BYTEA NOT NULL, sexe BYTEA NOT NULL,
   nationalite BYTEA NOT NULL, email BYTEA NOT NULL, telephone BYTEA NOT NULL, adresse BYTEA NOT NULL,
-  code_postal BYTEA NOT NULL, commune BYTEA NOT NULL, niveau_formation BYTEA NOT NULL
+  code_postal BYTEA NOT NULL, commune BYTEA NOT NULL, niveau_formation BYTEA NOT NULL,
+  -- The person's data key wrapped by the master key; NULL once erased (crypto-shredding).
+  wrapped_key BYTEA
 );
 CREATE INDEX jeunes_structure ON jeunes(structure_id, created_at);
-CREATE TABLE data_keys (jeune_id TEXT PRIMARY KEY REFERENCES jeunes(id), wrapped BYTEA NOT NULL);
 CREATE TABLE blind_index (
   idx BIGINT NOT NULL,
   value BIGINT NOT NULL,
   structure_id BIGINT NOT NULL,
   jeune_id TEXT NOT NULL REFERENCES jeunes(id)
 );
-CREATE INDEX blind_index_lookup ON blind_index(structure_id, idx, value);
+-- Covering: a lookup reads the dossier ids from the index alone.
+CREATE INDEX blind_index_lookup ON blind_index(structure_id, idx, value, jeune_id);
 CREATE INDEX blind_index_jeune ON blind_index(jeune_id);
 CREATE TABLE audit (
   seq BIGSERIAL PRIMARY KEY,

@@ -41,17 +41,19 @@ CREATE TABLE jeunes (
   version INTEGER NOT NULL,
   nom BLOB NOT NULL, prenom BLOB NOT NULL, date_naissance BLOB NOT NULL, sexe BLOB NOT NULL,
   nationalite BLOB NOT NULL, email BLOB NOT NULL, telephone BLOB NOT NULL, adresse BLOB NOT NULL,
-  code_postal BLOB NOT NULL, commune BLOB NOT NULL, niveau_formation BLOB NOT NULL
+  code_postal BLOB NOT NULL, commune BLOB NOT NULL, niveau_formation BLOB NOT NULL,
+  -- The person's data key wrapped by the master key; NULL once erased (crypto-shredding).
+  wrapped_key BLOB
 );
 CREATE INDEX jeunes_structure ON jeunes(structure_id, created_at);
-CREATE TABLE data_keys (jeune_id TEXT PRIMARY KEY REFERENCES jeunes(id), wrapped BLOB NOT NULL);
 CREATE TABLE blind_index (
   idx INTEGER NOT NULL,
   value INTEGER NOT NULL,
   structure_id INTEGER NOT NULL,
   jeune_id TEXT NOT NULL REFERENCES jeunes(id)
 );
-CREATE INDEX blind_index_lookup ON blind_index(structure_id, idx, value);
+-- Covering: a lookup reads the dossier ids from the index alone.
+CREATE INDEX blind_index_lookup ON blind_index(structure_id, idx, value, jeune_id);
 CREATE INDEX blind_index_jeune ON blind_index(jeune_id);
 CREATE TABLE audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
