@@ -649,15 +649,15 @@ impl App {
         } else {
             (BlindIndex::Prenom, k.compute(BlindIndex::Prenom, &prenom))
         };
-        const COLS: [&str; 6] = [
-            "nom",
-            "prenom",
-            "date_naissance",
-            "email",
-            "telephone",
-            "commune",
-        ];
-        let rows = q::candidates(conn, structure, ix.code(), value, &COLS).await?;
+        // Only the ciphertexts the filter and the result line need.
+        let mut cols = vec!["nom", "prenom", "date_naissance", "commune"];
+        if !email.is_empty() {
+            cols.push("email");
+        }
+        if phone.is_some() {
+            cols.push("telephone");
+        }
+        let rows = q::candidates(conn, structure, ix.code(), value, &cols).await?;
         let name_matches = |wanted: &str, actual: &str| {
             wanted.is_empty() || {
                 let a = fold(actual);
@@ -666,7 +666,7 @@ impl App {
         };
         let mut out = Vec::new();
         for r in &rows {
-            let c = self.lazy(r, &COLS)?;
+            let c = self.lazy(r, &cols)?;
             let n = c.get("nom")?;
             if !name_matches(&nom, &n) {
                 continue;

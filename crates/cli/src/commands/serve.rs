@@ -24,7 +24,7 @@ pub async fn serve(app: Arc<parcours_app::App>, bind: &str) -> anyhow::Result<()
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {bind} : {e}"))?;
-    tracing::info!(adresse = %bind, "Parcours à l'écoute");
+    tracing::info!(bind = %bind, "Parcours à l'écoute");
     parcours_web::serve(app, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
