@@ -37,6 +37,51 @@ pub const DEMO_STRUCTURES: [(&str, &str, &str, &str); 4] = [
     ),
 ];
 
+/// Real communes with their postal codes, per département of the demo structures; other
+/// départements get a postal code in the département and a commune name from `fake`.
+const COMMUNES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "75",
+        &[
+            ("75011", "Paris"),
+            ("75018", "Paris"),
+            ("75019", "Paris"),
+            ("75020", "Paris"),
+            ("75013", "Paris"),
+        ],
+    ),
+    (
+        "69",
+        &[
+            ("69003", "Lyon"),
+            ("69008", "Lyon"),
+            ("69100", "Villeurbanne"),
+            ("69200", "Vénissieux"),
+            ("69120", "Vaulx-en-Velin"),
+        ],
+    ),
+    (
+        "59",
+        &[
+            ("59000", "Lille"),
+            ("59100", "Roubaix"),
+            ("59200", "Tourcoing"),
+            ("59260", "Hellemmes-Lille"),
+            ("59370", "Mons-en-Barœul"),
+        ],
+    ),
+    (
+        "974",
+        &[
+            ("97410", "Saint-Pierre"),
+            ("97430", "Le Tampon"),
+            ("97450", "Saint-Louis"),
+            ("97480", "Saint-Joseph"),
+            ("97427", "L'Étang-Salé"),
+        ],
+    ),
+];
+
 const NATIONALITES: [(&str, u32); 6] = [
     ("française", 85),
     ("algérienne", 4),
@@ -65,20 +110,27 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
         }
         pick -= w;
     }
-    let (cp, phone) = if departement.len() == 3 {
-        (
-            format!("{departement}{:02}", rng.random_range(0..50)),
-            format!("0692{:06}", rng.random_range(0..1_000_000)),
-        )
+    let phone = if departement.len() == 3 {
+        format!("0692{:06}", rng.random_range(0..1_000_000))
     } else {
-        (
-            format!("{departement}{:03}", rng.random_range(0..200)),
-            format!(
-                "0{}{:08}",
-                if rng.random_bool(0.5) { 6 } else { 7 },
-                rng.random_range(0..100_000_000)
-            ),
+        format!(
+            "0{}{:08}",
+            if rng.random_bool(0.5) { 6 } else { 7 },
+            rng.random_range(0..100_000_000)
         )
+    };
+    let (cp, commune) = match COMMUNES.iter().find(|(d, _)| *d == departement) {
+        Some((_, list)) => {
+            let (cp, name) = list[rng.random_range(0..list.len())];
+            (cp.to_string(), name.to_string())
+        }
+        None => (
+            format!("{departement}{:03}", rng.random_range(0..200))
+                .chars()
+                .take(5)
+                .collect(),
+            CityName(FR_FR).fake_with_rng(rng),
+        ),
     };
     let email = if rng.random_ratio(9, 10) {
         format!(
@@ -91,7 +143,6 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
         String::new()
     };
     let street: String = StreetName(FR_FR).fake_with_rng(rng);
-    let commune: String = CityName(FR_FR).fake_with_rng(rng);
     JeuneInput {
         nom,
         prenom,
