@@ -7,7 +7,7 @@
 //!         index root (HKDF ► one key per blind index), account secrets, audit keys
 //! ```
 //!
-//! Field ciphertext = `0x01 ‖ nonce(24) ‖ XChaCha20-Poly1305(DEK, value, AD)` where the
+//! Field ciphertext = `0x01 ‖ nonce(12) ‖ AES-256-GCM(DEK, value, AD)` where the
 //! associated data binds table, column and record id: a ciphertext copied into another row or
 //! column does not decrypt. Rotating the master key re-wraps keys only; erasing a person deletes
 //! its wrapped DEK (crypto-shredding), which makes every copy of its fields, in any backup,
