@@ -117,6 +117,16 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         }
         tx.commit().await?;
     }
+    if app.store.backend() == parcours_store::Backend::Postgres {
+        // Fresh statistics and visibility map for both tables, as after any bulk load.
+        sqlx::raw_sql(
+            "VACUUM ANALYZE jeunes; VACUUM ANALYZE blind_index; VACUUM ANALYZE bench_plain;",
+        )
+        .execute(&pool)
+        .await?;
+    } else {
+        sqlx::raw_sql("ANALYZE;").execute(&pool).await?;
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let picks: Vec<&(i64, String, String)> = (0..a.queries)
         .map(|_| &sample[rng.random_range(0..sample.len())])

@@ -46,6 +46,8 @@ CREATE TABLE jeunes (
   wrapped_key BYTEA
 );
 CREATE INDEX jeunes_structure ON jeunes(structure_id, created_at);
+-- Search candidates are read from this index alone (index-only scans once vacuumed).
+CREATE UNIQUE INDEX jeunes_search ON jeunes(id) INCLUDE (structure_id, wrapped_key, nom, prenom, date_naissance, commune);
 CREATE TABLE blind_index (
   idx BIGINT NOT NULL,
   value BIGINT NOT NULL,

@@ -44,7 +44,7 @@ CREATE TABLE jeunes (
   code_postal BLOB NOT NULL, commune BLOB NOT NULL, niveau_formation BLOB NOT NULL,
   -- The person's data key wrapped by the master key; NULL once erased (crypto-shredding).
   wrapped_key BLOB
-);
+) WITHOUT ROWID; -- the row lives in the primary-key B-tree: one descent per search candidate
 CREATE INDEX jeunes_structure ON jeunes(structure_id, created_at);
 CREATE TABLE blind_index (
   idx INTEGER NOT NULL,
