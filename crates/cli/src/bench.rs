@@ -119,11 +119,12 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     }
     if app.store.backend() == parcours_store::Backend::Postgres {
         // Fresh statistics and visibility map for both tables, as after any bulk load.
-        sqlx::raw_sql(
-            "VACUUM ANALYZE jeunes; VACUUM ANALYZE blind_index; VACUUM ANALYZE bench_plain;",
-        )
-        .execute(&pool)
-        .await?;
+        // One statement each: VACUUM cannot run inside the implicit transaction of a batch.
+        for t in ["jeunes", "blind_index", "bench_plain"] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {t}")))
+                .execute(&pool)
+                .await?;
+        }
     } else {
         sqlx::raw_sql("ANALYZE;").execute(&pool).await?;
     }
