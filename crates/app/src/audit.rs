@@ -78,19 +78,8 @@ impl App {
         parcours_vault::hmac_sha256(self.keys.audit_mac.expose(), &canonical(r)).to_vec()
     }
 
-    /// Appends an audit entry on `conn` (inside the caller's transaction).
-    pub async fn audit(&self, conn: &mut Conn, ctx: &Ctx, ev: Event<'_>) -> Result<i64> {
-        self.audit_as(conn, ctx, &ctx.actor.audit_name(), ev).await
-    }
-
-    /// Same, naming the actor explicitly (e.g. the account a failed login targeted).
-    pub async fn audit_as(
-        &self,
-        conn: &mut Conn,
-        ctx: &Ctx,
-        actor: &str,
-        ev: Event<'_>,
-    ) -> Result<i64> {
+    /// The row of an event: stamped with actor, time and request id, and MACed.
+    fn stamped(&self, ctx: &Ctx, actor: &str, ev: &Event<'_>) -> AuditRow {
         let mut row = AuditRow {
             seq: 0,
             ts: micros(ctx.now),
@@ -106,7 +95,23 @@ impl App {
             hash: None,
         };
         row.mac = self.entry_mac(&row);
-        Ok(q::append(conn, &row).await?)
+        row
+    }
+
+    /// Appends an audit entry on `conn` (inside the caller's transaction).
+    pub async fn audit(&self, conn: &mut Conn, ctx: &Ctx, ev: Event<'_>) -> Result<i64> {
+        self.audit_as(conn, ctx, &ctx.actor.audit_name(), ev).await
+    }
+
+    /// Same, naming the actor explicitly (e.g. the account a failed login targeted).
+    pub async fn audit_as(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        actor: &str,
+        ev: Event<'_>,
+    ) -> Result<i64> {
+        Ok(q::append(conn, &self.stamped(ctx, actor, &ev)).await?)
     }
 
     /// Appends the entries of one request in one statement (e.g. one per search result).
@@ -114,24 +119,7 @@ impl App {
         let actor = ctx.actor.audit_name();
         let rows: Vec<AuditRow> = events
             .iter()
-            .map(|ev| {
-                let mut row = AuditRow {
-                    seq: 0,
-                    ts: micros(ctx.now),
-                    actor: actor.clone(),
-                    action: ev.action.to_string(),
-                    subject: ev.subject.map(str::to_string),
-                    fields: ev.fields.to_string(),
-                    request_id: ctx.request_id.clone(),
-                    outcome: ev.outcome.to_string(),
-                    structure_id: ev.structure_id,
-                    mac: Vec::new(),
-                    chain_pos: None,
-                    hash: None,
-                };
-                row.mac = self.entry_mac(&row);
-                row
-            })
+            .map(|ev| self.stamped(ctx, &actor, ev))
             .collect();
         Ok(q::append_many(conn, &rows).await?)
     }

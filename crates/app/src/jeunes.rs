@@ -179,14 +179,7 @@ impl App {
 
     /// Decrypts a row. Fails clearly if any ciphertext was moved from another place.
     pub fn decrypt_row(&self, row: &JeuneRow) -> Result<Dossier> {
-        let wrapped = row
-            .wrapped_key
-            .as_ref()
-            .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
-        let dek = self
-            .keys
-            .master
-            .unwrap_key(wrapped, &dek_context(&row.id))?;
+        let dek = self.data_key(&row.id, row.wrapped_key.as_deref())?;
         let mut v: Vec<String> = Vec::with_capacity(11);
         for (col, ct) in ENCRYPTED_COLUMNS.iter().zip(&row.fields) {
             v.push(dek.decrypt_field(TABLE, col, &row.id, ct).map_err(|e| {
@@ -223,15 +216,15 @@ impl App {
         })
     }
 
-    fn lazy<'a>(&self, row: &'a q::PartialRow, columns: &'a [&'a str]) -> Result<Lazy<'a>> {
-        let wrapped = row
-            .wrapped_key
-            .as_ref()
+    /// Unwraps a person's data key; an erased dossier (key destroyed) is refused clearly.
+    fn data_key(&self, id: &str, wrapped: Option<&[u8]>) -> Result<DataKey> {
+        let wrapped = wrapped
             .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
-        let dek = self
-            .keys
-            .master
-            .unwrap_key(wrapped, &dek_context(&row.id))?;
+        Ok(self.keys.master.unwrap_key(wrapped, &dek_context(id))?)
+    }
+
+    fn lazy<'a>(&self, row: &'a q::PartialRow, columns: &'a [&'a str]) -> Result<Lazy<'a>> {
+        let dek = self.data_key(&row.id, row.wrapped_key.as_deref())?;
         Ok(Lazy { row, columns, dek })
     }
 
@@ -491,10 +484,7 @@ impl App {
             .filter(|(_, (a, b))| a != b)
             .map(|(c, _)| *c)
             .collect();
-        let dek = self.keys.master.unwrap_key(
-            row.wrapped_key.as_deref().unwrap_or_default(),
-            &dek_context(id),
-        )?;
+        let dek = self.data_key(id, row.wrapped_key.as_deref())?;
         let updated = JeuneRow {
             updated_at: ctx.now.timestamp(),
             version: version + 1,
