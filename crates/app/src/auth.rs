@@ -235,7 +235,7 @@ impl App {
     ) -> Result<NewSession> {
         let now = ctx.now.timestamp();
         let login = login.trim();
-        let login_key = self.keys.pseudonym("login", &login.to_lowercase());
+        let login_key = self.keys.login_key(login);
         let client_key = self.keys.pseudonym("client", client);
         let mut conn = self.store.acquire().await?;
         let throttled = acc::throttle_count(&mut conn, &login_key, now, THROTTLE_WINDOW_S).await?
@@ -387,7 +387,7 @@ impl App {
         action: &str,
     ) -> Result<AppError> {
         let now = ctx.now.timestamp();
-        let login_key = self.keys.pseudonym("login", &account.login.to_lowercase());
+        let login_key = self.keys.login_key(&account.login);
         let mut tx = self.store.begin().await?;
         let n = acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
         self.audit_as(
@@ -424,7 +424,7 @@ impl App {
         let mut conn = self.store.acquire().await?;
         if acc::throttle_count(
             &mut conn,
-            &self.keys.pseudonym("login", &account.login.to_lowercase()),
+            &self.keys.login_key(&account.login),
             now,
             THROTTLE_WINDOW_S,
         )
@@ -465,11 +465,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         acc::session_delete(&mut tx, &session.token_hash).await?;
         acc::reset_failures(&mut tx, account.id).await?;
-        acc::throttle_clear(
-            &mut tx,
-            &self.keys.pseudonym("login", &account.login.to_lowercase()),
-        )
-        .await?;
+        acc::throttle_clear(&mut tx, &self.keys.login_key(&account.login)).await?;
         let s = self
             .new_session(&mut tx, Some(account), STAGE_AUTH, ctx.now.timestamp())
             .await?;

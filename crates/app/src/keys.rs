@@ -112,6 +112,12 @@ impl Keys {
         hex::encode(self.audit_signing.verifying_key().to_bytes())
     }
 
+    /// The throttling key of a login: case-insensitive, the same for known and unknown logins.
+    /// Every failure counter goes through here, so "Alice" and "alice" share one budget.
+    pub fn login_key(&self, login: &str) -> Vec<u8> {
+        self.pseudonym("login", &login.trim().to_lowercase())
+    }
+
     /// Keyed pseudonym (HMAC-SHA256, hex, 16 bytes) of a value, for throttling and audit of
     /// unknown logins: stable, not reversible without the key.
     pub fn pseudonym(&self, domain: &str, value: &str) -> Vec<u8> {

@@ -1,4 +1,4 @@
-use crate::config::{Common, DEFAULT_DATA_DIR};
+use crate::config::Common;
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
@@ -18,9 +18,7 @@ pub enum Cmd {
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
         Cmd::Verify { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-                .await
-                .map_err(super::explain)?;
+            let app = super::open(&common).await?;
             match app.verify_audit().await {
                 Ok(r) => {
                     println!(
@@ -40,9 +38,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             }
         }
         Cmd::Seal { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-                .await
-                .map_err(super::explain)?;
+            let app = super::open(&common).await?;
             let n = app
                 .seal_audit(chrono::Utc::now())
                 .await

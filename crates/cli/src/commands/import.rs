@@ -1,4 +1,4 @@
-use crate::config::{Common, DEFAULT_DATA_DIR};
+use crate::config::Common;
 use parcours_app::import::ImportOutcome;
 use std::io::Write;
 use std::process::ExitCode;
@@ -23,9 +23,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
         file,
     } = c;
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
-    let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-        .await
-        .map_err(super::explain)?;
+    let app = super::open(&common).await?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
     let progress = |done: usize, total: usize| {
         if total >= 1000 {

@@ -22,6 +22,13 @@ pub fn explain(e: AppError) -> anyhow::Error {
     }
 }
 
+/// Opens the instance a command works on (every key and permission check included).
+pub async fn open(common: &crate::config::Common) -> anyhow::Result<App> {
+    parcours_app::setup::open(&common.location(crate::config::DEFAULT_DATA_DIR))
+        .await
+        .map_err(explain)
+}
+
 /// Seals pending audit entries at the end of a command, so the chain is complete on exit.
 pub async fn seal(app: &App) -> anyhow::Result<()> {
     app.seal_audit(chrono::Utc::now()).await.map_err(explain)?;

@@ -1,4 +1,4 @@
-use crate::config::{Common, DEFAULT_DATA_DIR};
+use crate::config::Common;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -14,9 +14,7 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let app = parcours_app::setup::open(&a.common.location(DEFAULT_DATA_DIR))
-        .await
-        .map_err(super::explain)?;
+    let app = super::open(&a.common).await?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
     let n = crate::seed::seed(&app, &ctx, a.jeunes, a.seed, true).await?;
     super::seal(&app).await?;

@@ -1,4 +1,4 @@
-use crate::config::{Common, DEFAULT_DATA_DIR};
+use crate::config::Common;
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
@@ -32,9 +32,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             departement,
             region,
         } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-                .await
-                .map_err(super::explain)?;
+            let app = super::open(&common).await?;
             let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
             app.create_structure(&ctx, &code, &name, &departement, &region)
                 .await
@@ -43,9 +41,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             println!("Structure {} créée.", code.trim().to_uppercase());
         }
         Cmd::List { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-                .await
-                .map_err(super::explain)?;
+            let app = super::open(&common).await?;
             for s in app.list_structures().await.map_err(super::explain)? {
                 println!(
                     "{}\t{}\t{}\t{}\t{} dossiers",

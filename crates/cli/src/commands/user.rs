@@ -1,4 +1,4 @@
-use crate::config::{Common, DEFAULT_DATA_DIR};
+use crate::config::Common;
 use parcours_domain::Role;
 use std::process::ExitCode;
 
@@ -56,9 +56,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let given = password.is_some();
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-                .await
-                .map_err(super::explain)?;
+            let app = super::open(&common).await?;
             let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
             let (_, pw) = app
                 .create_account(
@@ -85,9 +83,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             println!("Le second facteur sera enrôlé à la première connexion.");
         }
         Cmd::List { common } => {
-            let app = parcours_app::setup::open(&common.location(DEFAULT_DATA_DIR))
-                .await
-                .map_err(super::explain)?;
+            let app = super::open(&common).await?;
             for a in app.list_accounts().await.map_err(super::explain)? {
                 println!(
                     "{}\t{}\t{}",
