@@ -3,50 +3,17 @@
 // accent-insensitive search, opening the dossier, inert hostile text, logout.
 // Usage: node journey.mjs <path to parcours binary> <scratch dir>
 // Screenshots of each step go to tests/browser/screenshots/ (not committed).
-import { chromium } from 'playwright-core';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { check, startDemo, launch, newPage } from './lib.mjs';
 
 const [bin, scratch] = process.argv.slice(2);
 if (!bin || !scratch) { console.error('usage: node journey.mjs <parcours> <dir>'); process.exit(2); }
-const here = dirname(fileURLToPath(import.meta.url));
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-const dataDir = join(scratch, 'demo');
-rmSync(dataDir, { recursive: true, force: true });
-const env = { ...process.env, PARCOURS_LOG: 'warn' };
-delete env.PARCOURS_DATABASE_URL;
-execFileSync(bin, ['demo', '--data-dir', dataDir, '--jeunes', '60', '--no-serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-const port = 20000 + Math.floor(Math.random() * 20000);
-const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ['serve', '--data-dir', dataDir], { env: { ...env, PARCOURS_BIND: `127.0.0.1:${port}` }, stdio: 'ignore' });
-
-function check(cond, what) { if (!cond) throw new Error(`échec : ${what}`); console.log(`ok - ${what}`); }
-async function waitUp() {
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) return; } catch { /* not yet */ }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error('server did not start');
-}
+const demo = await startDemo(bin, scratch, 'demo', 60);
+const base = demo.base;
 
 let browser;
-let step = 0;
 try {
-  await waitUp();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = await browser.newPage();
-  const problems = [];
-  // Status codes of intended error pages (401, 422) also log "Failed to load resource": not a problem.
-  page.on('console', m => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
-  page.on('pageerror', e => problems.push(String(e)));
-  const shot = async name => page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  browser = await launch();
+  const { page, problems, shot } = await newPage(browser, 'squelette');
 
   await page.goto(`${base}/`);
   check(page.url().endsWith('/connexion'), 'la page d\'accueil mène à la connexion');
@@ -63,14 +30,14 @@ try {
   const c = cookies.find(x => x.name === '__Host-parcours');
   check(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'cookie __Host- HttpOnly Secure SameSite=Strict accepté par le navigateur');
   await shot('second-facteur');
-  const code = execFileSync(bin, ['demo-code', '--data-dir', dataDir, '--login', 'conseiller.paris'], { env }).toString().trim();
+  const code = demo.code('conseiller.paris');
   await page.fill('#code', code);
   await page.click('button[type=submit]');
-  await page.waitForURL('**/recherche');
-  check(await page.isVisible('h1:has-text("Rechercher un dossier")'), 'connecté avec le second facteur');
-  await shot('recherche');
+  await page.waitForURL('**/portefeuille');
+  check(await page.isVisible('h1:has-text("Mon portefeuille")'), 'connecté avec le second facteur, arrivée sur « Mon portefeuille »');
+  await shot('portefeuille');
 
-  await page.click('text=Nouveau dossier');
+  await page.click('nav >> text=Premier accueil');
   await page.fill('#nom', 'Éloïse-Dubreuil');
   await page.fill('#prenom', 'Maëlys');
   await page.fill('#date_naissance', '03/05/2031');
@@ -111,5 +78,5 @@ try {
   process.exitCode = 1;
 } finally {
   if (browser) await browser.close();
-  server.kill();
+  demo.stop();
 }

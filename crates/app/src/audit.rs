@@ -124,6 +124,46 @@ impl App {
         Ok(q::append_many(conn, &rows).await?)
     }
 
+    /// Records a refusal noticed inside the caller's transaction. The entry is stamped and
+    /// MACed now and written by [`App::flush_refusals`] after the transaction has ended (the
+    /// web layer flushes after every request, the sealer every second, commands at their end),
+    /// so the refusal survives the rollback of the action it refused.
+    pub(crate) fn audit_refusal(&self, ctx: &Ctx, ev: Event<'_>) {
+        let row = self.stamped(ctx, &ctx.actor.audit_name(), &ev);
+        self.pending_refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(row);
+    }
+
+    /// Writes the refusals recorded by [`App::audit_refusal`]. Call it only where no
+    /// transaction of the current task is open. On failure they are kept for the next flush.
+    pub async fn flush_refusals(&self) -> Result<()> {
+        let rows = std::mem::take(
+            &mut *self
+                .pending_refusals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let res = async {
+            let mut tx = self.store.begin_ungated().await?;
+            q::append_many(&mut tx, &rows).await?;
+            tx.commit().await?;
+            Ok::<(), AppError>(())
+        }
+        .await;
+        if res.is_err() {
+            self.pending_refusals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(rows);
+        }
+        res
+    }
+
     /// Appends an entry in its own transaction (refusals and failures whose action rolled back).
     pub async fn audit_alone(&self, ctx: &Ctx, ev: Event<'_>) -> Result<()> {
         let mut tx = self.store.begin().await?;
@@ -134,10 +174,13 @@ impl App {
 
     /// Chains every unsealed entry and signs a checkpoint. Returns how many were sealed.
     pub async fn seal_audit(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.flush_refusals().await?;
         let _guard = self.sealer.lock().await;
         let mut total = 0u64;
         loop {
-            let mut tx = self.store.begin().await?;
+            // Ungated: the background sealer holds the store's gate exclusively around this
+            // call (web::serve); commands and tests run it alone.
+            let mut tx = self.store.begin_ungated().await?;
             let (mut pos, mut hash) = q::lock_head(&mut tx).await?;
             let batch = q::unsealed(&mut tx, 2000).await?;
             if batch.is_empty() {

@@ -84,14 +84,14 @@ impl From<&Dossier> for Summary {
 }
 
 /// A candidate whose fields are decrypted one at a time, only when needed.
-struct Lazy<'a> {
+pub(crate) struct Lazy<'a> {
     row: &'a q::PartialRow,
     columns: &'a [&'a str],
-    dek: DataKey,
+    pub(crate) dek: DataKey,
 }
 
 impl Lazy<'_> {
-    fn get(&self, column: &str) -> Result<String> {
+    pub(crate) fn get(&self, column: &str) -> Result<String> {
         let i = self
             .columns
             .iter()
@@ -103,7 +103,7 @@ impl Lazy<'_> {
                 AppError::Internal(format!("{e} (colonne {column}, dossier {})", self.row.id))
             })
     }
-    fn date(&self) -> Result<NaiveDate> {
+    pub(crate) fn date(&self) -> Result<NaiveDate> {
         NaiveDate::parse_from_str(&self.get("date_naissance")?, "%Y-%m-%d")
             .map_err(AppError::internal)
     }
@@ -217,13 +217,17 @@ impl App {
     }
 
     /// Unwraps a person's data key; an erased dossier (key destroyed) is refused clearly.
-    fn data_key(&self, id: &str, wrapped: Option<&[u8]>) -> Result<DataKey> {
+    pub(crate) fn data_key(&self, id: &str, wrapped: Option<&[u8]>) -> Result<DataKey> {
         let wrapped = wrapped
             .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
         Ok(self.keys.master.unwrap_key(wrapped, &dek_context(id))?)
     }
 
-    fn lazy<'a>(&self, row: &'a q::PartialRow, columns: &'a [&'a str]) -> Result<Lazy<'a>> {
+    pub(crate) fn lazy<'a>(
+        &self,
+        row: &'a q::PartialRow,
+        columns: &'a [&'a str],
+    ) -> Result<Lazy<'a>> {
         let dek = self.data_key(&row.id, row.wrapped_key.as_deref())?;
         Ok(Lazy { row, columns, dek })
     }
@@ -259,13 +263,13 @@ impl App {
     }
 
     /// The structure whose identities the actor may read, or a refusal (audited).
-    async fn identity_scope(&self, ctx: &Ctx, action: &str) -> Result<i64> {
+    pub(crate) async fn identity_scope(&self, ctx: &Ctx, action: &str) -> Result<i64> {
         match &ctx.actor {
             Actor::Account(p) if p.role.reads_identities() => {
                 p.structure_id.ok_or(AppError::Forbidden)
             }
             _ => {
-                self.audit_alone(
+                self.audit_refusal(
                     ctx,
                     Event {
                         action,
@@ -274,8 +278,7 @@ impl App {
                         outcome: REFUSED,
                         structure_id: None,
                     },
-                )
-                .await?;
+                );
                 Err(AppError::Forbidden)
             }
         }
@@ -380,6 +383,10 @@ impl App {
         let id = self
             .insert_identity(&mut tx, ctx, structure_id, &identity)
             .await?;
+        // The advisor who receives the jeune becomes its référent (her caseload).
+        if let Actor::Account(p) = &ctx.actor {
+            q::set_referent(&mut tx, &id, Some(p.account_id)).await?;
+        }
         tx.commit().await?;
         Ok(Saved {
             id,
@@ -390,7 +397,7 @@ impl App {
 
     /// Checks that a dossier exists in the actor's structure; otherwise audits the refusal and
     /// answers NotFound, whether the id exists elsewhere or not at all.
-    async fn authorise_dossier(
+    pub(crate) async fn authorise_dossier(
         &self,
         conn: &mut Conn,
         ctx: &Ctx,
@@ -411,9 +418,7 @@ impl App {
                 } else {
                     None
                 };
-                let mut tx = self.store.begin().await?;
-                self.audit(
-                    &mut tx,
+                self.audit_refusal(
                     ctx,
                     Event {
                         action,
@@ -426,9 +431,7 @@ impl App {
                         outcome: REFUSED,
                         structure_id: other,
                     },
-                )
-                .await?;
-                tx.commit().await?;
+                );
                 Err(AppError::NotFound)
             }
         }

@@ -7,7 +7,14 @@
 //! - `accounts`: encrypts account secrets (TOTP seeds, pending enrolments);
 //! - `audit_mac`: HMAC of each audit entry at append time;
 //! - `audit_signing`: Ed25519 seed signing audit checkpoints;
-//! - `pseudonym`: keyed hashes of logins and client addresses (throttling, failed logins).
+//! - `pseudonym`: keyed hashes of logins and client addresses (throttling, failed logins);
+//! - `sensitive`: the sensitive tier (IBANs): its own key class, so that neither a person's
+//!   data key nor any other purpose opens it; decrypted only into a payment batch;
+//! - `warehouse`: keyed pseudonyms of the decision module's warehouse, distinct from every other
+//!   key (two instances' warehouses share no pseudonym; the warehouse cannot be linked back to
+//!   the operational ids without it).
+//! - `insight_signing`: Ed25519 seed signing the short-lived assertions that log people into
+//!   the insight server (`parcours_vault::assertion`), which knows only its public key.
 
 use ed25519_dalek::SigningKey;
 use parcours_store::{keyring, Store};
@@ -16,14 +23,21 @@ use std::path::Path;
 
 use crate::{AppError, Result};
 
-pub const PURPOSES: [&str; 6] = [
+pub const PURPOSES: [&str; 9] = [
     "check",
     "index",
     "accounts",
     "audit_mac",
     "audit_signing",
     "pseudonym",
+    "sensitive",
+    "warehouse",
+    "insight_signing",
 ];
+
+/// Purposes added after the first release: an instance created before gets them at its next
+/// start (generated and wrapped by its master key), so upgrading needs no manual step.
+const ADDED_LATER: [&str; 3] = ["sensitive", "warehouse", "insight_signing"];
 
 pub struct Keys {
     pub master: MasterKey,
@@ -32,6 +46,9 @@ pub struct Keys {
     pub audit_mac: DataKey,
     pub audit_signing: SigningKey,
     pub pseudonym: DataKey,
+    pub sensitive: DataKey,
+    pub warehouse: DataKey,
+    pub insight_signing: SigningKey,
 }
 
 impl std::fmt::Debug for Keys {
@@ -62,6 +79,13 @@ impl Keys {
     /// Unwraps the keyring with `master`; a wrong master key is refused clearly.
     pub async fn load(store: &Store, master: MasterKey) -> Result<Keys> {
         let mut conn = store.acquire().await?;
+        if keyring::get(&mut conn, "check").await?.is_some() {
+            for p in ADDED_LATER {
+                if keyring::get(&mut conn, p).await?.is_none() {
+                    keyring::put(&mut conn, p, &master.wrap(&DataKey::generate(), &ctx(p))).await?;
+                }
+            }
+        }
         let mut out = Vec::new();
         for p in PURPOSES {
             let w = keyring::get(&mut conn, p).await?.ok_or_else(|| {
@@ -86,7 +110,13 @@ impl Keys {
             Some(audit_mac),
             Some(signing),
             Some(pseudonym),
+            Some(sensitive),
+            Some(warehouse),
+            Some(insight),
         ) = (
+            it.next(),
+            it.next(),
+            it.next(),
             it.next(),
             it.next(),
             it.next(),
@@ -103,6 +133,9 @@ impl Keys {
             audit_mac,
             audit_signing: SigningKey::from_bytes(signing.expose()),
             pseudonym,
+            sensitive,
+            warehouse,
+            insight_signing: SigningKey::from_bytes(insight.expose()),
             master,
         })
     }

@@ -2,13 +2,26 @@
 //! authorisation check and the audit entry cannot be forgotten by a handler: pages, API and CLI
 //! call the same functions. Time is a parameter ([`Ctx::now`]); nothing here reads the clock.
 
+pub mod allowances;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
+pub mod caseload;
+pub mod companies;
+pub mod dossier;
 pub mod error;
 pub mod import;
+pub mod insight;
 pub mod jeunes;
 pub mod keys;
+pub mod payments;
+pub mod programmes;
+mod records;
 pub mod setup;
+pub mod situation;
+pub mod timeline;
+pub mod warehouse;
+pub mod workshops;
 
 use chrono::{DateTime, Utc};
 use parcours_domain::Role;
@@ -78,6 +91,10 @@ pub struct App {
     /// Where signed audit checkpoints are also appended, outside the database.
     pub checkpoint_log: Option<PathBuf>,
     sealer: tokio::sync::Mutex<()>,
+    /// Refusals stamped while the caller's transaction was open, written once it has ended
+    /// ([`App::flush_refusals`]): SQLite transactions take the write lock at their start, so a
+    /// second transaction in the same request would wait for the first forever.
+    pending_refusals: std::sync::Mutex<Vec<parcours_store::audit::AuditRow>>,
 }
 
 impl App {
@@ -87,6 +104,7 @@ impl App {
             keys,
             checkpoint_log,
             sealer: tokio::sync::Mutex::new(()),
+            pending_refusals: std::sync::Mutex::new(Vec::new()),
         }
     }
 }

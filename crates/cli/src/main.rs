@@ -4,6 +4,7 @@
 mod bench;
 mod commands;
 mod config;
+mod parcours_seed;
 mod seed;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,12 @@ enum Command {
     /// Master key management.
     #[command(subcommand)]
     Keys(commands::keys::Cmd),
+    /// The paying agency's account (payment batches).
+    #[command(subcommand)]
+    Payer(commands::payer::Cmd),
+    /// The decision module's warehouse: pseudonymised, k-anonymous export.
+    #[command(subcommand)]
+    Warehouse(commands::warehouse::Cmd),
     /// Benchmarks (print their figures).
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
@@ -87,6 +94,8 @@ fn main() -> ExitCode {
             Command::Import(c) => commands::import::run(c).await,
             Command::Audit(c) => commands::audit::run(c).await,
             Command::Keys(c) => commands::keys::run(c).await,
+            Command::Payer(c) => commands::payer::run(c).await,
+            Command::Warehouse(c) => commands::warehouse::run(c).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

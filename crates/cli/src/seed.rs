@@ -160,11 +160,14 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
 
 /// Adds `n` synthetic dossiers spread over the instance's structures (creating the demo
 /// structures if there are none). Returns the number stored.
+/// With `events` > 0, each dossier also gets a synthetic parcours of about that many entries
+/// (see `parcours_seed`).
 pub async fn seed(
     app: &App,
     ctx: &Ctx,
     n: usize,
     seed: u64,
+    events: usize,
     progress: bool,
 ) -> anyhow::Result<usize> {
     let mut structures = app
@@ -197,9 +200,20 @@ pub async fn seed(
             let input = person(&mut rng, &s.departement, today);
             let (identity, _) = jeune::validate(&input, today)
                 .map_err(|e| anyhow::anyhow!("donnée synthétique invalide : {e}"))?;
-            app.insert_identity(&mut tx, ctx, s.id, &identity)
+            let id = app
+                .insert_identity(&mut tx, ctx, s.id, &identity)
                 .await
                 .map_err(crate::commands::explain)?;
+            let (entries, programmes) =
+                crate::parcours_seed::parcours(&mut rng, identity.date_naissance, today, events);
+            app.bulk_entries(&mut tx, ctx, &id, s.id, &entries)
+                .await
+                .map_err(crate::commands::explain)?;
+            for p in &programmes {
+                app.bulk_programme(&mut tx, ctx, &id, s.id, p)
+                    .await
+                    .map_err(crate::commands::explain)?;
+            }
         }
         tx.commit()
             .await

@@ -1,4 +1,5 @@
-//! End-to-end acceptance tests of issue #2 (A1–A6 and the rest of the slice), through the real
+//! End-to-end acceptance tests of issue #2 (A1–A6 and the rest of the slice) issue #3 (the
+//! advisor's daily work) and issue #4 (the warehouse export), through the real
 //! `parcours` binary and the real HTTP router, on SQLite and — when PARCOURS_TEST_POSTGRES_URL
 //! is set — on PostgreSQL. Each test builds its own instance (own data dir, own schema).
 
@@ -7,4 +8,6 @@
 mod support;
 
 mod acceptance;
+mod daily_work;
+mod warehouse;
 mod web_and_cli;

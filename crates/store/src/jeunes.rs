@@ -168,6 +168,28 @@ pub struct PartialRow {
     pub fields: Vec<Vec<u8>>,
 }
 
+/// The `j.<column>` list of the asked columns that exist (others are ignored).
+fn known_columns(columns: &[&str]) -> Vec<String> {
+    columns
+        .iter()
+        .filter(|c| ENCRYPTED_COLUMNS.contains(c))
+        .map(|c| format!("j.{c}"))
+        .collect()
+}
+
+/// A partial row from `id, wrapped_key, <extra…>, <n ciphertexts from column `first`>`.
+fn partial_row(r: &AnyRow, first: usize, n: usize) -> Result<PartialRow> {
+    let mut fields = Vec::with_capacity(n);
+    for i in 0..n {
+        fields.push(r.try_get::<Vec<u8>, _>(first + i)?);
+    }
+    Ok(PartialRow {
+        id: r.try_get(0)?,
+        wrapped_key: r.try_get(1)?,
+        fields,
+    })
+}
+
 /// Candidate dossiers whose blind index `idx` equals `value` in a structure (false positives
 /// included by design; the caller decrypts and filters), with only `columns` (names from
 /// [`ENCRYPTED_COLUMNS`]; others are ignored). No duplicates: a dossier's index entries are
@@ -179,11 +201,7 @@ pub async fn candidates(
     value: i64,
     columns: &[&str],
 ) -> Result<Vec<PartialRow>> {
-    let cols: Vec<String> = columns
-        .iter()
-        .filter(|c| ENCRYPTED_COLUMNS.contains(c))
-        .map(|c| format!("j.{c}"))
-        .collect();
+    let cols = known_columns(columns);
     let q = format!(
         "SELECT j.id, j.wrapped_key, {} FROM blind_index b JOIN jeunes j ON j.id = b.jeune_id \
          WHERE b.structure_id = $1 AND b.idx = $2 AND b.value = $3",
@@ -195,19 +213,7 @@ pub async fn candidates(
         .bind(value)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let mut fields = Vec::with_capacity(cols.len());
-            for i in 0..cols.len() {
-                fields.push(r.try_get::<Vec<u8>, _>(2 + i)?);
-            }
-            Ok(PartialRow {
-                id: r.try_get(0)?,
-                wrapped_key: r.try_get(1)?,
-                fields,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| partial_row(r, 2, cols.len())).collect()
 }
 
 /// Replaces all blind-index rows of one dossier.
@@ -233,4 +239,134 @@ pub async fn set_blind_indexes(
         .await?;
     }
     Ok(())
+}
+
+/// The wrapped data key of a dossier (`None` once erased), without reading any field.
+pub async fn wrapped_key(conn: &mut Conn, id: &str) -> Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT wrapped_key FROM jeunes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get(0)?),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// Names an account as the référent of a dossier (`None`: nobody).
+pub async fn set_referent(conn: &mut Conn, id: &str, account_id: Option<i64>) -> Result<()> {
+    sqlx::query("UPDATE jeunes SET referent_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The référent of a dossier.
+pub async fn referent_of(conn: &mut Conn, id: &str) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT referent_id FROM jeunes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get(0)?),
+        None => Ok(None),
+    }
+}
+
+/// An advisor's caseload (portefeuille): the dossiers of a structure she is référent of.
+pub async fn caseload(
+    conn: &mut Conn,
+    structure_id: i64,
+    account_id: i64,
+) -> Result<Vec<JeuneRow>> {
+    let q = format!(
+        "SELECT {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 ORDER BY j.id",
+        select_cols()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Tables that carry a dossier's structure, moved with it on a transfer.
+const FOLLOWING_TABLES: [&str; 10] = [
+    "blind_index",
+    "situations",
+    "legal_reps",
+    "events",
+    "programmes",
+    "cej_weeks",
+    "allowances",
+    "bank_accounts",
+    "immersions",
+    "workshop_registrations",
+];
+
+/// Moves a dossier and everything attached to it to another structure; the référent is reset.
+pub async fn transfer(conn: &mut Conn, id: &str, to_structure: i64) -> Result<()> {
+    let r = sqlx::query("UPDATE jeunes SET structure_id = $2, referent_id = NULL WHERE id = $1")
+        .bind(id)
+        .bind(to_structure)
+        .execute(&mut *conn)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::NotFound);
+    }
+    for t in FOLLOWING_TABLES {
+        let q = format!("UPDATE {t} SET structure_id = $2 WHERE jeune_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(q))
+            .bind(id)
+            .bind(to_structure)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Makes an account the référent of up to `limit` dossiers of a structure that have none (the
+/// most recent first). Returns how many were assigned. For the demo and benchmarks.
+pub async fn assign_unreferenced(
+    conn: &mut Conn,
+    structure_id: i64,
+    account_id: i64,
+    limit: i64,
+) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE jeunes SET referent_id = $2 WHERE id IN (SELECT id FROM jeunes WHERE structure_id = $1 \
+         AND referent_id IS NULL ORDER BY created_at DESC, id LIMIT $3)",
+    )
+    .bind(structure_id)
+    .bind(account_id)
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Some encrypted columns of every dossier of a structure, with the creation time (warehouse
+/// export: only what generalisation needs is read and decrypted).
+pub async fn columns_of_structure(
+    conn: &mut Conn,
+    structure_id: i64,
+    columns: &[&str],
+) -> Result<Vec<(PartialRow, i64)>> {
+    let cols = known_columns(columns);
+    let q = format!(
+        "SELECT j.id, j.wrapped_key, j.created_at, {} FROM jeunes j WHERE j.structure_id = $1 ORDER BY j.id",
+        cols.join(", ")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((partial_row(r, 3, cols.len())?, r.try_get(2)?)))
+        .collect()
 }

@@ -11,10 +11,15 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod companies;
+pub mod events;
 pub mod jeunes;
 pub mod keyring;
+pub mod programmes;
+pub mod situations;
 pub mod structures;
 pub mod testing;
+pub mod workshops;
 
 /// Re-exported so callers can name transaction errors without their own sqlx dependency.
 pub use sqlx::Error as SqlxError;
@@ -23,7 +28,38 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row};
 
 pub type Conn = sqlx::AnyConnection;
-pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// A transaction of a request or command. It holds a shared guard of the store's write gate,
+/// so that the background sealer (which takes the gate exclusively, and only when it is free)
+/// never commits between a request's read and its write: on SQLite such an interleaving makes
+/// the request's write fail (`SQLITE_BUSY`, stale snapshot). Requests share the gate, so a
+/// transaction opened while another is open in the same task (an audited refusal) never waits.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    _gate: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+    pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -58,21 +94,36 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "parcours",
+        include_str!("../migrations/sqlite/0002_parcours.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "parcours",
+        include_str!("../migrations/postgres/0002_parcours.sql"),
+    ),
+];
 
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    gate: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Store {
@@ -106,7 +157,11 @@ impl Store {
                 })
             });
         let pool = opts.connect(url).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            gate: std::sync::Arc::new(tokio::sync::RwLock::new(())),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -117,8 +172,39 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction sharing the write gate (requests, commands).
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        let gate = self.gate.clone().read_owned().await;
+        Ok(Tx {
+            inner: self.begin_raw().await?,
+            _gate: Some(gate),
+        })
+    }
+
+    /// On SQLite, `BEGIN IMMEDIATE`: the transaction takes the write lock at its start, waiting
+    /// for it under `busy_timeout`. A deferred transaction that reads first and writes later
+    /// fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) when another
+    /// connection committed in between — a session refresh, say. PostgreSQL needs nothing.
+    async fn begin_raw(&self) -> Result<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A transaction outside the gate, for a caller that holds it exclusively
+    /// ([`Store::try_exclusive`]) or runs alone (the sealer).
+    pub async fn begin_ungated(&self) -> Result<Tx> {
+        Ok(Tx {
+            inner: self.begin_raw().await?,
+            _gate: None,
+        })
+    }
+
+    /// The write gate, exclusively, if no transaction holds it now (never waits, so it never
+    /// blocks requests behind it).
+    pub fn try_exclusive(&self) -> Option<tokio::sync::OwnedRwLockWriteGuard<()>> {
+        self.gate.clone().try_write_owned().ok()
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>> {

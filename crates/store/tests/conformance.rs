@@ -297,6 +297,50 @@ async fn rolled_back_write_leaves_nothing() {
     }
 }
 
+/// A transaction that reads, then writes while another connection commits a write in between
+/// (a session refresh during a request): both must succeed. On SQLite a deferred transaction
+/// failed here with "database is locked" (SQLITE_BUSY_SNAPSHOT), which once broke CI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_that_reads_then_writes_survives_a_concurrent_write() {
+    for (name, s) in backends().await {
+        let mut c = s.acquire().await.expect("conn");
+        structures::insert(&mut c, "ML-C0", "C0", "75", "IDF", 0)
+            .await
+            .expect(&name);
+        drop(c);
+        let mut tx = s.begin().await.expect("tx");
+        assert!(structures::by_code(&mut tx, "ML-C0")
+            .await
+            .expect(&name)
+            .is_some());
+        let other = s.clone();
+        let writer = tokio::spawn(async move {
+            let mut c = other.acquire().await.expect("conn");
+            structures::insert(&mut c, "ML-C1", "C1", "75", "IDF", 0).await
+        });
+        // Give the other connection time to commit (deferred) or to wait (immediate).
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        structures::insert(&mut tx, "ML-C2", "C2", "75", "IDF", 0)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: write after a concurrent commit: {e}"));
+        tx.commit().await.expect(&name);
+        writer
+            .await
+            .expect("join")
+            .unwrap_or_else(|e| panic!("{name}: concurrent writer: {e}"));
+        let mut c = s.acquire().await.expect("conn");
+        for code in ["ML-C1", "ML-C2"] {
+            assert!(
+                structures::by_code(&mut c, code)
+                    .await
+                    .expect(&name)
+                    .is_some(),
+                "{name}: {code}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn audit_append_seal_and_keyset_reading() {
     for (name, s) in backends().await {
@@ -394,4 +438,215 @@ async fn keyring_and_meta() {
             Some("1")
         );
     }
+}
+
+fn programme(
+    id: &str,
+    jeune: &str,
+    structure: i64,
+    kind: &str,
+    start: &str,
+    end: &str,
+) -> parcours_store::programmes::ProgrammeRow {
+    parcours_store::programmes::ProgrammeRow {
+        id: id.into(),
+        jeune_id: jeune.into(),
+        structure_id: structure,
+        kind: kind.into(),
+        status: "en_cours".into(),
+        referent: "c".into(),
+        start_date: start.into(),
+        end_date: end.into(),
+        ended_on: None,
+        tax_situation: None,
+        created_at: 1,
+        version: 1,
+        payload: None,
+    }
+}
+
+fn allowance(
+    jeune: &str,
+    month: &str,
+    programme: &str,
+    kind: &str,
+    version: i64,
+) -> parcours_store::programmes::AllowanceRow {
+    parcours_store::programmes::AllowanceRow {
+        jeune_id: jeune.into(),
+        month: month.into(),
+        programme_id: programme.into(),
+        structure_id: 0,
+        kind: kind.into(),
+        computed_cents: 50_000,
+        amount_cents: 50_000,
+        decision: "attribuee".into(),
+        author: "c".into(),
+        decided_at: 1,
+        version,
+        payload: vec![1, 2, 3],
+    }
+}
+
+/// The daily-work tables: one allowance per jeune and month whatever the programme, optimistic
+/// revisions, weeks upserted, programmes running in a period, caseload assignment, and a
+/// transfer that moves every attached row.
+#[tokio::test]
+async fn daily_work_tables_on_both_backends() {
+    use parcours_store::{events, programmes as pq};
+    for (name, s) in backends().await {
+        let mut c = s.acquire().await.expect("conn");
+        let a = structures::insert(&mut c, "ML-A", "A", "69", "ARA", 0)
+            .await
+            .unwrap();
+        let b = structures::insert(&mut c, "ML-B", "B", "13", "PACA", 0)
+            .await
+            .unwrap();
+        jeunes::insert(&mut c, &jeune("j1", a)).await.unwrap();
+        jeunes::insert(&mut c, &jeune("j2", a)).await.unwrap();
+        pq::insert(
+            &mut c,
+            &programme("p-cej", "j1", a, "cej", "2026-01-01", "2026-12-31"),
+        )
+        .await
+        .unwrap();
+        pq::insert(
+            &mut c,
+            &programme("p-pacea", "j1", a, "pacea", "2026-01-01", "2027-12-31"),
+        )
+        .await
+        .unwrap();
+        pq::insert(
+            &mut c,
+            &programme("p-old", "j2", a, "cej", "2024-01-01", "2024-12-31"),
+        )
+        .await
+        .unwrap();
+        let running = pq::running_in_structure(&mut c, a, "cej", "2026-11-01", "2026-11-30")
+            .await
+            .unwrap();
+        assert_eq!(
+            running.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            vec!["p-cej"],
+            "{name}"
+        );
+
+        let mut al = allowance("j1", "2026-11", "p-cej", "cej", 1);
+        al.structure_id = a;
+        pq::save_allowance(&mut c, &al).await.unwrap();
+        let mut other = allowance("j1", "2026-11", "p-pacea", "pacea", 1);
+        other.structure_id = a;
+        assert!(
+            matches!(
+                pq::save_allowance(&mut c, &other).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}: no second allowance in a month"
+        );
+        let mut rev = al.clone();
+        rev.version = 3;
+        assert!(
+            matches!(
+                pq::save_allowance(&mut c, &rev).await,
+                Err(StoreError::Stale)
+            ),
+            "{name}: stale revision"
+        );
+        rev.version = 2;
+        rev.amount_cents = 10_000;
+        pq::save_allowance(&mut c, &rev).await.unwrap();
+        assert_eq!(
+            pq::allowance(&mut c, "j1", "2026-11")
+                .await
+                .unwrap()
+                .unwrap()
+                .amount_cents,
+            10_000
+        );
+        let mut older = allowance("j1", "2026-10", "p-pacea", "pacea", 1);
+        older.amount_cents = 20_000;
+        pq::save_allowance(&mut c, &older).await.unwrap();
+        assert_eq!(
+            pq::paid_between(&mut c, "j1", "pacea", "2026-01", "2027-01", "2026-11")
+                .await
+                .unwrap(),
+            20_000,
+            "{name}"
+        );
+
+        let week = |planned| pq::WeekRow {
+            programme_id: "p-cej".into(),
+            week: "2026-11-16".into(),
+            jeune_id: "j1".into(),
+            structure_id: a,
+            planned_minutes: planned,
+            done_minutes: 600,
+            updated_at: 1,
+        };
+        pq::upsert_week(&mut c, &week(900)).await.unwrap();
+        pq::upsert_week(&mut c, &week(1200)).await.unwrap();
+        let w = pq::weeks(&mut c, "p-cej").await.unwrap();
+        assert_eq!((w.len(), w[0].planned_minutes), (1, 1200), "{name}");
+
+        let ev = events::EventRow {
+            id: "e1".into(),
+            jeune_id: "j1".into(),
+            structure_id: a,
+            kind: "note".into(),
+            on_date: "2026-11-20".into(),
+            author: "c".into(),
+            created_at: 1,
+            version: 1,
+            payload: Some(vec![7]),
+            ..Default::default()
+        };
+        events::insert(&mut c, &ev).await.unwrap();
+        let mut stale = ev.clone();
+        stale.version = 5;
+        assert!(
+            matches!(events::update(&mut c, &stale).await, Err(StoreError::Stale)),
+            "{name}"
+        );
+
+        assert_eq!(
+            jeunes::assign_unreferenced(&mut c, a, 42, 1).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            jeunes::caseload(&mut c, a, 42).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+
+        jeunes::transfer(&mut c, "j1", b).await.unwrap();
+        for t in ["jeunes", "events", "programmes", "cej_weeks", "allowances"] {
+            let q = if t == "jeunes" {
+                format!("SELECT COUNT(*) FROM {t} WHERE id = 'j1' AND structure_id = $1")
+            } else {
+                format!("SELECT COUNT(*) FROM {t} WHERE jeune_id = 'j1' AND structure_id = $1")
+            };
+            let n: i64 = sqlx_count(&mut c, &q, a).await;
+            assert_eq!(n, 0, "{name}: {t} left in the old structure");
+        }
+        assert_eq!(
+            jeunes::referent_of(&mut c, "j1").await.unwrap(),
+            None,
+            "{name}: référent reset"
+        );
+        assert!(matches!(
+            jeunes::transfer(&mut c, "nobody", b).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}
+
+async fn sqlx_count(c: &mut parcours_store::Conn, q: &str, bind: i64) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sqlx::AssertSqlSafe(q.to_string()))
+        .bind(bind)
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
 }

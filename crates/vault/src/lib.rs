@@ -14,6 +14,7 @@
 //! unreadable.
 
 mod aead;
+pub mod assertion;
 mod blind;
 mod master;
 

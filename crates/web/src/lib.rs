@@ -9,9 +9,11 @@
 //! without a CORS preflight that Parcours never grants.
 
 mod api;
+mod api_work;
 mod error;
 mod pages;
 mod request;
+mod work;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request};
@@ -73,17 +75,37 @@ async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Respons
     res
 }
 
+/// After each request: write the refusals its action stamped while its transaction was open
+/// (`App::audit_refusal`), before the answer leaves.
+async fn flush_refusals(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let res = next.run(req).await;
+    if let Err(e) = s.app.flush_refusals().await {
+        // Kept in memory and retried by the sealer every second.
+        tracing::warn!(error = %e, "journal des refus différé");
+    }
+    res
+}
+
 /// The whole application as a router (used by `serve` and by the tests).
 pub fn router(app: Arc<App>) -> Router {
     let state = AppState { app };
     Router::new()
         .merge(pages::routes())
-        .nest("/api/v1", api::routes())
+        .merge(work::routes())
+        .nest("/api/v1", api::routes().merge(api_work::routes()))
         .route("/healthz", get(healthz))
         .route("/static/parcours.css", get(css))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            flush_refusals,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -122,6 +144,11 @@ pub async fn serve(
         let mut n: u64 = 0;
         loop {
             tick.tick().await;
+            // Only while no request transaction is open: sealing between a request's read and
+            // its write would make that write fail on SQLite. Busy now: next second.
+            let Some(_gate) = sealer.store.try_exclusive() else {
+                continue;
+            };
             if let Err(e) = sealer.seal_audit(chrono::Utc::now()).await {
                 tracing::error!(erreur = %e, "scellement du journal d'audit en échec");
             }

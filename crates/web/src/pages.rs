@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use parcours_app::jeunes::{Dossier, SearchQuery, Summary, PAGE_SIZE};
+use parcours_app::jeunes::{SearchQuery, Summary, PAGE_SIZE};
 use parcours_app::setup::Structure;
 use parcours_app::AppError;
 use parcours_domain::jeune::{self, JeuneInput, FIELDS};
@@ -28,7 +28,6 @@ pub fn routes() -> Router<AppState> {
         .route("/recherche", get(search))
         .route("/jeunes", get(list))
         .route("/jeunes/nouveau", get(new_form).post(create))
-        .route("/jeunes/{id}", get(show))
         .route("/jeunes/{id}/modifier", get(edit_form).post(update))
         .route("/structures", get(structures))
 }
@@ -62,14 +61,14 @@ struct LoginForm {
 
 async fn home(req: Req) -> Response {
     match req.session.as_ref().map(|s| s.stage.as_str()) {
-        Some(parcours_app::auth::STAGE_AUTH) => see_other("/recherche"),
+        Some(parcours_app::auth::STAGE_AUTH) => see_other("/portefeuille"),
         _ => see_other("/connexion"),
     }
 }
 
 async fn login_page(State(s): State<AppState>, req: Req) -> PageResult {
     if req.session.as_ref().is_some_and(|x| x.principal.is_some()) {
-        return Ok(see_other("/recherche"));
+        return Ok(see_other("/portefeuille"));
     }
     // An anonymous session carries the CSRF token of the login form.
     let (csrf, cookie) = match &req.session {
@@ -178,7 +177,7 @@ async fn code_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeForm
     match s.app.login_code(&req.ctx(), &session, &f.code).await {
         Ok(ns) => Ok((
             [(header::SET_COOKIE, set_cookie(&ns))],
-            Redirect::to("/recherche"),
+            Redirect::to("/portefeuille"),
         )
             .into_response()),
         Err(AppError::Throttled) => Ok((
@@ -266,7 +265,7 @@ async fn enrol_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeFor
     match s.app.enrolment_confirm(&req.ctx(), &session, &f.code).await {
         Ok(ns) => Ok((
             [(header::SET_COOKIE, set_cookie(&ns))],
-            Redirect::to("/recherche"),
+            Redirect::to("/portefeuille"),
         )
             .into_response()),
         Err(AppError::Throttled) => Ok((
@@ -387,66 +386,6 @@ async fn list(State(s): State<AppState>, req: Req, Query(p): Query<PageQuery>) -
         total,
         page: p.page.max(0),
         pages: (total + PAGE_SIZE - 1) / PAGE_SIZE,
-    }))
-}
-
-#[derive(Template)]
-#[template(path = "show.html")]
-struct ShowPage {
-    login: Option<String>,
-    csrf: String,
-    d: Dossier,
-    rows: Vec<(&'static str, String)>,
-    saved: bool,
-}
-
-#[derive(Deserialize)]
-struct ShowQuery {
-    #[serde(default)]
-    enregistre: Option<String>,
-}
-
-async fn show(
-    State(s): State<AppState>,
-    req: Req,
-    Path(id): Path<String>,
-    Query(q): Query<ShowQuery>,
-) -> PageResult {
-    let ctx = req.authenticated()?;
-    let d = s
-        .app
-        .get_jeune(&ctx, &id)
-        .await
-        .map_err(|e| WebError::new(e, &req))?;
-    let i = &d.identity;
-    let age = i.age_on(req.now.date_naive());
-    let rows = vec![
-        ("Nom", i.nom.clone()),
-        ("Prénom(s)", i.prenom.clone()),
-        (
-            "Date de naissance",
-            format!("{} ({age} ans)", i.date_naissance.format("%d/%m/%Y")),
-        ),
-        ("Sexe", i.sexe.label().to_string()),
-        ("Nationalité", i.nationalite.clone().unwrap_or_default()),
-        ("E-mail", i.email.clone().unwrap_or_default()),
-        ("Téléphone", i.telephone.clone().unwrap_or_default()),
-        ("Adresse", i.adresse.clone().unwrap_or_default()),
-        ("Code postal", i.code_postal.clone().unwrap_or_default()),
-        ("Commune", i.commune.clone().unwrap_or_default()),
-        (
-            "Niveau de formation",
-            i.niveau_formation
-                .map(|n| format!("niveau {n}"))
-                .unwrap_or_default(),
-        ),
-    ];
-    Ok(render(&ShowPage {
-        login: req.login(),
-        csrf: req.csrf(),
-        d,
-        rows,
-        saved: q.enregistre.is_some(),
     }))
 }
 

@@ -7,12 +7,18 @@ pub enum Cmd {
     Search(crate::bench::SearchArgs),
     /// Concurrent audit appends: throughput with 1 and N writers.
     Audit(crate::bench::AuditArgs),
+    /// Daily work at scale: a 200-entry dossier, the caseload page, the month's allowances.
+    Parcours(crate::bench::ParcoursArgs),
+    /// Full warehouse export: extraction, k-anonymity, Parquet, publication.
+    Warehouse(crate::bench::WarehouseArgs),
 }
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
         Cmd::Search(a) => crate::bench::search(a).await?,
         Cmd::Audit(a) => crate::bench::audit(a).await?,
+        Cmd::Parcours(a) => crate::bench::parcours(a).await?,
+        Cmd::Warehouse(a) => crate::bench::warehouse(a).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

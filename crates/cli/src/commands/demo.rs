@@ -64,7 +64,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     app.mark_demo().await.map_err(super::explain)?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
     eprintln!("Création de {} dossiers synthétiques…", a.jeunes);
-    crate::seed::seed(&app, &ctx, a.jeunes, 2024, true).await?;
+    crate::seed::seed(&app, &ctx, a.jeunes, 2024, 20, true).await?;
     for (login, role, structure, region) in ACCOUNTS {
         let (id, _) = app
             .create_account(
@@ -82,7 +82,28 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         app.set_totp_secret(id, &parcours_vault::random_bytes::<20>())
             .await
             .map_err(super::explain)?;
+        // Each demo advisor follows 150 jeunes of her structure ("Mon portefeuille").
+        if let (Role::Conseiller, Some(code)) = (role, structure) {
+            if let Some(s) = app.structure_by_code(code).await.map_err(super::explain)? {
+                let mut conn = app
+                    .store
+                    .acquire()
+                    .await
+                    .map_err(|e| super::explain(e.into()))?;
+                parcours_store::jeunes::assign_unreferenced(&mut conn, s.id, id, 150)
+                    .await
+                    .map_err(|e| super::explain(e.into()))?;
+            }
+        }
     }
+    // The paying agency of the demo (a fictitious account with a valid key).
+    app.set_payer(
+        "Agence de services et de paiement (démo)",
+        "FR7630001007941234567890185",
+        "BDFEFRPPCCT",
+    )
+    .await
+    .map_err(super::explain)?;
     super::seal(&app).await?;
     let dir = loc.data_dir.display();
     println!();

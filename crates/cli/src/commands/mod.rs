@@ -6,10 +6,12 @@ pub mod demo;
 pub mod import;
 pub mod init;
 pub mod keys;
+pub mod payer;
 pub mod seed;
 pub mod serve;
 pub mod structure;
 pub mod user;
+pub mod warehouse;
 
 use parcours_app::{App, AppError};
 

@@ -6,7 +6,7 @@ use parcours_app::audit::OK;
 use serde_json::json;
 
 /// The identities of the valid fixture, as written in the file.
-fn fixture_people() -> Vec<Vec<String>> {
+pub fn fixture_people() -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(format!("{FIXTURES}/valid.csv")).unwrap();
     text.trim_start_matches('\u{feff}')
         .lines()
@@ -26,7 +26,7 @@ fn date_forms(d: &str) -> Vec<String> {
     .collect()
 }
 
-fn needles(p: &[String]) -> Vec<String> {
+pub fn needles(p: &[String]) -> Vec<String> {
     let mut v = Vec::new();
     let (nom, prenom, date, email, tel, adresse) = (&p[0], &p[1], &p[2], &p[5], &p[6], &p[7]);
     for s in [nom, prenom, adresse] {
@@ -46,7 +46,7 @@ fn needles(p: &[String]) -> Vec<String> {
     v.into_iter().filter(|s| s.len() >= 4).collect()
 }
 
-fn find_any(hay: &[u8], needles: &[String]) -> Vec<String> {
+pub fn find_any(hay: &[u8], needles: &[String]) -> Vec<String> {
     let hay = String::from_utf8_lossy(hay).to_lowercase();
     needles
         .iter()

@@ -191,8 +191,21 @@ impl Resp {
     }
 }
 
+/// Server-side logs go to the test's captured output, so a failing test shows the detail of an
+/// internal error (which the response deliberately hides).
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
+    });
+}
+
 impl Client {
     pub fn new(app: Arc<App>) -> Client {
+        init_logs();
         Client {
             router: parcours_web::router(app),
             cookie: None,
@@ -345,4 +358,30 @@ pub fn unescape(s: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+/// Runs a browser journey script of `tests/browser` against the real binary, when
+/// PARCOURS_TEST_BROWSER is set (CI sets it); the script prints `done` when every check passed.
+pub fn run_browser_journey(script: &str, done: &str) {
+    if std::env::var("PARCOURS_TEST_BROWSER").is_err() {
+        eprintln!("browser journey {script} not run: set PARCOURS_TEST_BROWSER=1 (needs /usr/bin/chromium and `npm ci` in tests/browser)");
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let scratch = std::env::temp_dir().join(testing::unique_name("parcours-browser"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let o = Command::new("node")
+        .arg(root.join("tests/browser").join(script))
+        .arg(env!("CARGO_BIN_EXE_parcours"))
+        .arg(&scratch)
+        .output()
+        .expect("node");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains(done), "{out}");
+    let _ = std::fs::remove_dir_all(&scratch);
 }

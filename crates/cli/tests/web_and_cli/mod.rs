@@ -80,7 +80,7 @@ async fn sessions_cookies_headers_and_openapi() {
     let r = c
         .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
         .await;
-    assert_eq!(r.headers["location"], "/recherche");
+    assert_eq!(r.headers["location"], "/portefeuille");
     let authed = c.cookie.clone().unwrap();
     assert_ne!(
         authed, after_password,
@@ -157,6 +157,32 @@ async fn sessions_cookies_headers_and_openapi() {
         "/api/v1/jeunes",
         "/api/v1/jeunes/recherche",
         "/api/v1/jeunes/{id}",
+        "/api/v1/portefeuille",
+        "/api/v1/jeunes/{id}/dossier",
+        "/api/v1/jeunes/{id}/situation",
+        "/api/v1/jeunes/{id}/situation/historique",
+        "/api/v1/jeunes/{id}/representants",
+        "/api/v1/jeunes/{id}/transfert",
+        "/api/v1/jeunes/{id}/entrees",
+        "/api/v1/entrees/{id}/statut",
+        "/api/v1/jeunes/{id}/dispositifs",
+        "/api/v1/dispositifs/{id}/fin-prevue",
+        "/api/v1/dispositifs/{id}/semaines",
+        "/api/v1/dispositifs/{id}/phases",
+        "/api/v1/dispositifs/{id}/phases/{n}",
+        "/api/v1/jeunes/{id}/allocations/calcul",
+        "/api/v1/jeunes/{id}/allocations",
+        "/api/v1/jeunes/{id}/iban",
+        "/api/v1/allocations",
+        "/api/v1/allocations/lot",
+        "/api/v1/entreprises",
+        "/api/v1/entreprises/{id}",
+        "/api/v1/entreprises/{id}/contacts",
+        "/api/v1/entreprises/{id}/offres",
+        "/api/v1/jeunes/{id}/immersions",
+        "/api/v1/immersions/{id}/statut",
+        "/api/v1/ateliers",
+        "/api/v1/ateliers/{id}/inscriptions",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
@@ -573,25 +599,5 @@ async fn operator_commands_validate_and_refuse_clearly() {
 /// mandatory; without it the test says it was not run.
 #[test]
 fn browser_journey_in_headless_chromium() {
-    if std::env::var("PARCOURS_TEST_BROWSER").is_err() {
-        eprintln!("browser journey not run: set PARCOURS_TEST_BROWSER=1 (needs /usr/bin/chromium and `npm ci` in tests/browser)");
-        return;
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let scratch =
-        std::env::temp_dir().join(parcours_store::testing::unique_name("parcours-browser"));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let o = std::process::Command::new("node")
-        .arg(root.join("tests/browser/journey.mjs"))
-        .arg(env!("CARGO_BIN_EXE_parcours"))
-        .arg(&scratch)
-        .output()
-        .expect("node");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(out.contains("browser journey passed"), "{out}");
+    run_browser_journey("journey.mjs", "browser journey passed");
 }

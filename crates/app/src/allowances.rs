@@ -1,0 +1,534 @@
+//! Monthly allowances: the entitlement computed by the rules (and shown with its reasons), the
+//! référent's decision (attribuée, réduite, suspendue), and the month's view for a structure.
+//!
+//! One allowance per jeune and month (the table's key): the CEJ and PACEA allowances can never
+//! both be decided for a month. Declared income and motivations are encrypted; amounts are not
+//! (the payment batch and the warehouse need them, and they identify nobody).
+
+use chrono::{Datelike, NaiveDate};
+use parcours_domain::rules::{allowance, pacea, parse_month, Step};
+use parcours_domain::situation::parse_euros;
+use parcours_domain::timeline::clean_note;
+use parcours_domain::vocab::{AllowanceDecision, ProgrammeKind, TaxSituation};
+use parcours_domain::ValidationErrors;
+use parcours_store::programmes::{self as pq, AllowanceRow, ProgrammeRow};
+use parcours_store::{jeunes as q, Conn};
+use parcours_vault::DataKey;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{Event, OK};
+use crate::records::{open, seal, ymd};
+use crate::{App, AppError, Ctx, Result};
+
+/// A decision as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DecisionInput {
+    /// `AAAA-MM`.
+    pub mois: String,
+    /// Activity income (CEJ) or other income (PACEA) of the month, in euros.
+    pub revenus: String,
+    /// `attribuee`, `reduite`, `suspendue`.
+    pub decision: String,
+    pub montant_reduit: String,
+    pub motif: String,
+    /// PACEA: the amount the référent asks for (the rules cap it).
+    pub montant_demande: String,
+    /// Version of the decision being revised (0 or empty for a first decision).
+    pub version: Option<i64>,
+}
+
+/// The encrypted part of a decision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AllowanceText {
+    revenus_cents: i64,
+    motif: Option<String>,
+    steps: Vec<Step>,
+}
+
+/// The month asked about, with the income declared and (PACEA) the amount requested.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask {
+    pub month: NaiveDate,
+    pub income_cents: i64,
+    pub requested_cents: Option<i64>,
+}
+
+/// What the rules give for a month, before any decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entitlement {
+    pub month: String,
+    pub programme_id: String,
+    pub kind: String,
+    pub computed_cents: i64,
+    pub steps: Vec<Step>,
+    pub sources: Vec<&'static str>,
+    /// The decision already recorded for the month, if any (filled by the preview only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<AllowanceView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AllowanceView {
+    pub month: String,
+    pub kind: String,
+    pub computed_cents: i64,
+    pub amount_cents: i64,
+    pub decision: String,
+    pub decision_label: &'static str,
+    pub author: String,
+    pub decided_at: i64,
+    pub version: i64,
+    pub revenus_cents: i64,
+    pub motif: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+/// One jeune in the month's view of a structure.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthLine {
+    pub jeune_id: String,
+    pub nom: String,
+    pub prenom: String,
+    pub kind: String,
+    /// Entitlement with no declared income (before decision); `None` if the rules refuse.
+    pub computed_cents: Option<i64>,
+    pub decision: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub note: Option<String>,
+}
+
+fn month_code(m: NaiveDate) -> String {
+    m.format("%Y-%m").to_string()
+}
+
+fn bad(field: &str, code: &'static str, msg: impl Into<String>) -> AppError {
+    let mut e = ValidationErrors::default();
+    e.push(field, code, msg);
+    AppError::Validation(e)
+}
+
+pub fn parse_month_field(raw: &str) -> Result<NaiveDate> {
+    parse_month(raw).ok_or_else(|| {
+        bad(
+            "mois",
+            "invalide",
+            "Mois : au format AAAA-MM (ex. 2026-11).",
+        )
+    })
+}
+
+impl App {
+    pub(crate) fn open_allowance(&self, dek: &DataKey, r: &AllowanceRow) -> Result<AllowanceView> {
+        let text: AllowanceText = open(
+            dek,
+            "allowances",
+            "payload",
+            &format!("{}#{}", r.jeune_id, r.month),
+            &r.payload,
+        )?;
+        Ok(AllowanceView {
+            month: r.month.clone(),
+            kind: r.kind.clone(),
+            computed_cents: r.computed_cents,
+            amount_cents: r.amount_cents,
+            decision_label: AllowanceDecision::parse(&r.decision)
+                .map(|d| d.label())
+                .unwrap_or("?"),
+            decision: r.decision.clone(),
+            author: r.author.clone(),
+            decided_at: r.decided_at,
+            version: r.version,
+            revenus_cents: text.revenus_cents,
+            motif: text.motif,
+            steps: text.steps,
+        })
+    }
+
+    /// The programme giving an allowance in `month` (CEJ first, then PACEA).
+    fn paying_programme(rows: &[ProgrammeRow], month: NaiveDate) -> Option<&ProgrammeRow> {
+        let (from, to) = (
+            ymd(month),
+            ymd(parcours_domain::rules::cej::last_day(month, 1)),
+        );
+        let running = |k: ProgrammeKind| {
+            rows.iter().find(|p| {
+                p.kind == k.code()
+                    && p.start_date <= to
+                    && p.ended_on.as_deref().unwrap_or(&p.end_date) >= from.as_str()
+            })
+        };
+        running(ProgrammeKind::Cej).or_else(|| running(ProgrammeKind::Pacea))
+    }
+
+    /// The entitlement of a month by the rules, on the caller's connection.
+    pub(crate) async fn entitlement(
+        &self,
+        conn: &mut Conn,
+        jeune_id: &str,
+        birth: NaiveDate,
+        programmes: &[ProgrammeRow],
+        ask: Ask,
+    ) -> Result<Entitlement> {
+        let Ask {
+            month,
+            income_cents,
+            requested_cents,
+        } = ask;
+        let p = Self::paying_programme(programmes, month).ok_or_else(|| {
+            AppError::Refused("Aucun CEJ ni PACEA en cours ce mois-ci : pas d'allocation.".into())
+        })?;
+        let m = month_code(month);
+        if p.kind == ProgrammeKind::Cej.code() {
+            let tax = p
+                .tax_situation
+                .as_deref()
+                .and_then(TaxSituation::parse)
+                .unwrap_or(TaxSituation::NonImposable);
+            let c = allowance::cej_month(month, birth, tax, income_cents)
+                .map_err(|_| AppError::Refused("Aucun barème CEJ pour ce mois.".into()))?;
+            return Ok(Entitlement {
+                month: m,
+                programme_id: p.id.clone(),
+                kind: p.kind.clone(),
+                computed_cents: c.amount_cents,
+                steps: c.steps,
+                sources: c.sources,
+                current: None,
+            });
+        }
+        let year_start = format!("{}-01", month.year());
+        let next_year = format!("{}-01", month.year() + 1);
+        let paid = pq::paid_between(
+            conn,
+            jeune_id,
+            ProgrammeKind::Pacea.code(),
+            &year_start,
+            &next_year,
+            &m,
+        )
+        .await?;
+        let cej_this_month = pq::allowance(conn, jeune_id, &m)
+            .await?
+            .is_some_and(|a| a.kind == ProgrammeKind::Cej.code());
+        let requested = requested_cents.unwrap_or(i64::MAX);
+        let c = pacea::pacea_month(month, requested, income_cents, paid, cej_this_month)
+            .map_err(|e| AppError::Refused(e.message().into()))?;
+        Ok(Entitlement {
+            month: m,
+            programme_id: p.id.clone(),
+            kind: p.kind.clone(),
+            computed_cents: c.amount_cents,
+            steps: c.steps,
+            sources: c.sources,
+            current: None,
+        })
+    }
+
+    /// Authorises the dossier for `action`, then computes the month's entitlement.
+    async fn authorised_entitlement(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        jeune_id: &str,
+        action: &str,
+        ask: Ask,
+    ) -> Result<(i64, Entitlement)> {
+        let structure = self.authorise_dossier(conn, ctx, jeune_id, action).await?;
+        let birth = self.birth_date(conn, jeune_id).await?;
+        let programmes = pq::for_jeune(conn, jeune_id).await?;
+        let ent = self
+            .entitlement(conn, jeune_id, birth, &programmes, ask)
+            .await?;
+        Ok((structure, ent))
+    }
+
+    /// Computes (without deciding) a jeune's allowance for a month, with the reasons, and the
+    /// decision already recorded for that month (to revise it).
+    pub async fn preview_allowance(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        month: &str,
+        income: &str,
+        requested: &str,
+    ) -> Result<Entitlement> {
+        let month = parse_month_field(month)?;
+        let income = parse_income(income)?;
+        let requested = parse_requested(requested)?;
+        let mut tx = self.store.begin().await?;
+        let ask = Ask {
+            month,
+            income_cents: income,
+            requested_cents: requested,
+        };
+        let (structure, mut ent) = self
+            .authorised_entitlement(&mut tx, ctx, jeune_id, "allocation.calcul", ask)
+            .await?;
+        if let Some(row) = pq::allowance(&mut tx, jeune_id, &ent.month).await? {
+            let dek = self.dossier_key(&mut tx, jeune_id).await?;
+            ent.current = Some(self.open_allowance(&dek, &row)?);
+        }
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "allocation.calcul",
+                subject: Some(jeune_id),
+                fields: if ent.current.is_some() {
+                    "date_naissance,allocation"
+                } else {
+                    "date_naissance"
+                },
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ent)
+    }
+
+    /// Records (or revises) the month's decision: the rules compute, the référent decides.
+    pub async fn decide_allowance(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        input: &DecisionInput,
+    ) -> Result<AllowanceView> {
+        let month = parse_month_field(&input.mois)?;
+        let income = parse_income(&input.revenus)?;
+        let requested = parse_requested(&input.montant_demande)?;
+        let decision = AllowanceDecision::parse(input.decision.trim()).ok_or_else(|| {
+            bad(
+                "decision",
+                "invalide",
+                "Décision : attribuée, réduite ou suspendue.",
+            )
+        })?;
+        let mut e = ValidationErrors::default();
+        let motif = clean_note(&mut e, &input.motif);
+        if !e.is_empty() {
+            return Err(e.into());
+        }
+        let reduced = match input.montant_reduit.trim() {
+            "" => None,
+            r => Some(parse_euros(r).ok_or_else(|| {
+                bad(
+                    "montant_reduit",
+                    "invalide",
+                    "Montant réduit : un montant en euros.",
+                )
+            })?),
+        };
+        let mut tx = self.store.begin().await?;
+        let ask = Ask {
+            month,
+            income_cents: income,
+            requested_cents: requested,
+        };
+        let (structure, ent) = self
+            .authorised_entitlement(&mut tx, ctx, jeune_id, "allocation.decision", ask)
+            .await?;
+        let amount = allowance::decide(ent.computed_cents, decision, reduced, motif.as_deref())
+            .map_err(|m| {
+                bad(
+                    if decision == AllowanceDecision::Reduite {
+                        "montant_reduit"
+                    } else {
+                        "motif"
+                    },
+                    "decision_invalide",
+                    m,
+                )
+            })?;
+        let m = month_code(month);
+        let existing = pq::allowance(&mut tx, jeune_id, &m).await?;
+        let version =
+            match &existing {
+                None => 1,
+                Some(a) if a.kind != ent.kind => return Err(AppError::Conflict(
+                    "L'allocation PACEA n'est pas cumulable avec l'allocation CEJ du même mois."
+                        .into(),
+                )),
+                Some(a) if Some(a.version) == input.version => a.version + 1,
+                Some(_) => return Err(AppError::Stale),
+            };
+        let dek = self.dossier_key(&mut tx, jeune_id).await?;
+        let row = AllowanceRow {
+            jeune_id: jeune_id.to_string(),
+            month: m.clone(),
+            programme_id: ent.programme_id.clone(),
+            structure_id: structure,
+            kind: ent.kind.clone(),
+            computed_cents: ent.computed_cents,
+            amount_cents: amount,
+            decision: decision.code().into(),
+            author: ctx.actor.audit_name(),
+            decided_at: ctx.now.timestamp(),
+            version,
+            payload: seal(
+                &dek,
+                "allowances",
+                "payload",
+                &format!("{jeune_id}#{m}"),
+                &AllowanceText {
+                    revenus_cents: income,
+                    motif,
+                    steps: ent.steps.clone(),
+                },
+            )?,
+        };
+        pq::save_allowance(&mut tx, &row).await?;
+        let fields = format!("{}:{}", ent.kind, decision.code());
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "allocation.decision",
+                subject: Some(jeune_id),
+                fields: &fields,
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.open_allowance(&dek, &row)
+    }
+
+    /// The month for the actor's structure: every jeune with a CEJ or PACEA running in the
+    /// month, the entitlement without income, and the decision if taken. Each line is audited.
+    pub async fn month_allowances(&self, ctx: &Ctx, month: &str) -> Result<Vec<MonthLine>> {
+        let month = parse_month_field(month)?;
+        let structure = self.identity_scope(ctx, "allocation.mois").await?;
+        let mut tx = self.store.begin().await?;
+        let lines = self.month_lines(&mut tx, structure, month).await?;
+        let events: Vec<Event> = lines
+            .iter()
+            .map(|l| Event {
+                action: "allocation.mois",
+                subject: Some(&l.jeune_id),
+                fields: "nom,prenom,date_naissance",
+                outcome: OK,
+                structure_id: Some(structure),
+            })
+            .collect();
+        self.audit_many(&mut tx, ctx, &events).await?;
+        tx.commit().await?;
+        Ok(lines)
+    }
+
+    /// The computation behind [`App::month_allowances`], without authorisation or audit (also
+    /// used by the benchmark).
+    pub async fn month_lines(
+        &self,
+        conn: &mut Conn,
+        structure: i64,
+        month: NaiveDate,
+    ) -> Result<Vec<MonthLine>> {
+        let (from, to) = (
+            ymd(month),
+            ymd(parcours_domain::rules::cej::last_day(month, 1)),
+        );
+        let m = month_code(month);
+        let mut progs =
+            pq::running_in_structure(conn, structure, ProgrammeKind::Cej.code(), &from, &to)
+                .await?;
+        progs.extend(
+            pq::running_in_structure(conn, structure, ProgrammeKind::Pacea.code(), &from, &to)
+                .await?,
+        );
+        let decided: std::collections::HashMap<String, AllowanceRow> =
+            pq::allowances_in_month(conn, structure, &m)
+                .await?
+                .into_iter()
+                .map(|a| (a.jeune_id.clone(), a))
+                .collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for p in &progs {
+            if !seen.insert(p.jeune_id.clone()) {
+                continue;
+            }
+            let Some(row) = q::get(conn, &p.jeune_id).await? else {
+                continue;
+            };
+            let d = self.decrypt_row(&row)?;
+            let mine: Vec<ProgrammeRow> = progs
+                .iter()
+                .filter(|x| x.jeune_id == p.jeune_id)
+                .cloned()
+                .collect();
+            let (computed, note) =
+                if p.kind == ProgrammeKind::Cej.code() || !decided.contains_key(&p.jeune_id) {
+                    match self
+                        .entitlement(
+                            conn,
+                            &p.jeune_id,
+                            d.identity.date_naissance,
+                            &mine,
+                            Ask {
+                                month,
+                                income_cents: 0,
+                                requested_cents: None,
+                            },
+                        )
+                        .await
+                    {
+                        Ok(e) => (Some(e.computed_cents), None),
+                        Err(AppError::Refused(m)) => (None, Some(m)),
+                        Err(e) => return Err(e),
+                    }
+                } else {
+                    (None, None)
+                };
+            let dec = decided.get(&p.jeune_id);
+            out.push(MonthLine {
+                jeune_id: p.jeune_id.clone(),
+                nom: d.identity.nom,
+                prenom: d.identity.prenom,
+                kind: dec.map(|a| a.kind.clone()).unwrap_or_else(|| {
+                    Self::paying_programme(&mine, month)
+                        .map(|x| x.kind.clone())
+                        .unwrap_or_default()
+                }),
+                computed_cents: dec.map(|a| a.computed_cents).or(computed),
+                decision: dec.map(|a| a.decision.clone()),
+                amount_cents: dec.map(|a| a.amount_cents),
+                note,
+            });
+        }
+        out.sort_by(|a, b| {
+            (a.nom.to_lowercase(), a.prenom.to_lowercase())
+                .cmp(&(b.nom.to_lowercase(), b.prenom.to_lowercase()))
+        });
+        Ok(out)
+    }
+}
+
+fn parse_income(raw: &str) -> Result<i64> {
+    match raw.trim() {
+        "" => Ok(0),
+        r => parse_euros(r).ok_or_else(|| {
+            bad(
+                "revenus",
+                "invalide",
+                "Revenus : un montant en euros (ex. 350 ou 350,50).",
+            )
+        }),
+    }
+}
+
+fn parse_requested(raw: &str) -> Result<Option<i64>> {
+    match raw.trim() {
+        "" => Ok(None),
+        r => parse_euros(r).map(Some).ok_or_else(|| {
+            bad(
+                "montant_demande",
+                "invalide",
+                "Montant demandé : un montant en euros.",
+            )
+        }),
+    }
+}

@@ -1,0 +1,142 @@
+//! The dossier as one page: identity, situation, legal representatives, programmes with their
+//! weeks, the timeline, allowances, immersions, workshops — read in one transaction, with one
+//! audit entry naming everything that was decrypted.
+
+use parcours_domain::vocab::{Phase, RegistrationStatus};
+use parcours_store::{companies, events, jeunes as q, programmes as pq, situations, workshops};
+use serde::Serialize;
+
+use crate::allowances::AllowanceView;
+use crate::audit::{Event, OK};
+use crate::companies::ImmersionView;
+use crate::jeunes::Dossier;
+use crate::payments::BankStatus;
+use crate::programmes::ProgrammeView;
+use crate::situation::{LegalRepView, SituationVersion};
+use crate::timeline::TimelineEntry;
+use crate::{App, AppError, Ctx, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkshopLine {
+    pub workshop_id: String,
+    pub title: String,
+    pub on_date: String,
+    pub status: String,
+    pub status_label: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DossierView {
+    #[serde(flatten)]
+    pub dossier: Dossier,
+    pub phase: String,
+    pub phase_label: &'static str,
+    pub situation: Option<SituationVersion>,
+    pub situation_versions: usize,
+    pub legal_reps: Vec<LegalRepView>,
+    pub programmes: Vec<ProgrammeView>,
+    pub timeline: Vec<TimelineEntry>,
+    pub allowances: Vec<AllowanceView>,
+    pub immersions: Vec<ImmersionView>,
+    pub workshops: Vec<WorkshopLine>,
+    pub bank: BankStatus,
+}
+
+/// Everything the full view decrypts, as named in its audit entry.
+pub const VIEW_FIELDS: &str =
+    "identite,situation,representants_legaux,dispositifs,notes,allocations,tuteurs";
+
+impl App {
+    /// Opens the whole dossier (audited read).
+    pub async fn open_dossier(&self, ctx: &Ctx, id: &str) -> Result<DossierView> {
+        let mut tx = self.store.begin().await?;
+        let structure = self
+            .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
+            .await?;
+        let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let dossier = self.decrypt_row(&row)?;
+        let dek = self.data_key(id, row.wrapped_key.as_deref())?;
+        let sit_rows = situations::history(&mut tx, id).await?;
+        let situation = self
+            .open_situations(&dek, &sit_rows[..sit_rows.len().min(1)])?
+            .pop();
+        let legal_reps = self.open_legal_reps(&dek, &situations::legal_reps(&mut tx, id).await?)?;
+        let prog_rows = pq::for_jeune(&mut tx, id).await?;
+        let mut weeks = Vec::new();
+        for p in prog_rows.iter().filter(|p| p.kind == "cej") {
+            weeks.extend(pq::weeks(&mut tx, &p.id).await?);
+        }
+        let programmes = prog_rows
+            .iter()
+            .map(|p| self.open_programme(&dek, p, &weeks))
+            .collect::<Result<Vec<_>>>()?;
+        let timeline = events::for_jeune(&mut tx, id)
+            .await?
+            .iter()
+            .map(|r| self.open_entry(&dek, r))
+            .collect::<Result<Vec<_>>>()?;
+        let allowances = pq::allowances_for_jeune(&mut tx, id)
+            .await?
+            .iter()
+            .map(|a| self.open_allowance(&dek, a))
+            .collect::<Result<Vec<_>>>()?;
+        let mut immersions = Vec::new();
+        for i in companies::immersions_for_jeune(&mut tx, id).await? {
+            let name = companies::get(&mut tx, &i.company_id)
+                .await?
+                .map(|c| c.name)
+                .unwrap_or_default();
+            immersions.push(self.open_immersion(&dek, &i, name)?);
+        }
+        let mut ws = Vec::new();
+        for r in workshops::registrations_of_jeune(&mut tx, id).await? {
+            if let Some(w) = workshops::get(&mut tx, &r.workshop_id).await? {
+                ws.push(WorkshopLine {
+                    workshop_id: w.id,
+                    title: w.title,
+                    on_date: w.on_date,
+                    status_label: RegistrationStatus::parse(&r.status)
+                        .map(|s| s.label())
+                        .unwrap_or("?"),
+                    status: r.status,
+                });
+            }
+        }
+        let bank = self.bank_status(&mut tx, id).await?;
+        let phase = timeline
+            .iter()
+            .find_map(|e| match e.kind.as_str() {
+                "phase" => e.category.as_deref().and_then(Phase::parse),
+                "sortie" => Some(Phase::Sortie),
+                _ => None,
+            })
+            .unwrap_or(Phase::PremierAccueil);
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "jeune.lecture",
+                subject: Some(id),
+                fields: VIEW_FIELDS,
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(DossierView {
+            dossier,
+            phase: phase.code().into(),
+            phase_label: phase.label(),
+            situation,
+            situation_versions: sit_rows.len(),
+            legal_reps,
+            programmes,
+            timeline,
+            allowances,
+            immersions,
+            workshops: ws,
+            bank,
+        })
+    }
+}

@@ -1,0 +1,460 @@
+//! Bank accounts (the sensitive tier) and the monthly payment batch for the paying agency: a CSV
+//! and a SEPA credit-transfer file (ISO 20022 pain.001.001.03).
+//!
+//! An IBAN is encrypted with the `sensitive` key (its own key class, AD
+//! `bank_accounts‖iban‖dossier id`): no person's data key opens it, and it is decrypted only
+//! here, into the batch. Pages only say whether an IBAN is on file. Only a directeur produces
+//! the batch (the advisor decides, the director pays); every line is audited.
+
+use chrono::NaiveDate;
+use parcours_domain::ids;
+use parcours_domain::roles::Role;
+use parcours_domain::ValidationErrors;
+use parcours_store::programmes::{self as pq, BankRow};
+use parcours_store::{jeunes as q, keyring};
+use serde::Serialize;
+
+use crate::allowances::parse_month_field;
+use crate::audit::{Event, OK, REFUSED};
+use crate::{Actor, App, AppError, Ctx, Result};
+
+/// The paying agency's account (debtor of the transfers), kept in the instance metadata.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Payer {
+    pub name: String,
+    pub iban: String,
+    pub bic: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchLine {
+    pub jeune_id: String,
+    pub nom: String,
+    pub prenom: String,
+    pub kind: String,
+    pub decision: String,
+    pub amount_cents: i64,
+    pub has_iban: bool,
+}
+
+/// A month's batch. `csv` and `pain001` hold IBANs: they are files to hand over, never logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    pub month: String,
+    pub lines: Vec<BatchLine>,
+    pub total_cents: i64,
+    pub transfers: usize,
+    pub transfers_cents: i64,
+    pub missing_iban: usize,
+    #[serde(skip)]
+    pub csv: String,
+    #[serde(skip)]
+    pub pain001: Option<String>,
+}
+
+/// Whether an IBAN is on file (pages never show it).
+#[derive(Debug, Clone, Serialize)]
+pub struct BankStatus {
+    pub on_file: bool,
+    pub updated_at: Option<i64>,
+}
+
+fn euros_dot(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+fn euros_comma(cents: i64) -> String {
+    format!("{},{:02}", cents / 100, cents % 100)
+}
+
+/// XML text escaping.
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Restricts a name to the SEPA Latin character set (accents transliterated), 70 characters.
+fn sepa_text(s: &str) -> String {
+    let t: String = deunicode::deunicode(s)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " /-?:().,'+".contains(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    t.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(70)
+        .collect()
+}
+
+/// A CSV field for Excel (semicolon separated): quoted when needed, and neutralised when it
+/// would start a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+impl App {
+    fn iban_ad_id(jeune_id: &str) -> String {
+        jeune_id.to_string()
+    }
+
+    /// Records (or replaces) the IBAN of a jeune, for allowance payments.
+    pub async fn set_bank_account(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        iban: &str,
+        bic: &str,
+    ) -> Result<()> {
+        let mut e = ValidationErrors::default();
+        let iban = match ids::iban(iban) {
+            Ok(i) => Some(i),
+            Err(m) => {
+                e.push("iban", "invalide", m);
+                None
+            }
+        };
+        let bic = match bic.trim() {
+            "" => None,
+            b => match ids::bic(b) {
+                Ok(b) => Some(b),
+                Err(m) => {
+                    e.push("bic", "invalide", m);
+                    None
+                }
+            },
+        };
+        let Some(iban) = iban.filter(|_| e.is_empty()) else {
+            return Err(e.into());
+        };
+        let mut tx = self.store.begin().await?;
+        let structure = self
+            .authorise_dossier(&mut tx, ctx, jeune_id, "iban.modification")
+            .await?;
+        let ct = self.keys.sensitive.encrypt_field(
+            "bank_accounts",
+            "iban",
+            &Self::iban_ad_id(jeune_id),
+            &iban,
+        );
+        pq::upsert_bank(
+            &mut tx,
+            &BankRow {
+                jeune_id: jeune_id.into(),
+                structure_id: structure,
+                iban: ct,
+                bic,
+                updated_at: ctx.now.timestamp(),
+            },
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "iban.modification",
+                subject: Some(jeune_id),
+                fields: "iban,bic",
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The paying agency's account, if configured (`parcours payer set`).
+    pub async fn payer(&self) -> Result<Option<Payer>> {
+        let mut conn = self.store.acquire().await?;
+        let name = keyring::meta_get(&mut conn, "payer.name").await?;
+        let iban = keyring::meta_get(&mut conn, "payer.iban").await?;
+        let bic = keyring::meta_get(&mut conn, "payer.bic").await?;
+        Ok(match (name, iban) {
+            (Some(name), Some(iban)) => Some(Payer {
+                name,
+                iban,
+                bic: bic.filter(|b| !b.is_empty()),
+            }),
+            _ => None,
+        })
+    }
+
+    /// Sets the paying agency's account (operator command).
+    pub async fn set_payer(&self, name: &str, iban: &str, bic: &str) -> Result<Payer> {
+        let mut e = ValidationErrors::default();
+        let name = sepa_text(name);
+        if name.is_empty() {
+            e.push("name", "obligatoire", "Nom du payeur : obligatoire.");
+        }
+        let iban = ids::iban(iban)
+            .map_err(|m| e.push("iban", "invalide", m))
+            .ok();
+        let bic = match bic.trim() {
+            "" => Some(String::new()),
+            b => ids::bic(b).map_err(|m| e.push("bic", "invalide", m)).ok(),
+        };
+        let (Some(iban), Some(bic), true) = (iban, bic, e.is_empty()) else {
+            return Err(e.into());
+        };
+        let mut tx = self.store.begin().await?;
+        keyring::meta_set(&mut tx, "payer.name", &name).await?;
+        keyring::meta_set(&mut tx, "payer.iban", &iban).await?;
+        keyring::meta_set(&mut tx, "payer.bic", &bic).await?;
+        tx.commit().await?;
+        Ok(Payer {
+            name,
+            iban,
+            bic: Some(bic).filter(|b| !b.is_empty()),
+        })
+    }
+
+    /// Builds the month's payment batch of the actor's structure (directeur only).
+    pub async fn payment_batch(&self, ctx: &Ctx, month: &str) -> Result<Batch> {
+        let month_date = parse_month_field(month)?;
+        let m = month_date.format("%Y-%m").to_string();
+        let structure = match &ctx.actor {
+            Actor::Account(p) if p.role == Role::Directeur => {
+                p.structure_id.ok_or(AppError::Forbidden)?
+            }
+            _ => {
+                self.audit_alone(
+                    ctx,
+                    Event {
+                        action: "allocation.lot",
+                        subject: None,
+                        fields: "",
+                        outcome: REFUSED,
+                        structure_id: None,
+                    },
+                )
+                .await?;
+                return Err(AppError::Forbidden);
+            }
+        };
+        let payer = self.payer().await?;
+        let mut tx = self.store.begin().await?;
+        let decided = pq::allowances_in_month(&mut tx, structure, &m).await?;
+        let mut lines = Vec::new();
+        let mut transfers: Vec<(BatchLine, String, Option<String>)> = Vec::new();
+        let mut csv = String::from(
+            "\u{feff}mois;dossier;nom;prenom;dispositif;decision;montant;iban;bic\r\n",
+        );
+        for a in decided.iter().filter(|a| a.amount_cents > 0) {
+            let Some(row) = q::get(&mut tx, &a.jeune_id).await? else {
+                continue;
+            };
+            let d = self.decrypt_row(&row)?;
+            let bank = pq::bank(&mut tx, &a.jeune_id).await?;
+            let iban = match &bank {
+                Some(b) => Some(
+                    self.keys
+                        .sensitive
+                        .decrypt_field(
+                            "bank_accounts",
+                            "iban",
+                            &Self::iban_ad_id(&a.jeune_id),
+                            &b.iban,
+                        )
+                        .map_err(|e| AppError::Internal(format!("{e} (iban {})", a.jeune_id)))?,
+                ),
+                None => None,
+            };
+            let line = BatchLine {
+                jeune_id: a.jeune_id.clone(),
+                nom: d.identity.nom.clone(),
+                prenom: d.identity.prenom.clone(),
+                kind: a.kind.clone(),
+                decision: a.decision.clone(),
+                amount_cents: a.amount_cents,
+                has_iban: iban.is_some(),
+            };
+            let cells = [
+                m.clone(),
+                a.jeune_id.clone(),
+                d.identity.nom.clone(),
+                d.identity.prenom.clone(),
+                a.kind.clone(),
+                a.decision.clone(),
+                euros_comma(a.amount_cents),
+                iban.clone().unwrap_or_default(),
+                bank.as_ref()
+                    .and_then(|b| b.bic.clone())
+                    .unwrap_or_default(),
+            ];
+            csv.push_str(
+                &cells
+                    .iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            );
+            csv.push_str("\r\n");
+            if let Some(i) = iban {
+                transfers.push((line.clone(), i, bank.and_then(|b| b.bic)));
+            }
+            lines.push(line);
+        }
+        let total_cents = lines.iter().map(|l| l.amount_cents).sum();
+        let transfers_cents: i64 = transfers.iter().map(|t| t.0.amount_cents).sum();
+        let pain001 = match (&payer, transfers.is_empty()) {
+            (Some(p), false) => Some(pain001(
+                p,
+                &m,
+                structure,
+                month_date,
+                ctx.now,
+                &transfers,
+                transfers_cents,
+            )),
+            _ => None,
+        };
+        let events: Vec<Event> = lines
+            .iter()
+            .map(|l| Event {
+                action: "allocation.lot",
+                subject: Some(&l.jeune_id),
+                fields: "nom,prenom,iban",
+                outcome: OK,
+                structure_id: Some(structure),
+            })
+            .collect();
+        self.audit_many(&mut tx, ctx, &events).await?;
+        tx.commit().await?;
+        Ok(Batch {
+            month: m,
+            missing_iban: lines.iter().filter(|l| !l.has_iban).count(),
+            transfers: transfers.len(),
+            transfers_cents,
+            total_cents,
+            lines,
+            csv,
+            pain001,
+        })
+    }
+
+    /// Whether an IBAN is on file for a dossier (no decryption).
+    pub(crate) async fn bank_status(
+        &self,
+        conn: &mut parcours_store::Conn,
+        jeune_id: &str,
+    ) -> Result<BankStatus> {
+        let b = pq::bank(conn, jeune_id).await?;
+        Ok(BankStatus {
+            on_file: b.is_some(),
+            updated_at: b.map(|b| b.updated_at),
+        })
+    }
+}
+
+/// The SEPA credit-transfer initiation (pain.001.001.03), one payment information block.
+fn pain001(
+    payer: &Payer,
+    month: &str,
+    structure: i64,
+    month_date: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+    transfers: &[(BatchLine, String, Option<String>)],
+    sum: i64,
+) -> String {
+    let msg_id = format!(
+        "PARCOURS-{structure}-{}-{}",
+        month.replace('-', ""),
+        now.format("%Y%m%d%H%M%S")
+    );
+    let exec = std::cmp::max(now.date_naive(), month_date);
+    let agent = |bic: Option<&str>| match bic {
+        Some(b) => format!("<FinInstnId><BIC>{}</BIC></FinInstnId>", xml(b)),
+        None => "<FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId>".into(),
+    };
+    let mut x = String::new();
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<CstmrCdtTrfInitn>\n");
+    x.push_str(&format!(
+        "<GrpHdr><MsgId>{}</MsgId><CreDtTm>{}</CreDtTm><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum><InitgPty><Nm>{}</Nm></InitgPty></GrpHdr>\n",
+        xml(&msg_id),
+        now.format("%Y-%m-%dT%H:%M:%S"),
+        transfers.len(),
+        euros_dot(sum),
+        xml(&payer.name)
+    ));
+    x.push_str(&format!(
+        "<PmtInf><PmtInfId>{}</PmtInfId><PmtMtd>TRF</PmtMtd><BtchBookg>true</BtchBookg><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum>\
+<PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf><ReqdExctnDt>{}</ReqdExctnDt>\
+<Dbtr><Nm>{}</Nm></Dbtr><DbtrAcct><Id><IBAN>{}</IBAN></Id></DbtrAcct><DbtrAgt>{}</DbtrAgt><ChrgBr>SLEV</ChrgBr>\n",
+        xml(&msg_id),
+        transfers.len(),
+        euros_dot(sum),
+        exec.format("%Y-%m-%d"),
+        xml(&payer.name),
+        xml(&payer.iban),
+        agent(payer.bic.as_deref())
+    ));
+    for (n, (l, iban, bic)) in transfers.iter().enumerate() {
+        let cdtr_agt = bic
+            .as_deref()
+            .map(|b| format!("<CdtrAgt>{}</CdtrAgt>", agent(Some(b))))
+            .unwrap_or_default();
+        let label = match l.kind.as_str() {
+            "pacea" => "Allocation PACEA",
+            _ => "Allocation CEJ",
+        };
+        x.push_str(&format!(
+            "<CdtTrfTxInf><PmtId><EndToEndId>{}-{:05}</EndToEndId></PmtId><Amt><InstdAmt Ccy=\"EUR\">{}</InstdAmt></Amt>{}\
+<Cdtr><Nm>{}</Nm></Cdtr><CdtrAcct><Id><IBAN>{}</IBAN></Id></CdtrAcct><RmtInf><Ustrd>{} {}</Ustrd></RmtInf></CdtTrfTxInf>\n",
+            month.replace('-', ""),
+            n + 1,
+            euros_dot(l.amount_cents),
+            cdtr_agt,
+            xml(&sepa_text(&format!("{} {}", l.prenom, l.nom))),
+            xml(iban),
+            label,
+            month
+        ));
+    }
+    x.push_str("</PmtInf>\n</CstmrCdtTrfInitn>\n</Document>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sepa_names_and_csv_cells() {
+        assert_eq!(
+            sepa_text("Zoé  N'Diaye-Ébène & Cie"),
+            "Zoe N'Diaye-Ebene Cie"
+        );
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+        assert_eq!(euros_dot(56_168), "561.68");
+        assert_eq!(euros_comma(5), "0,05");
+        assert_eq!(xml("<a&'>"), "&lt;a&amp;&apos;&gt;");
+    }
+}

@@ -1,0 +1,64 @@
+use crate::config::Common;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum Cmd {
+    /// Export the pseudonymised, generalised, k-anonymous warehouse (Parquet) to a directory,
+    /// switched atomically (`DIR/current`).
+    Export {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
+        out: PathBuf,
+        /// Every combination of quasi-identifiers is shared by at least k persons.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+    },
+}
+
+pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
+    match c {
+        Cmd::Export { common, out, k } => {
+            if k < 2 {
+                anyhow::bail!("k doit valoir au moins 2");
+            }
+            let app = super::open(&common).await?;
+            let now = chrono::Utc::now();
+            let ctx = parcours_app::Ctx::operator(now);
+            let t0 = std::time::Instant::now();
+            let mut x = app.warehouse_extract(&ctx).await.map_err(super::explain)?;
+            let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut x.persons, k);
+            x.facts.retain(|f| !gone.contains(&f.pseudonym));
+            let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+            let dir = parcours_warehouse::files::publish(
+                &out,
+                &stamp,
+                &x.persons,
+                &x.facts,
+                &x.structures,
+                &report,
+            )?;
+            super::seal(&app).await?;
+            println!(
+                "Entrepôt exporté dans {} ({} personnes, {} faits, {:.1} s).",
+                dir.display(),
+                report.persons_out,
+                x.facts.len(),
+                t0.elapsed().as_secs_f64()
+            );
+            println!(
+                "k-anonymat (k = {}) : département généralisé pour {}, niveau pour {}, nationalité pour {}, QPV/ZRR pour {}, tranche d'âge pour {} ; {} personne(s) retirée(s) ; plus petit groupe : {}.",
+                report.k,
+                report.generalised_departement,
+                report.generalised_niveau,
+                report.generalised_nationality,
+                report.generalised_qpv_zrr,
+                report.generalised_age_band,
+                report.suppressed,
+                report.smallest_group
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,405 @@
+//! The CEJ allowance (allocation du contrat d'engagement jeune) for a month.
+//!
+//! - Amount by age (minor / adult on the first day of the month) and the tax situation of the
+//!   household, revalued each 1 April (décret n° 2022-199 du 18 février 2022; code du travail,
+//!   art. L. 5131-6): 500 / 300 / 200 € at 1 March 2022.
+//! - Activity income up to 300 € a month is disregarded; above, the allowance decreases linearly
+//!   and reaches zero when income reaches 80 % of the gross monthly SMIC.
+//! - A household taxable beyond the first bracket gives no allowance.
+//! - Missed commitments: the référent may reduce or suspend the month ([`decide`]).
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{in_force, month_start, step, Dated, Step};
+use crate::jeune::age_on;
+use crate::situation::format_euros;
+use crate::vocab::{AllowanceDecision, TaxSituation};
+
+/// Monthly amounts in cents: (adult, household not taxable), (adult, first bracket), (minor,
+/// not taxable or first bracket).
+pub type Amounts = (i64, i64, i64);
+
+/// CEJ amounts. The 2024 and 2025 lines are the published amounts; the 2023 line is the 2024
+/// line divided by the 1 April 2024 coefficient (1.046) — check it against the instruction
+/// before paying arrears for that year (docs/PARCOURS.md, "Figures to verify").
+pub static CEJ_AMOUNTS: &[Dated<Amounts>] = &[
+    Dated {
+        from: (2022, 3, 1),
+        value: (50_000, 30_000, 20_000),
+        source: "Décret n° 2022-199 du 18 février 2022",
+    },
+    Dated {
+        from: (2023, 4, 1),
+        value: (52_800, 31_661, 21_120),
+        source: "Revalorisation du 1er avril 2023 (montants déduits du coefficient 2024)",
+    },
+    Dated {
+        from: (2024, 4, 1),
+        value: (55_229, 33_117, 22_092),
+        source: "Revalorisation du 1er avril 2024 (coefficient 1,046)",
+    },
+    Dated {
+        from: (2025, 4, 1),
+        value: (56_168, 33_700, 22_468),
+        source: "Revalorisation du 1er avril 2025 (coefficient 1,017)",
+    },
+];
+
+/// Gross monthly SMIC for 35 hours (151.67 h), in cents.
+pub static SMIC_MONTHLY: &[Dated<i64>] = &[
+    Dated {
+        from: (2022, 1, 1),
+        value: 160_312,
+        source: "Décret n° 2021-1741 du 22 décembre 2021",
+    },
+    Dated {
+        from: (2022, 5, 1),
+        value: 164_558,
+        source: "Revalorisation automatique du 1er mai 2022",
+    },
+    Dated {
+        from: (2022, 8, 1),
+        value: 167_895,
+        source: "Revalorisation automatique du 1er août 2022",
+    },
+    Dated {
+        from: (2023, 1, 1),
+        value: 170_928,
+        source: "Décret n° 2022-1608 du 22 décembre 2022",
+    },
+    Dated {
+        from: (2023, 5, 1),
+        value: 174_720,
+        source: "Revalorisation automatique du 1er mai 2023",
+    },
+    Dated {
+        from: (2024, 1, 1),
+        value: 176_692,
+        source: "Décret n° 2023-1216 du 20 décembre 2023",
+    },
+    Dated {
+        from: (2024, 11, 1),
+        value: 180_180,
+        source: "Décret n° 2024-951 du 23 octobre 2024",
+    },
+    Dated {
+        from: (2026, 1, 1),
+        value: 182_303,
+        source: "Revalorisation du 1er janvier 2026",
+    },
+];
+
+/// Activity income disregarded each month.
+pub const DISREGARD_CENTS: i64 = 30_000;
+/// Income at which the allowance reaches zero, as a share of the gross SMIC (80 %).
+pub const ZERO_AT_SMIC_PERCENT: i64 = 80;
+
+/// The month's entitlement and how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Computation {
+    pub month: NaiveDate,
+    pub base_cents: i64,
+    pub amount_cents: i64,
+    pub steps: Vec<Step>,
+    pub sources: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowanceError {
+    /// No amount is known for a month before the CEJ existed.
+    BeforeProgramme,
+}
+
+/// Rounds `num / den` to the nearest cent (half up); both positive.
+fn div_round(num: i128, den: i128) -> i64 {
+    i64::try_from((2 * num + den) / (2 * den)).unwrap_or(i64::MAX)
+}
+
+/// The CEJ allowance of `month` for a jeune born on `birth`.
+pub fn cej_month(
+    month: NaiveDate,
+    birth: NaiveDate,
+    tax: TaxSituation,
+    activity_income_cents: i64,
+) -> Result<Computation, AllowanceError> {
+    let month = month_start(month);
+    let line = in_force(CEJ_AMOUNTS, month).ok_or(AllowanceError::BeforeProgramme)?;
+    let smic = in_force(SMIC_MONTHLY, month).ok_or(AllowanceError::BeforeProgramme)?;
+    let age = age_on(birth, month);
+    let minor = age < 18;
+    let (adult, bracket1, minor_amount) = line.value;
+    let mut steps = vec![step(
+        "Âge au 1er du mois",
+        format!("{age} ans ({})", if minor { "mineur" } else { "majeur" }),
+    )];
+    steps.push(step("Situation fiscale du foyer", tax.label()));
+    let base = match (tax, minor) {
+        (TaxSituation::ImposableAuDela, _) => 0,
+        (_, true) => minor_amount,
+        (TaxSituation::NonImposable, false) => adult,
+        (TaxSituation::ImposableTranche1, false) => bracket1,
+    };
+    steps.push(step(
+        format!(
+            "Montant forfaitaire en vigueur au {} ({})",
+            line.from_date().format("%d/%m/%Y"),
+            line.source
+        ),
+        format_euros(base),
+    ));
+    let zero_at = smic.value * ZERO_AT_SMIC_PERCENT / 100;
+    let income = activity_income_cents.max(0);
+    steps.push(step("Revenus d'activité du mois", format_euros(income)));
+    let amount = if base == 0 {
+        0
+    } else if income <= DISREGARD_CENTS {
+        steps.push(step(
+            "Revenus jusqu'à 300 € : non pris en compte",
+            format_euros(base),
+        ));
+        base
+    } else if income >= zero_at {
+        steps.push(step(
+            format!(
+                "Revenus au moins égaux à 80 % du SMIC brut ({} sur {})",
+                format_euros(zero_at),
+                format_euros(smic.value)
+            ),
+            format_euros(0),
+        ));
+        0
+    } else {
+        let a = div_round(
+            i128::from(base) * i128::from(zero_at - income),
+            i128::from(zero_at - DISREGARD_CENTS),
+        );
+        steps.push(step(
+            format!(
+                "Dégressivité : montant × (80 % du SMIC − revenus) / (80 % du SMIC − 300 €), 80 % du SMIC = {}",
+                format_euros(zero_at)
+            ),
+            format_euros(a),
+        ));
+        a
+    };
+    Ok(Computation {
+        month,
+        base_cents: base,
+        amount_cents: amount,
+        steps,
+        sources: vec![super::cej::SOURCE, line.source, smic.source],
+    })
+}
+
+/// Applies the référent's decision to a computed amount. `attribuée` pays the computed amount;
+/// `réduite` pays a lower, positive amount and `suspendue` nothing, both with a motivation
+/// (missed commitments).
+pub fn decide(
+    computed_cents: i64,
+    decision: AllowanceDecision,
+    reduced_cents: Option<i64>,
+    motivation: Option<&str>,
+) -> Result<i64, String> {
+    let motivated = motivation.is_some_and(|m| m.trim().chars().count() >= 5);
+    match decision {
+        AllowanceDecision::Attribuee => Ok(computed_cents),
+        AllowanceDecision::Suspendue if motivated => Ok(0),
+        AllowanceDecision::Reduite if motivated => match reduced_cents {
+            Some(r) if r > 0 && r < computed_cents => Ok(r),
+            _ => Err(format!(
+                "Le montant réduit doit être positif et inférieur au montant calculé ({}).",
+                format_euros(computed_cents)
+            )),
+        },
+        _ => Err(
+            "Une réduction ou une suspension doit être motivée (engagements non respectés…)."
+                .into(),
+        ),
+    }
+}
+
+/// The year of a month, for annual caps.
+pub fn year_of(month: NaiveDate) -> i32 {
+    month.year()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or(NaiveDate::MIN)
+    }
+
+    fn amount(month: NaiveDate, birth: NaiveDate, tax: TaxSituation, income: i64) -> i64 {
+        cej_month(month, birth, tax, income)
+            .map(|c| c.amount_cents)
+            .unwrap_or(-1)
+    }
+
+    const ADULT: (i32, u32, u32) = (2000, 1, 1);
+    const MINOR: (i32, u32, u32) = (2010, 1, 1);
+
+    #[test]
+    fn each_period_each_tax_situation_each_age() {
+        let adult = d(ADULT.0, ADULT.1, ADULT.2);
+        let minor_2022 = d(2006, 1, 1);
+        use TaxSituation::*;
+        // (month, (adult non taxable, adult bracket 1, minor)) — the month before and the first
+        // month of each period.
+        let cases = [
+            (d(2022, 3, 1), (50_000, 30_000, 20_000)),
+            (d(2023, 3, 1), (50_000, 30_000, 20_000)),
+            (d(2023, 4, 1), (52_800, 31_661, 21_120)),
+            (d(2024, 3, 1), (52_800, 31_661, 21_120)),
+            (d(2024, 4, 1), (55_229, 33_117, 22_092)),
+            (d(2025, 3, 1), (55_229, 33_117, 22_092)),
+            (d(2025, 4, 1), (56_168, 33_700, 22_468)),
+            (d(2026, 11, 1), (56_168, 33_700, 22_468)),
+        ];
+        for (month, (a, b, m)) in cases {
+            let minor = if month.year() < 2024 {
+                minor_2022
+            } else {
+                d(MINOR.0, MINOR.1, MINOR.2)
+            };
+            assert_eq!(
+                amount(month, adult, NonImposable, 0),
+                a,
+                "{month} adulte non imposable"
+            );
+            assert_eq!(
+                amount(month, adult, ImposableTranche1, 0),
+                b,
+                "{month} adulte tranche 1"
+            );
+            assert_eq!(
+                amount(month, adult, ImposableAuDela, 0),
+                0,
+                "{month} adulte au-delà"
+            );
+            assert_eq!(amount(month, minor, NonImposable, 0), m, "{month} mineur");
+            assert_eq!(
+                amount(month, minor, ImposableTranche1, 0),
+                m,
+                "{month} mineur tranche 1"
+            );
+            assert_eq!(
+                amount(month, minor, ImposableAuDela, 0),
+                0,
+                "{month} mineur au-delà"
+            );
+        }
+        assert_eq!(
+            cej_month(d(2022, 2, 1), adult, NonImposable, 0).err(),
+            Some(AllowanceError::BeforeProgramme)
+        );
+    }
+
+    #[test]
+    fn minor_until_the_eighteenth_birthday_on_the_first_of_the_month() {
+        let month = d(2025, 6, 1);
+        // 18 on 1 June: adult amount; 18 on 2 June: still a minor for June.
+        assert_eq!(
+            amount(month, d(2007, 6, 1), TaxSituation::NonImposable, 0),
+            56_168
+        );
+        assert_eq!(
+            amount(month, d(2007, 6, 2), TaxSituation::NonImposable, 0),
+            22_468
+        );
+    }
+
+    #[test]
+    fn income_disregard_and_degressivity() {
+        let adult = d(ADULT.0, ADULT.1, ADULT.2);
+        let month = d(2025, 4, 1);
+        let smic80 = 180_180 * 80 / 100; // 1 441,44 €
+        let full = 56_168;
+        assert_eq!(amount(month, adult, TaxSituation::NonImposable, 0), full);
+        assert_eq!(
+            amount(month, adult, TaxSituation::NonImposable, 30_000),
+            full
+        );
+        // 301 €: one euro over the disregard lowers the amount by base/(80 % SMIC − 300).
+        let at_301 = amount(month, adult, TaxSituation::NonImposable, 30_100);
+        let expected = div_round(
+            i128::from(full) * i128::from(smic80 - 30_100),
+            i128::from(smic80 - 30_000),
+        );
+        assert_eq!(at_301, expected);
+        assert!(at_301 < full && at_301 > full - 100);
+        assert_eq!(at_301, 56_119);
+        // At and over 80 % of the SMIC: nothing; three euros under: about 1,48 €.
+        assert_eq!(amount(month, adult, TaxSituation::NonImposable, smic80), 0);
+        assert_eq!(
+            amount(month, adult, TaxSituation::NonImposable, smic80 + 5_000),
+            0
+        );
+        assert_eq!(
+            amount(month, adult, TaxSituation::NonImposable, smic80 - 300),
+            148
+        );
+        // Halfway between 300 € and 80 % of the SMIC: half the amount.
+        let mid = (smic80 + 30_000) / 2;
+        assert_eq!(
+            amount(month, adult, TaxSituation::NonImposable, mid),
+            full / 2
+        );
+        // After the 2026 SMIC revaluation the zero point moves.
+        let m2026 = d(2026, 1, 1);
+        assert!(amount(m2026, adult, TaxSituation::NonImposable, smic80) > 0);
+        assert_eq!(
+            amount(m2026, adult, TaxSituation::NonImposable, 182_303 * 80 / 100),
+            0
+        );
+    }
+
+    #[test]
+    fn the_computation_explains_itself() {
+        let c = cej_month(
+            d(2025, 5, 1),
+            d(2000, 1, 1),
+            TaxSituation::NonImposable,
+            40_000,
+        );
+        let c = c.unwrap_or_else(|_| panic!("computation"));
+        assert!(c.steps.iter().any(|s| s.label.contains("Dégressivité")));
+        assert!(c.sources.iter().any(|s| s.contains("2022-199")));
+    }
+
+    #[test]
+    fn decisions() {
+        assert_eq!(
+            decide(50_000, AllowanceDecision::Attribuee, None, None),
+            Ok(50_000)
+        );
+        assert!(decide(50_000, AllowanceDecision::Suspendue, None, None).is_err());
+        assert_eq!(
+            decide(
+                50_000,
+                AllowanceDecision::Suspendue,
+                None,
+                Some("Absences répétées")
+            ),
+            Ok(0)
+        );
+        assert_eq!(
+            decide(
+                50_000,
+                AllowanceDecision::Reduite,
+                Some(25_000),
+                Some("Absence")
+            ),
+            Ok(25_000)
+        );
+        assert!(decide(
+            50_000,
+            AllowanceDecision::Reduite,
+            Some(50_000),
+            Some("Absence")
+        )
+        .is_err());
+        assert!(decide(50_000, AllowanceDecision::Reduite, Some(0), Some("Absence")).is_err());
+    }
+}

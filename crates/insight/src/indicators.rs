@@ -1,0 +1,306 @@
+//! Indicators computed on the warehouse with DataFusion (definitions: docs/INDICATORS.md), and
+//! published as tables protected by [`crate::sdc`].
+
+use datafusion::arrow::array::{Array, Int64Array, StringArray};
+use datafusion::error::Result;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use std::path::Path;
+
+use crate::sdc::{protect, shown, Status};
+
+/// An indicator: what is counted among the facts.
+#[derive(Debug, Clone, Copy)]
+pub struct Indicator {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub definition: &'static str,
+    /// SQL condition on `facts` (alias `f`).
+    pub filter: &'static str,
+    /// Counts distinct persons rather than facts.
+    pub persons: bool,
+}
+
+pub const INDICATORS: [Indicator; 4] = [
+    Indicator {
+        code: "entretiens_individuels",
+        label: "Entretiens individuels",
+        definition: "Nombre d'entretiens individuels de la période.",
+        filter: "f.fait = 'evenement' AND f.type = 'entretien_individuel'",
+        persons: false,
+    },
+    Indicator {
+        code: "jeunes_accompagnes",
+        label: "Jeunes accompagnés",
+        definition: "Jeunes ayant eu au moins un entretien individuel dans la période.",
+        filter: "f.fait = 'evenement' AND f.type = 'entretien_individuel'",
+        persons: true,
+    },
+    Indicator {
+        code: "entrees_cej",
+        label: "Entrées en CEJ",
+        definition: "Contrats d'engagement jeune signés dans la période.",
+        filter: "f.fait = 'entree_dispositif' AND f.type = 'cej'",
+        persons: false,
+    },
+    Indicator {
+        code: "sorties",
+        label: "Sorties",
+        definition: "Sorties de l'accompagnement dans la période, tous motifs.",
+        filter: "f.fait = 'sortie'",
+        persons: false,
+    },
+];
+
+pub fn indicator(code: &str) -> Option<Indicator> {
+    INDICATORS.iter().copied().find(|i| i.code == code)
+}
+
+/// A breakdown (a dimension of the fixed hierarchies): its code and its SQL expression.
+pub fn dimension(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "mois" => "f.mois",
+        "annee" => "substr(f.mois, 1, 4)",
+        "structure" => "f.structure",
+        "tranche_age" => "f.tranche_age",
+        "sexe" => "p.sexe",
+        "region" => "p.region",
+        "departement" => "p.departement",
+        "niveau" => "p.niveau",
+        "qpv" => "p.qpv",
+        "zrr" => "p.zrr",
+        "nationalite" => "p.nationalite",
+        _ => return None,
+    })
+}
+
+/// Opens the current version of a warehouse (`DIR/current`): registers `persons` and `facts`.
+pub async fn open(dir: &Path) -> Result<SessionContext> {
+    let ctx = SessionContext::new();
+    let cur = dir.join("current");
+    let p = |f: &str| cur.join(f).to_string_lossy().to_string();
+    ctx.register_parquet(
+        "persons",
+        &p("persons.parquet"),
+        ParquetReadOptions::default(),
+    )
+    .await?;
+    ctx.register_parquet("facts", &p("facts.parquet"), ParquetReadOptions::default())
+        .await?;
+    Ok(ctx)
+}
+
+/// The indicator by the given breakdowns, before any suppression: one row per combination
+/// present, with its count.
+pub async fn compute(
+    ctx: &SessionContext,
+    ind: &Indicator,
+    by: &[&str],
+) -> Result<Vec<(Vec<String>, i64)>> {
+    let dims: Vec<&str> = by.iter().filter_map(|d| dimension(d)).collect();
+    let measure = if ind.persons {
+        "COUNT(DISTINCT f.pseudonyme)"
+    } else {
+        "COUNT(*)"
+    };
+    let select: Vec<String> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("CAST({d} AS VARCHAR) AS d{i}"))
+        .collect();
+    let group: Vec<String> = (1..=dims.len()).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {}{}CAST({measure} AS BIGINT) AS n FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme WHERE {} {}",
+        select.join(", "),
+        if select.is_empty() { "" } else { ", " },
+        ind.filter,
+        if group.is_empty() { String::new() } else { format!("GROUP BY {}", group.join(", ")) }
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let mut out = Vec::new();
+    for b in batches {
+        let n = b
+            .column(dims.len())
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .cloned();
+        // Strings may come back as views (Utf8View): cast every key column to plain Utf8.
+        let cols: Vec<Option<StringArray>> = (0..dims.len())
+            .map(|i| {
+                datafusion::arrow::compute::cast(
+                    b.column(i),
+                    &datafusion::arrow::datatypes::DataType::Utf8,
+                )
+                .ok()
+                .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
+            })
+            .collect();
+        for r in 0..b.num_rows() {
+            let key = cols
+                .iter()
+                .map(|c| {
+                    c.as_ref()
+                        .map(|c| c.value(r).to_string())
+                        .unwrap_or_default()
+                })
+                .collect();
+            out.push((key, n.as_ref().map(|n| n.value(r)).unwrap_or(0)));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A two-way table with margins, protected: the value and status of every cell.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub rows: Vec<String>,
+    pub cols: Vec<String>,
+    /// `cells[r][c]`, then row totals, column totals and the grand total.
+    pub cells: Vec<Vec<(i64, Status)>>,
+    pub row_totals: Vec<(i64, Status)>,
+    pub col_totals: Vec<(i64, Status)>,
+    pub total: (i64, Status),
+}
+
+impl Table {
+    /// As published (semicolon CSV): suppressed cells read "s".
+    pub fn to_csv(&self, row_dim: &str) -> String {
+        let mut s = format!("{row_dim};{};Total\n", self.cols.join(";"));
+        for (r, name) in self.rows.iter().enumerate() {
+            let cells: Vec<String> = self.cells[r].iter().map(|(v, st)| shown(*v, *st)).collect();
+            s.push_str(&format!(
+                "{name};{};{}\n",
+                cells.join(";"),
+                shown(self.row_totals[r].0, self.row_totals[r].1)
+            ));
+        }
+        let totals: Vec<String> = self
+            .col_totals
+            .iter()
+            .map(|(v, st)| shown(*v, *st))
+            .collect();
+        s.push_str(&format!(
+            "Total;{};{}\n",
+            totals.join(";"),
+            shown(self.total.0, self.total.1)
+        ));
+        s
+    }
+}
+
+/// Builds and protects the two-way table `row_dim × col_dim` of a counting indicator (facts,
+/// not distinct persons: margins of distinct counts are not sums, and are published as their
+/// own tables).
+pub async fn table(
+    ctx: &SessionContext,
+    ind: &Indicator,
+    row_dim: &str,
+    col_dim: &str,
+    threshold: i64,
+) -> Result<Table> {
+    let mut t = linked_tables(ctx, ind, &[(row_dim, col_dim)], threshold).await?;
+    t.pop()
+        .ok_or_else(|| datafusion::error::DataFusionError::Internal("aucun tableau".into()))
+}
+
+/// Several two-way tables of one counting indicator, protected **together**: the finest
+/// cross-classification of all their dimensions is the set of inner cells, and every cell and
+/// margin of every table is a published cell of one linear system. Tables sharing a margin (the
+/// month totals of `mois × structure` and `mois × tranche_age`, say) cannot be played against
+/// each other, and neither can two overlapping queries of the fixed hierarchies.
+pub async fn linked_tables(
+    ctx: &SessionContext,
+    ind: &Indicator,
+    pairs: &[(&str, &str)],
+    threshold: i64,
+) -> Result<Vec<Table>> {
+    use std::collections::HashMap;
+    let mut dims: Vec<&str> = Vec::new();
+    for (r, c) in pairs {
+        for d in [*r, *c] {
+            if !dims.contains(&d) {
+                dims.push(d);
+            }
+        }
+    }
+    let cube = compute(ctx, ind, &dims).await?;
+    let inner: Vec<i64> = cube.iter().map(|(_, n)| *n).collect();
+    let pos = |d: &str| dims.iter().position(|x| *x == d).unwrap_or(0);
+    // Published cells, deduplicated by their inner set (a shared margin is one cell).
+    let mut cells: Vec<Vec<usize>> = Vec::new();
+    let mut index: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut cell_of = |set: Vec<usize>, cells: &mut Vec<Vec<usize>>| -> usize {
+        *index.entry(set.clone()).or_insert_with(|| {
+            cells.push(set);
+            cells.len() - 1
+        })
+    };
+    struct Layout {
+        rows: Vec<String>,
+        cols: Vec<String>,
+        inner: Vec<Vec<usize>>,
+        row_totals: Vec<usize>,
+        col_totals: Vec<usize>,
+        total: usize,
+    }
+    let mut layouts = Vec::new();
+    for (r, c) in pairs {
+        let (ri, ci) = (pos(r), pos(c));
+        let mut rows: Vec<String> = cube.iter().map(|(k, _)| k[ri].clone()).collect();
+        let mut cols: Vec<String> = cube.iter().map(|(k, _)| k[ci].clone()).collect();
+        rows.sort();
+        rows.dedup();
+        cols.sort();
+        cols.dedup();
+        let members = |f: &dyn Fn(&Vec<String>) -> bool| -> Vec<usize> {
+            cube.iter()
+                .enumerate()
+                .filter(|(_, (k, _))| f(k))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let inner_cells = rows
+            .iter()
+            .map(|rv| {
+                cols.iter()
+                    .map(|cv| cell_of(members(&|k| &k[ri] == rv && &k[ci] == cv), &mut cells))
+                    .collect()
+            })
+            .collect();
+        let row_totals = rows
+            .iter()
+            .map(|rv| cell_of(members(&|k| &k[ri] == rv), &mut cells))
+            .collect();
+        let col_totals = cols
+            .iter()
+            .map(|cv| cell_of(members(&|k| &k[ci] == cv), &mut cells))
+            .collect();
+        let total = cell_of((0..cube.len()).collect(), &mut cells);
+        layouts.push(Layout {
+            rows,
+            cols,
+            inner: inner_cells,
+            row_totals,
+            col_totals,
+            total,
+        });
+    }
+    let st = protect(&inner, &cells, threshold);
+    let value = |i: usize| cells[i].iter().map(|&k| inner[k]).sum::<i64>();
+    let at = |i: usize| (value(i), st[i]);
+    Ok(layouts
+        .into_iter()
+        .map(|l| Table {
+            cells: l
+                .inner
+                .iter()
+                .map(|row| row.iter().map(|&i| at(i)).collect())
+                .collect(),
+            row_totals: l.row_totals.iter().map(|&i| at(i)).collect(),
+            col_totals: l.col_totals.iter().map(|&i| at(i)).collect(),
+            total: at(l.total),
+            rows: l.rows,
+            cols: l.cols,
+        })
+        .collect())
+}

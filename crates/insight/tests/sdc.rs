@@ -1,0 +1,334 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+//! Disclosure control, attacked: for every suppressed cell of a protected set of tables, the
+//! feasible interval of its value given everything published (linear programming, inner counts
+//! non-negative) must not be pinned and must be at least `threshold` wide — on random two-way
+//! tables and on linked tables sharing a margin.
+
+use microlp::{ComparisonOp, OptimizationDirection, Problem};
+use parcours_insight::sdc::{protect, two_way_cells, Status};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const THRESHOLD: i64 = 11;
+
+/// Min and max of the sum of `target` inner cells given the published cells' values. Written
+/// here rather than taken from `sdc::feasible_interval`, so that the attack does not trust the
+/// code it attacks.
+fn interval(
+    inner: &[i64],
+    cells: &[Vec<usize>],
+    status: &[Status],
+    target: &[usize],
+) -> (f64, f64) {
+    let solve = |dir| {
+        let mut p = Problem::new(dir);
+        let vars: Vec<_> = (0..inner.len())
+            .map(|i| {
+                p.add_var(
+                    if target.contains(&i) { 1.0 } else { 0.0 },
+                    (0.0, f64::INFINITY),
+                )
+            })
+            .collect();
+        for (c, s) in cells.iter().zip(status) {
+            if *s == Status::V {
+                let v: i64 = c.iter().map(|&i| inner[i]).sum();
+                p.add_constraint(
+                    c.iter().map(|&i| (vars[i], 1.0)).collect::<Vec<_>>(),
+                    ComparisonOp::Eq,
+                    v as f64,
+                );
+            }
+        }
+        match p
+            .solve()
+            .expect("feasible: the true counts satisfy every equation")
+        {
+            microlp::SolveOutcome::Solution(s) => s.objective(),
+            other => panic!("no optimum: {other:?}"),
+        }
+    };
+    (
+        solve(OptimizationDirection::Minimize),
+        solve(OptimizationDirection::Maximize),
+    )
+}
+
+fn check(inner: &[i64], cells: &[Vec<usize>], name: &str) -> usize {
+    let status = protect(inner, cells, THRESHOLD);
+    let mut primaries = 0;
+    for (i, c) in cells.iter().enumerate() {
+        let v: i64 = c.iter().map(|&k| inner[k]).sum();
+        match status[i] {
+            Status::A => {
+                primaries += 1;
+                assert!(
+                    v > 0 && v < THRESHOLD,
+                    "{name}: cell {i} = {v} marked primary"
+                );
+            }
+            Status::V => assert!(
+                v == 0 || v >= THRESHOLD,
+                "{name}: small cell {i} = {v} published"
+            ),
+            Status::D => assert!(
+                v >= THRESHOLD,
+                "{name}: secondary {i} = {v} is small or zero"
+            ),
+        }
+        if status[i].suppressed() {
+            let (lo, hi) = interval(inner, cells, &status, c);
+            assert!(
+                lo <= v as f64 + 1e-6 && hi >= v as f64 - 1e-6,
+                "{name}: true value outside [{lo}, {hi}]"
+            );
+            assert!(
+                hi - lo >= THRESHOLD as f64 - 1e-6,
+                "{name}: cell {i} = {v} recoverable within [{lo}, {hi}]"
+            );
+        }
+    }
+    primaries
+}
+
+/// Counts like those of a Mission Locale's month: many large, some small, some zeros.
+fn counts(rng: &mut ChaCha8Rng, n: usize) -> Vec<i64> {
+    (0..n)
+        .map(|_| match rng.random_range(0..10) {
+            0 => 0,
+            1..=3 => rng.random_range(1..THRESHOLD),
+            _ => rng.random_range(THRESHOLD..200),
+        })
+        .collect()
+}
+
+#[test]
+fn random_two_way_tables_hide_every_suppressed_cell() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2026);
+    let mut primaries = 0;
+    for t in 0..40 {
+        let (r, c) = (rng.random_range(2..6), rng.random_range(2..7));
+        let inner = counts(&mut rng, r * c);
+        primaries += check(
+            &inner,
+            &two_way_cells(r, c),
+            &format!("table {t} ({r}×{c})"),
+        );
+    }
+    assert!(
+        primaries > 50,
+        "the tables had small cells to protect ({primaries})"
+    );
+}
+
+/// Two tables sharing a margin: région × mois and région × tranche d'âge, over inner cells
+/// région × mois × âge, protected together (linked tables).
+#[test]
+fn linked_tables_sharing_a_margin_are_protected_together() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for t in 0..15 {
+        let (g, m, a) = (
+            rng.random_range(2..4),
+            rng.random_range(2..4),
+            rng.random_range(2..4),
+        );
+        let idx = |gi: usize, mi: usize, ai: usize| (gi * m + mi) * a + ai;
+        let inner = counts(&mut rng, g * m * a);
+        let mut cells: Vec<Vec<usize>> = Vec::new();
+        for gi in 0..g {
+            for mi in 0..m {
+                cells.push((0..a).map(|ai| idx(gi, mi, ai)).collect());
+            }
+            for ai in 0..a {
+                cells.push((0..m).map(|mi| idx(gi, mi, ai)).collect());
+            }
+            cells.push((0..m * a).map(|k| idx(gi, k / a, k % a)).collect());
+        }
+        for mi in 0..m {
+            cells.push((0..g * a).map(|k| idx(k / a, mi, k % a)).collect());
+        }
+        for ai in 0..a {
+            cells.push((0..g * m).map(|k| idx(k / m, k % m, ai)).collect());
+        }
+        cells.push((0..g * m * a).collect());
+        check(&inner, &cells, &format!("linked {t} ({g}×{m}×{a})"));
+    }
+}
+
+/// Without secondary suppression the same tables would leak: the check above can fail.
+#[test]
+fn primary_suppression_alone_is_recoverable() {
+    let inner = [3, 40, 50, 60, 70, 80];
+    let cells = two_way_cells(2, 3);
+    let only_primary: Vec<Status> = cells
+        .iter()
+        .map(|c| {
+            let v: i64 = c.iter().map(|&i| inner[i]).sum();
+            if v > 0 && v < THRESHOLD {
+                Status::A
+            } else {
+                Status::V
+            }
+        })
+        .collect();
+    let (lo, hi) = interval(&inner, &cells, &only_primary, &cells[0]);
+    assert!(
+        (hi - lo).abs() < 1e-6 && (lo - 3.0).abs() < 1e-6,
+        "pinned to 3 by subtraction"
+    );
+}
+
+/// Linked tables from a warehouse: `mois × structure` and `mois × tranche_age` of one indicator
+/// share the month margins. Protected together, no suppressed cell of either is recoverable from
+/// everything both publish (the differencing of two overlapping queries included).
+#[tokio::test]
+async fn linked_tables_from_a_warehouse_resist_differencing() {
+    use parcours_insight::indicators::{indicator, linked_tables, open};
+    use parcours_warehouse::{fact, kanon::KReport, Fact, Person};
+    use std::collections::HashMap;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (months, structures, bands) = (
+        ["2026-01", "2026-02", "2026-03"],
+        ["ML-A", "ML-B", "ML-C"],
+        ["16-17", "18-21", "22-25"],
+    );
+    let mut persons = Vec::new();
+    let mut facts = Vec::new();
+    let mut cube: HashMap<(String, String, String), i64> = HashMap::new();
+    for i in 0..600 {
+        let p = format!("p{i:04}");
+        let s = structures[rng.random_range(0..3)];
+        persons.push(Person {
+            pseudonym: p.clone(),
+            structure: s.into(),
+            sexe: "F".into(),
+            age_band: "18-21".into(),
+            nationality: "francaise".into(),
+            departement: "*".into(),
+            region: "R".into(),
+            qpv: "non".into(),
+            zrr: "non".into(),
+            niveau: "4".into(),
+        });
+        // Skewed: some (month, structure, band) combinations are rare.
+        let m = months[if rng.random_bool(0.8) {
+            0
+        } else {
+            rng.random_range(1..3)
+        }];
+        let b = bands[if rng.random_bool(0.85) {
+            1
+        } else {
+            rng.random_range(0..3)
+        }];
+        facts.push(Fact {
+            pseudonym: p,
+            month: m.into(),
+            structure: s.into(),
+            fact: fact::EVENT,
+            kind: "entretien_individuel".into(),
+            detail: "sur_place".into(),
+            age_band: b.into(),
+            value: 45,
+            value2: 0,
+        });
+        *cube.entry((m.into(), s.into(), b.into())).or_default() += 1;
+    }
+    let dir = std::env::temp_dir().join(format!("parcours-linked-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    parcours_warehouse::files::publish(
+        &dir,
+        "20260401T000000Z",
+        &persons,
+        &facts,
+        &structures
+            .iter()
+            .map(|c| parcours_warehouse::Structure {
+                code: c.to_string(),
+                nom: format!("Mission Locale {c}"),
+                departement: "69".into(),
+                region: "Auvergne-Rhône-Alpes".into(),
+            })
+            .collect::<Vec<_>>(),
+        &KReport::default(),
+    )
+    .unwrap();
+    let ctx = open(&dir).await.unwrap();
+    let ind = indicator("entretiens_individuels").unwrap();
+    let linked = linked_tables(
+        &ctx,
+        &ind,
+        &[("mois", "structure"), ("mois", "tranche_age")],
+        THRESHOLD,
+    )
+    .await
+    .unwrap();
+    // Control: the same two tables protected one by one.
+    let separate = vec![
+        parcours_insight::indicators::table(&ctx, &ind, "mois", "structure", THRESHOLD)
+            .await
+            .unwrap(),
+        parcours_insight::indicators::table(&ctx, &ind, "mois", "tranche_age", THRESHOLD)
+            .await
+            .unwrap(),
+    ];
+    // Rebuild the linear system from the test's own cube: inner cells and every published cell.
+    let keys: Vec<(String, String, String)> = {
+        let mut k: Vec<_> = cube.keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let inner: Vec<i64> = keys.iter().map(|k| cube[k]).collect();
+    let set = |f: &dyn Fn(&(String, String, String)) -> bool| -> Vec<usize> {
+        (0..keys.len()).filter(|&i| f(&keys[i])).collect()
+    };
+    let dim =
+        |k: &(String, String, String), t: usize| if t == 0 { k.1.clone() } else { k.2.clone() };
+    // The narrowest feasible interval of a suppressed cell, given everything both tables publish.
+    let narrowest = |tables: &[parcours_insight::indicators::Table]| -> (f64, usize) {
+        let mut cells = Vec::new();
+        let mut status = Vec::new();
+        let mut primaries = 0;
+        for (t, table) in tables.iter().enumerate() {
+            for (r, month) in table.rows.iter().enumerate() {
+                for (c, col) in table.cols.iter().enumerate() {
+                    cells.push(set(&|k| &k.0 == month && &dim(k, t) == col));
+                    status.push(table.cells[r][c].1);
+                    primaries += usize::from(table.cells[r][c].1 == Status::A);
+                }
+                cells.push(set(&|k| &k.0 == month));
+                status.push(table.row_totals[r].1);
+            }
+            for (c, col) in table.cols.iter().enumerate() {
+                cells.push(set(&|k| &dim(k, t) == col));
+                status.push(table.col_totals[c].1);
+            }
+            cells.push((0..keys.len()).collect());
+            status.push(table.total.1);
+        }
+        let mut narrow = f64::INFINITY;
+        for (i, c) in cells.iter().enumerate() {
+            if status[i].suppressed() {
+                let (lo, hi) = interval(&inner, &cells, &status, c);
+                narrow = narrow.min(hi - lo);
+            }
+        }
+        (narrow, primaries)
+    };
+    let (linked_width, primaries) = narrowest(&linked);
+    let (separate_width, _) = narrowest(&separate);
+    eprintln!("narrowest interval: linked {linked_width}, separate {separate_width}");
+    assert!(primaries > 0, "the data has small cells to protect");
+    assert!(
+        linked_width >= THRESHOLD as f64 - 1e-6,
+        "linked tables: a suppressed cell is recoverable within {linked_width}"
+    );
+    // The attack can fail: protected one by one, the two tables give a cell away by
+    // differencing (here it is pinned to one value).
+    assert!(
+        separate_width < THRESHOLD as f64,
+        "control: separate protection should leak on this data ({separate_width})"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

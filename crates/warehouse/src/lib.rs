@@ -1,0 +1,97 @@
+//! The export side of the decision module (P2): pseudonymised, generalised facts written as
+//! Parquet, with a k-anonymity guard and a manifest.
+//!
+//! This crate holds no key and sees no identity: the operational side (`parcours-app`) hands
+//! over [`Person`] and [`Fact`] rows whose person is already a keyed pseudonym and whose
+//! quasi-identifiers are already generalised (age band, sex, nationality group, département and
+//! région of residence, QPV, ZRR, qualification level; dates at month granularity). Here they
+//! are made k-anonymous ([`kanon`]), written ([`files`]) and published atomically.
+
+pub mod files;
+pub mod kanon;
+
+use serde::Serialize;
+
+/// Version of the warehouse layout, in the manifest; bump it when a column changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Suppressed or generalised value.
+pub const ANY: &str = "*";
+
+/// One person, as a pseudonym and generalised quasi-identifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub pseudonym: String,
+    /// Code of the Mission Locale following the person.
+    pub structure: String,
+    pub sexe: String,
+    /// Age band on the first day of the first month of the parcours.
+    pub age_band: String,
+    pub nationality: String,
+    pub departement: String,
+    pub region: String,
+    pub qpv: String,
+    pub zrr: String,
+    pub niveau: String,
+}
+
+impl Person {
+    /// The quasi-identifiers, in a fixed order (the k-anonymity key). The structure is one: it
+    /// locates the person as much as the département does, and it is never generalised
+    /// (indicators are published per structure), so groups are formed within a structure.
+    pub fn quasi_identifiers(&self) -> [&str; 9] {
+        [
+            &self.structure,
+            &self.sexe,
+            &self.age_band,
+            &self.nationality,
+            &self.departement,
+            &self.region,
+            &self.qpv,
+            &self.zrr,
+            &self.niveau,
+        ]
+    }
+}
+
+/// A Mission Locale: the fixed hierarchy nation → région → structure of the dashboards. Public
+/// facts about an institution, no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Structure {
+    pub code: String,
+    pub nom: String,
+    pub departement: String,
+    pub region: String,
+}
+
+/// One fact of a parcours, at month granularity. `fact` says which table of the operational
+/// side it comes from; `kind` and `detail` are codes of the official lists; `value` and
+/// `value2` are amounts (cents) or minutes where the fact has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fact {
+    pub pseudonym: String,
+    pub month: String,
+    pub structure: String,
+    pub fact: &'static str,
+    pub kind: String,
+    pub detail: String,
+    /// Age band at the date of the fact.
+    pub age_band: String,
+    pub value: i64,
+    pub value2: i64,
+}
+
+/// Fact families (the `fact` column).
+pub mod fact {
+    pub const EVENT: &str = "evenement";
+    pub const APPOINTMENT: &str = "rendez_vous";
+    pub const SITUATION: &str = "situation";
+    pub const PROPOSAL: &str = "proposition";
+    pub const EXIT: &str = "sortie";
+    pub const PHASE: &str = "phase";
+    pub const PROGRAMME_ENTRY: &str = "entree_dispositif";
+    pub const PROGRAMME_EXIT: &str = "sortie_dispositif";
+    pub const CEJ_WEEK: &str = "heures_cej";
+    pub const ALLOWANCE: &str = "allocation";
+    pub const WORKSHOP: &str = "atelier";
+}

@@ -1,0 +1,191 @@
+//! One form page for every "one act" page of the daily work: a list of fields, re-rendered with
+//! the values typed and a French message under each refused field.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use parcours_app::AppError;
+use parcours_domain::FieldError;
+use std::collections::HashMap;
+
+use crate::error::{message, render, WebError};
+use crate::request::Req;
+
+/// A form as posted: every field as typed (plus `csrf`).
+pub type Posted = HashMap<String, String>;
+
+/// The context of a posted form: an authenticated session and the form's CSRF token.
+pub fn posted_ctx(req: &Req, p: &Posted) -> Result<parcours_app::Ctx, WebError> {
+    let ctx = req.authenticated()?;
+    req.check_csrf(p.get("csrf").map(String::as_str).unwrap_or(""))?;
+    Ok(ctx)
+}
+
+/// Turns the posted fields into a use case's input (unknown fields are ignored).
+/// Inputs are structs of strings with `#[serde(default)]`, so this only fails on a field of
+/// another type, which then takes its default.
+pub fn input<T: serde::de::DeserializeOwned + Default>(p: &Posted) -> T {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// An input type (`text`, `date`, `time`, `email`, `tel`, `month`), `select` or `textarea`.
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<(String, String)>,
+    pub error: Option<String>,
+    pub hint: &'static str,
+    pub required: bool,
+    pub autofocus: bool,
+}
+
+pub fn field(name: &'static str, label: &'static str, kind: &'static str) -> Field {
+    Field {
+        name,
+        label,
+        kind,
+        value: String::new(),
+        options: vec![],
+        error: None,
+        hint: "",
+        required: false,
+        autofocus: false,
+    }
+}
+
+impl Field {
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn hint(mut self, h: &'static str) -> Self {
+        self.hint = h;
+        self
+    }
+    pub fn value(mut self, v: impl Into<String>) -> Self {
+        self.value = v.into();
+        self
+    }
+    pub fn autofocus(mut self) -> Self {
+        self.autofocus = true;
+        self
+    }
+    pub fn options<I: IntoIterator<Item = (S, T)>, S: Into<String>, T: Into<String>>(
+        mut self,
+        o: I,
+    ) -> Self {
+        self.kind = "select";
+        self.options = o.into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "acte.html")]
+pub struct ActPage {
+    pub login: Option<String>,
+    pub csrf: String,
+    pub title: String,
+    pub back: String,
+    pub action: String,
+    pub fields: Vec<Field>,
+    pub hidden: Vec<(String, String)>,
+    pub general_error: Option<String>,
+    pub submit: &'static str,
+    pub info_title: String,
+    pub info: Vec<(String, String)>,
+}
+
+impl ActPage {
+    pub fn new(
+        req: &Req,
+        title: impl Into<String>,
+        back: impl Into<String>,
+        action: impl Into<String>,
+        fields: Vec<Field>,
+    ) -> ActPage {
+        ActPage {
+            login: req.login(),
+            csrf: req.csrf(),
+            title: title.into(),
+            back: back.into(),
+            action: action.into(),
+            fields,
+            hidden: vec![],
+            general_error: None,
+            submit: "Enregistrer",
+            info_title: String::new(),
+            info: vec![],
+        }
+    }
+
+    /// Puts the posted values back and the field errors under their fields.
+    pub fn refill(mut self, p: &Posted, errors: &[FieldError]) -> ActPage {
+        for f in &mut self.fields {
+            if let Some(v) = p.get(f.name) {
+                f.value = v.clone();
+            }
+            f.error = errors
+                .iter()
+                .find(|e| e.field == f.name)
+                .map(|e| e.message.clone());
+        }
+        let unplaced: Vec<&FieldError> = errors
+            .iter()
+            .filter(|e| !self.fields.iter().any(|f| f.name == e.field))
+            .collect();
+        if !unplaced.is_empty() {
+            self.general_error = Some(
+                unplaced
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        self
+    }
+
+    pub fn respond(self) -> Response {
+        render(&self)
+    }
+
+    /// After a failed act: validation errors, conflicts, refusals and stale versions re-render
+    /// the form (422 / 409 / 400); anything else is the usual error page.
+    pub fn failed(self, req: &Req, p: &Posted, e: AppError) -> Result<Response, WebError> {
+        let (errors, general, st) = match e {
+            AppError::Validation(v) => (
+                v.0,
+                Some("Rien n'a été enregistré : corrigez les champs signalés.".to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            e @ (AppError::Conflict(_) | AppError::Stale) => {
+                (vec![], Some(message(&e)), StatusCode::CONFLICT)
+            }
+            e @ AppError::Refused(_) => (vec![], Some(message(&e)), StatusCode::BAD_REQUEST),
+            other => return Err(WebError::new(other, req)),
+        };
+        let mut page = self.refill(p, &errors);
+        if page.general_error.is_none() {
+            page.general_error = general;
+        }
+        Ok((st, page.respond()).into_response())
+    }
+}
+
+/// Vocabulary list as select options.
+pub fn opts<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(String, String)> {
+    all.iter()
+        .map(|x| (code(*x).to_string(), label(*x).to_string()))
+        .collect()
+}

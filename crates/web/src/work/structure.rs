@@ -1,0 +1,353 @@
+//! Pages at the structure's level: the month's allowances and the payment batch (directeur),
+//! partner companies, workshops.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Form;
+use parcours_app::allowances::MonthLine;
+use parcours_app::companies::CompanyRow;
+use parcours_app::companies::{CompanyInput, CompanyView, ContactInput, OfferInput};
+use parcours_app::payments::Batch;
+use parcours_app::workshops::{WorkshopInput, WorkshopView};
+use parcours_domain::vocab::Theme;
+use serde::Deserialize;
+
+use super::form::{input, posted_ctx, Posted};
+use super::{safe_id, see_other, PageResult};
+use crate::error::{message, render, WebError};
+use crate::request::Req;
+use crate::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct MonthQuery {
+    #[serde(default)]
+    mois: String,
+}
+
+fn month_or_now(req: &Req, m: &str) -> String {
+    if m.trim().is_empty() {
+        req.now.format("%Y-%m").to_string()
+    } else {
+        m.chars()
+            .filter(|c| c.is_ascii_digit() || *c == '-')
+            .take(7)
+            .collect()
+    }
+}
+
+fn euros(c: &Option<i64>) -> String {
+    c.map(parcours_domain::situation::format_euros)
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "allocations.html")]
+struct MonthPage {
+    login: Option<String>,
+    csrf: String,
+    month: String,
+    lines: Vec<(MonthLine, String, String)>,
+    decided: usize,
+}
+
+pub async fn month(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> PageResult {
+    let ctx = req.authenticated()?;
+    let month = month_or_now(&req, &q.mois);
+    let lines = s
+        .app
+        .month_allowances(&ctx, &month)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    let decided = lines.iter().filter(|l| l.decision.is_some()).count();
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            let (c, a) = (euros(&l.computed_cents), euros(&l.amount_cents));
+            (l, c, a)
+        })
+        .collect();
+    Ok(render(&MonthPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        month,
+        lines,
+        decided,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "lot.html")]
+struct BatchPage {
+    login: Option<String>,
+    csrf: String,
+    b: Batch,
+    total: String,
+    transfers: String,
+    lines: Vec<(String, String, String, String, bool)>,
+}
+
+pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> PageResult {
+    let ctx = req.authenticated()?;
+    let month = month_or_now(&req, &q.mois);
+    let b = s
+        .app
+        .payment_batch(&ctx, &month)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    let lines = b
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                format!("{} {}", l.nom, l.prenom),
+                l.kind.clone(),
+                l.decision.clone(),
+                parcours_domain::situation::format_euros(l.amount_cents),
+                l.has_iban,
+            )
+        })
+        .collect();
+    Ok(render(&BatchPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        total: parcours_domain::situation::format_euros(b.total_cents),
+        transfers: parcours_domain::situation::format_euros(b.transfers_cents),
+        lines,
+        b,
+    }))
+}
+
+pub async fn batch_csv(
+    State(s): State<AppState>,
+    req: Req,
+    Query(q): Query<MonthQuery>,
+) -> PageResult {
+    let ctx = req.authenticated()?;
+    let b = s
+        .app
+        .payment_batch(&ctx, &month_or_now(&req, &q.mois))
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    let cd = format!("attachment; filename=\"allocations-{}.csv\"", b.month);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, cd),
+        ],
+        b.csv,
+    )
+        .into_response())
+}
+
+pub async fn batch_xml(
+    State(s): State<AppState>,
+    req: Req,
+    Query(q): Query<MonthQuery>,
+) -> PageResult {
+    let ctx = req.authenticated()?;
+    let b = s
+        .app
+        .payment_batch(&ctx, &month_or_now(&req, &q.mois))
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    let cd = format!("attachment; filename=\"virements-sepa-{}.xml\"", b.month);
+    match b.pain001 {
+        Some(x) => Ok(([(header::CONTENT_TYPE, "application/xml".to_string()), (header::CONTENT_DISPOSITION, cd)], x).into_response()),
+        None => Err(WebError::new(
+            parcours_app::AppError::Refused("Pas de fichier SEPA : aucun virement avec IBAN ce mois-ci, ou compte payeur non configuré (parcours payer set).".into()),
+            &req,
+        )),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "entreprises.html")]
+struct CompaniesPage {
+    login: Option<String>,
+    csrf: String,
+    list: Vec<CompanyRow>,
+    error: Option<String>,
+    form: Posted,
+}
+
+impl CompaniesPage {
+    fn v(&self, k: &str) -> String {
+        self.form.get(k).cloned().unwrap_or_default()
+    }
+}
+
+pub async fn companies(State(s): State<AppState>, req: Req) -> PageResult {
+    let ctx = req.authenticated()?;
+    let list = s
+        .app
+        .list_companies(&ctx)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&CompaniesPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        list,
+        error: None,
+        form: Posted::new(),
+    }))
+}
+
+pub async fn company_create(
+    State(s): State<AppState>,
+    req: Req,
+    Form(p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let i: CompanyInput = input(&p);
+    match s.app.create_company(&ctx, &i).await {
+        Ok(id) => Ok(see_other(&format!("/entreprises/{id}"))),
+        Err(e @ (parcours_app::AppError::Validation(_) | parcours_app::AppError::Conflict(_))) => {
+            let list = s
+                .app
+                .list_companies(&ctx)
+                .await
+                .map_err(|e| WebError::new(e, &req))?;
+            let error = Some(match &e {
+                parcours_app::AppError::Validation(v) => {
+                    v.0.iter()
+                        .map(|f| f.message.clone())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }
+                other => message(other),
+            });
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                render(&CompaniesPage {
+                    login: req.login(),
+                    csrf: req.csrf(),
+                    list,
+                    error,
+                    form: p,
+                }),
+            )
+                .into_response())
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "entreprise.html")]
+struct CompanyPage {
+    login: Option<String>,
+    csrf: String,
+    c: CompanyView,
+}
+
+pub async fn company(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> PageResult {
+    let ctx = req.authenticated()?;
+    let c = s
+        .app
+        .get_company(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&CompanyPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        c,
+    }))
+}
+
+pub async fn contact_add(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let i: ContactInput = input(&p);
+    s.app
+        .add_contact(&ctx, &id, &i)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(see_other(&format!("/entreprises/{}", safe_id(&id))))
+}
+
+pub async fn offer_add(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let i: OfferInput = input(&p);
+    s.app
+        .add_offer(&ctx, &id, &i)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(see_other(&format!("/entreprises/{}", safe_id(&id))))
+}
+
+#[derive(Template)]
+#[template(path = "ateliers.html")]
+struct WorkshopsPage {
+    login: Option<String>,
+    csrf: String,
+    list: Vec<WorkshopView>,
+    themes: Vec<(&'static str, &'static str)>,
+    error: Option<String>,
+}
+
+async fn workshops_page(s: &AppState, req: &Req, error: Option<String>) -> PageResult {
+    let ctx = req.authenticated()?;
+    let list = s
+        .app
+        .upcoming_workshops(&ctx)
+        .await
+        .map_err(|e| WebError::new(e, req))?;
+    let themes = Theme::ALL.iter().map(|t| (t.code(), t.label())).collect();
+    let st = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((
+        st,
+        render(&WorkshopsPage {
+            login: req.login(),
+            csrf: req.csrf(),
+            list,
+            themes,
+            error,
+        }),
+    )
+        .into_response())
+}
+
+pub async fn workshops(State(s): State<AppState>, req: Req) -> PageResult {
+    workshops_page(&s, &req, None).await
+}
+
+pub async fn workshop_create(
+    State(s): State<AppState>,
+    req: Req,
+    Form(p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let i: WorkshopInput = input(&p);
+    match s.app.create_workshop(&ctx, &i).await {
+        Ok(_) => Ok(see_other("/ateliers")),
+        Err(parcours_app::AppError::Validation(v)) => {
+            workshops_page(
+                &s,
+                &req,
+                Some(
+                    v.0.iter()
+                        .map(|f| f.message.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            )
+            .await
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
+}

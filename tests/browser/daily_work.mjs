@@ -1,0 +1,186 @@
+// Browser journeys of the advisor's daily work (issue #3), in Debian's headless Chromium, on a
+// demo instance (SQLite): first reception with the duplicate warning, diagnosis, entry into
+// CEJ, planning and recording a week, an interview, proposing and completing an immersion,
+// computing and deciding the month's allowance, exit, then the payment batch by the director.
+// Usage: node daily_work.mjs <path to parcours binary> <scratch dir>
+import { check, startDemo, launch, newPage, login } from './lib.mjs';
+
+const [bin, scratch] = process.argv.slice(2);
+if (!bin || !scratch) { console.error('usage: node daily_work.mjs <parcours> <dir>'); process.exit(2); }
+const demo = await startDemo(bin, scratch, 'quotidien', 40);
+const iso = d => d.toISOString().slice(0, 10);
+const today = new Date();
+const month = iso(today).slice(0, 7);
+const monday = new Date(today); monday.setUTCDate(today.getUTCDate() - ((today.getUTCDay() + 6) % 7));
+const inDays = n => { const d = new Date(today); d.setUTCDate(d.getUTCDate() + n); return iso(d); };
+
+let browser;
+let page;
+try {
+  browser = await launch();
+  const opened = await newPage(browser, 'quotidien');
+  page = opened.page;
+  const { problems, shot } = opened;
+  // After a submission the next page may still be loading: wait for what should appear.
+  const seen = sel => page.waitForSelector(sel, { timeout: 5000 }).then(() => true, () => false);
+  await login(page, demo, 'conseiller.paris');
+  check(await seen('h1:has-text("Mon portefeuille")'), 'arrivée sur « Mon portefeuille »');
+  check(await seen('text=10 jeune(s) dont vous êtes'), 'portefeuille : les 10 jeunes de démonstration de la structure');
+  await shot('portefeuille');
+
+  // 1. First reception, then the duplicate warning on a second attempt.
+  const person = async () => {
+    await page.click('nav >> text=Premier accueil');
+    await page.fill('#nom', 'Ferrand-Lhuillier');
+    await page.fill('#prenom', 'Bénédicte');
+    await page.fill('#date_naissance', '14/02/2005');
+    await page.fill('#sexe', 'F');
+    await page.fill('#telephone', '06 44 12 90 33');
+    await page.click('button:has-text("Enregistrer")');
+  };
+  await person();
+  await page.waitForSelector('text=Dossier enregistré.');
+  const dossier = page.url().split('?')[0];
+  check(await seen('h1:has-text("Ferrand-Lhuillier Bénédicte")'), 'premier accueil : dossier créé');
+  await person();
+  check(await seen('text=existe déjà dans votre structure'), 'second accueil de la même personne : avertissement de doublon');
+  await shot('doublon');
+  await page.goto(dossier);
+
+  // 2. Diagnosis: phase and situation.
+  await page.click('a:has-text("Phase")');
+  await page.selectOption('#categorie', 'diagnostic');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  await page.click('text=Mettre à jour la situation');
+  await page.selectOption('#logement', 'parents');
+  await page.fill('#niveau', 'V');
+  await page.selectOption('#rqth', 'non');
+  await page.selectOption('#permis', 'non');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('text=Niveau 3 — CAP, BEP (ancien V)'), 'diagnostic : ancien niveau V converti en niveau 3');
+  check(await seen('.etiquette:has-text("Diagnostic")'), 'phase « Diagnostic »');
+  await shot('diagnostic');
+
+  // 3. Entry into CEJ (an error first: no tax situation).
+  await page.click('text=Entrée en dispositif');
+  await page.selectOption('#kind', 'cej');
+  await page.click('button:has-text("Enregistrer")');
+  check(await seen('text=Situation fiscale du foyer : obligatoire'), 'CEJ : situation fiscale exigée, message sous le champ');
+  await page.selectOption('#situation_fiscale', 'non_imposable');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('h3:has-text("Contrat d\'engagement jeune (CEJ)")'), 'entrée en CEJ');
+  await shot('cej');
+
+  // 4. Planning and recording a week: an appointment, then the week's hours.
+  await page.click('a:has-text("Rendez-vous")');
+  await page.fill('#heure', '10:00');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  await page.click('button:has-text("Présent")');
+  await page.waitForSelector('.etiquette:has-text("Présent")');
+  await page.fill('input[name=semaine]', iso(monday));
+  await page.fill('input[name=prevues]', '15');
+  await page.fill('input[name=realisees]', '12h');
+  await page.click('button:has-text("Enregistrer la semaine")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('.manque:has-text("−3 h 0")'), 'semaine CEJ : 12 h réalisées sur 15, écart affiché');
+  await shot('semaine-cej');
+
+  // 5. An interview with a note.
+  await page.click('a:has-text("Entretien")');
+  await page.selectOption('#modalite', 'visio');
+  await page.selectOption('#theme', 'emploi');
+  await page.fill('#duree', '45');
+  await page.fill('#note', 'Souhaite travailler dans la vente ; CV à reprendre.');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('text=CV à reprendre'), 'entretien individuel et sa note dans la chronologie');
+  await shot('entretien');
+
+  // 6. An immersion: the company (SIRET checked), the proposal, the PMSMP, done.
+  await page.click('nav >> text=Entreprises');
+  await page.fill('#siret', '12002701600018');
+  await page.fill('#nom', 'Boulangerie Saint-Jean');
+  await page.click('button:has-text("Créer l\'entreprise")');
+  check(await seen('text=SIRET invalide'), 'SIRET à la clé fausse refusé');
+  await page.fill('#siret', '12002701600019');
+  await page.click('button:has-text("Créer l\'entreprise")');
+  await page.waitForSelector('h1:has-text("Boulangerie Saint-Jean")');
+  await page.goto(dossier);
+  await page.click('a:has-text("Proposition")');
+  await page.selectOption('#categorie', 'immersion');
+  await page.selectOption('#entreprise', { label: 'Boulangerie Saint-Jean (12002701600019)' });
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  await page.click('a:has-text("Immersion (PMSMP)")');
+  await page.fill('#date_debut', inDays(7));
+  await page.fill('#date_fin', inDays(40));
+  await page.fill('#tuteur', 'Chef de rayon');
+  await page.click('button:has-text("Enregistrer")');
+  check(await seen('text=30 jours calendaires par convention (34 jours demandés)'), 'immersion de 34 jours refusée');
+  await page.fill('#date_fin', inDays(16));
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  await page.click('form[action^="/immersions/"] button:has-text("Réalisée")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('text=(10 j)') && await seen('.etiquette:has-text("Réalisée")'), 'immersion de 10 jours réalisée');
+  await page.click('form[action^="/entrees/"] button:has-text("Réalisée")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  await shot('immersion');
+
+  // 7. The month's allowance: computation shown, then decided; the IBAN.
+  await page.click('a:has-text("Allocation du mois")');
+  check(await seen('text=Montant calculé') && await seen('text=Décret n° 2022-199'), 'calcul de l\'allocation expliqué, source citée');
+  await shot('allocation-calcul');
+  await page.selectOption('#decision', 'suspendue');
+  await page.click('button:has-text("Enregistrer la décision")');
+  check(await seen('text=doit être motivée'), 'suspension sans motif refusée');
+  await page.selectOption('#decision', 'attribuee');
+  await page.fill('#revenus', '0');
+  await page.click('button:has-text("Enregistrer la décision")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen(`text=${month} · cej · Attribuée`), 'allocation du mois attribuée');
+  await page.click('text=Saisir l\'IBAN');
+  await page.fill('#iban', 'FR76 3000 6000 0112 3456 7890 189');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('text=enregistré (jamais réaffiché)') && !(await page.content()).includes('3456 7890'), 'IBAN enregistré, jamais réaffiché');
+  await shot('allocation-decidee');
+
+  // 8. Exit with the national list ("autre" needs a note).
+  await page.click('a:has-text("Sortie")');
+  await page.selectOption('#categorie', 'autre');
+  await page.click('button:has-text("Enregistrer")');
+  check(await seen('text=précisez-le dans la note'), 'sortie « autre » sans précision refusée');
+  await page.selectOption('#categorie', 'emploi_durable');
+  await page.click('button:has-text("Enregistrer")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('.dossier-entete .etiquette:has-text("Sortie")') && await seen('.etiquette:has-text("Terminé")'), 'sortie en emploi durable, CEJ terminé');
+  await shot('sortie');
+  await page.click('button:has-text("Se déconnecter")');
+
+  // 9. The director produces the month's payment batch.
+  await login(page, demo, 'directrice.paris');
+  await page.click('nav >> text=Allocations');
+  check(await seen('text=Ferrand-Lhuillier'), 'allocations du mois de la structure');
+  await page.click('text=lot de paiement');
+  check(await seen('text=1 virement(s) SEPA'), 'lot de paiement : un virement');
+  await shot('lot');
+  const xml = await page.request.get(`${demo.base}/allocations/lot.xml?mois=${month}`);
+  const body = await xml.text();
+  check(xml.status() === 200 && body.includes('<NbOfTxs>1</NbOfTxs>') && body.includes('FR7630006000011234567890189'), 'fichier SEPA pain.001 téléchargé');
+  const csv = await page.request.get(`${demo.base}/allocations/lot.csv?mois=${month}`);
+  check((await csv.text()).includes('Ferrand-Lhuillier'), 'fichier CSV téléchargé');
+  check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
+  console.log('daily work journeys passed');
+} catch (e) {
+  console.error(String(e));
+  if (page) console.error(`page ${page.url()} :\n${await page.innerText('main').catch(() => '')}`);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  demo.stop();
+}

@@ -1,0 +1,63 @@
+// Shared helpers of the browser journeys: a demo instance served by the real binary, Debian's
+// headless Chromium, checks that print as they pass, numbered screenshots (not committed).
+import { chromium } from 'playwright-core';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export function check(cond, what) { if (!cond) throw new Error(`échec : ${what}`); console.log(`ok - ${what}`); }
+
+/** Creates a demo instance in `scratch/name` and serves it on a random port. */
+export async function startDemo(bin, scratch, name, jeunes) {
+  const dataDir = join(scratch, name);
+  rmSync(dataDir, { recursive: true, force: true });
+  const env = { ...process.env, PARCOURS_LOG: 'warn' };
+  delete env.PARCOURS_DATABASE_URL;
+  execFileSync(bin, ['demo', '--data-dir', dataDir, '--jeunes', String(jeunes), '--no-serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(bin, ['serve', '--data-dir', dataDir], { env: { ...env, PARCOURS_BIND: `127.0.0.1:${port}` }, stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  const code = login => execFileSync(bin, ['demo-code', '--data-dir', dataDir, '--login', login], { env }).toString().trim();
+  return { base, dataDir, code, stop: () => server.kill() };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that records console and script errors, and a screenshot function for `journey`. */
+export async function newPage(browser, journey) {
+  const page = await browser.newPage();
+  const problems = [];
+  // Intended error statuses (401, 409, 422) also log "Failed to load resource": not a problem.
+  page.on('console', m => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text()); });
+  page.on('pageerror', e => problems.push(String(e)));
+  const shots = join(here, 'screenshots', journey);
+  mkdirSync(shots, { recursive: true });
+  let step = 0;
+  const shot = async name => page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  return { page, problems, shot };
+}
+
+/** Password then second factor (from `demo-code`). */
+export async function login(page, demo, who) {
+  await page.goto(`${demo.base}/connexion`);
+  await page.fill('#identifiant', who);
+  await page.fill('#mot_de_passe', 'demo-parcours-2026');
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/connexion/code');
+  await page.fill('#code', demo.code(who));
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/portefeuille');
+}
