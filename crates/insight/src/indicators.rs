@@ -1,5 +1,7 @@
-//! Indicators computed on the warehouse with DataFusion (definitions: docs/INDICATORS.md), and
-//! published as tables protected by [`crate::sdc`].
+//! Raw computations on the warehouse with DataFusion (definitions: docs/INDICATORS.md): the
+//! figures before any suppression (the reference the tests compare with the operational
+//! store), and cross-tables of any two breakdowns protected together by [`crate::sdc`]. The
+//! dashboards publish through [`crate::publish`].
 
 use datafusion::arrow::array::{Array, Int64Array, StringArray};
 use datafusion::error::Result;
@@ -8,58 +10,12 @@ use std::path::Path;
 
 use crate::sdc::{protect, shown, Status};
 
-/// An indicator: what is counted among the facts.
-#[derive(Debug, Clone, Copy)]
-pub struct Indicator {
-    pub code: &'static str,
-    pub label: &'static str,
-    pub definition: &'static str,
-    /// SQL condition on `facts` (alias `f`).
-    pub filter: &'static str,
-    /// Counts distinct persons rather than facts.
-    pub persons: bool,
-}
-
-pub const INDICATORS: [Indicator; 4] = [
-    Indicator {
-        code: "entretiens_individuels",
-        label: "Entretiens individuels",
-        definition: "Nombre d'entretiens individuels de la période.",
-        filter: "f.fait = 'evenement' AND f.type = 'entretien_individuel'",
-        persons: false,
-    },
-    Indicator {
-        code: "jeunes_accompagnes",
-        label: "Jeunes accompagnés",
-        definition: "Jeunes ayant eu au moins un entretien individuel dans la période.",
-        filter: "f.fait = 'evenement' AND f.type = 'entretien_individuel'",
-        persons: true,
-    },
-    Indicator {
-        code: "entrees_cej",
-        label: "Entrées en CEJ",
-        definition: "Contrats d'engagement jeune signés dans la période.",
-        filter: "f.fait = 'entree_dispositif' AND f.type = 'cej'",
-        persons: false,
-    },
-    Indicator {
-        code: "sorties",
-        label: "Sorties",
-        definition: "Sorties de l'accompagnement dans la période, tous motifs.",
-        filter: "f.fait = 'sortie'",
-        persons: false,
-    },
-];
-
-pub fn indicator(code: &str) -> Option<Indicator> {
-    INDICATORS.iter().copied().find(|i| i.code == code)
-}
+pub use crate::catalogue::{indicator, Indicator, Measure, INDICATORS};
 
 /// A breakdown (a dimension of the fixed hierarchies): its code and its SQL expression.
 pub fn dimension(code: &str) -> Option<&'static str> {
     Some(match code {
         "mois" => "f.mois",
-        "annee" => "substr(f.mois, 1, 4)",
         "structure" => "f.structure",
         "tranche_age" => "f.tranche_age",
         "sexe" => "p.sexe",
@@ -73,11 +29,21 @@ pub fn dimension(code: &str) -> Option<&'static str> {
     })
 }
 
-/// Opens the current version of a warehouse (`DIR/current`): registers `persons` and `facts`.
+/// Opens the current version of a warehouse (`DIR/current`): registers `persons`, `facts` and
+/// (when present) `structures`. The link is resolved once, so a context keeps reading the
+/// version it opened while the exporter switches `current` to a new one.
 pub async fn open(dir: &Path) -> Result<SessionContext> {
     let ctx = SessionContext::new();
-    let cur = dir.join("current");
+    let cur = std::fs::canonicalize(dir.join("current"))?;
     let p = |f: &str| cur.join(f).to_string_lossy().to_string();
+    if cur.join("structures.parquet").exists() {
+        ctx.register_parquet(
+            "structures",
+            &p("structures.parquet"),
+            ParquetReadOptions::default(),
+        )
+        .await?;
+    }
     ctx.register_parquet(
         "persons",
         &p("persons.parquet"),
@@ -97,10 +63,10 @@ pub async fn compute(
     by: &[&str],
 ) -> Result<Vec<(Vec<String>, i64)>> {
     let dims: Vec<&str> = by.iter().filter_map(|d| dimension(d)).collect();
-    let measure = if ind.persons {
-        "COUNT(DISTINCT f.pseudonyme)"
-    } else {
-        "COUNT(*)"
+    let measure = match ind.measure {
+        Measure::Persons => "COUNT(DISTINCT f.pseudonyme)",
+        Measure::Facts => "COUNT(*)",
+        Measure::Sum { expr, .. } => expr,
     };
     let select: Vec<String> = dims
         .iter()

@@ -1,6 +1,20 @@
-//! The decision module (issue #4). For now: statistical disclosure control ([`sdc`]), the one
-//! pipeline every published figure will go through — pages, charts, API, CSV and XLSX alike.
-//! This crate never depends on the operational store or on a key (see ENGINEERING.md).
+//! The decision module (issue #4): the insight server and what it publishes.
+//!
+//! - [`catalogue`]: indicators, breakdowns and their families;
+//! - [`sdc`]: statistical disclosure control (primary, Gaussian secondary, interval check);
+//! - [`publish`]: the one pipeline every published figure goes through — pages, charts, API,
+//!   CSV, XLSX and the command line alike;
+//! - [`render`]: CSV, XLSX and chart bars of a published table;
+//! - [`server`]: `parcours-insight serve` (dashboards, API, assertion login, hot reload);
+//! - [`indicators`]: raw computations on the warehouse (the reference for tests, and
+//!   cross-tables protected together).
+//!
+//! This crate never depends on the operational store or on a key (see ENGINEERING.md): it
+//! reads a warehouse directory and the main server's public key.
 
+pub mod catalogue;
 pub mod indicators;
+pub mod publish;
+pub mod render;
 pub mod sdc;
+pub mod server;

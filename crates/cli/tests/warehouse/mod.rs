@@ -163,7 +163,7 @@ async fn warehouse_export_holds_no_identity_and_is_k_anonymous() {
 /// k-anonymity guard published; then the protected table hides its small cells.
 #[tokio::test]
 async fn indicators_equal_the_operational_reference() {
-    use parcours_insight::indicators::{compute, indicator, open, table};
+    use parcours_insight::indicators::{compute, indicator, open};
     for inst in instances().await {
         let b = inst.backend;
         inst.ok(&["init"]);
@@ -263,43 +263,79 @@ async fn indicators_equal_the_operational_reference() {
             ("entrees_cej", "entree_dispositif", "cej"),
         ] {
             let ind = indicator(code).unwrap();
-            let by_month = compute(&ctx, &ind, &["mois"]).await.unwrap();
+            let by_month = compute(&ctx, ind, &["mois"]).await.unwrap();
             assert_eq!(
                 by_month,
                 count(fact, kind, |r| r.2.clone()),
                 "{b}: {code} by month"
             );
             assert!(!by_month.is_empty(), "{b}: {code} has data");
-            let by_structure = compute(&ctx, &ind, &["structure"]).await.unwrap();
+            let by_structure = compute(&ctx, ind, &["structure"]).await.unwrap();
             assert_eq!(
                 by_structure,
                 count(fact, kind, |r| r.3.clone()),
                 "{b}: {code} by structure"
             );
-            let by_band = compute(&ctx, &ind, &["tranche_age"]).await.unwrap();
+            let by_band = compute(&ctx, ind, &["tranche_age"]).await.unwrap();
             assert_eq!(
                 by_band,
                 count(fact, kind, |r| r.4.clone()),
                 "{b}: {code} by age band"
             );
         }
-        // Published as a table: small cells read "s", never a number under 11.
-        let t = table(
-            &ctx,
-            &indicator("entrees_cej").unwrap(),
-            "mois",
-            "structure",
-            11,
-        )
-        .await
-        .unwrap();
-        let csv = t.to_csv("mois");
-        for cell in csv.lines().skip(1).flat_map(|l| l.split(';').skip(1)) {
-            if let Ok(n) = cell.parse::<i64>() {
-                assert!(n == 0 || n >= 11, "{b}: small count {n} published: {csv}");
-            } else {
-                assert_eq!(cell, "s", "{b}: {csv}");
+        // Published through the dashboards' pipeline: small cells read "s", never a number
+        // under 11; what is published equals the reference.
+        let w = parcours_insight::publish::Warehouse::open(&out, 11)
+            .await
+            .unwrap();
+        let by_month: HashMap<String, i64> = count("evenement", "entretien_individuel", |r| r.2.clone())
+            .into_iter()
+            .map(|(k, n)| (k[0].clone(), n))
+            .collect();
+        let mut compared = 0;
+        for year in w.years.clone() {
+            let t = w
+                .publish(
+                    &parcours_vault::assertion::Perimeter::Nation,
+                    &parcours_insight::publish::Query {
+                        indicateur: "entretiens_individuels".into(),
+                        annee: year.clone(),
+                        ventilation: "mois".into(),
+                        niveau: "nation".into(),
+                        code: "nation".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            let mut rows = t.lignes.clone();
+            rows.push(t.ensemble.clone());
+            for r in &rows {
+                for c in r.cellules.iter().chain([&r.total]) {
+                    match c.valeur {
+                        Some(n) => assert!(n == 0 || n >= 11, "{b}: small count {n} published"),
+                        None => assert_eq!(c.affiche, "s", "{b}"),
+                    }
+                }
+            }
+            assert!(
+                t.lignes.iter().all(|r| r.niveau == "region"),
+                "{b}: régions under the nation"
+            );
+            for (col, c) in t.colonnes.iter().zip(&t.ensemble.cellules) {
+                if let Some(n) = c.valeur {
+                    assert_eq!(
+                        n,
+                        by_month.get(&col.code).copied().unwrap_or(0),
+                        "{b}: {}",
+                        col.code
+                    );
+                    compared += 1;
+                }
             }
         }
+        assert!(
+            compared > 0,
+            "{b}: published months compared with the reference"
+        );
     }
 }

@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 //! Disclosure control, attacked: for every suppressed cell of a protected set of tables, the
 //! feasible interval of its value given everything published (linear programming, inner counts
 //! non-negative) must not be pinned and must be at least `threshold` wide — on random two-way
@@ -258,7 +256,7 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
     let ind = indicator("entretiens_individuels").unwrap();
     let linked = linked_tables(
         &ctx,
-        &ind,
+        ind,
         &[("mois", "structure"), ("mois", "tranche_age")],
         THRESHOLD,
     )
@@ -266,10 +264,10 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
     .unwrap();
     // Control: the same two tables protected one by one.
     let separate = vec![
-        parcours_insight::indicators::table(&ctx, &ind, "mois", "structure", THRESHOLD)
+        parcours_insight::indicators::table(&ctx, ind, "mois", "structure", THRESHOLD)
             .await
             .unwrap(),
-        parcours_insight::indicators::table(&ctx, &ind, "mois", "tranche_age", THRESHOLD)
+        parcours_insight::indicators::table(&ctx, ind, "mois", "tranche_age", THRESHOLD)
             .await
             .unwrap(),
     ];
@@ -329,6 +327,156 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
     assert!(
         separate_width < THRESHOLD as f64,
         "control: separate protection should leak on this data ({separate_width})"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Everything the dashboards publish for one indicator-year, read at every node by a national
+/// pilote — the families "sexe" and "tranche d'âge" sharing the units' totals, and the
+/// drill-down nation → régions → structures — attacked **together** over the joint cube
+/// structure × sexe × tranche d'âge: no suppressed cell is pinned or bounded narrower than the
+/// threshold, whichever views are combined (drill-down and breakdowns are differencing pairs).
+#[tokio::test]
+async fn every_dashboard_view_together_resists_the_joint_attack() {
+    use datafusion::arrow::array::{Array, Int64Array, StringArray};
+    use parcours_insight::publish::{Query, Warehouse};
+    use parcours_vault::assertion::Perimeter;
+    let dir = std::env::temp_dir().join(format!("parcours-dash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    crate::synthetic_warehouse(&dir, 99, 700, "20260401T000000Z");
+    let w = Warehouse::open(&dir, THRESHOLD).await.unwrap();
+
+    // The truth, read from the files with SQL written here.
+    let mut cube: Vec<(String, String, String, i64)> = Vec::new();
+    let batches = w
+        .ctx
+        .sql(
+            "SELECT CAST(f.structure AS VARCHAR), CAST(p.sexe AS VARCHAR), CAST(f.tranche_age AS VARCHAR), COUNT(*) \
+             FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme \
+             WHERE f.fait = 'evenement' AND f.type = 'entretien_individuel' AND f.mois LIKE '2026-%' \
+             GROUP BY 1, 2, 3",
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    for b in batches {
+        let s = |i: usize| {
+            datafusion::arrow::compute::cast(
+                b.column(i),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone()
+        };
+        let (a, c, d) = (s(0), s(1), s(2));
+        let n = b.column(3).as_any().downcast_ref::<Int64Array>().unwrap();
+        for r in 0..b.num_rows() {
+            cube.push((
+                a.value(r).into(),
+                c.value(r).into(),
+                d.value(r).into(),
+                n.value(r),
+            ));
+        }
+    }
+    let inner: Vec<i64> = cube.iter().map(|c| c.3).collect();
+    let region_of = |code: &str| {
+        crate::STRUCTURES
+            .iter()
+            .find(|s| s.0 == code)
+            .map(|s| s.2)
+            .unwrap()
+    };
+    let in_unit = |niveau: &str, code: &str, structure: &str| match niveau {
+        "nation" => true,
+        "region" => region_of(structure) == code,
+        _ => structure == code,
+    };
+
+    let mut cells: Vec<Vec<usize>> = Vec::new();
+    let mut status: Vec<Status> = Vec::new();
+    let mut shown: Vec<Option<i64>> = Vec::new();
+    let mut nodes = vec![("nation".to_string(), "nation".to_string())];
+    for s in crate::STRUCTURES {
+        nodes.push(("structure".into(), s.0.into()));
+        if !nodes.contains(&("region".into(), s.2.into())) {
+            nodes.push(("region".into(), s.2.into()));
+        }
+    }
+    for (niveau, code) in &nodes {
+        for ventilation in ["sexe", "tranche_age", "aucune"] {
+            let t = w
+                .publish(
+                    &Perimeter::Nation,
+                    &Query {
+                        indicateur: "entretiens_individuels".into(),
+                        annee: "2026".into(),
+                        ventilation: ventilation.into(),
+                        niveau: niveau.clone(),
+                        code: code.clone(),
+                    },
+                )
+                .await
+                .unwrap();
+            let mut rows: Vec<&parcours_insight::publish::Row> = t.lignes.iter().collect();
+            rows.push(&t.ensemble);
+            rows.extend(t.comparaison.iter());
+            for r in rows {
+                let mut push = |set: Vec<usize>, c: &parcours_insight::publish::Cell| {
+                    cells.push(set);
+                    status.push(c.statut);
+                    shown.push(c.valeur);
+                };
+                for (col, c) in t.colonnes.iter().zip(&r.cellules) {
+                    let set = (0..cube.len())
+                        .filter(|&i| {
+                            in_unit(r.niveau, &r.code, &cube[i].0)
+                                && (if ventilation == "sexe" {
+                                    &cube[i].1
+                                } else {
+                                    &cube[i].2
+                                }) == &col.code
+                        })
+                        .collect();
+                    push(set, c);
+                }
+                let set = (0..cube.len())
+                    .filter(|&i| in_unit(r.niveau, &r.code, &cube[i].0))
+                    .collect();
+                push(set, &r.total);
+            }
+        }
+    }
+    let mut suppressed = 0;
+    for i in 0..cells.len() {
+        let v: i64 = cells[i].iter().map(|&k| inner[k]).sum();
+        match shown[i] {
+            Some(p) => {
+                assert_eq!(p, v, "a published figure is the true one");
+                assert!(v == 0 || v >= THRESHOLD, "small count {v} published");
+            }
+            None => {
+                suppressed += 1;
+                let (lo, hi) = interval(&inner, &cells, &status, &cells[i]);
+                assert!(
+                    lo <= v as f64 + 1e-6 && hi >= v as f64 - 1e-6,
+                    "true value {v} outside [{lo}, {hi}]"
+                );
+                assert!(
+                    hi - lo >= THRESHOLD as f64 - 1e-6,
+                    "suppressed cell {i} = {v} recoverable within [{lo}, {hi}] from all the views"
+                );
+            }
+        }
+    }
+    assert!(
+        suppressed >= 4,
+        "the views had cells to protect ({suppressed})"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,671 @@
+//! The one publication pipeline: every figure the insight server shows — page, chart, JSON,
+//! CSV, XLSX, command line — is a [`Published`] table built here, after disclosure control.
+//! No other path reads the warehouse for publication, so suppression cannot be bypassed by
+//! choosing another format.
+//!
+//! For one indicator and one calendar year, every family of breakdowns
+//! ([`crate::catalogue`]) is one linear system: inner cells `structure × value`, published
+//! cells `unit × group` and each unit's total, for every unit of the hierarchy (nation,
+//! régions, structures). Families share the units' totals; they are protected in turn, and a
+//! unit total suppressed in one family is forced suppressed in all (protected like a primary
+//! cell there), until no family adds a suppression — so a unit total reads the same everywhere
+//! and no family publishes what another hides. A [`Published`] table is then a *view* of a
+//! family (a node of the hierarchy, its children as rows): drilling down or across never yields
+//! a table protected on its own, which is what makes differencing useless.
+//!
+//! The values of suppressed cells never leave this module: a [`Cell`] holds `None` for them.
+
+use datafusion::arrow::array::{Array, Int64Array, StringArray};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+use parcours_vault::assertion::Perimeter;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::catalogue::{
+    breakdown, families, family_expr, indicator, month_label, quarter_of, value_label, Indicator,
+    Measure,
+};
+use crate::sdc::{protect_with, Status};
+
+/// The hierarchy: unit 0 is the nation, then the régions, then the structures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub niveau: &'static str,
+    pub code: String,
+    pub libelle: String,
+    #[serde(skip)]
+    pub parent: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    pub units: Vec<Unit>,
+    /// Units containing each structure code (the structure, its région, the nation).
+    pub chain: HashMap<String, Vec<usize>>,
+}
+
+impl Hierarchy {
+    /// From `structures.parquet` rows (code, name, région); structure codes met in the facts
+    /// but absent from it are placed in a région "(non renseignée)".
+    pub fn new(structures: &[(String, String, String)], extra_codes: &[String]) -> Hierarchy {
+        let mut rows: Vec<(String, String, String)> = structures.to_vec();
+        for c in extra_codes {
+            if !rows.iter().any(|r| &r.0 == c) {
+                rows.push((c.clone(), c.clone(), "(non renseignée)".into()));
+            }
+        }
+        let regions: BTreeSet<String> = rows.iter().map(|r| r.2.clone()).collect();
+        let mut units = vec![Unit {
+            niveau: "nation",
+            code: "nation".into(),
+            libelle: "France entière".into(),
+            parent: None,
+        }];
+        let mut region_index = HashMap::new();
+        for r in regions {
+            region_index.insert(r.clone(), units.len());
+            units.push(Unit {
+                niveau: "region",
+                code: r.clone(),
+                libelle: r,
+                parent: Some(0),
+            });
+        }
+        rows.sort();
+        let mut chain = HashMap::new();
+        for (code, name, region) in rows {
+            let ri = region_index.get(&region).copied().unwrap_or(0);
+            chain.insert(code.clone(), vec![units.len(), ri, 0]);
+            units.push(Unit {
+                niveau: "structure",
+                code,
+                libelle: name,
+                parent: Some(ri),
+            });
+        }
+        Hierarchy { units, chain }
+    }
+
+    pub fn find(&self, niveau: &str, code: &str) -> Option<usize> {
+        self.units
+            .iter()
+            .position(|u| u.niveau == niveau && (niveau == "nation" || u.code == code))
+    }
+
+    pub fn children(&self, u: usize) -> Vec<usize> {
+        (0..self.units.len())
+            .filter(|&i| self.units[i].parent == Some(u))
+            .collect()
+    }
+
+    /// Whether a perimeter may see a unit: the nation sees all; a région its structures; a
+    /// structure only itself (and, for comparison, its région's totals — see [`view`]).
+    pub fn allowed(&self, perimeter: &Perimeter, u: usize) -> bool {
+        let Some(unit) = self.units.get(u) else {
+            return false;
+        };
+        match perimeter {
+            Perimeter::Nation => true,
+            Perimeter::Region(r) => {
+                (unit.niveau == "region" && &unit.code == r)
+                    || (unit.niveau == "structure"
+                        && unit
+                            .parent
+                            .and_then(|p| self.units.get(p))
+                            .is_some_and(|p| &p.code == r))
+            }
+            Perimeter::Structure(s) => unit.niveau == "structure" && &unit.code == s,
+        }
+    }
+
+    /// The unit a perimeter lands on.
+    pub fn home(&self, perimeter: &Perimeter) -> Option<usize> {
+        match perimeter {
+            Perimeter::Nation => Some(0),
+            Perimeter::Region(r) => self.find("region", r),
+            Perimeter::Structure(s) => self.find("structure", s),
+        }
+    }
+}
+
+/// One family of one indicator-year, protected.
+#[derive(Debug, Clone, Default)]
+pub struct Family {
+    /// Column groups: code, label, and the values they gather.
+    pub groups: Vec<(String, String, Vec<String>)>,
+    /// `(unit, group)` → value and status (absent: 0, publishable).
+    pub cells: HashMap<(usize, usize), (i64, Status)>,
+    /// Unit totals.
+    pub totals: Vec<(i64, Status)>,
+}
+
+impl Family {
+    fn cell(&self, u: usize, g: usize) -> (i64, Status) {
+        self.cells.get(&(u, g)).copied().unwrap_or((0, Status::V))
+    }
+    fn total(&self, u: usize) -> (i64, Status) {
+        self.totals.get(u).copied().unwrap_or((0, Status::V))
+    }
+}
+
+/// Every family of one indicator-year.
+pub type Families = BTreeMap<&'static str, Family>;
+
+/// The rows `(structure, value, measure)` of an indicator for one year and one family.
+async fn cube(
+    ctx: &SessionContext,
+    ind: &Indicator,
+    year: &str,
+    expr: &str,
+    measure: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    let sql = format!(
+        "SELECT CAST(f.structure AS VARCHAR), CAST({expr} AS VARCHAR), {measure} \
+         FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme \
+         WHERE ({}) AND f.mois LIKE '{year}-%' GROUP BY 1, 2",
+        ind.filter
+    );
+    let mut out = Vec::new();
+    for b in ctx.sql(&sql).await?.collect().await? {
+        let text = |i: usize| -> Option<StringArray> {
+            datafusion::arrow::compute::cast(
+                b.column(i),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .ok()
+            .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
+        };
+        let n = datafusion::arrow::compute::cast(
+            b.column(2),
+            &datafusion::arrow::datatypes::DataType::Int64,
+        )?;
+        let (Some(s), Some(v), Some(n)) =
+            (text(0), text(1), n.as_any().downcast_ref::<Int64Array>())
+        else {
+            return Err(DataFusionError::Internal("colonnes inattendues".into()));
+        };
+        for r in 0..b.num_rows() {
+            let value = if v.is_null(r) { "" } else { v.value(r) };
+            out.push((s.value(r).to_string(), value.to_string(), n.value(r)));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn measure_sql(ind: &Indicator) -> &'static str {
+    match ind.measure {
+        Measure::Facts => "CAST(COUNT(*) AS BIGINT)",
+        Measure::Persons => "CAST(COUNT(DISTINCT f.pseudonyme) AS BIGINT)",
+        Measure::Sum { expr, .. } => expr,
+    }
+}
+
+/// The column groups of a family, from the values present.
+fn groups_of(family: &str, values: &BTreeSet<String>) -> Vec<(String, String, Vec<String>)> {
+    let mut out: Vec<(String, String, Vec<String>)> = values
+        .iter()
+        .map(|v| {
+            let label = if family == "mois" {
+                month_label(v)
+            } else {
+                value_label(family, v)
+            };
+            (v.clone(), label, vec![v.clone()])
+        })
+        .collect();
+    if family == "mois" {
+        let mut quarters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for v in values {
+            quarters.entry(quarter_of(v)).or_default().push(v.clone());
+        }
+        for (q, months) in quarters {
+            out.push((q.clone(), format!("{q} (trimestre)"), months));
+        }
+    }
+    out
+}
+
+/// A family's linear system: inner cells and published cells (deduplicated by their inner set).
+struct System {
+    inner: Vec<i64>,
+    cells: Vec<Vec<usize>>,
+    /// `(unit, group)` → published cell.
+    at: HashMap<(usize, usize), usize>,
+    /// unit → its total's published cell.
+    total_at: HashMap<usize, usize>,
+}
+
+fn system(
+    h: &Hierarchy,
+    rows: &[(String, String, i64)],
+    groups: &[(String, String, Vec<String>)],
+) -> System {
+    let mut cells: Vec<Vec<usize>> = Vec::new();
+    let mut index: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut members: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    let mut unit_members: HashMap<usize, Vec<usize>> = HashMap::new();
+    let group_of: HashMap<&str, Vec<usize>> = {
+        let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (gi, (_, _, vals)) in groups.iter().enumerate() {
+            for v in vals {
+                m.entry(v.as_str()).or_default().push(gi);
+            }
+        }
+        m
+    };
+    for (i, (s, v, _)) in rows.iter().enumerate() {
+        let units = h.chain.get(s).cloned().unwrap_or_else(|| vec![0]);
+        for &u in &units {
+            unit_members.entry(u).or_default().push(i);
+            for &g in group_of.get(v.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+                members.entry((u, g)).or_default().push(i);
+            }
+        }
+    }
+    let mut add = |set: Vec<usize>, cells: &mut Vec<Vec<usize>>| -> usize {
+        *index.entry(set.clone()).or_insert_with(|| {
+            cells.push(set);
+            cells.len() - 1
+        })
+    };
+    let mut at = HashMap::new();
+    let mut keys: Vec<_> = members.keys().copied().collect();
+    keys.sort();
+    for k in keys {
+        let set = members.remove(&k).unwrap_or_default();
+        at.insert(k, add(set, &mut cells));
+    }
+    let mut total_at = HashMap::new();
+    let mut units: Vec<_> = unit_members.keys().copied().collect();
+    units.sort();
+    for u in units {
+        let set = unit_members.remove(&u).unwrap_or_default();
+        total_at.insert(u, add(set, &mut cells));
+    }
+    System {
+        inner: rows.iter().map(|r| r.2).collect(),
+        cells,
+        at,
+        total_at,
+    }
+}
+
+/// Protects every family of an indicator-year together (see the module's documentation).
+pub async fn protect_indicator(
+    ctx: &SessionContext,
+    h: &Hierarchy,
+    ind: &Indicator,
+    year: &str,
+    threshold: i64,
+    basis: Option<&Families>,
+) -> Result<Families> {
+    if year.len() != 4 || !year.chars().all(|c| c.is_ascii_digit()) {
+        return Err(DataFusionError::Plan("année invalide".into()));
+    }
+    // The data of each family.
+    let mut data = Vec::new();
+    for fam in families(ind.measure) {
+        let Some(expr) = family_expr(fam, ind.measure) else {
+            continue;
+        };
+        let rows = cube(ctx, ind, year, expr, measure_sql(ind)).await?;
+        let values: BTreeSet<String> = rows.iter().map(|r| r.1.clone()).collect();
+        let groups = groups_of(fam, &values);
+        let sys = system(h, &rows, &groups);
+        data.push((fam, groups, sys));
+    }
+    let mut out = Families::new();
+    if let Some(basis) = basis {
+        // A sum: the basis count's pattern, cell by cell (same facts, same groups).
+        for (fam, groups, sys) in data {
+            let b = basis.get(fam).cloned().unwrap_or_default();
+            let value = |c: usize| sys.cells[c].iter().map(|&i| sys.inner[i]).sum::<i64>();
+            let status_of_group = |u: usize, code: &str| {
+                b.groups
+                    .iter()
+                    .position(|g| g.0 == code)
+                    .map(|bg| b.cell(u, bg).1)
+                    .unwrap_or(Status::V)
+            };
+            let mut f = Family {
+                groups: groups.clone(),
+                totals: vec![(0, Status::V); h.units.len()],
+                ..Family::default()
+            };
+            for (&(u, g), &c) in &sys.at {
+                f.cells
+                    .insert((u, g), (value(c), status_of_group(u, &groups[g].0)));
+            }
+            for (&u, &c) in &sys.total_at {
+                f.totals[u] = (value(c), b.total(u).1);
+            }
+            out.insert(fam, f);
+        }
+        return Ok(out);
+    }
+    let mut forced: BTreeSet<usize> = BTreeSet::new();
+    loop {
+        out.clear();
+        let mut suppressed_totals: BTreeSet<usize> = BTreeSet::new();
+        for (fam, groups, sys) in &data {
+            let forced_cells: Vec<usize> = forced
+                .iter()
+                .filter_map(|u| sys.total_at.get(u).copied())
+                .collect();
+            let st = protect_with(&sys.inner, &sys.cells, threshold, &forced_cells);
+            let value = |c: usize| sys.cells[c].iter().map(|&i| sys.inner[i]).sum::<i64>();
+            let mut f = Family {
+                groups: groups.clone(),
+                totals: vec![(0, Status::V); h.units.len()],
+                ..Family::default()
+            };
+            for (&(u, g), &c) in &sys.at {
+                f.cells.insert((u, g), (value(c), st[c]));
+            }
+            for (&u, &c) in &sys.total_at {
+                f.totals[u] = (value(c), st[c]);
+                if st[c].suppressed() {
+                    suppressed_totals.insert(u);
+                }
+            }
+            out.insert(fam, f);
+        }
+        if suppressed_totals.is_subset(&forced) {
+            // Every family suppresses exactly `forced` (a primary total is primary everywhere,
+            // the same value): the totals read the same in every table.
+            return Ok(out);
+        }
+        forced.extend(suppressed_totals);
+    }
+}
+
+/// A published cell: the value only when publishable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// `None` when suppressed: the value never leaves the pipeline.
+    pub valeur: Option<i64>,
+    /// `A` primary suppression, `D` secondary, `V` publishable.
+    pub statut: Status,
+    /// As shown: the number, or `s`.
+    pub affiche: String,
+}
+
+impl Cell {
+    fn of((v, st): (i64, Status)) -> Cell {
+        Cell {
+            valeur: (!st.suppressed()).then_some(v),
+            statut: st,
+            affiche: crate::sdc::shown(v, st),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub code: String,
+    pub libelle: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub niveau: &'static str,
+    pub code: String,
+    pub libelle: String,
+    /// Whether the reader may open this unit (drill-down).
+    pub ouvrable: bool,
+    pub cellules: Vec<Cell>,
+    pub total: Cell,
+    /// The same unit's total the year before (comparison year on year).
+    pub annee_precedente: Option<Cell>,
+}
+
+/// A published table: one indicator, one year, one breakdown, one node of the hierarchy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub indicateur: &'static str,
+    pub libelle: &'static str,
+    pub definition: &'static str,
+    pub unite: &'static str,
+    pub annee: String,
+    pub ventilation: &'static str,
+    pub ventilation_libelle: &'static str,
+    pub seuil: i64,
+    pub perimetre: Unit,
+    pub colonnes: Vec<Column>,
+    /// The node's children (régions of the nation, structures of a région; none for a
+    /// structure).
+    pub lignes: Vec<Row>,
+    /// The node itself.
+    pub ensemble: Row,
+    /// For a structure: its région, for comparison.
+    pub comparaison: Option<Row>,
+    /// Version of the warehouse the figures come from (its export time).
+    pub entrepot: String,
+}
+
+/// What a reader asks for.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub indicateur: String,
+    pub annee: String,
+    pub ventilation: String,
+    pub niveau: String,
+    pub code: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("ce périmètre n'est pas le vôtre")]
+    OutOfScope,
+    #[error("entrepôt : {0}")]
+    Engine(#[from] DataFusionError),
+}
+
+/// A warehouse version, open, with the protected families computed on demand and kept.
+pub struct Warehouse {
+    pub ctx: SessionContext,
+    pub hierarchy: Hierarchy,
+    pub years: Vec<String>,
+    pub version: String,
+    pub threshold: i64,
+    cache: tokio::sync::Mutex<HashMap<(&'static str, String), Arc<Families>>>,
+}
+
+impl Warehouse {
+    /// Opens `DIR/current` (manifest checksums verified by the caller or here).
+    pub async fn open(dir: &std::path::Path, threshold: i64) -> Result<Warehouse> {
+        let ctx = crate::indicators::open(dir).await?;
+        // A warehouse exported before structures.parquet existed: structures by code only.
+        let structures = string_rows(
+            &ctx,
+            "SELECT CAST(code AS VARCHAR), CAST(nom AS VARCHAR), CAST(region AS VARCHAR) FROM structures",
+        )
+        .await
+        .unwrap_or_default();
+        let codes: Vec<String> = string_rows(
+            &ctx,
+            "SELECT DISTINCT CAST(structure AS VARCHAR), '' AS b, '' AS c FROM facts",
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+        let mut years: Vec<String> = string_rows(
+            &ctx,
+            "SELECT DISTINCT CAST(mois AS VARCHAR), '' AS b, '' AS c FROM facts",
+        )
+        .await?
+        .into_iter()
+        .filter_map(|r| r.0.get(..4).map(str::to_string))
+        .filter(|y| y.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+        years.sort();
+        years.dedup();
+        let version = std::fs::read_link(dir.join("current"))
+            .map(|p| p.to_string_lossy().to_string())
+            .unwrap_or_default();
+        Ok(Warehouse {
+            ctx,
+            hierarchy: Hierarchy::new(&structures, &codes),
+            years,
+            version,
+            threshold,
+            cache: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The protected families of an indicator-year (computed once per warehouse version).
+    pub async fn families(&self, ind: &'static Indicator, year: &str) -> Result<Arc<Families>> {
+        let key = (ind.code, year.to_string());
+        if let Some(f) = self.cache.lock().await.get(&key) {
+            return Ok(f.clone());
+        }
+        let basis = match ind.measure {
+            Measure::Sum { basis, .. } => match indicator(basis) {
+                Some(b) => Some(Box::pin(self.families(b, year)).await?),
+                None => None,
+            },
+            _ => None,
+        };
+        let fams = Arc::new(
+            protect_indicator(
+                &self.ctx,
+                &self.hierarchy,
+                ind,
+                year,
+                self.threshold,
+                basis.as_deref(),
+            )
+            .await?,
+        );
+        self.cache.lock().await.insert(key, fams.clone());
+        Ok(fams)
+    }
+
+    /// The one entry point of publication.
+    pub async fn publish(
+        &self,
+        perimeter: &Perimeter,
+        q: &Query,
+    ) -> std::result::Result<Published, PublishError> {
+        let bad = |m: &str| PublishError::BadRequest(m.to_string());
+        let ind = indicator(&q.indicateur).ok_or_else(|| bad("indicateur inconnu"))?;
+        let b = breakdown(&q.ventilation).ok_or_else(|| bad("ventilation inconnue"))?;
+        if family_expr(b.family, ind.measure).is_none() {
+            return Err(bad(
+                "cette ventilation ne s'applique pas à un nombre de jeunes (un jeune y compterait plusieurs fois)",
+            ));
+        }
+        if !self.years.contains(&q.annee) {
+            return Err(bad("année absente de l'entrepôt"));
+        }
+        let h = &self.hierarchy;
+        let node = h
+            .find(&q.niveau, &q.code)
+            .ok_or_else(|| bad("périmètre inconnu"))?;
+        if !h.allowed(perimeter, node) {
+            return Err(PublishError::OutOfScope);
+        }
+        let fams = self.families(ind, &q.annee).await?;
+        let fam = fams.get(b.family).cloned().unwrap_or_default();
+        let previous_year = q
+            .annee
+            .parse::<i32>()
+            .ok()
+            .map(|y| (y - 1).to_string())
+            .filter(|y| self.years.contains(y));
+        let previous = match &previous_year {
+            Some(y) => Some(self.families(ind, y).await?),
+            None => None,
+        };
+        let group_idx: Vec<usize> = (0..fam.groups.len())
+            .filter(|&g| match b.code {
+                "aucune" => false,
+                "mois" => fam.groups[g].0.len() == 7,
+                "trimestre" => fam.groups[g].0.starts_with('T'),
+                _ => true,
+            })
+            .collect();
+        let row = |u: usize| -> Row {
+            let unit = &h.units[u];
+            Row {
+                niveau: unit.niveau,
+                code: unit.code.clone(),
+                libelle: unit.libelle.clone(),
+                ouvrable: unit.niveau != "structure" && h.allowed(perimeter, u),
+                cellules: group_idx
+                    .iter()
+                    .map(|&g| Cell::of(fam.cell(u, g)))
+                    .collect(),
+                total: Cell::of(fam.total(u)),
+                annee_precedente: previous.as_ref().map(|p| {
+                    Cell::of(
+                        p.get(b.family)
+                            .map(|f| f.total(u))
+                            .unwrap_or((0, Status::V)),
+                    )
+                }),
+            }
+        };
+        let unit = h.units[node].clone();
+        let comparaison = (unit.niveau == "structure")
+            .then_some(unit.parent)
+            .flatten()
+            .map(row);
+        Ok(Published {
+            indicateur: ind.code,
+            libelle: ind.label,
+            definition: ind.definition,
+            unite: ind.unit,
+            annee: q.annee.clone(),
+            ventilation: b.code,
+            ventilation_libelle: b.label,
+            seuil: self.threshold,
+            colonnes: group_idx
+                .iter()
+                .map(|&g| Column {
+                    code: fam.groups[g].0.clone(),
+                    libelle: fam.groups[g].1.clone(),
+                })
+                .collect(),
+            lignes: h.children(node).into_iter().map(row).collect(),
+            ensemble: row(node),
+            comparaison,
+            perimetre: unit,
+            entrepot: self.version.clone(),
+        })
+    }
+}
+
+/// Rows of three text columns.
+async fn string_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for b in ctx.sql(sql).await?.collect().await? {
+        let col = |i: usize| -> Option<StringArray> {
+            datafusion::arrow::compute::cast(
+                b.column(i),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .ok()
+            .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
+        };
+        let (Some(a), Some(c), Some(d)) = (col(0), col(1), col(2)) else {
+            continue;
+        };
+        for r in 0..b.num_rows() {
+            if !a.is_null(r) {
+                out.push((
+                    a.value(r).to_string(),
+                    c.value(r).to_string(),
+                    d.value(r).to_string(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}

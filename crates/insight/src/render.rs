@@ -1,0 +1,171 @@
+//! The formats of a [`Published`] table: CSV (semicolon, UTF-8 with BOM, for Excel), XLSX, and
+//! the bars of the server-rendered SVG chart. Each reads only what the pipeline published: a
+//! suppressed cell has no value here, only its `s`.
+
+use crate::publish::{Cell, Published, Row};
+
+/// The rows of a table in reading order: the children, the node itself, the comparison.
+pub fn all_rows(p: &Published) -> Vec<(&Row, &'static str)> {
+    let mut out: Vec<(&Row, &'static str)> = p.lignes.iter().map(|r| (r, "")).collect();
+    out.push((&p.ensemble, "Ensemble"));
+    if let Some(c) = &p.comparaison {
+        out.push((c, "Pour comparaison"));
+    }
+    out
+}
+
+/// The header: the perimeter column, the breakdown's columns, the total, the previous year.
+pub fn header(p: &Published) -> Vec<String> {
+    let mut h = vec!["Périmètre".to_string()];
+    h.extend(p.colonnes.iter().map(|c| c.libelle.clone()));
+    h.push(format!("Total {}", p.annee));
+    if p.ensemble.annee_precedente.is_some() {
+        h.push(format!(
+            "Total {}",
+            p.annee.parse::<i32>().map(|y| y - 1).unwrap_or(0)
+        ));
+    }
+    h
+}
+
+fn row_label(r: &Row, tag: &str) -> String {
+    if tag.is_empty() {
+        r.libelle.clone()
+    } else {
+        format!("{tag} — {}", r.libelle)
+    }
+}
+
+fn row_cells(r: &Row) -> Vec<&Cell> {
+    let mut v: Vec<&Cell> = r.cellules.iter().collect();
+    v.push(&r.total);
+    if let Some(c) = &r.annee_precedente {
+        v.push(c);
+    }
+    v
+}
+
+pub const NOTE: &str = "« s » : secret statistique — moins de jeunes que le seuil de diffusion, ou cellule masquée pour qu'aucune autre ne puisse être recalculée.";
+
+/// A text field for a spreadsheet: quoted when needed, and never read as a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// Semicolon CSV, UTF-8 with BOM (Excel opens it as is).
+pub fn to_csv(p: &Published) -> String {
+    let mut out = String::from("\u{feff}");
+    let line = |fields: Vec<String>| -> String {
+        let f: Vec<String> = fields.iter().map(|x| csv_field(x)).collect();
+        format!("{}\r\n", f.join(";"))
+    };
+    out.push_str(&line(header(p)));
+    for (r, tag) in all_rows(p) {
+        let mut f = vec![row_label(r, tag)];
+        f.extend(row_cells(r).iter().map(|c| c.affiche.clone()));
+        out.push_str(&line(f));
+    }
+    out.push_str("\r\n");
+    out.push_str(&line(vec![format!(
+        "{} — {} — {} — seuil de diffusion : {}",
+        p.libelle, p.annee, p.perimetre.libelle, p.seuil
+    )]));
+    out.push_str(&line(vec![NOTE.to_string()]));
+    out
+}
+
+/// XLSX workbook: numbers as numbers, suppressed cells as the text `s`.
+pub fn to_xlsx(p: &Published) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name("Tableau")?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{} — {} — {}", p.libelle, p.annee, p.perimetre.libelle),
+        &bold,
+    )?;
+    for (c, h) in header(p).iter().enumerate() {
+        ws.write_string_with_format(2, c as u16, h, &bold)?;
+    }
+    let mut row = 3u32;
+    for (r, tag) in all_rows(p) {
+        ws.write_string(row, 0, row_label(r, tag))?;
+        for (c, cell) in row_cells(r).iter().enumerate() {
+            let col = (c + 1) as u16;
+            match cell.valeur {
+                Some(v) => ws.write_number(row, col, v as f64)?,
+                None => ws.write_string(row, col, &cell.affiche)?,
+            };
+        }
+        row += 1;
+    }
+    ws.write_string(row + 1, 0, format!("Seuil de diffusion : {}", p.seuil))?;
+    ws.write_string(row + 2, 0, NOTE)?;
+    ws.set_column_width(0, 40)?;
+    wb.save_to_buffer()
+}
+
+/// One bar of the chart.
+#[derive(Debug, Clone)]
+pub struct Bar {
+    pub label: String,
+    /// Length in the chart's units (0 for a suppressed value).
+    pub length: u32,
+    pub shown: String,
+    pub suppressed: bool,
+    pub y: u32,
+}
+
+/// Width of the longest bar.
+pub const BAR_MAX: u32 = 420;
+/// Height of one bar's line.
+pub const BAR_STEP: u32 = 26;
+
+/// The bars of the chart: the rows' totals when the node has children, otherwise the node's
+/// cells of the breakdown.
+pub fn bars(p: &Published) -> Vec<Bar> {
+    let items: Vec<(String, &Cell)> = if p.lignes.is_empty() {
+        p.colonnes
+            .iter()
+            .zip(&p.ensemble.cellules)
+            .map(|(c, v)| (c.libelle.clone(), v))
+            .collect()
+    } else {
+        p.lignes
+            .iter()
+            .map(|r| (r.libelle.clone(), &r.total))
+            .collect()
+    };
+    let max = items
+        .iter()
+        .filter_map(|(_, c)| c.valeur)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, c))| Bar {
+            label,
+            length: c
+                .valeur
+                .map(|v| ((v.max(0) as f64 / max as f64) * BAR_MAX as f64).round() as u32)
+                .unwrap_or(0),
+            shown: c.affiche.clone(),
+            suppressed: c.valeur.is_none(),
+            y: i as u32 * BAR_STEP,
+        })
+        .collect()
+}
