@@ -17,6 +17,53 @@ use parcours_warehouse::{fact, Fact, Person};
 use crate::audit::{Event, OK};
 use crate::{App, Ctx, Result};
 
+/// What one export did.
+#[derive(Debug)]
+pub struct Exported {
+    /// The version directory `current` now points to.
+    pub dir: std::path::PathBuf,
+    pub report: parcours_warehouse::kanon::KReport,
+    pub facts: usize,
+    /// Time spent reading and decrypting the operational store.
+    pub extract: std::time::Duration,
+}
+
+impl App {
+    /// A full export: extract, k-anonymise (`k`), write and switch `out/current` atomically
+    /// (the command, the server's nightly schedule, the demo and the benchmark all call this).
+    pub async fn warehouse_export(
+        &self,
+        ctx: &Ctx,
+        out: &std::path::Path,
+        k: usize,
+    ) -> Result<Exported> {
+        if k < 2 {
+            return Err(crate::AppError::Refused("k doit valoir au moins 2".into()));
+        }
+        let t0 = std::time::Instant::now();
+        let mut x = self.warehouse_extract(ctx).await?;
+        let extract = t0.elapsed();
+        let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut x.persons, k);
+        x.facts.retain(|f| !gone.contains(&f.pseudonym));
+        let stamp = ctx.now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
+        let dir = parcours_warehouse::files::publish(
+            out,
+            &stamp,
+            &x.persons,
+            &x.facts,
+            &x.structures,
+            &report,
+        )
+        .map_err(|e| crate::AppError::Refused(e.to_string()))?;
+        Ok(Exported {
+            dir,
+            report,
+            facts: x.facts.len(),
+            extract,
+        })
+    }
+}
+
 /// Everything an export hands to the warehouse writer.
 #[derive(Debug, Default)]
 pub struct Extract {

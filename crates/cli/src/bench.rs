@@ -576,21 +576,15 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
     let mut last = (0, 0, 0);
     for _ in 0..3 {
         let t = Instant::now();
-        let mut x = app.warehouse_extract(&op).await.map_err(explain)?;
-        let extract = t.elapsed();
-        let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut x.persons, a.k);
-        x.facts.retain(|f| !gone.contains(&f.pseudonym));
-        let stamp = format!("{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"));
-        parcours_warehouse::files::publish(
-            &out,
-            &stamp,
-            &x.persons,
-            &x.facts,
-            &x.structures,
-            &report,
-        )?;
+        let op = Ctx::operator(chrono::Utc::now());
+        let x = app
+            .warehouse_export(&op, &out, a.k)
+            .await
+            .map_err(explain)?;
+        let extract = x.extract;
+        let report = x.report;
         runs.push((extract, t.elapsed()));
-        last = (report.persons_out, x.facts.len(), report.suppressed);
+        last = (report.persons_out, x.facts, report.suppressed);
     }
     println!(
         "backend: {:?}; {} dossiers chargés en {:.1} s",

@@ -54,6 +54,9 @@ enum Command {
     /// The decision module's warehouse: pseudonymised, k-anonymous export.
     #[command(subcommand)]
     Warehouse(commands::warehouse::Cmd),
+    /// What the separate insight server (dashboards) needs from this one.
+    #[command(subcommand)]
+    Insight(commands::insight::Cmd),
     /// Benchmarks (print their figures).
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
             Command::Keys(c) => commands::keys::run(c).await,
             Command::Payer(c) => commands::payer::run(c).await,
             Command::Warehouse(c) => commands::warehouse::run(c).await,
+            Command::Insight(c) => commands::insight::run(c).await,
             Command::Bench(c) => commands::bench::run(c).await,
         }
     });

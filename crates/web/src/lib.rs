@@ -12,6 +12,7 @@ mod api;
 mod api_work;
 mod error;
 mod pages;
+pub mod pilotage;
 mod request;
 mod work;
 
@@ -44,10 +45,14 @@ async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Respons
         .is_some_and(|v| v.as_bytes() == b"https");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A page may set its own (stricter or wider) policy: the "Pilotage" page posts to the
+    // insight server.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -97,6 +102,11 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(pages::routes())
         .merge(work::routes())
         .nest("/api/v1", api::routes().merge(api_work::routes()))
+        .route("/pilotage", get(pilotage::page))
+        .route(
+            "/api/v1/pilotage/jeton",
+            axum::routing::post(pilotage::api_token),
+        )
         .route("/healthz", get(healthz))
         .route("/static/parcours.css", get(css))
         .fallback(error::not_found)

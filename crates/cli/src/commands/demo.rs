@@ -21,6 +21,31 @@ pub struct Args {
     /// Prepare the instance and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Address of the insight server (dashboards) the demo starts beside the main one.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub insight_bind: String,
+}
+
+/// Starts `parcours-insight` (built beside this binary) on the demo's warehouse and public key.
+fn start_insight(
+    data_dir: &std::path::Path,
+    bind: &str,
+) -> anyhow::Result<Option<tokio::process::Child>> {
+    let exe = std::env::current_exe()?.with_file_name("parcours-insight");
+    if !exe.exists() {
+        return Ok(None);
+    }
+    let child = tokio::process::Command::new(exe)
+        .arg("serve")
+        .arg("--warehouse")
+        .arg(data_dir.join("entrepot"))
+        .arg("--cle-publique")
+        .arg(data_dir.join("parcours-insight.pub"))
+        .arg("--bind")
+        .arg(bind)
+        .kill_on_drop(true)
+        .spawn()?;
+    Ok(Some(child))
 }
 
 #[derive(clap::Args)]
@@ -104,6 +129,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     )
     .await
     .map_err(super::explain)?;
+    // The decision module: a first warehouse and the public key of this instance's assertions.
+    eprintln!("Export de l'entrepôt pseudonymisé du module de pilotage…");
+    app.warehouse_export(&ctx, &loc.data_dir.join("entrepot"), 5)
+        .await
+        .map_err(super::explain)?;
+    std::fs::write(
+        loc.data_dir.join("parcours-insight.pub"),
+        format!("{}\n", app.insight_public_key()),
+    )?;
     super::seal(&app).await?;
     let dir = loc.data_dir.display();
     println!();
@@ -128,7 +162,31 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    super::serve::serve(Arc::new(app), &a.bind).await?;
+    let _insight = match start_insight(&loc.data_dir, &a.insight_bind)? {
+        Some(child) => {
+            parcours_web::pilotage::set_insight_url(&format!("http://{}", a.insight_bind));
+            println!(
+                "Pilotage (tableaux de bord, serveur distinct) : http://{}/ — ouvrez-le depuis le menu « Pilotage ».",
+                a.insight_bind
+            );
+            Some(child)
+        }
+        None => {
+            println!("Pilotage : binaire parcours-insight absent ; construisez-le avec `cargo build --release --workspace` pour voir les tableaux de bord.");
+            None
+        }
+    };
+    let app = Arc::new(app);
+    // Nightly export by default, as in production.
+    super::serve::ExportSchedule {
+        dir: Some(loc.data_dir.join("entrepot")),
+        export_at: "02:00".into(),
+        export_every: None,
+        k: 5,
+        no_warehouse_export: false,
+    }
+    .spawn(app.clone(), &loc.data_dir)?;
+    super::serve::serve(app, &a.bind).await?;
     Ok(ExitCode::SUCCESS)
 }
 

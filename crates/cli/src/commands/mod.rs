@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod import;
 pub mod init;
+pub mod insight;
 pub mod keys;
 pub mod payer;
 pub mod seed;

@@ -9,6 +9,83 @@ pub struct Args {
     /// Listening address.
     #[arg(long, env = "PARCOURS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    #[command(flatten)]
+    pub export: ExportSchedule,
+}
+
+/// The decision module's warehouse, exported by the server on a schedule (nightly by default).
+#[derive(clap::Args, Clone)]
+pub struct ExportSchedule {
+    /// Warehouse directory (default: <data dir>/entrepot).
+    #[arg(long = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    /// Time of the nightly export, UTC (HH:MM).
+    #[arg(long, env = "PARCOURS_WAREHOUSE_AT", default_value = "02:00")]
+    pub export_at: String,
+    /// Export every N seconds instead of nightly (tests, demonstrations).
+    #[arg(long, env = "PARCOURS_WAREHOUSE_EVERY")]
+    pub export_every: Option<u64>,
+    /// k of the k-anonymity guard.
+    #[arg(long = "warehouse-k", default_value_t = 5)]
+    pub k: usize,
+    /// Do not export the warehouse from this server.
+    #[arg(long)]
+    pub no_warehouse_export: bool,
+}
+
+impl ExportSchedule {
+    /// Seconds until the next export after `now`.
+    fn wait(&self, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<u64> {
+        if let Some(n) = self.export_every {
+            return Ok(n.max(1));
+        }
+        let t = chrono::NaiveTime::parse_from_str(&self.export_at, "%H:%M").map_err(|_| {
+            anyhow::anyhow!(
+                "heure d'export invalide « {} » : attendu HH:MM",
+                self.export_at
+            )
+        })?;
+        let today = now.date_naive().and_time(t).and_utc();
+        let next = if today > now {
+            today
+        } else {
+            today + chrono::Duration::days(1)
+        };
+        Ok((next - now).num_seconds().max(1) as u64)
+    }
+
+    /// Starts the export loop in the background (unless disabled).
+    pub fn spawn(
+        &self,
+        app: Arc<parcours_app::App>,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        if self.no_warehouse_export {
+            return Ok(());
+        }
+        self.wait(chrono::Utc::now())?;
+        let me = self.clone();
+        let out = me.dir.clone().unwrap_or_else(|| data_dir.join("entrepot"));
+        tokio::spawn(async move {
+            loop {
+                let Ok(secs) = me.wait(chrono::Utc::now()) else {
+                    return;
+                };
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+                match app.warehouse_export(&ctx, &out, me.k).await {
+                    Ok(x) => tracing::info!(
+                        version = %x.dir.display(),
+                        personnes = x.report.persons_out,
+                        faits = x.facts,
+                        "entrepôt exporté"
+                    ),
+                    Err(e) => tracing::error!(erreur = %e, "export de l'entrepôt en échec"),
+                }
+            }
+        });
+        Ok(())
+    }
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -16,7 +93,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let app = parcours_app::setup::open(&loc)
         .await
         .map_err(super::explain)?;
-    serve(Arc::new(app), &a.bind).await?;
+    let app = Arc::new(app);
+    a.export.spawn(app.clone(), &loc.data_dir)?;
+    serve(app, &a.bind).await?;
     Ok(ExitCode::SUCCESS)
 }
 

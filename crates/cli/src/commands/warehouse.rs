@@ -20,31 +20,20 @@ pub enum Cmd {
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
         Cmd::Export { common, out, k } => {
-            if k < 2 {
-                anyhow::bail!("k doit valoir au moins 2");
-            }
             let app = super::open(&common).await?;
-            let now = chrono::Utc::now();
-            let ctx = parcours_app::Ctx::operator(now);
+            let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
             let t0 = std::time::Instant::now();
-            let mut x = app.warehouse_extract(&ctx).await.map_err(super::explain)?;
-            let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut x.persons, k);
-            x.facts.retain(|f| !gone.contains(&f.pseudonym));
-            let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
-            let dir = parcours_warehouse::files::publish(
-                &out,
-                &stamp,
-                &x.persons,
-                &x.facts,
-                &x.structures,
-                &report,
-            )?;
+            let x = app
+                .warehouse_export(&ctx, &out, k)
+                .await
+                .map_err(super::explain)?;
+            let (dir, report) = (x.dir, x.report);
             super::seal(&app).await?;
             println!(
                 "Entrepôt exporté dans {} ({} personnes, {} faits, {:.1} s).",
                 dir.display(),
                 report.persons_out,
-                x.facts.len(),
+                x.facts,
                 t0.elapsed().as_secs_f64()
             );
             println!(

@@ -288,10 +288,11 @@ async fn indicators_equal_the_operational_reference() {
         let w = parcours_insight::publish::Warehouse::open(&out, 11)
             .await
             .unwrap();
-        let by_month: HashMap<String, i64> = count("evenement", "entretien_individuel", |r| r.2.clone())
-            .into_iter()
-            .map(|(k, n)| (k[0].clone(), n))
-            .collect();
+        let by_month: HashMap<String, i64> =
+            count("evenement", "entretien_individuel", |r| r.2.clone())
+                .into_iter()
+                .map(|(k, n)| (k[0].clone(), n))
+                .collect();
         let mut compared = 0;
         for year in w.years.clone() {
             let t = w
@@ -338,4 +339,169 @@ async fn indicators_equal_the_operational_reference() {
             "{b}: published months compared with the reference"
         );
     }
+}
+
+/// The main server's side of the insight login: the assertion follows the role (structure for
+/// conseiller and directeur, région or nation for a pilote, nothing for the DPO), names nobody,
+/// verifies with the public key `parcours insight public-key` prints — and with nothing else;
+/// the "Pilotage" page posts it to the insight server, which its policy alone allows.
+#[tokio::test]
+async fn insight_assertions_follow_the_role_and_name_nobody() {
+    use parcours_vault::assertion::{parse_public_key, verify, Perimeter};
+    let inst = Instance::new("sqlite").await;
+    inst.standard();
+    inst.add_user("pilote.nation", "pilote", None);
+    let pw = inst.dir.join("pw");
+    inst.ok(&[
+        "user",
+        "add",
+        "--login",
+        "pilote.ara",
+        "--role",
+        "pilote",
+        "--region",
+        "Auvergne-Rhône-Alpes",
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    inst.add_user("dpo.a", "dpo", None);
+    let key_file = inst.dir.join("insight.pub");
+    inst.ok(&["insight", "public-key", "--out", key_file.to_str().unwrap()]);
+    let key = parse_public_key(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    let other_key = parse_public_key(&inst.ok(&["insight", "public-key"])).unwrap();
+    assert_eq!(key, other_key, "the file and the printed key are the same");
+    let app = inst.app().await;
+    let now = chrono::Utc::now().timestamp();
+    for (login, expected) in [
+        ("conseiller.a", Some(Perimeter::Structure("ML-A".into()))),
+        ("pilote.nation", Some(Perimeter::Nation)),
+        (
+            "pilote.ara",
+            Some(Perimeter::Region("Auvergne-Rhône-Alpes".into())),
+        ),
+        ("dpo.a", None),
+    ] {
+        let mut c = Client::new(app.clone());
+        c.login(login, None, 0).await;
+        let r = c
+            .json(Method::POST, "/api/v1/pilotage/jeton", json!({}))
+            .await;
+        match expected {
+            None => assert_eq!(r.status, StatusCode::FORBIDDEN, "{login}: {}", r.body),
+            Some(p) => {
+                assert_eq!(r.status, StatusCode::OK, "{login}: {}", r.body);
+                let token = r.json()["jeton"].as_str().unwrap().to_string();
+                let claims = verify(&key, &token, now).unwrap();
+                assert_eq!(claims.perimetre, p, "{login}");
+                assert!(claims.exp - claims.iat <= 300, "short-lived");
+                let body =
+                    String::from_utf8(base64_decode(token.split('.').next().unwrap())).unwrap();
+                assert!(
+                    !body.contains(login),
+                    "{login}: the assertion names nobody: {body}"
+                );
+                assert!(
+                    verify(&key, &token, now + 3600).is_err(),
+                    "{login}: expired an hour later"
+                );
+                let page = c.get("/pilotage").await;
+                assert_eq!(page.status, StatusCode::OK);
+                assert!(
+                    page.body
+                        .contains("action=\"http://127.0.0.1:8081/connexion\""),
+                    "{}",
+                    page.body
+                );
+                let csp = page.headers["content-security-policy"].to_str().unwrap();
+                assert!(
+                    csp.contains("form-action 'self' http://127.0.0.1:8081"),
+                    "{csp}"
+                );
+                let other = c.get("/portefeuille").await;
+                if let Some(v) = other.headers.get("content-security-policy") {
+                    assert!(
+                        !v.to_str().unwrap().contains("8081"),
+                        "other pages keep form-action 'self'"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let v = A.iter().position(|&x| x == c).unwrap() as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// `parcours serve` exports the warehouse on its schedule (here every second instead of
+/// nightly) into the warehouse directory, switching `current` to a complete version.
+#[test]
+fn the_server_exports_the_warehouse_on_its_schedule() {
+    let inst = futures_block(Instance::new("sqlite"));
+    inst.ok(&["init"]);
+    inst.ok(&["seed", "--jeunes", "60", "--events", "3"]);
+    let out = inst.dir.join("entrepot-planifie");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parcours"))
+        .args([
+            "serve",
+            "--bind",
+            &bind,
+            "--warehouse",
+            out.to_str().unwrap(),
+            "--export-every",
+            "1",
+        ])
+        .env("PARCOURS_DATA_DIR", &inst.dir)
+        .env_remove("PARCOURS_DATABASE_URL")
+        .env_remove("PARCOURS_MASTER_KEY_FILE")
+        .env("PARCOURS_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let mut versions = std::collections::BTreeSet::new();
+    for _ in 0..150 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Ok((dir, m)) = parcours_warehouse::files::open_current(&out) {
+            assert!(m
+                .tables
+                .iter()
+                .any(|t| t.file == "facts.parquet" && t.rows > 0));
+            versions.insert(dir);
+            if versions.len() >= 2 {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        versions.len() >= 2,
+        "two scheduled exports, each complete: {versions:?}"
+    );
+}
+
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
