@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export function check(cond, what) { if (!cond) throw new Error(`échec : ${what}`); console.log(`ok - ${what}`); }
 
 /** Creates a demo instance in `scratch/name` and serves it on a random port. */
-export async function startDemo(bin, scratch, name, jeunes) {
+export async function startDemo(bin, scratch, name, jeunes, extraEnv = {}) {
   const dataDir = join(scratch, name);
   rmSync(dataDir, { recursive: true, force: true });
   const env = { ...process.env, PARCOURS_LOG: 'warn' };
@@ -19,7 +19,7 @@ export async function startDemo(bin, scratch, name, jeunes) {
   execFileSync(bin, ['demo', '--data-dir', dataDir, '--jeunes', String(jeunes), '--no-serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const port = 20000 + Math.floor(Math.random() * 20000);
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(bin, ['serve', '--data-dir', dataDir], { env: { ...env, PARCOURS_BIND: `127.0.0.1:${port}` }, stdio: 'ignore' });
+  const server = spawn(bin, ['serve', '--data-dir', dataDir], { env: { ...env, ...extraEnv, PARCOURS_BIND: `127.0.0.1:${port}` }, stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
     await new Promise(r => setTimeout(r, 100));

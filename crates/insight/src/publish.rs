@@ -597,7 +597,7 @@ impl Warehouse {
                 niveau: unit.niveau,
                 code: unit.code.clone(),
                 libelle: unit.libelle.clone(),
-                ouvrable: unit.niveau != "structure" && h.allowed(perimeter, u),
+                ouvrable: h.allowed(perimeter, u),
                 cellules: group_idx
                     .iter()
                     .map(|&g| Cell::of(fam.cell(u, g)))

@@ -505,3 +505,10 @@ fn futures_block<F: std::future::Future>(f: F) -> F::Output {
         .unwrap()
         .block_on(f)
 }
+
+/// The dashboards journey in headless Chromium: main server → Pilotage → insight server
+/// (started with only the demo's warehouse and public key), filters, exports, drill-down.
+#[test]
+fn dashboards_journey_in_headless_chromium() {
+    run_browser_journey("pilotage.mjs", "pilotage journey passed");
+}
