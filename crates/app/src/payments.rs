@@ -9,6 +9,7 @@
 use chrono::NaiveDate;
 use parcours_domain::ids;
 use parcours_domain::roles::Role;
+use parcours_domain::spreadsheet::csv_field;
 use parcours_domain::ValidationErrors;
 use parcours_store::programmes::{self as pq, BankRow};
 use parcours_store::{jeunes as q, keyring};
@@ -101,21 +102,6 @@ fn sepa_text(s: &str) -> String {
         .chars()
         .take(70)
         .collect()
-}
-
-/// A CSV field for Excel (semicolon separated): quoted when needed, and neutralised when it
-/// would start a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 impl App {

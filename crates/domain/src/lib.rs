@@ -12,6 +12,7 @@ pub mod phone;
 pub mod roles;
 pub mod rules;
 pub mod situation;
+pub mod spreadsheet;
 pub mod structure;
 pub mod timeline;
 pub mod validation;

@@ -45,6 +45,19 @@ enum Command {
     },
     /// List the indicators and their definitions.
     Indicateurs,
+    /// Benchmark: p50/p99 of each dashboard table at national scope — cold (queries and
+    /// disclosure control of the indicator-year) and warm (a view of the protected families) —
+    /// next to the same aggregate as raw DataFusion SQL on the same files.
+    Bench {
+        #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
+        warehouse: PathBuf,
+        /// Runs per indicator.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Year (default: the latest in the warehouse).
+        #[arg(long)]
+        annee: Option<String>,
+    },
     /// Print a published table (the dashboards' pipeline), as CSV or JSON, at national scope.
     Tableau {
         #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
@@ -119,6 +132,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         }
+        Command::Bench {
+            warehouse,
+            runs,
+            annee,
+        } => bench(&warehouse, runs.max(1), annee).await?,
         Command::Indicateurs => {
             for i in INDICATORS {
                 println!("{}\t{}\t{}", i.code, i.label, i.definition);
@@ -164,6 +182,98 @@ async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(i).copied().unwrap_or(0.0)
+}
+
+async fn bench(dir: &std::path::Path, runs: usize, annee: Option<String>) -> Result<(), String> {
+    use std::time::Instant;
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let (_, manifest) = parcours_warehouse::files::open_current(dir)
+        .map_err(|e| format!("entrepôt illisible : {e}"))?;
+    let rows: Vec<String> = manifest
+        .tables
+        .iter()
+        .map(|t| format!("{} {}", t.file, t.rows))
+        .collect();
+    let w0 = Warehouse::open(dir, parcours_insight::sdc::DEFAULT_THRESHOLD)
+        .await
+        .map_err(|e| err(&e))?;
+    let year = annee
+        .or_else(|| w0.years.last().cloned())
+        .ok_or("entrepôt vide")?;
+    println!(
+        "entrepôt {} ({}), année {year}, {} unités (nation, régions, structures), {runs} passages",
+        w0.version,
+        rows.join(", "),
+        w0.hierarchy.units.len()
+    );
+    println!("indicateur;froid p50 ms;froid p99 ms;vue p50 ms;vue p99 ms;SQL brut p50 ms;SQL brut p99 ms");
+    for ind in INDICATORS {
+        let (mut cold, mut warm, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+        let q = |ventilation: &str| Query {
+            indicateur: ind.code.into(),
+            annee: year.clone(),
+            ventilation: ventilation.into(),
+            niveau: "nation".into(),
+            code: "nation".into(),
+        };
+        let first = if ind.measure == parcours_insight::catalogue::Measure::Persons {
+            "sexe"
+        } else {
+            "mois"
+        };
+        for _ in 0..runs {
+            let w = Warehouse::open(dir, parcours_insight::sdc::DEFAULT_THRESHOLD)
+                .await
+                .map_err(|e| err(&e))?;
+            let t = Instant::now();
+            w.publish(&Perimeter::Nation, &q(first))
+                .await
+                .map_err(|e| err(&e))?;
+            cold.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            w.publish(&Perimeter::Nation, &q("tranche_age"))
+                .await
+                .map_err(|e| err(&e))?;
+            warm.push(t.elapsed().as_secs_f64() * 1000.0);
+            let expr = if first == "mois" { "f.mois" } else { "p.sexe" };
+            let measure = match ind.measure {
+                parcours_insight::catalogue::Measure::Persons => "COUNT(DISTINCT f.pseudonyme)",
+                parcours_insight::catalogue::Measure::Facts => "COUNT(*)",
+                parcours_insight::catalogue::Measure::Sum { expr, .. } => expr,
+            };
+            let sql = format!(
+                "SELECT f.structure, {expr}, {measure} FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme \
+                 WHERE ({}) AND f.mois LIKE '{year}-%' GROUP BY 1, 2",
+                ind.filter
+            );
+            let t = Instant::now();
+            w.ctx
+                .sql(&sql)
+                .await
+                .map_err(|e| err(&e))?
+                .collect()
+                .await
+                .map_err(|e| err(&e))?;
+            raw.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        println!(
+            "{};{:.0};{:.0};{:.1};{:.1};{:.0};{:.0}",
+            ind.code,
+            pct(&mut cold, 0.5),
+            pct(&mut cold, 0.99),
+            pct(&mut warm, 0.5),
+            pct(&mut warm, 0.99),
+            pct(&mut raw, 0.5),
+            pct(&mut raw, 0.99)
+        );
     }
     Ok(())
 }

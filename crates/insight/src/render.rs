@@ -3,6 +3,7 @@
 //! suppressed cell has no value here, only its `s`.
 
 use crate::publish::{Cell, Published, Row};
+use parcours_domain::spreadsheet::csv_field;
 
 /// The rows of a table in reading order: the children, the node itself, the comparison.
 pub fn all_rows(p: &Published) -> Vec<(&Row, &'static str)> {
@@ -46,20 +47,6 @@ fn row_cells(r: &Row) -> Vec<&Cell> {
 }
 
 pub const NOTE: &str = "« s » : secret statistique — moins de jeunes que le seuil de diffusion, ou cellule masquée pour qu'aucune autre ne puisse être recalculée.";
-
-/// A text field for a spreadsheet: quoted when needed, and never read as a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
 
 /// Semicolon CSV, UTF-8 with BOM (Excel opens it as is).
 pub fn to_csv(p: &Published) -> String {
