@@ -560,6 +560,10 @@ pub struct WarehouseArgs {
     pub k: usize,
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Export into this directory and keep it (for `parcours-insight bench`); default: a
+    /// scratch directory removed at the end.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// Full export of the warehouse: extraction (with the decryption generalisation needs),
@@ -571,7 +575,7 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     crate::seed::seed(&app, &op, a.jeunes, 13, a.events, true).await?;
     let load = t0.elapsed();
-    let out = dir.join("entrepot");
+    let out = a.out.clone().unwrap_or_else(|| dir.join("entrepot"));
     let mut runs = Vec::new();
     let mut last = (0, 0, 0);
     for _ in 0..3 {
