@@ -214,6 +214,12 @@ async fn bench(dir: &std::path::Path, runs: usize, annee: Option<String>) -> Res
         rows.join(", "),
         w0.hierarchy.units.len()
     );
+    let t = Instant::now();
+    let ready = w0.warm_up().await;
+    println!(
+        "préparation au chargement (toutes les années de tous les indicateurs, {ready}) : {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     println!("indicateur;froid p50 ms;froid p99 ms;vue p50 ms;vue p99 ms;SQL brut p50 ms;SQL brut p99 ms");
     for ind in INDICATORS {
         let (mut cold, mut warm, mut raw) = (Vec::new(), Vec::new(), Vec::new());

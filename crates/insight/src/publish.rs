@@ -547,6 +547,21 @@ impl Warehouse {
         Ok(fams)
     }
 
+    /// Protects every indicator of every year now (what a reader's first table would
+    /// otherwise wait for). The server runs it before swapping a new version in, so readers only
+    /// ever get views. Returns how many indicator-years are ready.
+    pub async fn warm_up(&self) -> usize {
+        let mut n = 0;
+        for ind in crate::catalogue::INDICATORS {
+            for y in &self.years {
+                if self.families(ind, y).await.is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
     /// The one entry point of publication.
     pub async fn publish(
         &self,

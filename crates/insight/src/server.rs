@@ -7,8 +7,9 @@
 //! `Authorization: Bearer …`. Every figure goes through [`crate::publish`].
 //!
 //! A new warehouse version (`DIR/current` switched by the exporter) is picked up without
-//! downtime: a background task opens it, checks its manifest, and swaps it in; requests under
-//! way finish on the version they started with.
+//! downtime: a background task opens it, checks its manifest, protects every indicator-year
+//! ([`Warehouse::warm_up`]) and swaps it in; requests under way finish on the version they
+//! started with.
 
 use askama::Template;
 use axum::extract::{Form, Query as Q, State};
@@ -65,10 +66,15 @@ fn now() -> i64 {
 
 impl Server {
     pub async fn new(config: Config) -> Result<Arc<Server>, String> {
-        let w = open_checked(&config.warehouse, config.threshold).await?;
+        let w = Arc::new(open_checked(&config.warehouse, config.threshold).await?);
+        // The first version is served at once and protected in the background.
+        let warming = w.clone();
+        tokio::spawn(async move {
+            warming.warm_up().await;
+        });
         Ok(Arc::new(Server {
             config,
-            warehouse: RwLock::new(Arc::new(w)),
+            warehouse: RwLock::new(w),
             sessions: Mutex::new(HashMap::new()),
             used: Mutex::new(HashMap::new()),
         }))
@@ -87,6 +93,8 @@ impl Server {
             return Ok(false);
         }
         let w = open_checked(&self.config.warehouse, self.config.threshold).await?;
+        // Protected before it is swapped in: readers of the new version get views only.
+        w.warm_up().await;
         *self.warehouse.write().await = Arc::new(w);
         Ok(true)
     }

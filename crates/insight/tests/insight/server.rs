@@ -385,8 +385,9 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
     let before = http(a, "GET", "/healthz", &[], "").text();
     crate::synthetic_warehouse(&root.join("entrepot"), 6, 500, "20260402T000000Z");
     let mut switched = false;
-    for _ in 0..50 {
-        std::thread::sleep(std::time::Duration::from_millis(200));
+    // Protecting every indicator-year before the swap takes a while in a debug build.
+    for _ in 0..240 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
         let now = http(a, "GET", "/healthz", &[], "").text();
         if now != before {
             assert!(now.contains("20260402T000000Z"), "{now}");
