@@ -23,6 +23,17 @@ pub enum Measure {
     },
 }
 
+impl Measure {
+    /// The SQL aggregate over `facts` (alias `f`), as a BIGINT.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Measure::Facts => "CAST(COUNT(*) AS BIGINT)",
+            Measure::Persons => "CAST(COUNT(DISTINCT f.pseudonyme) AS BIGINT)",
+            Measure::Sum { expr, .. } => expr,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Indicator {
     pub code: &'static str,

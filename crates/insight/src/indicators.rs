@@ -8,7 +8,7 @@ use datafusion::error::Result;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use std::path::Path;
 
-use crate::sdc::{protect, shown, Status};
+use crate::sdc::{protect, Status};
 
 pub use crate::catalogue::{indicator, Indicator, Measure, INDICATORS};
 
@@ -63,11 +63,7 @@ pub async fn compute(
     by: &[&str],
 ) -> Result<Vec<(Vec<String>, i64)>> {
     let dims: Vec<&str> = by.iter().filter_map(|d| dimension(d)).collect();
-    let measure = match ind.measure {
-        Measure::Persons => "COUNT(DISTINCT f.pseudonyme)",
-        Measure::Facts => "COUNT(*)",
-        Measure::Sum { expr, .. } => expr,
-    };
+    let measure = ind.measure.sql();
     let select: Vec<String> = dims
         .iter()
         .enumerate()
@@ -75,7 +71,7 @@ pub async fn compute(
         .collect();
     let group: Vec<String> = (1..=dims.len()).map(|i| i.to_string()).collect();
     let sql = format!(
-        "SELECT {}{}CAST({measure} AS BIGINT) AS n FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme WHERE {} {}",
+        "SELECT {}{}{measure} AS n FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme WHERE {} {}",
         select.join(", "),
         if select.is_empty() { "" } else { ", " },
         ind.filter,
@@ -89,17 +85,7 @@ pub async fn compute(
             .as_any()
             .downcast_ref::<Int64Array>()
             .cloned();
-        // Strings may come back as views (Utf8View): cast every key column to plain Utf8.
-        let cols: Vec<Option<StringArray>> = (0..dims.len())
-            .map(|i| {
-                datafusion::arrow::compute::cast(
-                    b.column(i),
-                    &datafusion::arrow::datatypes::DataType::Utf8,
-                )
-                .ok()
-                .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
-            })
-            .collect();
+        let cols: Vec<Option<StringArray>> = (0..dims.len()).map(|i| text_column(&b, i)).collect();
         for r in 0..b.num_rows() {
             let key = cols
                 .iter()
@@ -116,6 +102,17 @@ pub async fn compute(
     Ok(out)
 }
 
+/// Column `i` of a result as plain text: strings may come back as views (Utf8View), and keys
+/// of other types are cast.
+pub(crate) fn text_column(
+    b: &datafusion::arrow::record_batch::RecordBatch,
+    i: usize,
+) -> Option<StringArray> {
+    datafusion::arrow::compute::cast(b.column(i), &datafusion::arrow::datatypes::DataType::Utf8)
+        .ok()
+        .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
+}
+
 /// A two-way table with margins, protected: the value and status of every cell.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -126,32 +123,6 @@ pub struct Table {
     pub row_totals: Vec<(i64, Status)>,
     pub col_totals: Vec<(i64, Status)>,
     pub total: (i64, Status),
-}
-
-impl Table {
-    /// As published (semicolon CSV): suppressed cells read "s".
-    pub fn to_csv(&self, row_dim: &str) -> String {
-        let mut s = format!("{row_dim};{};Total\n", self.cols.join(";"));
-        for (r, name) in self.rows.iter().enumerate() {
-            let cells: Vec<String> = self.cells[r].iter().map(|(v, st)| shown(*v, *st)).collect();
-            s.push_str(&format!(
-                "{name};{};{}\n",
-                cells.join(";"),
-                shown(self.row_totals[r].0, self.row_totals[r].1)
-            ));
-        }
-        let totals: Vec<String> = self
-            .col_totals
-            .iter()
-            .map(|(v, st)| shown(*v, *st))
-            .collect();
-        s.push_str(&format!(
-            "Total;{};{}\n",
-            totals.join(";"),
-            shown(self.total.0, self.total.1)
-        ));
-        s
-    }
 }
 
 /// Builds and protects the two-way table `row_dim × col_dim` of a counting indicator (facts,

@@ -250,11 +250,7 @@ async fn bench(dir: &std::path::Path, runs: usize, annee: Option<String>) -> Res
                 .map_err(|e| err(&e))?;
             warm.push(t.elapsed().as_secs_f64() * 1000.0);
             let expr = if first == "mois" { "f.mois" } else { "p.sexe" };
-            let measure = match ind.measure {
-                parcours_insight::catalogue::Measure::Persons => "COUNT(DISTINCT f.pseudonyme)",
-                parcours_insight::catalogue::Measure::Facts => "COUNT(*)",
-                parcours_insight::catalogue::Measure::Sum { expr, .. } => expr,
-            };
+            let measure = ind.measure.sql();
             let sql = format!(
                 "SELECT f.structure, {expr}, {measure} FROM facts f JOIN persons p ON p.pseudonyme = f.pseudonyme \
                  WHERE ({}) AND f.mois LIKE '{year}-%' GROUP BY 1, 2",

@@ -15,7 +15,7 @@
 //!
 //! The values of suppressed cells never leave this module: a [`Cell`] holds `None` for them.
 
-use datafusion::arrow::array::{Array, Int64Array, StringArray};
+use datafusion::arrow::array::{Array, Int64Array};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use parcours_vault::assertion::Perimeter;
@@ -27,6 +27,7 @@ use crate::catalogue::{
     breakdown, families, family_expr, indicator, month_label, quarter_of, value_label, Indicator,
     Measure,
 };
+use crate::indicators::text_column;
 use crate::sdc::{protect_with, Status};
 
 /// The hierarchy: unit 0 is the nation, then the régions, then the structures.
@@ -169,14 +170,7 @@ async fn cube(
     );
     let mut out = Vec::new();
     for b in ctx.sql(&sql).await?.collect().await? {
-        let text = |i: usize| -> Option<StringArray> {
-            datafusion::arrow::compute::cast(
-                b.column(i),
-                &datafusion::arrow::datatypes::DataType::Utf8,
-            )
-            .ok()
-            .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
-        };
+        let text = |i: usize| text_column(&b, i);
         let n = datafusion::arrow::compute::cast(
             b.column(2),
             &datafusion::arrow::datatypes::DataType::Int64,
@@ -193,14 +187,6 @@ async fn cube(
     }
     out.sort();
     Ok(out)
-}
-
-fn measure_sql(ind: &Indicator) -> &'static str {
-    match ind.measure {
-        Measure::Facts => "CAST(COUNT(*) AS BIGINT)",
-        Measure::Persons => "CAST(COUNT(DISTINCT f.pseudonyme) AS BIGINT)",
-        Measure::Sum { expr, .. } => expr,
-    }
 }
 
 /// The column groups of a family, from the values present.
@@ -311,7 +297,7 @@ pub async fn protect_indicator(
         let Some(expr) = family_expr(fam, ind.measure) else {
             continue;
         };
-        let rows = cube(ctx, ind, year, expr, measure_sql(ind)).await?;
+        let rows = cube(ctx, ind, year, expr, ind.measure.sql()).await?;
         let values: BTreeSet<String> = rows.iter().map(|r| r.1.clone()).collect();
         let groups = groups_of(fam, &values);
         let sys = system(h, &rows, &groups);
@@ -661,14 +647,7 @@ impl Warehouse {
 async fn string_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
     for b in ctx.sql(sql).await?.collect().await? {
-        let col = |i: usize| -> Option<StringArray> {
-            datafusion::arrow::compute::cast(
-                b.column(i),
-                &datafusion::arrow::datatypes::DataType::Utf8,
-            )
-            .ok()
-            .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned())
-        };
+        let col = |i: usize| text_column(&b, i);
         let (Some(a), Some(c), Some(d)) = (col(0), col(1), col(2)) else {
             continue;
         };
