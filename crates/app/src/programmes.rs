@@ -349,7 +349,7 @@ impl App {
             };
             row.payload = Some(seal(&dek, "programmes", "payload", &row.id, &text)?);
         }
-        pq::update(&mut tx, &row).await?;
+        pq::update(&mut tx, &row, ctx.now.timestamp()).await?;
         self.audit(
             &mut tx,
             ctx,
@@ -529,7 +529,7 @@ impl App {
         text.phases.sort_by(|a, b| a.debut.cmp(&b.debut));
         row.payload = Some(seal(&dek, "programmes", "payload", &row.id, &text)?);
         row.version += 1;
-        pq::update(&mut tx, &row).await?;
+        pq::update(&mut tx, &row, ctx.now.timestamp()).await?;
         self.audit(
             &mut tx,
             ctx,
@@ -575,7 +575,7 @@ impl App {
         phase.evaluation = Some(evaluation);
         row.payload = Some(seal(&dek, "programmes", "payload", &row.id, &text)?);
         row.version += 1;
-        pq::update(&mut tx, &row).await?;
+        pq::update(&mut tx, &row, ctx.now.timestamp()).await?;
         self.audit(
             &mut tx,
             ctx,

@@ -247,7 +247,7 @@ impl App {
             .await?
             .map(|s| s.code)
             .unwrap_or_default();
-        q::transfer(&mut tx, jeune_id, to.id).await?;
+        q::transfer(&mut tx, jeune_id, to.id, ctx.now.timestamp()).await?;
         let out = format!("vers:{}", to.code);
         let inc = format!("depuis:{from_code}");
         self.audit_many(

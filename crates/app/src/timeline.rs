@@ -185,7 +185,7 @@ impl App {
                     p.status = ProgrammeStatus::Termine.code().into();
                     p.ended_on = Some(day.clone());
                     p.version += 1;
-                    pq::update(&mut tx, &p).await?;
+                    pq::update(&mut tx, &p, ctx.now.timestamp()).await?;
                 }
             }
         }
@@ -250,7 +250,7 @@ impl App {
         }
         row.status = Some(status.trim().to_string());
         row.version += 1;
-        ev::update(&mut tx, &row).await?;
+        ev::update(&mut tx, &row, ctx.now.timestamp()).await?;
         let fields = format!("statut:{}", status.trim());
         self.audit(
             &mut tx,

@@ -13,6 +13,7 @@ use parcours_domain::vocab::EventKind;
 use parcours_store::situations::SituationRow;
 use parcours_store::{events, jeunes as q, programmes as pq, situations, workshops};
 use parcours_warehouse::{fact, Fact, Person};
+use std::collections::HashSet;
 
 use crate::audit::{Event, OK};
 use crate::{App, Ctx, Result};
@@ -22,46 +23,254 @@ use crate::{App, Ctx, Result};
 pub struct Exported {
     /// The version directory `current` now points to.
     pub dir: std::path::PathBuf,
+    /// `complet` or `incremental`.
+    pub mode: &'static str,
     pub report: parcours_warehouse::kanon::KReport,
     pub facts: usize,
+    /// Persons whose dossier was read and decrypted (all of them for a full export).
+    pub reread: usize,
+    /// Month files written, and taken unchanged from the previous version.
+    pub months_written: usize,
+    pub months_reused: usize,
     /// Time spent reading and decrypting the operational store.
     pub extract: std::time::Duration,
 }
 
+/// An incremental export re-reads what changed from this long before the previous export
+/// started (a request that began before it may commit after it read that structure).
+pub const CHANGE_MARGIN_SECS: i64 = 600;
+
+const STATE_AD: &[u8] = b"parcours-entrepot-etat-v1";
+
 impl App {
-    /// A full export: extract, k-anonymise (`k`), write and switch `out/current` atomically
-    /// (the command, the server's nightly schedule, the demo and the benchmark all call this).
+    /// Exports the warehouse into `out` and switches `out/current` atomically (the command, the
+    /// server's nightly schedule, the demo and the benchmark all call this). Incremental when
+    /// `out/current` holds a version of this layout made with this instance's key (only the
+    /// dossiers changed since are re-read; the result equals a full export's), full otherwise
+    /// or when `full` is asked. k-anonymity (`k`) is enforced over every person either way.
     pub async fn warehouse_export(
         &self,
         ctx: &Ctx,
         out: &std::path::Path,
         k: usize,
+        full: bool,
     ) -> Result<Exported> {
+        use parcours_warehouse::files::{self, MonthFacts, Release};
         if k < 2 {
             return Err(crate::AppError::Refused("k doit valoir au moins 2".into()));
         }
+        let key_id = self.warehouse_key_id();
+        let previous = if full {
+            None
+        } else {
+            files::current_manifest(out).ok().filter(|(_, m)| {
+                m.schema_version == parcours_warehouse::SCHEMA_VERSION
+                    && m.key_id == key_id
+                    && m.started_at > 0
+                    && m.k == k
+            })
+        };
+        let io = |e: files::FileError| crate::AppError::Refused(e.to_string());
+        let started_at = ctx.now.timestamp();
         let t0 = std::time::Instant::now();
-        let mut x = self.warehouse_extract(ctx).await?;
+        let (mode, persons_in, mut x, affected) = match &previous {
+            None => (
+                "complet",
+                Vec::new(),
+                self.warehouse_extract(ctx, None).await?,
+                None,
+            ),
+            Some((dir, m)) => {
+                let mut before = files::read_persons(&dir.join("persons.parquet")).map_err(io)?;
+                // The true rows of the persons the guard generalised last time (if the sealed
+                // state is unreadable, they are simply re-read).
+                let truth: std::collections::HashMap<String, Person> = self
+                    .open_export_state(&dir.join(files::STATE_FILE))
+                    .into_iter()
+                    .map(|p| (p.pseudonym.clone(), p))
+                    .collect();
+                for p in before.iter_mut() {
+                    if let Some(t) = truth.get(&p.pseudonym) {
+                        *p = t.clone();
+                    }
+                }
+                let plan = self
+                    .incremental_plan(&before, m.started_at, ctx.now.date_naive())
+                    .await?;
+                let x = self.warehouse_extract(ctx, Some(&plan.reread)).await?;
+                let kept = before
+                    .into_iter()
+                    .filter(|p| plan.kept.contains(&p.pseudonym))
+                    .collect();
+                ("incremental", kept, x, Some(plan.affected))
+            }
+        };
         let extract = t0.elapsed();
-        let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut x.persons, k);
+        let reread = x.persons.len();
+        let mut persons = persons_in;
+        persons.append(&mut x.persons);
+        let truth = persons.clone();
+        let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut persons, k);
+        let state = {
+            let published: std::collections::HashMap<&str, &Person> =
+                persons.iter().map(|p| (p.pseudonym.as_str(), p)).collect();
+            let generalised: Vec<&Person> = truth
+                .iter()
+                .filter(|t| {
+                    published
+                        .get(t.pseudonym.as_str())
+                        .is_some_and(|p| *p != *t)
+                })
+                .collect();
+            self.seal_export_state(&generalised)
+        };
+        drop(truth);
+        persons.sort_unstable_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
         x.facts.retain(|f| !gone.contains(&f.pseudonym));
+        let fresh = files::by_month(std::mem::take(&mut x.facts));
+        let months = match (&previous, affected) {
+            (Some((dir, m)), Some(mut affected)) => {
+                affected.extend(gone);
+                parcours_warehouse::incremental::plan_months(dir, m, &affected, fresh)
+                    .map_err(io)?
+            }
+            _ => fresh
+                .into_iter()
+                .map(|(month, facts)| MonthFacts::Write { month, facts })
+                .collect(),
+        };
+        let (mut written, mut reused, mut facts) = (0, 0, 0);
+        for m in &months {
+            match m {
+                MonthFacts::Write { facts: f, .. } => {
+                    written += 1;
+                    facts += f.len();
+                }
+                MonthFacts::Reuse { entry, .. } => {
+                    reused += 1;
+                    facts += entry.rows;
+                }
+            }
+        }
         let stamp = ctx.now.format("%Y%m%dT%H%M%S%.3fZ").to_string();
-        let dir = parcours_warehouse::files::publish(
+        let dir = files::publish_release(
             out,
-            &stamp,
-            &x.persons,
-            &x.facts,
-            &x.structures,
-            &report,
+            &Release {
+                state: &state,
+                stamp: &stamp,
+                mode,
+                started_at,
+                key_id: &key_id,
+                persons: &persons,
+                structures: &x.structures,
+                report: &report,
+                months,
+            },
         )
-        .map_err(|e| crate::AppError::Refused(e.to_string()))?;
+        .map_err(io)?;
         Ok(Exported {
             dir,
+            mode,
             report,
-            facts: x.facts.len(),
+            facts,
+            reread,
+            months_written: written,
+            months_reused: reused,
             extract,
         })
     }
+
+    /// The key sealing the exporter's private state: derived from the warehouse key, which the
+    /// insight side never has.
+    fn export_state_key(&self) -> parcours_vault::DataKey {
+        parcours_vault::DataKey::from_bytes(parcours_vault::hmac_sha256(
+            self.keys.warehouse.expose(),
+            b"etat\0entrepot",
+        ))
+    }
+
+    fn seal_export_state(&self, generalised: &[&Person]) -> Vec<u8> {
+        // Serialising plain strings into memory cannot fail.
+        let json = serde_json::to_vec(generalised).unwrap_or_default();
+        self.export_state_key().seal(&json, STATE_AD)
+    }
+
+    fn open_export_state(&self, path: &std::path::Path) -> Vec<Person> {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| self.export_state_key().open(&b, STATE_AD).ok())
+            .and_then(|j| serde_json::from_slice(&j).ok())
+            .unwrap_or_default()
+    }
+
+    /// Fingerprint of the warehouse key (never the key): tells whether a previous version's
+    /// pseudonyms come from this key.
+    pub fn warehouse_key_id(&self) -> String {
+        let mac = parcours_vault::hmac_sha256(self.keys.warehouse.expose(), b"empreinte\0entrepot");
+        hex::encode(&mac[..8])
+    }
+
+    /// Which dossiers an incremental export re-reads, given the previous version's persons and
+    /// its start time.
+    async fn incremental_plan(
+        &self,
+        before: &[Person],
+        since: i64,
+        today: NaiveDate,
+    ) -> Result<IncrementalPlan> {
+        let mut conn = self.store.acquire().await?;
+        let ids = q::all_ids(&mut conn).await?;
+        let mut changed: HashSet<String> = q::changed_since(&mut conn, since - CHANGE_MARGIN_SECS)
+            .await?
+            .into_iter()
+            .collect();
+        // A month that ended since the previous export adds "in CEJ at month end" facts to
+        // every dossier whose CEJ was running then, though nothing was written.
+        let then = DateTime::from_timestamp(since, 0)
+            .map(|t| t.date_naive())
+            .unwrap_or(today);
+        if then.format("%Y-%m").to_string() != today.format("%Y-%m").to_string() {
+            let (from, to) = (then.to_string(), today.to_string());
+            changed.extend(pq::cej_running_between(&mut conn, &from, &to).await?);
+        }
+        drop(conn);
+        // Persons published as read (not generalised by the guard) can be kept as they are.
+        let clean: HashSet<&str> = before
+            .iter()
+            .filter(|p| !p.quasi_identifiers().contains(&parcours_warehouse::ANY))
+            .map(|p| p.pseudonym.as_str())
+            .collect();
+        let mut plan = IncrementalPlan::default();
+        let mut current = HashSet::with_capacity(ids.len());
+        for id in ids {
+            let p = self.warehouse_pseudonym(&id);
+            if changed.contains(&id) || !clean.contains(p.as_str()) {
+                plan.affected.insert(p.clone());
+                plan.reread.insert(id);
+            } else {
+                plan.kept.insert(p.clone());
+            }
+            current.insert(p);
+        }
+        // Persons gone from the operational store, or generalised last time: their rows go.
+        for p in before {
+            if !current.contains(&p.pseudonym) {
+                plan.affected.insert(p.pseudonym.clone());
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// What an incremental export re-reads and keeps.
+#[derive(Debug, Default)]
+struct IncrementalPlan {
+    /// Dossier ids to read and decrypt again.
+    reread: HashSet<String>,
+    /// Pseudonyms whose previous person row is kept as is.
+    kept: HashSet<String>,
+    /// Pseudonyms whose previous rows (person and facts) are replaced or removed.
+    affected: HashSet<String>,
 }
 
 /// Everything an export hands to the warehouse writer.
@@ -74,6 +283,44 @@ pub struct Extract {
 
 fn month(ymd: &str) -> String {
     ymd.get(..7).unwrap_or_default().to_string()
+}
+
+/// The last days of the months, already ended on `today`, at the end of which a CEJ started on
+/// `start` and ended on `ended` (if it has) was running.
+fn months_ended_in_cej(start: &str, ended: Option<&str>, today: NaiveDate) -> Vec<String> {
+    use chrono::{Datelike, Months};
+    let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+    let Some(start) = parse(start) else {
+        return Vec::new();
+    };
+    let ended = ended.and_then(parse);
+    let mut out = Vec::new();
+    let first = start.with_day(1).unwrap_or(start);
+    let last_day = |n: u32| {
+        first
+            .checked_add_months(Months::new(n + 1))
+            .and_then(|d| d.pred_opt())
+    };
+    let mut n = 0;
+    while let Some(last) = last_day(n) {
+        if last >= today || ended.is_some_and(|e| e <= last) {
+            break;
+        }
+        out.push(last.format("%Y-%m-%d").to_string());
+        n += 1;
+    }
+    out
+}
+
+/// Whole months from the month of `first` to the month of `ymd` (0 if earlier or unreadable).
+fn months_between(first: NaiveDate, ymd: &str) -> i64 {
+    use chrono::Datelike;
+    let Ok(d) = NaiveDate::parse_from_str(ymd, "%Y-%m-%d") else {
+        return 0;
+    };
+    let n = (i64::from(d.year()) - i64::from(first.year())) * 12 + i64::from(d.month())
+        - i64::from(first.month());
+    n.max(0)
 }
 
 fn yes_no(b: Option<bool>) -> String {
@@ -97,8 +344,14 @@ impl App {
 
     /// Reads every structure and builds the warehouse rows (before k-anonymisation), auditing
     /// the export as one entry per structure.
-    pub async fn warehouse_extract(&self, ctx: &Ctx) -> Result<Extract> {
+    /// With `only`, decrypts and extracts only those dossiers (an incremental export).
+    pub async fn warehouse_extract(
+        &self,
+        ctx: &Ctx,
+        only: Option<&HashSet<String>>,
+    ) -> Result<Extract> {
         let mut out = Extract::default();
+        let today = ctx.now.date_naive();
         let mut conn = self.store.acquire().await?;
         for s in parcours_store::structures::list(&mut conn).await? {
             out.structures.push(parcours_warehouse::Structure {
@@ -123,6 +376,9 @@ impl App {
                     .collect();
             let mut births = std::collections::HashMap::new();
             for (r, created_at) in &rows {
+                if only.is_some_and(|o| !o.contains(&r.id)) {
+                    continue;
+                }
                 let c = self.lazy(r, &COLS)?;
                 let birth = c.date()?;
                 let sit = match situations.get(&r.id) {
@@ -148,7 +404,7 @@ impl App {
                     .or_else(|| Some(c.get("niveau_formation").ok()?).filter(|n| !n.is_empty()))
                     .unwrap_or_else(|| "inconnu".into());
                 let pseudonym = self.warehouse_pseudonym(&r.id);
-                births.insert(r.id.clone(), (pseudonym.clone(), birth));
+                births.insert(r.id.clone(), (pseudonym.clone(), birth, month_start));
                 out.persons.push(Person {
                     pseudonym,
                     structure: s.code.clone(),
@@ -176,7 +432,7 @@ impl App {
                             detail: String,
                             value: i64,
                             value2: i64| {
-                let Some((p, birth)) = births.get(jeune) else {
+                let Some((p, birth, _)) = births.get(jeune) else {
                     return;
                 };
                 let on = NaiveDate::parse_from_str(ymd, "%Y-%m-%d").unwrap_or(*birth);
@@ -206,17 +462,31 @@ impl App {
                     }
                     _ => (fact::EVENT, e.kind.clone(), opt(e.theme)),
                 };
-                push(
-                    &e.jeune_id,
-                    &e.on_date,
-                    f,
-                    kind,
-                    detail,
-                    e.duration_minutes.unwrap_or(0),
-                    0,
-                );
+                // An exit carries the months of support since the dossier's first month.
+                let value = if f == fact::EXIT {
+                    births
+                        .get(&e.jeune_id)
+                        .map(|(_, _, first)| months_between(*first, &e.on_date))
+                        .unwrap_or(0)
+                } else {
+                    e.duration_minutes.unwrap_or(0)
+                };
+                push(&e.jeune_id, &e.on_date, f, kind, detail, value, 0);
             }
             for p in pq::of_structure(&mut conn, s.id).await? {
+                if p.kind == "cej" {
+                    for end in months_ended_in_cej(&p.start_date, p.ended_on.as_deref(), today) {
+                        push(
+                            &p.jeune_id,
+                            &end,
+                            fact::CEJ_MONTH_END,
+                            p.kind.clone(),
+                            String::new(),
+                            0,
+                            0,
+                        );
+                    }
+                }
                 push(
                     &p.jeune_id,
                     &p.start_date,
@@ -271,7 +541,7 @@ impl App {
                     0,
                 );
             }
-            let fields = format!("personnes:{}", rows.len());
+            let fields = format!("personnes:{}", births.len());
             let mut tx = self.store.begin().await?;
             self.audit(
                 &mut tx,
@@ -288,5 +558,36 @@ impl App {
             tx.commit().await?;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::months_ended_in_cej;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_cej_counts_at_the_end_of_each_ended_month_it_ran_through() {
+        let today = d("2026-05-10");
+        assert_eq!(
+            months_ended_in_cej("2026-01-15", None, today),
+            ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+        );
+        // Ended on the last day: not running at that month's end.
+        assert_eq!(
+            months_ended_in_cej("2026-01-15", Some("2026-03-31"), today),
+            ["2026-01-31", "2026-02-28"]
+        );
+        assert_eq!(
+            months_ended_in_cej("2026-01-15", Some("2026-04-01"), today),
+            ["2026-01-31", "2026-02-28", "2026-03-31"]
+        );
+        // Started this month: no month end yet; a bad date gives nothing.
+        assert!(months_ended_in_cej("2026-05-02", None, today).is_empty());
+        assert!(months_ended_in_cej("2026-13-40", None, today).is_empty());
     }
 }

@@ -576,38 +576,62 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
     crate::seed::seed(&app, &op, a.jeunes, 13, a.events, true).await?;
     let load = t0.elapsed();
     let out = a.out.clone().unwrap_or_else(|| dir.join("entrepot"));
-    let mut runs = Vec::new();
-    let mut last = (0, 0, 0);
-    for _ in 0..3 {
-        let t = Instant::now();
-        let op = Ctx::operator(chrono::Utc::now());
-        let x = app
-            .warehouse_export(&op, &out, a.k)
-            .await
-            .map_err(explain)?;
-        let extract = x.extract;
-        let report = x.report;
-        runs.push((extract, t.elapsed()));
-        last = (report.persons_out, x.facts, report.suppressed);
-    }
+    let export = |full: bool| {
+        let app = &app;
+        let out = &out;
+        async move {
+            let t = Instant::now();
+            let op = Ctx::operator(chrono::Utc::now());
+            let x = app
+                .warehouse_export(&op, out, a.k, full)
+                .await
+                .map_err(explain)?;
+            anyhow::Ok((x, t.elapsed()))
+        }
+    };
     println!(
         "backend: {:?}; {} dossiers chargés en {:.1} s",
         app.store.backend(),
         a.jeunes,
         load.as_secs_f64()
     );
-    for (i, (e, total)) in runs.iter().enumerate() {
+    let show = |what: &str, x: &parcours_app::warehouse::Exported, d: Duration| {
         println!(
-            "export complet n° {} : {:.1} s (dont extraction {:.1} s)",
-            i + 1,
-            total.as_secs_f64(),
-            e.as_secs_f64()
+            "{what} : {:.1} s (dont lecture et déchiffrement {:.1} s) — {} dossier(s) relu(s), \
+             {} mois écrit(s), {} repris tels quels ; {} personnes, {} faits, {} retirée(s) \
+             par le k-anonymat (k = {})",
+            d.as_secs_f64(),
+            x.extract.as_secs_f64(),
+            x.reread,
+            x.months_written,
+            x.months_reused,
+            x.report.persons_out,
+            x.facts,
+            x.report.suppressed,
+            x.report.k
+        );
+    };
+    for i in 1..=2 {
+        let (x, d) = export(true).await?;
+        show(&format!("export complet n° {i}"), &x, d);
+    }
+    let (x, d) = export(false).await?;
+    show("export incrémental sans changement", &x, d);
+    for day in 1..=2 {
+        let op = Ctx::operator(chrono::Utc::now());
+        let t = Instant::now();
+        let n = crate::seed::day_of_activity(&app, &op, 40, 100 + day).await?;
+        println!(
+            "journée d'activité n° {day} : {n} entretiens enregistrés en {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let (x, d) = export(false).await?;
+        show(
+            &format!("export incrémental après la journée n° {day}"),
+            &x,
+            d,
         );
     }
-    println!(
-        "{} personnes, {} faits, {} personne(s) retirée(s) par le k-anonymat (k = {})",
-        last.0, last.1, last.2, a.k
-    );
     app.store.close().await;
     let _ = std::fs::remove_dir_all(dir);
     Ok(())

@@ -40,6 +40,16 @@ fn entry(kind: &str, on: NaiveDate) -> Entry {
     }
 }
 
+/// One entry of a working day: an individual interview held `today` (the benchmark's day of
+/// activity).
+pub fn interview_today(rng: &mut ChaCha8Rng, today: NaiveDate) -> Entry {
+    let mut e = entry(EventKind::EntretienIndividuel.code(), today);
+    e.modalite = Some(pick(rng, Modalite::ALL).code().into());
+    e.theme = Some(pick(rng, Theme::ALL).code().into());
+    e.duration_minutes = Some(rng.random_range(2..=6) * 10);
+    e
+}
+
 /// The Monday of the week of `d`.
 fn monday(d: NaiveDate) -> NaiveDate {
     d - Days::new(u64::from(d.weekday().num_days_from_monday()))

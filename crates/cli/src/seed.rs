@@ -228,3 +228,42 @@ pub async fn seed(
     }
     Ok(done)
 }
+
+/// One day of activity on an existing instance: `per_thousand` ‰ of the dossiers get an
+/// individual interview held today (for the incremental export benchmark). Returns how many.
+pub async fn day_of_activity(
+    app: &App,
+    ctx: &Ctx,
+    per_thousand: u32,
+    seed: u64,
+) -> anyhow::Result<usize> {
+    let explain = |e: parcours_store::StoreError| crate::commands::explain(e.into());
+    let mut conn = app.store.acquire().await.map_err(explain)?;
+    let ids = parcours_store::jeunes::all_ids(&mut conn)
+        .await
+        .map_err(explain)?;
+    drop(conn);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let chosen: Vec<&String> = ids
+        .iter()
+        .filter(|_| rng.random_ratio(per_thousand.min(1000), 1000))
+        .collect();
+    let today = ctx.now.date_naive();
+    for batch in chosen.chunks(500) {
+        let mut tx = app.store.begin().await.map_err(explain)?;
+        for id in batch {
+            let structure = parcours_store::jeunes::structure_of(&mut tx, id)
+                .await
+                .map_err(explain)?
+                .ok_or_else(|| anyhow::anyhow!("dossier disparu pendant le banc d'essai"))?;
+            let e = crate::parcours_seed::interview_today(&mut rng, today);
+            app.bulk_entries(&mut tx, ctx, id, structure, &[e])
+                .await
+                .map_err(crate::commands::explain)?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
+    }
+    Ok(chosen.len())
+}

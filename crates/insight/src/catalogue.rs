@@ -21,6 +21,16 @@ pub enum Measure {
         expr: &'static str,
         basis: &'static str,
     },
+    /// A ratio, in the indicator's unit: `factor × num ÷ den`, rounded, where `num` is an SQL
+    /// aggregate over the indicator's facts and `den` the count of the `basis` indicator in the
+    /// same cell (0 where that count is 0). Published where that count is, and where the count
+    /// of `guard` is too (when `num` is that count: the ratio and `den` would give it away).
+    Ratio {
+        num: &'static str,
+        basis: &'static str,
+        guard: Option<&'static str>,
+        factor: i64,
+    },
 }
 
 impl Measure {
@@ -30,6 +40,7 @@ impl Measure {
             Measure::Facts => "CAST(COUNT(*) AS BIGINT)",
             Measure::Persons => "CAST(COUNT(DISTINCT f.pseudonyme) AS BIGINT)",
             Measure::Sum { expr, .. } => expr,
+            Measure::Ratio { num, .. } => num,
         }
     }
 }
@@ -106,6 +117,14 @@ pub const INDICATORS: &[Indicator] = &[
         label: "Entrées en PACEA",
         definition: "Entrées en parcours contractualisé d'accompagnement (PACEA) dans la période.",
         filter: "f.fait = 'entree_dispositif' AND f.type = 'pacea'",
+        measure: Measure::Facts,
+        unit: "",
+    },
+    Indicator {
+        code: "jeunes_en_cej_fin_de_mois",
+        label: "Jeunes en CEJ en fin de mois",
+        definition: "Par mois : jeunes dont le contrat d'engagement jeune est en cours le dernier jour du mois (mois achevés à la date de l'export). Sur un trimestre ou l'année : somme des fins de mois (mois-jeunes en CEJ) ; divisée par le nombre de mois, c'est l'effectif moyen.",
+        filter: "f.fait = 'cej_fin_de_mois'",
         measure: Measure::Facts,
         unit: "",
     },
@@ -197,6 +216,32 @@ pub const INDICATORS: &[Indicator] = &[
         filter: "f.fait = 'sortie' AND f.type = 'emploi_durable'",
         measure: Measure::Facts,
         unit: "",
+    },
+    Indicator {
+        code: "part_sorties_emploi_durable",
+        label: "Part des sorties en emploi durable",
+        definition: "Sorties en emploi durable rapportées à l'ensemble des sorties de la période, en pourcentage arrondi (0 là où il n'y a aucune sortie) ; publiée là où les deux nombres le sont.",
+        filter: "f.fait = 'sortie'",
+        measure: Measure::Ratio {
+            num: "CAST(SUM(CASE WHEN f.type = 'emploi_durable' THEN 1 ELSE 0 END) AS BIGINT)",
+            basis: "sorties",
+            guard: Some("sorties_emploi_durable"),
+            factor: 100,
+        },
+        unit: "%",
+    },
+    Indicator {
+        code: "duree_moyenne_accompagnement",
+        label: "Durée moyenne d'accompagnement à la sortie",
+        definition: "Pour les sorties de la période : nombre moyen de mois entre le mois d'inscription du jeune et le mois de sa sortie, arrondi au mois (l'entrepôt ne connaît que des mois) ; publiée là où le nombre de sorties l'est.",
+        filter: "f.fait = 'sortie'",
+        measure: Measure::Ratio {
+            num: "CAST(SUM(f.valeur) AS BIGINT)",
+            basis: "sorties",
+            guard: None,
+            factor: 1,
+        },
+        unit: "mois",
     },
 ];
 

@@ -29,7 +29,8 @@ pub fn dimension(code: &str) -> Option<&'static str> {
     })
 }
 
-/// Opens the current version of a warehouse (`DIR/current`): registers `persons`, `facts` and
+/// Opens the current version of a warehouse (`DIR/current`): registers `persons`, `facts` (every
+/// month file of `facts/`) and
 /// (when present) `structures`. The link is resolved once, so a context keeps reading the
 /// version it opened while the exporter switches `current` to a new one.
 pub async fn open(dir: &Path) -> Result<SessionContext> {
@@ -50,8 +51,14 @@ pub async fn open(dir: &Path) -> Result<SessionContext> {
         ParquetReadOptions::default(),
     )
     .await?;
-    ctx.register_parquet("facts", &p("facts.parquet"), ParquetReadOptions::default())
-        .await?;
+    // One file per month; the schema is declared (a warehouse may hold no fact yet).
+    let schema = parcours_warehouse::files::facts_schema();
+    ctx.register_parquet(
+        "facts",
+        &format!("{}/", p("facts")),
+        ParquetReadOptions::default().schema(&schema),
+    )
+    .await?;
     Ok(ctx)
 }
 

@@ -200,7 +200,13 @@ async fn bench(dir: &std::path::Path, runs: usize, annee: Option<String>) -> Res
     let rows: Vec<String> = manifest
         .tables
         .iter()
+        .filter(|t| !t.file.starts_with("facts/"))
         .map(|t| format!("{} {}", t.file, t.rows))
+        .chain(std::iter::once(format!(
+            "faits {} en {} fichiers mensuels",
+            manifest.fact_rows(),
+            manifest.fact_months().count()
+        )))
         .collect();
     let w0 = Warehouse::open(dir, parcours_insight::sdc::DEFAULT_THRESHOLD)
         .await

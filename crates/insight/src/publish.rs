@@ -287,6 +287,7 @@ pub async fn protect_indicator(
     year: &str,
     threshold: i64,
     basis: Option<&Families>,
+    guard: Option<&Families>,
 ) -> Result<Families> {
     if year.len() != 4 || !year.chars().all(|c| c.is_ascii_digit()) {
         return Err(DataFusionError::Plan("année invalide".into()));
@@ -305,16 +306,32 @@ pub async fn protect_indicator(
     }
     let mut out = Families::new();
     if let Some(basis) = basis {
-        // A sum: the basis count's pattern, cell by cell (same facts, same groups).
+        // A sum or a ratio: the basis count's pattern, cell by cell (same facts, same groups),
+        // joined with the guard count's for a ratio.
+        let factor = match ind.measure {
+            Measure::Ratio { factor, .. } => Some(factor),
+            _ => None,
+        };
+        let none = Families::new();
         for (fam, groups, sys) in data {
             let b = basis.get(fam).cloned().unwrap_or_default();
+            let gd = guard.unwrap_or(&none).get(fam).cloned().unwrap_or_default();
             let value = |c: usize| sys.cells[c].iter().map(|&i| sys.inner[i]).sum::<i64>();
-            let status_of_group = |u: usize, code: &str| {
-                b.groups
+            let of_group = |f: &Family, u: usize, code: &str| {
+                f.groups
                     .iter()
                     .position(|g| g.0 == code)
-                    .map(|bg| b.cell(u, bg).1)
-                    .unwrap_or(Status::V)
+                    .map(|g| f.cell(u, g))
+                    .unwrap_or((0, Status::V))
+            };
+            // The published value and status from the numerator, the basis and the guard.
+            let cell = |num: i64, (den, st): (i64, Status), (_, gst): (i64, Status)| {
+                let st = if st.suppressed() { st } else { gst };
+                match factor {
+                    Some(k) if den > 0 => ((2 * num * k + den) / (2 * den), st),
+                    Some(_) => (0, st),
+                    None => (num, st),
+                }
             };
             let mut f = Family {
                 groups: groups.clone(),
@@ -322,11 +339,14 @@ pub async fn protect_indicator(
                 ..Family::default()
             };
             for (&(u, g), &c) in &sys.at {
-                f.cells
-                    .insert((u, g), (value(c), status_of_group(u, &groups[g].0)));
+                let code = &groups[g].0;
+                f.cells.insert(
+                    (u, g),
+                    cell(value(c), of_group(&b, u, code), of_group(&gd, u, code)),
+                );
             }
             for (&u, &c) in &sys.total_at {
-                f.totals[u] = (value(c), b.total(u).1);
+                f.totals[u] = cell(value(c), b.total(u), gd.total(u));
             }
             out.insert(fam, f);
         }
@@ -511,12 +531,18 @@ impl Warehouse {
         if let Some(f) = self.cache.lock().await.get(&key) {
             return Ok(f.clone());
         }
-        let basis = match ind.measure {
-            Measure::Sum { basis, .. } => match indicator(basis) {
-                Some(b) => Some(Box::pin(self.families(b, year)).await?),
-                None => None,
-            },
-            _ => None,
+        let (basis, guard) = match ind.measure {
+            Measure::Sum { basis, .. } => (Some(basis), None),
+            Measure::Ratio { basis, guard, .. } => (Some(basis), guard),
+            _ => (None, None),
+        };
+        let basis = match basis.and_then(indicator) {
+            Some(b) => Some(Box::pin(self.families(b, year)).await?),
+            None => None,
+        };
+        let guard = match guard.and_then(indicator) {
+            Some(g) => Some(Box::pin(self.families(g, year)).await?),
+            None => None,
         };
         let fams = Arc::new(
             protect_indicator(
@@ -526,6 +552,7 @@ impl Warehouse {
                 year,
                 self.threshold,
                 basis.as_deref(),
+                guard.as_deref(),
             )
             .await?,
         );

@@ -57,12 +57,13 @@ pub async fn insert(conn: &mut Conn, r: &EventRow) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites an event if its stored version is still `r.version - 1`.
-pub async fn update(conn: &mut Conn, r: &EventRow) -> Result<()> {
+/// Rewrites an event if its stored version is still `r.version - 1`; `now` (unix seconds) is
+/// its change time (the incremental warehouse export looks for it).
+pub async fn update(conn: &mut Conn, r: &EventRow, now: i64) -> Result<()> {
     let res = sqlx::query(
         "UPDATE events SET on_date = $2, end_date = $3, at_time = $4, status = $5, modalite = $6, \
          theme = $7, category = $8, rome = $9, company_id = $10, duration_minutes = $11, \
-         version = $12, payload = $13 WHERE id = $1 AND version = $12 - 1",
+         version = $12, payload = $13, updated_at = $14 WHERE id = $1 AND version = $12 - 1",
     )
     .bind(&r.id)
     .bind(&r.on_date)
@@ -77,6 +78,7 @@ pub async fn update(conn: &mut Conn, r: &EventRow) -> Result<()> {
     .bind(r.duration_minutes)
     .bind(r.version)
     .bind(&r.payload)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if res.rows_affected() != 1 {

@@ -310,12 +310,16 @@ const FOLLOWING_TABLES: [&str; 10] = [
 ];
 
 /// Moves a dossier and everything attached to it to another structure; the référent is reset.
-pub async fn transfer(conn: &mut Conn, id: &str, to_structure: i64) -> Result<()> {
-    let r = sqlx::query("UPDATE jeunes SET structure_id = $2, referent_id = NULL WHERE id = $1")
-        .bind(id)
-        .bind(to_structure)
-        .execute(&mut *conn)
-        .await?;
+/// `now` (unix seconds) becomes the dossier's change time.
+pub async fn transfer(conn: &mut Conn, id: &str, to_structure: i64, now: i64) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE jeunes SET structure_id = $2, referent_id = NULL, updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(to_structure)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     if r.rows_affected() != 1 {
         return Err(StoreError::NotFound);
     }
@@ -369,4 +373,30 @@ pub async fn columns_of_structure(
     rows.iter()
         .map(|r| Ok((partial_row(r, 3, cols.len())?, r.try_get(2)?)))
         .collect()
+}
+
+/// Every dossier id (the incremental warehouse export compares them with the previous version).
+pub async fn all_ids(conn: &mut Conn) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM jeunes ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+/// The dossiers of which anything a warehouse fact comes from changed at or after `since` (unix
+/// seconds): identity or situation, events, programmes, CEJ weeks, allowances, workshop
+/// registrations (the incremental warehouse export re-reads only these).
+pub async fn changed_since(conn: &mut Conn, since: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM jeunes WHERE updated_at >= $1 OR created_at >= $1 \
+         UNION SELECT jeune_id FROM situations WHERE changed_at >= $1 \
+         UNION SELECT jeune_id FROM events WHERE created_at >= $1 \
+         UNION SELECT jeune_id FROM events WHERE updated_at >= $1 \
+         UNION SELECT jeune_id FROM programmes WHERE created_at >= $1 OR updated_at >= $1 \
+         UNION SELECT jeune_id FROM cej_weeks WHERE updated_at >= $1 \
+         UNION SELECT jeune_id FROM allowances WHERE decided_at >= $1 \
+         UNION SELECT jeune_id FROM workshop_registrations WHERE updated_at >= $1",
+    )
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await?)
 }

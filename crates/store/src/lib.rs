@@ -105,6 +105,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "parcours",
         include_str!("../migrations/sqlite/0002_parcours.sql"),
     ),
+    (
+        3,
+        "entrepot",
+        include_str!("../migrations/sqlite/0003_entrepot.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -116,6 +121,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "parcours",
         include_str!("../migrations/postgres/0002_parcours.sql"),
+    ),
+    (
+        3,
+        "entrepot",
+        include_str!("../migrations/postgres/0003_entrepot.sql"),
     ),
 ];
 

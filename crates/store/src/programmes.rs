@@ -44,11 +44,12 @@ pub async fn insert(conn: &mut Conn, r: &ProgrammeRow) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites the mutable columns if the stored version is still `r.version - 1`.
-pub async fn update(conn: &mut Conn, r: &ProgrammeRow) -> Result<()> {
+/// Rewrites the mutable columns if the stored version is still `r.version - 1`; `now` (unix
+/// seconds) is the change time (the incremental warehouse export looks for it).
+pub async fn update(conn: &mut Conn, r: &ProgrammeRow, now: i64) -> Result<()> {
     let res = sqlx::query(
         "UPDATE programmes SET status = $2, end_date = $3, ended_on = $4, tax_situation = $5, \
-         version = $6, payload = $7 WHERE id = $1 AND version = $6 - 1",
+         version = $6, payload = $7, updated_at = $8 WHERE id = $1 AND version = $6 - 1",
     )
     .bind(&r.id)
     .bind(&r.status)
@@ -57,6 +58,7 @@ pub async fn update(conn: &mut Conn, r: &ProgrammeRow) -> Result<()> {
     .bind(&r.tax_situation)
     .bind(r.version)
     .bind(&r.payload)
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if res.rows_affected() != 1 {
@@ -375,4 +377,17 @@ pub async fn allowances_of_structure(
         .bind(structure_id)
         .fetch_all(&mut *conn)
         .await?)
+}
+
+/// The dossiers with a CEJ running at some time between two dates (`AAAA-MM-JJ`, inclusive):
+/// their "in CEJ at month end" warehouse facts grow when a month ends, without any write.
+pub async fn cej_running_between(conn: &mut Conn, from: &str, to: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT jeune_id FROM programmes WHERE kind = 'cej' AND start_date <= $2 \
+         AND (ended_on IS NULL OR ended_on >= $1)",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?)
 }

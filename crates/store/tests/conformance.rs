@@ -604,7 +604,10 @@ async fn daily_work_tables_on_both_backends() {
         let mut stale = ev.clone();
         stale.version = 5;
         assert!(
-            matches!(events::update(&mut c, &stale).await, Err(StoreError::Stale)),
+            matches!(
+                events::update(&mut c, &stale, 1).await,
+                Err(StoreError::Stale)
+            ),
             "{name}"
         );
 
@@ -618,7 +621,7 @@ async fn daily_work_tables_on_both_backends() {
             "{name}"
         );
 
-        jeunes::transfer(&mut c, "j1", b).await.unwrap();
+        jeunes::transfer(&mut c, "j1", b, 1).await.unwrap();
         for t in ["jeunes", "events", "programmes", "cej_weeks", "allowances"] {
             let q = if t == "jeunes" {
                 format!("SELECT COUNT(*) FROM {t} WHERE id = 'j1' AND structure_id = $1")
@@ -634,7 +637,7 @@ async fn daily_work_tables_on_both_backends() {
             "{name}: référent reset"
         );
         assert!(matches!(
-            jeunes::transfer(&mut c, "nobody", b).await,
+            jeunes::transfer(&mut c, "nobody", b, 1).await,
             Err(StoreError::NotFound)
         ));
     }

@@ -4,13 +4,17 @@
 //! ```text
 //! OUT/current -> v-20261123T020000Z-3f2a   (symbolic link, replaced atomically)
 //! OUT/v-…/persons.parquet                  one row per person (pseudonym + quasi-identifiers)
-//! OUT/v-…/facts.parquet                    one row per fact (pseudonym, month, codes, values)
+//! OUT/v-…/facts/AAAA-MM.parquet            one file per month: one row per fact of that month
+//!                                          (pseudonym, month, codes, values), sorted
 //! OUT/v-…/structures.parquet               the Missions Locales (code, name, département, région)
-//! OUT/v-…/manifest.json                    schema version, export time, k report, rows, SHA-256
+//! OUT/v-…/manifest.json                    schema version, export time, mode, k report, rows,
+//!                                          SHA-256 of every file
 //! ```
 //! A version is written in full in its own directory, fsynced, then `current` is switched by
 //! renaming a new link over it: a crash at any point leaves `current` on a complete version.
-//! Older versions but the previous one are removed after the switch.
+//! An incremental export hard-links the months that did not change from the previous version
+//! (files are never modified once written). Older versions but the previous one are removed
+//! after the switch.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -54,9 +58,98 @@ pub struct Manifest {
     pub schema_version: u32,
     /// Export time, UTC, `AAAAMMJJTHHMMSSZ`.
     pub exported_at: String,
+    /// `complet` (everything re-read) or `incremental` (only the dossiers changed since the
+    /// previous version re-read; the result is the same as a full export's).
+    #[serde(default)]
+    pub mode: String,
+    /// When the export started to read the operational store (unix seconds): the next
+    /// incremental export re-reads what changed from shortly before this instant.
+    #[serde(default)]
+    pub started_at: i64,
+    /// Fingerprint of the pseudonymisation key (not the key): an incremental export builds on
+    /// a previous version only if its pseudonyms come from the same key.
+    #[serde(default)]
+    pub key_id: String,
+    /// Month files taken unchanged from the previous version (incremental export).
+    #[serde(default)]
+    pub reused_months: usize,
     pub k: usize,
     pub k_report: serde_json::Value,
     pub tables: Vec<TableEntry>,
+}
+
+impl Manifest {
+    /// The month files of the facts, with their month (`facts/2026-11.parquet` → `2026-11`).
+    pub fn fact_months(&self) -> impl Iterator<Item = (&str, &TableEntry)> {
+        self.tables.iter().filter_map(|t| {
+            let m = t.file.strip_prefix("facts/")?.strip_suffix(".parquet")?;
+            Some((m, t))
+        })
+    }
+
+    /// Rows of facts, all months together.
+    pub fn fact_rows(&self) -> usize {
+        self.fact_months().map(|(_, t)| t.rows).sum()
+    }
+}
+
+/// The facts of one month in a version being written: new rows, or the previous version's
+/// file, unchanged.
+#[derive(Debug)]
+pub enum MonthFacts {
+    /// Rows to write, sorted (see [`sort_facts`]).
+    Write { month: String, facts: Vec<Fact> },
+    /// The previous version's file, hard-linked with its manifest entry.
+    Reuse { from: PathBuf, entry: TableEntry },
+}
+
+/// The exporter's private state beside a version (`export-state.bin`): the true rows of the
+/// persons the k-anonymity guard generalised, sealed by the operational side with a key the
+/// insight side does not have. Not a published table (not in the manifest's tables).
+pub const STATE_FILE: &str = "export-state.bin";
+
+/// Everything one version holds.
+#[derive(Debug)]
+pub struct Release<'a> {
+    /// Sealed private state of the exporter (see [`STATE_FILE`]).
+    pub state: &'a [u8],
+    pub stamp: &'a str,
+    pub mode: &'a str,
+    pub started_at: i64,
+    pub key_id: &'a str,
+    pub persons: &'a [Person],
+    pub structures: &'a [Structure],
+    pub report: &'a KReport,
+    pub months: Vec<MonthFacts>,
+}
+
+/// The file name of a month's facts: `facts/AAAA-MM.parquet` (anything that is not a month
+/// goes to `facts/inconnu.parquet`).
+pub fn month_file(month: &str) -> String {
+    let b = month.as_bytes();
+    let ok = b.len() == 7
+        && b[4] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit());
+    format!("facts/{}.parquet", if ok { month } else { "inconnu" })
+}
+
+/// Sorts facts in file order (pseudonym, then month, then the rest).
+pub fn sort_facts(facts: &mut [Fact]) {
+    facts.sort_unstable();
+}
+
+/// Splits facts by month file, each sorted.
+pub fn by_month(facts: Vec<Fact>) -> std::collections::BTreeMap<String, Vec<Fact>> {
+    let mut m: std::collections::BTreeMap<String, Vec<Fact>> = Default::default();
+    for f in facts {
+        m.entry(month_file(&f.month)).or_default().push(f);
+    }
+    for v in m.values_mut() {
+        sort_facts(v);
+    }
+    m
 }
 
 fn utf8(name: &str) -> Field {
@@ -122,38 +215,51 @@ fn structures_batch(structures: &[Structure]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema, arrays)?)
 }
 
-fn facts_batch(facts: &[Fact]) -> Result<RecordBatch> {
-    let text: [Column<Fact>; 7] = [
-        ("pseudonyme", |f| &f.pseudonym),
-        ("mois", |f| &f.month),
-        ("structure", |f| &f.structure),
-        ("fait", |f| f.fact),
-        ("type", |f| &f.kind),
-        ("detail", |f| &f.detail),
-        ("tranche_age", |f| &f.age_band),
-    ];
-    let mut fields: Vec<Field> = text.iter().map(|(n, _)| utf8(n)).collect();
+const FACT_TEXT: [&str; 7] = [
+    "pseudonyme",
+    "mois",
+    "structure",
+    "fait",
+    "type",
+    "detail",
+    "tranche_age",
+];
+
+/// The schema of every month file of the facts (readers of an empty or partial warehouse
+/// declare it rather than infer it).
+pub fn facts_schema() -> Schema {
+    let mut fields: Vec<Field> = FACT_TEXT.iter().map(|n| utf8(n)).collect();
     fields.push(Field::new("valeur", DataType::Int64, false));
     fields.push(Field::new("valeur2", DataType::Int64, false));
-    let mut arrays: Vec<ArrayRef> = text
-        .iter()
-        .map(|(_, g)| strings(facts.iter().map(g)))
-        .collect();
+    Schema::new(fields)
+}
+
+fn facts_batch(facts: &[Fact]) -> Result<RecordBatch> {
+    let text: [fn(&Fact) -> &str; 7] = [
+        |f| &f.pseudonym,
+        |f| &f.month,
+        |f| &f.structure,
+        |f| f.fact,
+        |f| &f.kind,
+        |f| &f.detail,
+        |f| &f.age_band,
+    ];
+    let mut arrays: Vec<ArrayRef> = text.iter().map(|g| strings(facts.iter().map(g))).collect();
     arrays.push(Arc::new(Int64Array::from_iter_values(
         facts.iter().map(|f| f.value),
     )));
     arrays.push(Arc::new(Int64Array::from_iter_values(
         facts.iter().map(|f| f.value2),
     )));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    Ok(RecordBatch::try_new(Arc::new(facts_schema()), arrays)?)
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(fs::read(path)?)))
 }
 
-/// Writes a complete version into a new directory of `out` and switches `out/current` to it.
-/// Returns the version directory.
+/// Writes a complete version of `persons` and `facts` (a full export) and switches
+/// `out/current` to it. Returns the version directory.
 pub fn publish(
     out: &Path,
     stamp: &str,
@@ -162,46 +268,102 @@ pub fn publish(
     structures: &[Structure],
     report: &KReport,
 ) -> Result<PathBuf> {
+    let months = by_month(facts.to_vec())
+        .into_iter()
+        .map(|(file, facts)| MonthFacts::Write { month: file, facts })
+        .collect();
+    publish_release(
+        out,
+        &Release {
+            state: &[],
+            stamp,
+            mode: "complet",
+            started_at: 0,
+            key_id: "",
+            persons,
+            structures,
+            report,
+            months,
+        },
+    )
+}
+
+fn entry(dir: &Path, file: &str, rows: usize) -> Result<TableEntry> {
+    Ok(TableEntry {
+        file: file.to_string(),
+        rows,
+        sha256: sha256_file(&dir.join(file))?,
+    })
+}
+
+/// Writes a version into a new directory of `out` and switches `out/current` to it. Returns
+/// the version directory.
+pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
     fs::create_dir_all(out)?;
+    let facts: usize = r
+        .months
+        .iter()
+        .map(|m| match m {
+            MonthFacts::Write { facts, .. } => facts.len(),
+            MonthFacts::Reuse { entry, .. } => entry.rows,
+        })
+        .sum();
     let suffix: String = {
-        let h = Sha256::digest(format!("{stamp}{}{}", persons.len(), facts.len()).as_bytes());
+        let h = Sha256::digest(format!("{}{}{}", r.stamp, r.persons.len(), facts).as_bytes());
         hex::encode(&h[..3])
     };
-    let name = format!("v-{stamp}-{suffix}");
+    let name = format!("v-{}-{suffix}", r.stamp);
     let dir = out.join(&name);
-    fs::create_dir_all(&dir)?;
-    write_batch(&dir.join("persons.parquet"), &persons_batch(persons)?)?;
-    write_batch(&dir.join("facts.parquet"), &facts_batch(facts)?)?;
+    fs::create_dir_all(dir.join("facts"))?;
+    write_batch(&dir.join("persons.parquet"), &persons_batch(r.persons)?)?;
+    if !r.state.is_empty() {
+        let mut f = File::create(dir.join(STATE_FILE))?;
+        f.write_all(r.state)?;
+        f.sync_all()?;
+    }
     write_batch(
         &dir.join("structures.parquet"),
-        &structures_batch(structures)?,
+        &structures_batch(r.structures)?,
     )?;
+    let mut tables = vec![
+        entry(&dir, "persons.parquet", r.persons.len())?,
+        entry(&dir, "structures.parquet", r.structures.len())?,
+    ];
+    let mut reused = 0;
+    for m in &r.months {
+        match m {
+            MonthFacts::Write { month, facts } => {
+                // `month` is already a file name when it comes from `by_month`.
+                let file = if month.starts_with("facts/") {
+                    month.clone()
+                } else {
+                    month_file(month)
+                };
+                write_batch(&dir.join(&file), &facts_batch(facts)?)?;
+                tables.push(entry(&dir, &file, facts.len())?);
+            }
+            MonthFacts::Reuse { from, entry } => {
+                fs::hard_link(from, dir.join(&entry.file))?;
+                tables.push(entry.clone());
+                reused += 1;
+            }
+        }
+    }
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
-        exported_at: stamp.to_string(),
-        k: report.k,
-        k_report: serde_json::to_value(report)?,
-        tables: vec![
-            TableEntry {
-                file: "persons.parquet".into(),
-                rows: persons.len(),
-                sha256: sha256_file(&dir.join("persons.parquet"))?,
-            },
-            TableEntry {
-                file: "facts.parquet".into(),
-                rows: facts.len(),
-                sha256: sha256_file(&dir.join("facts.parquet"))?,
-            },
-            TableEntry {
-                file: "structures.parquet".into(),
-                rows: structures.len(),
-                sha256: sha256_file(&dir.join("structures.parquet"))?,
-            },
-        ],
+        exported_at: r.stamp.to_string(),
+        mode: r.mode.to_string(),
+        started_at: r.started_at,
+        key_id: r.key_id.to_string(),
+        reused_months: reused,
+        k: r.report.k,
+        k_report: serde_json::to_value(r.report)?,
+        tables,
     };
     let mut f = File::create(dir.join("manifest.json"))?;
     f.write_all(serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     f.sync_all()?;
+    File::open(dir.join("facts"))?.sync_all()?;
     File::open(&dir)?.sync_all()?;
     // Switch: a new link renamed over the old one (rename is atomic on POSIX file systems).
     let tmp = out.join(format!(".current-{suffix}"));
@@ -220,6 +382,13 @@ pub fn publish(
         }
     }
     Ok(dir)
+}
+
+/// Reads the manifest of the current version of a warehouse, without checking the files.
+pub fn current_manifest(out: &Path) -> Result<(PathBuf, Manifest)> {
+    let dir = fs::canonicalize(out.join("current"))?;
+    let m: Manifest = serde_json::from_slice(&fs::read(dir.join("manifest.json"))?)?;
+    Ok((dir, m))
 }
 
 /// Reads the manifest of the current version of a warehouse and checks every table's checksum.
@@ -286,4 +455,133 @@ pub fn read_rows(path: &Path) -> Result<Vec<Vec<String>>> {
         }
     }
     Ok(rows)
+}
+
+fn batches(
+    path: &Path,
+    only_first_column: bool,
+) -> Result<impl Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>> {
+    let f = File::open(path)?;
+    let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)?;
+    let b = if only_first_column {
+        let mask = parquet::arrow::ProjectionMask::leaves(b.parquet_schema(), [0]);
+        b.with_projection(mask)
+    } else {
+        b
+    };
+    Ok(b.with_batch_size(65_536).build()?)
+}
+
+fn text_columns<const N: usize>(batch: &RecordBatch) -> Result<[&StringArray; N]> {
+    let mut out = Vec::with_capacity(N);
+    for i in 0..N {
+        out.push(
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| bad("colonne texte attendue"))?,
+        );
+    }
+    out.try_into().map_err(|_| bad("colonnes"))
+}
+
+fn bad(what: &str) -> FileError {
+    FileError::Io(std::io::Error::other(format!(
+        "entrepôt illisible : {what}"
+    )))
+}
+
+/// The persons of a version's `persons.parquet` (the incremental export starts from them).
+pub fn read_persons(path: &Path) -> Result<Vec<Person>> {
+    let mut out = Vec::new();
+    for batch in batches(path, false)? {
+        let batch = batch?;
+        let c: [&StringArray; 10] = text_columns(&batch)?;
+        for r in 0..batch.num_rows() {
+            let v = |i: usize| c[i].value(r).to_string();
+            out.push(Person {
+                pseudonym: v(0),
+                structure: v(1),
+                sexe: v(2),
+                age_band: v(3),
+                nationality: v(4),
+                departement: v(5),
+                region: v(6),
+                qpv: v(7),
+                zrr: v(8),
+                niveau: v(9),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The facts of one month file, in file order.
+pub fn read_facts(path: &Path) -> Result<Vec<Fact>> {
+    use arrow_array::Array;
+    let mut out = Vec::new();
+    for batch in batches(path, false)? {
+        let batch = batch?;
+        let c: [&StringArray; 7] = text_columns(&batch)?;
+        let int = |i: usize| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| bad("colonne entière attendue"))
+        };
+        let (v1, v2) = (int(7)?, int(8)?);
+        for r in 0..batch.num_rows() {
+            let fact = fact_family(c[3].value(r))?;
+            out.push(Fact {
+                pseudonym: c[0].value(r).to_string(),
+                month: c[1].value(r).to_string(),
+                structure: c[2].value(r).to_string(),
+                fact,
+                kind: c[4].value(r).to_string(),
+                detail: c[5].value(r).to_string(),
+                age_band: c[6].value(r).to_string(),
+                value: v1.value(r),
+                value2: v2.value(r),
+            });
+        }
+        debug_assert!(v1.len() == batch.num_rows());
+    }
+    Ok(out)
+}
+
+fn fact_family(name: &str) -> Result<&'static str> {
+    crate::fact::parse(name).ok_or_else(|| bad("famille de faits inconnue"))
+}
+
+/// Whether any row of a month file belongs to one of `pseudonyms` (reads that column only).
+pub fn mentions_any(path: &Path, pseudonyms: &std::collections::HashSet<String>) -> Result<bool> {
+    for batch in batches(path, true)? {
+        let batch = batch?;
+        let [c]: [&StringArray; 1] = text_columns(&batch)?;
+        if c.iter().flatten().any(|p| pseudonyms.contains(p)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Every fact row of a version directory, all months (for tests and operators).
+pub fn read_fact_rows(dir: &Path) -> Result<Vec<Vec<String>>> {
+    let mut rows = Vec::new();
+    for file in fact_files(dir)? {
+        rows.extend(read_rows(&file)?);
+    }
+    Ok(rows)
+}
+
+/// The month files of a version directory, in month order.
+pub fn fact_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("facts"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.retain(|p| p.extension().is_some_and(|e| e == "parquet"));
+    files.sort();
+    Ok(files)
 }

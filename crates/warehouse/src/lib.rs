@@ -8,18 +8,21 @@
 //! are made k-anonymous ([`kanon`]), written ([`files`]) and published atomically.
 
 pub mod files;
+pub mod incremental;
 pub mod kanon;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the warehouse layout, in the manifest; bump it when a column changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: facts are split by month (`facts/AAAA-MM.parquet`), so that an incremental export
+/// rewrites only the months that changed.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Suppressed or generalised value.
 pub const ANY: &str = "*";
 
 /// One person, as a pseudonym and generalised quasi-identifiers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub pseudonym: String,
     /// Code of the Mission Locale following the person.
@@ -66,8 +69,9 @@ pub struct Structure {
 
 /// One fact of a parcours, at month granularity. `fact` says which table of the operational
 /// side it comes from; `kind` and `detail` are codes of the official lists; `value` and
-/// `value2` are amounts (cents) or minutes where the fact has them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `value2` are amounts (cents) or minutes where the fact has them. The order (pseudonym
+/// first) is the order of the rows in a month's file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Fact {
     pub pseudonym: String,
     pub month: String,
@@ -94,4 +98,28 @@ pub mod fact {
     pub const CEJ_WEEK: &str = "heures_cej";
     pub const ALLOWANCE: &str = "allocation";
     pub const WORKSHOP: &str = "atelier";
+    /// Derived: the person's CEJ was running on the last day of the month (one per month,
+    /// months already ended at export time).
+    pub const CEJ_MONTH_END: &str = "cej_fin_de_mois";
+
+    /// Every family, to read a `fait` column back.
+    pub const ALL: [&str; 12] = [
+        EVENT,
+        APPOINTMENT,
+        SITUATION,
+        PROPOSAL,
+        EXIT,
+        PHASE,
+        PROGRAMME_ENTRY,
+        PROGRAMME_EXIT,
+        CEJ_WEEK,
+        ALLOWANCE,
+        WORKSHOP,
+        CEJ_MONTH_END,
+    ];
+
+    /// The family named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<&'static str> {
+        ALL.iter().copied().find(|f| *f == name)
+    }
 }

@@ -131,7 +131,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     .map_err(super::explain)?;
     // The decision module: a first warehouse and the public key of this instance's assertions.
     eprintln!("Export de l'entrepôt pseudonymisé du module de pilotage…");
-    app.warehouse_export(&ctx, &loc.data_dir.join("entrepot"), 5)
+    app.warehouse_export(&ctx, &loc.data_dir.join("entrepot"), 5, false)
         .await
         .map_err(super::explain)?;
     std::fs::write(

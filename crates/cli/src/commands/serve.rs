@@ -73,9 +73,13 @@ impl ExportSchedule {
                 };
                 tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
                 let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-                match app.warehouse_export(&ctx, &out, me.k).await {
+                match app.warehouse_export(&ctx, &out, me.k, false).await {
                     Ok(x) => tracing::info!(
                         version = %x.dir.display(),
+                        mode = x.mode,
+                        relus = x.reread,
+                        mois_ecrits = x.months_written,
+                        mois_repris = x.months_reused,
                         personnes = x.report.persons_out,
                         faits = x.facts,
                         "entrepôt exporté"

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Export the pseudonymised, generalised, k-anonymous warehouse (Parquet) to a directory,
-    /// switched atomically (`DIR/current`).
+    /// switched atomically (`DIR/current`). Incremental when DIR already holds a version
+    /// (only the dossiers changed since are re-read).
     Export {
         #[command(flatten)]
         common: Common,
@@ -14,17 +15,25 @@ pub enum Cmd {
         /// Every combination of quasi-identifiers is shared by at least k persons.
         #[arg(long, default_value_t = 5)]
         k: usize,
+        /// Re-read every dossier even when a previous version is there.
+        #[arg(long)]
+        complet: bool,
     },
 }
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
-        Cmd::Export { common, out, k } => {
+        Cmd::Export {
+            common,
+            out,
+            k,
+            complet,
+        } => {
             let app = super::open(&common).await?;
             let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
             let t0 = std::time::Instant::now();
             let x = app
-                .warehouse_export(&ctx, &out, k)
+                .warehouse_export(&ctx, &out, k, complet)
                 .await
                 .map_err(super::explain)?;
             let (dir, report) = (x.dir, x.report);
@@ -35,6 +44,10 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                 report.persons_out,
                 x.facts,
                 t0.elapsed().as_secs_f64()
+            );
+            println!(
+                "Export {} : {} dossier(s) relu(s) ; {} mois écrit(s), {} repris de la version précédente.",
+                x.mode, x.reread, x.months_written, x.months_reused
             );
             println!(
                 "k-anonymat (k = {}) : département généralisé pour {}, niveau pour {}, nationalité pour {}, QPV/ZRR pour {}, tranche d'âge pour {} ; {} personne(s) retirée(s) ; plus petit groupe : {}.",

@@ -77,8 +77,17 @@ async fn warehouse_export_holds_no_identity_and_is_k_anonymous() {
 
         // Every byte of every file, and every decoded value of every column.
         let mut hay = Vec::new();
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.extend(parcours_warehouse::files::fact_files(&dir).unwrap());
+        assert!(
+            files.len() >= 5,
+            "{b}: manifest, persons, structures, months"
+        );
+        for p in files {
             hay.extend(std::fs::read(&p).unwrap());
             if p.extension().is_some_and(|x| x == "parquet") {
                 for v in parcours_warehouse::files::read_all_values(&p).unwrap() {
@@ -125,7 +134,7 @@ async fn warehouse_export_holds_no_identity_and_is_k_anonymous() {
         );
         assert_eq!(rows.len(), persons);
         // Months only: no exact date in the facts.
-        let facts = parcours_warehouse::files::read_rows(&dir.join("facts.parquet")).unwrap();
+        let facts = parcours_warehouse::files::read_fact_rows(&dir).unwrap();
         assert!(!facts.is_empty());
         assert!(
             facts.iter().all(|f| f[1].len() == 7 && &f[1][4..5] == "-"),
@@ -480,10 +489,7 @@ fn the_server_exports_the_warehouse_on_its_schedule() {
     for _ in 0..150 {
         std::thread::sleep(std::time::Duration::from_millis(100));
         if let Ok((dir, m)) = parcours_warehouse::files::open_current(&out) {
-            assert!(m
-                .tables
-                .iter()
-                .any(|t| t.file == "facts.parquet" && t.rows > 0));
+            assert!(m.fact_rows() > 0, "every scheduled version holds the facts");
             versions.insert(dir);
             if versions.len() >= 2 {
                 break;
@@ -496,6 +502,188 @@ fn the_server_exports_the_warehouse_on_its_schedule() {
         versions.len() >= 2,
         "two scheduled exports, each complete: {versions:?}"
     );
+}
+
+/// The incremental export re-reads only the dossiers changed since the previous version — new
+/// interviews, a situation, a transfer, an edited entry — and publishes exactly what a full
+/// export of the same store publishes, reusing the months nothing touched (hard links).
+#[tokio::test]
+async fn an_incremental_export_equals_a_full_export() {
+    use parcours_warehouse::files::{current_manifest, fact_files, read_facts, read_persons};
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.ok(&["init"]);
+        inst.ok(&["seed", "--jeunes", "300", "--events", "8"]);
+        let app = inst.app().await;
+        let base = inst
+            .dir
+            .parent()
+            .unwrap()
+            .join(parcours_store::testing::unique_name("entrepot"));
+        let (inc, full) = (base.join("inc"), base.join("full"));
+        // The seed was written now; the exports and the day's work happen "later" (the next
+        // export re-reads what changed from 10 minutes before the previous one started).
+        let at = |h: i64| chrono::Utc::now() + chrono::Duration::hours(h);
+        let first = app
+            .warehouse_export(&parcours_app::Ctx::operator(at(2)), &inc, 5, false)
+            .await
+            .unwrap();
+        assert_eq!(first.mode, "complet", "{b}: nothing to build on yet");
+
+        // The day's work, as a conseiller of the first structure, three hours later.
+        let mut conn = app.store.acquire().await.unwrap();
+        let s = parcours_store::structures::list(&mut conn).await.unwrap();
+        let ids: Vec<String> = parcours_store::jeunes::list_recent(&mut conn, s[0].id, i64::MAX, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        // An appointment of a dossier not otherwise touched, to edit its status.
+        let mut rdv = None;
+        for id in &ids[5..] {
+            let events = parcours_store::events::for_jeune(&mut conn, id)
+                .await
+                .unwrap();
+            rdv = events.into_iter().find(|e| e.kind == "rdv");
+            if rdv.is_some() {
+                break;
+            }
+        }
+        let rdv = rdv.unwrap_or_else(|| panic!("{b}: a seeded dossier has an appointment"));
+        drop(conn);
+        let ctx = parcours_app::Ctx {
+            actor: parcours_app::Actor::Account(parcours_app::Principal {
+                account_id: 0,
+                login: "t".into(),
+                role: parcours_domain::Role::Conseiller,
+                structure_id: Some(s[0].id),
+                scope_region: None,
+            }),
+            request_id: "r".into(),
+            now: at(3),
+        };
+        let day = ctx.now.date_naive().format("%Y-%m-%d").to_string();
+        for id in &ids[..3] {
+            let input = parcours_domain::timeline::EntryInput {
+                kind: "entretien_individuel".into(),
+                date: day.clone(),
+                modalite: "sur_place".into(),
+                ..Default::default()
+            };
+            app.add_entry(&ctx, id, &input).await.unwrap();
+        }
+        let situation = parcours_domain::situation::SituationInput {
+            qpv: "oui".into(),
+            zrr: "non".into(),
+            niveau: "3".into(),
+            ..Default::default()
+        };
+        app.save_situation(&ctx, &ids[3], &situation).await.unwrap();
+        app.transfer_jeune(&ctx, &ids[4], &s[1].code).await.unwrap();
+        // An entry of an older month edited (its status): that month changes too.
+        let status = if rdv.status.as_deref() == Some("absent") {
+            "present"
+        } else {
+            "absent"
+        };
+        app.set_entry_status(&ctx, &rdv.id, rdv.version, status)
+            .await
+            .unwrap();
+
+        let later = parcours_app::Ctx::operator(at(4));
+        let x = app.warehouse_export(&later, &inc, 5, false).await.unwrap();
+        let y = app.warehouse_export(&later, &full, 5, true).await.unwrap();
+        assert_eq!((x.mode, y.mode), ("incremental", "complet"));
+        assert!(
+            x.reread >= 5 && x.reread < y.reread / 4,
+            "{b}: only the changed dossiers are re-read ({} of {})",
+            x.reread,
+            y.reread
+        );
+        assert!(x.months_reused > 0 && x.months_written >= 2, "{b}: {x:?}");
+        assert_eq!(x.report, y.report, "{b}: same k-anonymity outcome");
+
+        // Row for row, the same warehouse.
+        let (dx, mx) = current_manifest(&inc).unwrap();
+        let (dy, my) = current_manifest(&full).unwrap();
+        assert_eq!(
+            (mx.mode.as_str(), my.mode.as_str()),
+            ("incremental", "complet")
+        );
+        assert_eq!(mx.reused_months, x.months_reused);
+        let px = read_persons(&dx.join("persons.parquet")).unwrap();
+        assert_eq!(
+            px,
+            read_persons(&dy.join("persons.parquet")).unwrap(),
+            "{b}: persons"
+        );
+        let names = |d: &std::path::Path| -> Vec<String> {
+            fact_files(d)
+                .unwrap()
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+                .collect()
+        };
+        assert_eq!(names(&dx), names(&dy), "{b}: same months");
+        let mut rows = 0;
+        for (fx, fy) in fact_files(&dx)
+            .unwrap()
+            .iter()
+            .zip(fact_files(&dy).unwrap())
+        {
+            let (a, c) = (read_facts(fx).unwrap(), read_facts(&fy).unwrap());
+            assert_eq!(a, c, "{b}: facts of {}", fx.display());
+            rows += a.len();
+        }
+        assert_eq!(rows, mx.fact_rows());
+        // The day's interviews are there; the transferred dossier is counted in its new
+        // structure; reused months are the previous version's files (same inode).
+        let month = ctx.now.format("%Y-%m").to_string();
+        let interviews = |d: &std::path::Path| {
+            read_facts(&d.join(format!("facts/{month}.parquet")))
+                .unwrap_or_default()
+                .iter()
+                .filter(|f| f.kind == "entretien_individuel")
+                .count()
+        };
+        assert!(
+            interviews(&dx) >= 3,
+            "{b}: the day's interviews are published"
+        );
+        let moved = app.warehouse_pseudonym(&ids[4]);
+        if let Some(p) = px.iter().find(|p| p.pseudonym == moved) {
+            assert_eq!(p.structure, s[1].code, "{b}: the transfer is exported");
+        }
+        let prev = first.dir;
+        let mut linked = 0;
+        for f in fact_files(&dx).unwrap() {
+            use std::os::unix::fs::MetadataExt;
+            let old = prev.join("facts").join(f.file_name().unwrap());
+            if old.exists()
+                && std::fs::metadata(&old).unwrap().ino() == std::fs::metadata(&f).unwrap().ino()
+            {
+                linked += 1;
+            }
+        }
+        assert_eq!(linked, x.months_reused, "{b}: reused months are hard links");
+        // The true rows of generalised persons travel sealed: no pseudonym readable there.
+        let state = std::fs::read(dx.join(parcours_warehouse::files::STATE_FILE)).unwrap();
+        assert!(
+            !px.iter()
+                .any(|p| !find_any(&state, std::slice::from_ref(&p.pseudonym)).is_empty()),
+            "{b}: the exporter's state is sealed"
+        );
+
+        // Nothing changed since: the next incremental export re-reads only the dossiers the
+        // guard generalised or suppressed, and rewrites no month.
+        let z = app
+            .warehouse_export(&parcours_app::Ctx::operator(at(6)), &inc, 5, false)
+            .await
+            .unwrap();
+        assert_eq!(z.months_written, 0, "{b}: {z:?}");
+        assert_eq!(z.facts, x.facts);
+    }
 }
 
 fn futures_block<F: std::future::Future>(f: F) -> F::Output {
