@@ -247,6 +247,29 @@ async fn indicators_equal_the_operational_reference() {
                         band(&p.jeune_id, &p.start_date),
                     ));
                 }
+                // In CEJ at the end of each month already over, from its start to its end.
+                if births.contains_key(&p.jeune_id) && p.kind == "cej" {
+                    use chrono::{Datelike, Days, Months, NaiveDate};
+                    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+                    let (start, today) = (d(&p.start_date), chrono::Utc::now().date_naive());
+                    let mut month = start.with_day(1).unwrap();
+                    loop {
+                        let last = month + Months::new(1) - Days::new(1);
+                        let running = p.ended_on.as_deref().is_none_or(|e| d(e) > last);
+                        if last >= today || !running {
+                            break;
+                        }
+                        let ymd = last.format("%Y-%m-%d").to_string();
+                        reference.push((
+                            "cej_fin_de_mois".into(),
+                            "cej".into(),
+                            ymd[..7].into(),
+                            s.code.clone(),
+                            band(&p.jeune_id, &ymd),
+                        ));
+                        month = month + Months::new(1);
+                    }
+                }
             }
         }
         drop(conn);
@@ -270,6 +293,7 @@ async fn indicators_equal_the_operational_reference() {
                 "entretien_individuel",
             ),
             ("entrees_cej", "entree_dispositif", "cej"),
+            ("jeunes_en_cej_fin_de_mois", "cej_fin_de_mois", "cej"),
         ] {
             let ind = indicator(code).unwrap();
             let by_month = compute(&ctx, ind, &["mois"]).await.unwrap();

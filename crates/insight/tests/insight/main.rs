@@ -38,9 +38,12 @@ pub const STRUCTURES: [(&str, &str, &str, usize); 5] = [
 ];
 
 /// Publishes a synthetic warehouse version into `dir` (persons, interviews over 2025–2026,
-/// CEJ entries and exits), deterministic for a seed. Returns the number of interview facts.
+/// CEJ entries, exits from support), deterministic for a seed. Returns the number of
+/// interview facts.
 pub fn synthetic_warehouse(dir: &Path, seed: u64, persons_n: usize, stamp: &str) -> usize {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Exits draw from their own generator, so the other facts do not depend on them.
+    let mut exits = ChaCha8Rng::seed_from_u64(seed ^ 0x5047);
     let weights: usize = STRUCTURES.iter().map(|s| s.3).sum();
     let bands = ["16-17", "18-21", "22-25", "26+"];
     let mut persons = Vec::new();
@@ -97,6 +100,24 @@ pub fn synthetic_warehouse(dir: &Path, seed: u64, persons_n: usize, stamp: &str)
                 value2: 0,
             });
             interviews += 1;
+        }
+        if exits.random_bool(0.4) {
+            let motif = if exits.random_bool(0.35) {
+                "emploi_durable"
+            } else {
+                ["formation", "emploi_court", "autre"][exits.random_range(0..3)]
+            };
+            facts.push(Fact {
+                pseudonym: p.clone(),
+                month: format!("2026-{:02}", exits.random_range(1..=9)),
+                structure: s.0.into(),
+                fact: fact::EXIT,
+                kind: motif.into(),
+                detail: String::new(),
+                age_band: band.into(),
+                value: exits.random_range(1..=24),
+                value2: 0,
+            });
         }
         if rng.random_bool(0.3) {
             facts.push(Fact {

@@ -480,3 +480,149 @@ async fn every_dashboard_view_together_resists_the_joint_attack() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The ratios (share of exits to durable employment, mean duration of support) are published
+/// only where the counts they are made of are, and then equal those counts' ratio: a ratio
+/// beside its denominator would otherwise give a suppressed numerator away.
+#[tokio::test]
+async fn ratios_are_published_only_where_their_counts_are() {
+    use parcours_insight::publish::{Published, Query, Warehouse};
+    use parcours_vault::assertion::Perimeter;
+    let dir = std::env::temp_dir().join(format!("parcours-ratios-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    crate::synthetic_warehouse(&dir, 7, 500, "20260401T000000Z");
+    let w = Warehouse::open(&dir, THRESHOLD).await.unwrap();
+    let mut nodes = vec![("nation".to_string(), "nation".to_string())];
+    for s in crate::STRUCTURES {
+        nodes.push(("structure".into(), s.0.into()));
+        if !nodes.contains(&("region".into(), s.2.into())) {
+            nodes.push(("region".into(), s.2.into()));
+        }
+    }
+    let cells = |t: &Published| -> Vec<(Option<i64>, Status)> {
+        let mut v = Vec::new();
+        for r in t.lignes.iter().chain(std::iter::once(&t.ensemble)) {
+            v.extend(r.cellules.iter().map(|c| (c.valeur, c.statut)));
+            v.push((r.total.valeur, r.total.statut));
+        }
+        v
+    };
+    let (mut published, mut suppressed) = (0, 0);
+    for (niveau, code) in &nodes {
+        for ventilation in ["mois", "tranche_age", "sexe"] {
+            let table = |indicateur: &str| Query {
+                indicateur: indicateur.into(),
+                annee: "2026".into(),
+                ventilation: ventilation.into(),
+                niveau: niveau.clone(),
+                code: code.clone(),
+            };
+            let mut got = Vec::new();
+            for i in [
+                "sorties",
+                "sorties_emploi_durable",
+                "part_sorties_emploi_durable",
+                "duree_moyenne_accompagnement",
+            ] {
+                got.push(w.publish(&Perimeter::Nation, &table(i)).await.unwrap());
+            }
+            let mean = got.pop().unwrap();
+            let share = got.pop().unwrap();
+            let durable = got.pop().unwrap();
+            let exits = cells(&got.pop().unwrap());
+            assert_eq!((share.unite, mean.unite), ("%", "mois"));
+            // The durable-exit table has its own columns: match them by code.
+            let durable_of = |col: usize, row: &str| -> (Option<i64>, Status) {
+                let code = share.colonnes.get(col).map(|c| c.code.as_str());
+                let r = durable
+                    .lignes
+                    .iter()
+                    .chain(std::iter::once(&durable.ensemble))
+                    .find(|r| r.code == row)
+                    .unwrap();
+                match code.and_then(|c| durable.colonnes.iter().position(|d| d.code == c)) {
+                    Some(i) => (r.cellules[i].valeur, r.cellules[i].statut),
+                    None if code.is_none() => (r.total.valeur, r.total.statut),
+                    None => (Some(0), Status::V),
+                }
+            };
+            let mut i = 0;
+            for r in share.lignes.iter().chain(std::iter::once(&share.ensemble)) {
+                let n = r.cellules.len();
+                for col in 0..=n {
+                    let (den, den_st) = exits[i];
+                    let (num, num_st) = durable_of(if col < n { col } else { usize::MAX }, &r.code);
+                    let c = if col < n { &r.cellules[col] } else { &r.total };
+                    let m = cells(&mean)[i];
+                    i += 1;
+                    // The mean follows the exits' count exactly.
+                    assert_eq!(
+                        m.1.suppressed(),
+                        den_st.suppressed(),
+                        "{niveau} {code} {ventilation}"
+                    );
+                    if den_st.suppressed() || num_st.suppressed() {
+                        assert!(
+                            c.valeur.is_none() && c.affiche == "s",
+                            "{niveau} {code}: share shown beside a suppressed count"
+                        );
+                        suppressed += 1;
+                        continue;
+                    }
+                    let (den, num) = (den.unwrap(), num.unwrap());
+                    let expected = if den > 0 {
+                        (200 * num + den) / (2 * den)
+                    } else {
+                        0
+                    };
+                    assert_eq!(c.valeur, Some(expected), "{niveau} {code} {ventilation}");
+                    if den > 0 {
+                        let v = m.0.unwrap();
+                        assert!((1..=24).contains(&v), "a mean of 1 to 24 months: {v}");
+                    }
+                    published += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        published > 20 && suppressed > 5,
+        "both cases met: {published} published, {suppressed} suppressed"
+    );
+    // The nation's mean duration equals the mean read from the files with SQL written here.
+    let b = w
+        .ctx
+        .sql("SELECT SUM(valeur), COUNT(*) FROM facts WHERE fait = 'sortie' AND mois LIKE '2026-%'")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let col = |i: usize| {
+        datafusion::arrow::compute::cast(
+            b[0].column(i),
+            &datafusion::arrow::datatypes::DataType::Int64,
+        )
+        .unwrap()
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0)
+    };
+    let (sum, n) = (col(0), col(1));
+    let mean = w
+        .publish(
+            &Perimeter::Nation,
+            &Query {
+                indicateur: "duree_moyenne_accompagnement".into(),
+                annee: "2026".into(),
+                ventilation: "aucune".into(),
+                niveau: "nation".into(),
+                code: "nation".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(mean.ensemble.total.valeur, Some((2 * sum + n) / (2 * n)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
