@@ -13,6 +13,7 @@
 //! reads a warehouse directory and the main server's public key.
 
 pub mod catalogue;
+pub mod exports;
 pub mod indicators;
 pub mod publish;
 pub mod render;

@@ -70,13 +70,70 @@ pub fn to_csv(p: &Published) -> String {
     out
 }
 
-/// XLSX workbook: numbers as numbers, suppressed cells as the text `s`.
+/// XLSX workbook of one table: numbers as numbers, suppressed cells as the text `s`.
 pub fn to_xlsx(p: &Published) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    write_table(wb.add_worksheet().set_name("Tableau")?, p)?;
+    wb.save_to_buffer()
+}
+
+/// The name of the sheet of the `i`-th table of a workbook (Excel: 31 characters at most, no
+/// `[]:*?/\`).
+pub fn sheet_name(i: usize, p: &Published) -> String {
+    let clean: String = p
+        .libelle
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .collect();
+    format!("{:02} {clean}", i + 1).chars().take(31).collect()
+}
+
+/// XLSX workbook of several tables (an export of a whole perimeter): a first sheet that says
+/// what the workbook holds and the definitions, then one sheet per table.
+pub fn to_xlsx_book(tables: &[Published]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, Workbook};
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
-    let ws = wb.add_worksheet();
-    ws.set_name("Tableau")?;
+    let about = wb.add_worksheet().set_name("Lisez-moi")?;
+    if let Some(first) = tables.first() {
+        about.write_string_with_format(
+            0,
+            0,
+            format!(
+                "Pilotage — {} — {} — seuil de diffusion : {}",
+                first.perimetre.libelle, first.annee, first.seuil
+            ),
+            &bold,
+        )?;
+        about.write_string(1, 0, format!("Entrepôt : {}", first.entrepot))?;
+    }
+    about.write_string(2, 0, NOTE)?;
+    for (h, c) in ["Feuille", "Indicateur", "Unité", "Définition"]
+        .iter()
+        .zip(0u16..)
+    {
+        about.write_string_with_format(4, c, *h, &bold)?;
+    }
+    for (i, t) in tables.iter().enumerate() {
+        let r = 5 + i as u32;
+        about.write_string(r, 0, sheet_name(i, t))?;
+        about.write_string(r, 1, t.libelle)?;
+        about.write_string(r, 2, t.unite)?;
+        about.write_string(r, 3, t.definition)?;
+    }
+    about.set_column_width(0, 34)?;
+    about.set_column_width(1, 40)?;
+    for (i, t) in tables.iter().enumerate() {
+        write_table(wb.add_worksheet().set_name(sheet_name(i, t))?, t)?;
+    }
+    wb.save_to_buffer()
+}
+
+fn write_table(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    p: &Published,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = rust_xlsxwriter::Format::new().set_bold();
     ws.write_string_with_format(
         0,
         0,
@@ -101,7 +158,7 @@ pub fn to_xlsx(p: &Published) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     ws.write_string(row + 1, 0, format!("Seuil de diffusion : {}", p.seuil))?;
     ws.write_string(row + 2, 0, NOTE)?;
     ws.set_column_width(0, 40)?;
-    wb.save_to_buffer()
+    Ok(())
 }
 
 /// One bar of the chart.
@@ -153,6 +210,19 @@ pub fn bars(p: &Published) -> Vec<Bar> {
             shown: c.affiche.clone(),
             suppressed: c.valeur.is_none(),
             y: i as u32 * BAR_STEP,
+        })
+        .collect()
+}
+
+/// A file name made of ASCII letters, digits, `-`, `_` and `.` only (the rest becomes `_`).
+pub fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
         })
         .collect()
 }

@@ -52,12 +52,13 @@ struct Session {
 pub struct Server {
     config: Config,
     warehouse: RwLock<Arc<Warehouse>>,
+    pub(crate) exports: crate::exports::Jobs,
     sessions: Mutex<HashMap<String, Session>>,
     /// Assertion ids already used to open a session, until they expire.
     used: Mutex<HashMap<String, i64>>,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -75,6 +76,7 @@ impl Server {
         Ok(Arc::new(Server {
             config,
             warehouse: RwLock::new(w),
+            exports: Default::default(),
             sessions: Mutex::new(HashMap::new()),
             used: Mutex::new(HashMap::new()),
         }))
@@ -99,7 +101,7 @@ impl Server {
         Ok(true)
     }
 
-    async fn perimeter_of(&self, headers: &HeaderMap) -> Option<(String, Perimeter)> {
+    pub(crate) async fn perimeter_of(&self, headers: &HeaderMap) -> Option<(String, Perimeter)> {
         if let Some(token) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -187,6 +189,11 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/tableau.xlsx", get(xlsx))
         .route("/api/v1/tableau", get(api_table))
         .route("/api/v1/indicateurs", get(api_indicators))
+        .route("/exports", post(crate::exports::create))
+        .route("/exports/{id}", get(crate::exports::page))
+        .route("/exports/{id}/fichier", get(crate::exports::file))
+        .route("/api/v1/exports", post(crate::exports::api_create))
+        .route("/api/v1/exports/{id}", get(crate::exports::api_progress))
         .route("/healthz", get(healthz))
         .route("/static/insight.css", get(css))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Page introuvable.") })
@@ -229,14 +236,14 @@ struct MessagePage<'a> {
     connected: bool,
 }
 
-fn html(t: impl Template) -> Response {
+pub(crate) fn html(t: impl Template) -> Response {
     match t.render() {
         Ok(s) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], s).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "erreur de rendu").into_response(),
     }
 }
 
-fn message(status: StatusCode, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, text: &str) -> Response {
     let mut r = html(MessagePage {
         title: "Pilotage",
         text,
@@ -330,15 +337,21 @@ struct TableParams {
     code: Option<String>,
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Unauthenticated,
     Publish(PublishError),
+    /// Too many exports under way.
+    Busy,
+    /// No such export for this reader.
+    NotFound,
 }
 
 impl Failure {
     fn status(&self) -> StatusCode {
         match self {
             Failure::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Failure::Busy => StatusCode::TOO_MANY_REQUESTS,
+            Failure::NotFound => StatusCode::NOT_FOUND,
             Failure::Publish(PublishError::BadRequest(_)) => StatusCode::BAD_REQUEST,
             Failure::Publish(PublishError::OutOfScope) => StatusCode::FORBIDDEN,
             Failure::Publish(PublishError::Engine(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -349,6 +362,10 @@ impl Failure {
             Failure::Unauthenticated => {
                 "Session absente ou expirée : rouvrez le pilotage depuis Parcours.".into()
             }
+            Failure::Busy => {
+                "Trop d'exports sont en préparation : réessayez dans une minute.".into()
+            }
+            Failure::NotFound => "Cet export n'existe pas ou n'est plus disponible.".into(),
             Failure::Publish(PublishError::Engine(e)) => {
                 eprintln!("parcours-insight : erreur du moteur : {e}");
                 "Erreur interne du moteur de calcul.".into()
@@ -356,10 +373,10 @@ impl Failure {
             Failure::Publish(e) => e.to_string(),
         }
     }
-    fn page(self) -> Response {
+    pub(crate) fn page(self) -> Response {
         message(self.status(), &self.text())
     }
-    fn json(self) -> Response {
+    pub(crate) fn json(self) -> Response {
         (
             self.status(),
             axum::Json(serde_json::json!({"code": self.status().as_u16(), "message": self.text()})),
@@ -386,11 +403,10 @@ async fn published(
         .clone()
         .unwrap_or_else(|| "entretiens_individuels".into());
     let q = Query {
-        ventilation: p.ventilation.clone().unwrap_or_else(|| {
-            let wants_persons =
-                indicator(&ind).is_some_and(|i| family_expr("mois", i.measure).is_none());
-            if wants_persons { "sexe" } else { "mois" }.into()
-        }),
+        ventilation: p
+            .ventilation
+            .clone()
+            .unwrap_or_else(|| default_breakdown(&ind).into()),
         indicateur: ind,
         annee: p
             .annee
@@ -405,6 +421,17 @@ async fn published(
     };
     let t = w.publish(&perimeter, &q).await.map_err(Failure::Publish)?;
     Ok((t, perimeter, w))
+}
+
+/// The breakdown a table opens on: months, or sex for counts of persons (which are not
+/// published by month: a person counts once in the year).
+pub(crate) fn default_breakdown(ind: &str) -> &'static str {
+    let persons = indicator(ind).is_some_and(|i| family_expr("mois", i.measure).is_none());
+    if persons {
+        "sexe"
+    } else {
+        "mois"
+    }
 }
 
 #[derive(Template)]
@@ -499,7 +526,7 @@ async fn page(State(s): State<Arc<Server>>, headers: HeaderMap, Q(p): Q<TablePar
     })
 }
 
-fn download(body: Vec<u8>, mime: &'static str, name: &str) -> Response {
+pub(crate) fn download(body: Vec<u8>, mime: &'static str, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
@@ -515,19 +542,10 @@ fn download(body: Vec<u8>, mime: &'static str, name: &str) -> Response {
 }
 
 fn file_name(t: &Published, ext: &str) -> String {
-    let safe: String = format!(
+    let safe = render::safe_file_name(&format!(
         "{}-{}-{}-{}",
         t.indicateur, t.annee, t.ventilation, t.perimetre.code
-    )
-    .chars()
-    .map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-            c
-        } else {
-            '_'
-        }
-    })
-    .collect();
+    ));
     format!("{safe}.{ext}")
 }
 

@@ -40,7 +40,11 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &s
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    if !body.is_empty() {
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
         req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
     }
     req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
@@ -211,9 +215,13 @@ fn grid_of_html(html: &str) -> Grid {
 }
 
 fn grid_of_xlsx(bytes: &[u8]) -> Grid {
+    grid_of_sheet(bytes, "Tableau")
+}
+
+fn grid_of_sheet(bytes: &[u8], sheet: &str) -> Grid {
     use calamine::{Data, Reader, Xlsx};
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    let range = wb.worksheet_range("Tableau").unwrap();
+    let range = wb.worksheet_range(sheet).unwrap();
     range
         .rows()
         .skip(3)
@@ -380,6 +388,147 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
         grid_of_json(&v).iter().flatten().any(|c| c == "s"),
         "some cell is suppressed: {v}"
     );
+
+    // A whole perimeter as one workbook, built in the background with its progress: every
+    // sheet is the API's table (same suppressions); another perimeter cannot see the job.
+    let json = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/exports",
+        &json,
+        r#"{"annee": "2026", "niveau": "region", "code": "Auvergne-Rhône-Alpes"}"#,
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    let codes: Vec<String> = serde_json::from_slice::<serde_json::Value>(
+        &http(
+            a,
+            "GET",
+            "/api/v1/indicateurs",
+            &[("Authorization", &auth)],
+            "",
+        )
+        .body,
+    )
+    .unwrap()["indicateurs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(v["total"], codes.len());
+    let mut last = 0;
+    let mut ready = serde_json::Value::Null;
+    for _ in 0..600 {
+        let p = http(
+            a,
+            "GET",
+            &format!("/api/v1/exports/{id}"),
+            &[("Authorization", &auth)],
+            "",
+        );
+        assert_eq!(p.status, 200, "{}", p.text());
+        let p: serde_json::Value = serde_json::from_slice(&p.body).unwrap();
+        let done = p["fait"].as_u64().unwrap();
+        assert!(done >= last && done <= codes.len() as u64, "progress: {p}");
+        last = done;
+        if p["etat"] != "en_cours" {
+            ready = p;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(ready["etat"], "pret", "{ready}");
+    let page = http(
+        a,
+        "GET",
+        &format!("/exports/{id}"),
+        &[("Cookie", &pilot)],
+        "",
+    );
+    assert!(
+        page.text().contains("Télécharger le classeur XLSX"),
+        "{}",
+        page.text()
+    );
+    let book = http(
+        a,
+        "GET",
+        ready["fichier"].as_str().unwrap(),
+        &[("Cookie", &pilot)],
+        "",
+    );
+    assert_eq!(book.status, 200);
+    {
+        use calamine::{Reader, Xlsx};
+        let wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(book.body.clone())).unwrap();
+        let names = wb.sheet_names();
+        assert_eq!(names.len(), codes.len() + 1, "{names:?}");
+        assert_eq!(names[0], "Lisez-moi");
+        for code in [
+            "entretiens_individuels",
+            "sorties",
+            "part_sorties_emploi_durable",
+        ] {
+            let i = codes.iter().position(|c| c == code).unwrap();
+            let q = format!("indicateur={code}&annee=2026&ventilation=mois&niveau=region&code=Auvergne-Rh%C3%B4ne-Alpes");
+            let api = http(
+                a,
+                "GET",
+                &format!("/api/v1/tableau?{q}"),
+                &[("Authorization", &auth)],
+                "",
+            );
+            let g = grid_of_json(&serde_json::from_slice(&api.body).unwrap());
+            assert_eq!(
+                grid_of_sheet(&book.body, &names[i + 1]),
+                g,
+                "{code}: workbook = API"
+            );
+        }
+    }
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            &format!("/api/v1/exports/{id}"),
+            &[("Cookie", &cookie)],
+            ""
+        )
+        .status,
+        404,
+        "the directrice of ML-LYON does not see a régional export"
+    );
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            &format!("/exports/{id}/fichier"),
+            &[("Cookie", &cookie)],
+            ""
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        http(
+            a,
+            "POST",
+            "/exports",
+            &[("Cookie", &cookie)],
+            "annee=2026&niveau=nation&code=nation"
+        )
+        .status,
+        403,
+        "an export beyond her perimeter is refused"
+    );
+    let mine = http(a, "POST", "/exports", &[("Cookie", &cookie)], "annee=2026");
+    assert_eq!(mine.status, 303, "her own structure: {}", mine.text());
 
     // A new warehouse version is picked up without restart.
     let before = http(a, "GET", "/healthz", &[], "").text();
