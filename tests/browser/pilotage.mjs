@@ -56,6 +56,19 @@ try {
   const xlsxHref = await page.getAttribute('a:has-text("XLSX")', 'href');
   const xlsx = await page.request.get(`${insightBase}${xlsxHref}`);
   check(xlsx.status() === 200 && (await xlsx.body()).subarray(0, 2).toString() === 'PK', 'export XLSX');
+  // Every indicator of her structure in one workbook: built in the background, the page shows
+  // the progress and refreshes itself (no script) until the download link appears.
+  await page.click('button:has-text("Exporter tous les indicateurs")');
+  await page.waitForURL(`${insightBase}/exports/**`);
+  check(await seen('h1:has-text("Export de tous les indicateurs")'), 'export du périmètre lancé, page de progression');
+  const ready = await page.locator('a#telecharger').waitFor({ timeout: 120000 }).then(() => true, () => false);
+  check(ready, 'la page de progression se met à jour seule jusqu’au lien de téléchargement');
+  await shot('export-complet');
+  if (ready) {
+    const bookHref = await page.getAttribute('a#telecharger', 'href');
+    const book = await page.request.get(`${insightBase}${bookHref}`);
+    check(book.status() === 200 && (await book.body()).subarray(0, 2).toString() === 'PK', 'classeur de tous les indicateurs (XLSX)');
+  }
   const other = await page.request.get(`${insightBase}/tableau?niveau=structure&code=ML-LYON`);
   check(other.status() === 403, 'une autre structure est hors de son périmètre');
   await page.click('button:has-text("Se déconnecter")');
