@@ -37,6 +37,18 @@ pub const STRUCTURES: [(&str, &str, &str, usize); 5] = [
     ),
 ];
 
+/// Every node of the synthetic hierarchy: the nation, each structure and each région.
+pub fn nodes() -> Vec<(String, String)> {
+    let mut nodes = vec![("nation".to_string(), "nation".to_string())];
+    for s in STRUCTURES {
+        nodes.push(("structure".into(), s.0.into()));
+        if !nodes.contains(&("region".into(), s.2.into())) {
+            nodes.push(("region".into(), s.2.into()));
+        }
+    }
+    nodes
+}
+
 /// Publishes a synthetic warehouse version into `dir` (persons, interviews over 2025–2026,
 /// CEJ entries, exits from support), deterministic for a seed. Returns the number of
 /// interview facts.

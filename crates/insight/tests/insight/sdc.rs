@@ -401,13 +401,7 @@ async fn every_dashboard_view_together_resists_the_joint_attack() {
     let mut cells: Vec<Vec<usize>> = Vec::new();
     let mut status: Vec<Status> = Vec::new();
     let mut shown: Vec<Option<i64>> = Vec::new();
-    let mut nodes = vec![("nation".to_string(), "nation".to_string())];
-    for s in crate::STRUCTURES {
-        nodes.push(("structure".into(), s.0.into()));
-        if !nodes.contains(&("region".into(), s.2.into())) {
-            nodes.push(("region".into(), s.2.into()));
-        }
-    }
+    let nodes = crate::nodes();
     for (niveau, code) in &nodes {
         for ventilation in ["sexe", "tranche_age", "aucune"] {
             let t = w
@@ -492,13 +486,7 @@ async fn ratios_are_published_only_where_their_counts_are() {
     let _ = std::fs::remove_dir_all(&dir);
     crate::synthetic_warehouse(&dir, 7, 500, "20260401T000000Z");
     let w = Warehouse::open(&dir, THRESHOLD).await.unwrap();
-    let mut nodes = vec![("nation".to_string(), "nation".to_string())];
-    for s in crate::STRUCTURES {
-        nodes.push(("structure".into(), s.0.into()));
-        if !nodes.contains(&("region".into(), s.2.into())) {
-            nodes.push(("region".into(), s.2.into()));
-        }
-    }
+    let nodes = crate::nodes();
     let cells = |t: &Published| -> Vec<(Option<i64>, Status)> {
         let mut v = Vec::new();
         for r in t.lignes.iter().chain(std::iter::once(&t.ensemble)) {
