@@ -350,10 +350,29 @@ impl App {
         ctx: &Ctx,
         only: Option<&HashSet<String>>,
     ) -> Result<Extract> {
+        let mut conn = self.store.acquire().await?;
+        let scoped = only.is_some();
+        if let Some(ids) = only {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            parcours_store::export_scope::select(&mut conn, &ids).await?;
+        }
+        let out = self.extract_structures(ctx, &mut conn, only).await;
+        if scoped {
+            parcours_store::export_scope::release(&mut conn).await?;
+        }
+        out
+    }
+
+    async fn extract_structures(
+        &self,
+        ctx: &Ctx,
+        conn: &mut parcours_store::Conn,
+        only: Option<&HashSet<String>>,
+    ) -> Result<Extract> {
+        let scoped = only.is_some();
         let mut out = Extract::default();
         let today = ctx.now.date_naive();
-        let mut conn = self.store.acquire().await?;
-        for s in parcours_store::structures::list(&mut conn).await? {
+        for s in parcours_store::structures::list(&mut *conn).await? {
             out.structures.push(parcours_warehouse::Structure {
                 code: s.code.clone(),
                 nom: s.name.clone(),
@@ -367,9 +386,9 @@ impl App {
                 "code_postal",
                 "niveau_formation",
             ];
-            let rows = q::columns_of_structure(&mut conn, s.id, &COLS).await?;
+            let rows = q::columns_of_structure(&mut *conn, s.id, &COLS, scoped).await?;
             let situations: std::collections::HashMap<String, SituationRow> =
-                situations::latest_of_structure(&mut conn, s.id)
+                situations::latest_of_structure(&mut *conn, s.id, scoped)
                     .await?
                     .into_iter()
                     .map(|r| (r.jeune_id.clone(), r))
@@ -448,7 +467,7 @@ impl App {
                     value2,
                 });
             };
-            for e in events::facts_of_structure(&mut conn, s.id).await? {
+            for e in events::facts_of_structure(&mut *conn, s.id, scoped).await? {
                 let opt = |o: Option<String>| o.unwrap_or_default();
                 let (f, kind, detail) = match e.kind.as_str() {
                     t::KIND_NOTE => continue,
@@ -473,7 +492,7 @@ impl App {
                 };
                 push(&e.jeune_id, &e.on_date, f, kind, detail, value, 0);
             }
-            for p in pq::of_structure(&mut conn, s.id).await? {
+            for p in pq::of_structure(&mut *conn, s.id, scoped).await? {
                 if p.kind == "cej" {
                     for end in months_ended_in_cej(&p.start_date, p.ended_on.as_deref(), today) {
                         push(
@@ -508,7 +527,7 @@ impl App {
                     );
                 }
             }
-            for w in pq::weeks_of_structure(&mut conn, s.id).await? {
+            for w in pq::weeks_of_structure(&mut *conn, s.id, scoped).await? {
                 push(
                     &w.jeune_id,
                     &w.week,
@@ -519,7 +538,7 @@ impl App {
                     w.done_minutes,
                 );
             }
-            for a in pq::allowances_of_structure(&mut conn, s.id).await? {
+            for a in pq::allowances_of_structure(&mut *conn, s.id, scoped).await? {
                 push(
                     &a.jeune_id,
                     &format!("{}-01", a.month),
@@ -530,7 +549,7 @@ impl App {
                     a.computed_cents,
                 );
             }
-            for r in workshops::registration_facts(&mut conn, s.id).await? {
+            for r in workshops::registration_facts(&mut *conn, s.id, scoped).await? {
                 push(
                     &r.jeune_id,
                     &r.on_date,

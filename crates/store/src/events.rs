@@ -154,12 +154,19 @@ pub struct EventFact {
     pub duration_minutes: Option<i64>,
 }
 
-pub async fn facts_of_structure(conn: &mut Conn, structure_id: i64) -> Result<Vec<EventFact>> {
-    Ok(sqlx::query_as::<_, EventFact>(
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
+pub async fn facts_of_structure(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+) -> Result<Vec<EventFact>> {
+    let q = format!(
         "SELECT jeune_id, kind, on_date, status, modalite, theme, category, duration_minutes \
-         FROM events WHERE structure_id = $1 ORDER BY jeune_id, on_date",
-    )
-    .bind(structure_id)
-    .fetch_all(&mut *conn)
-    .await?)
+         FROM events WHERE structure_id = $1{} ORDER BY jeune_id, on_date",
+        crate::export_scope::filter(scoped, "jeune_id")
+    );
+    Ok(sqlx::query_as::<_, EventFact>(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .fetch_all(&mut *conn)
+        .await?)
 }

@@ -356,15 +356,18 @@ pub async fn assign_unreferenced(
 
 /// Some encrypted columns of every dossier of a structure, with the creation time (warehouse
 /// export: only what generalisation needs is read and decrypted).
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
 pub async fn columns_of_structure(
     conn: &mut Conn,
     structure_id: i64,
     columns: &[&str],
+    scoped: bool,
 ) -> Result<Vec<(PartialRow, i64)>> {
     let cols = known_columns(columns);
     let q = format!(
-        "SELECT j.id, j.wrapped_key, j.created_at, {} FROM jeunes j WHERE j.structure_id = $1 ORDER BY j.id",
-        cols.join(", ")
+        "SELECT j.id, j.wrapped_key, j.created_at, {} FROM jeunes j WHERE j.structure_id = $1{} ORDER BY j.id",
+        cols.join(", "),
+        crate::export_scope::filter(scoped, "j.id")
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(structure_id)

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod audit;
 pub mod companies;
 pub mod events;
+pub mod export_scope;
 pub mod jeunes;
 pub mod keyring;
 pub mod programmes;

@@ -345,9 +345,15 @@ pub async fn bank(conn: &mut Conn, jeune_id: &str) -> Result<Option<BankRow>> {
 }
 
 /// Every programme of a structure (warehouse export).
-pub async fn of_structure(conn: &mut Conn, structure_id: i64) -> Result<Vec<ProgrammeRow>> {
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
+pub async fn of_structure(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+) -> Result<Vec<ProgrammeRow>> {
     let q = format!(
-        "SELECT {COLS} FROM programmes WHERE structure_id = $1 ORDER BY jeune_id, start_date"
+        "SELECT {COLS} FROM programmes WHERE structure_id = $1{} ORDER BY jeune_id, start_date",
+        crate::export_scope::filter(scoped, "jeune_id")
     );
     Ok(sqlx::query_as::<_, ProgrammeRow>(sqlx::AssertSqlSafe(q))
         .bind(structure_id)
@@ -356,23 +362,34 @@ pub async fn of_structure(conn: &mut Conn, structure_id: i64) -> Result<Vec<Prog
 }
 
 /// Every CEJ week of a structure (warehouse export).
-pub async fn weeks_of_structure(conn: &mut Conn, structure_id: i64) -> Result<Vec<WeekRow>> {
-    Ok(sqlx::query_as::<_, WeekRow>(
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
+pub async fn weeks_of_structure(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+) -> Result<Vec<WeekRow>> {
+    let q = format!(
         "SELECT programme_id, week, jeune_id, structure_id, planned_minutes, done_minutes, updated_at \
-         FROM cej_weeks WHERE structure_id = $1 ORDER BY jeune_id, week",
-    )
-    .bind(structure_id)
-    .fetch_all(&mut *conn)
-    .await?)
+         FROM cej_weeks WHERE structure_id = $1{} ORDER BY jeune_id, week",
+        crate::export_scope::filter(scoped, "jeune_id")
+    );
+    Ok(sqlx::query_as::<_, WeekRow>(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Every allowance decision of a structure (warehouse export).
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
 pub async fn allowances_of_structure(
     conn: &mut Conn,
     structure_id: i64,
+    scoped: bool,
 ) -> Result<Vec<AllowanceRow>> {
-    let q =
-        format!("SELECT {ACOLS} FROM allowances WHERE structure_id = $1 ORDER BY jeune_id, month");
+    let q = format!(
+        "SELECT {ACOLS} FROM allowances WHERE structure_id = $1{} ORDER BY jeune_id, month",
+        crate::export_scope::filter(scoped, "jeune_id")
+    );
     Ok(sqlx::query_as::<_, AllowanceRow>(sqlx::AssertSqlSafe(q))
         .bind(structure_id)
         .fetch_all(&mut *conn)

@@ -76,13 +76,20 @@ pub async fn legal_reps(conn: &mut Conn, jeune_id: &str) -> Result<Vec<LegalRepR
 }
 
 /// The latest situation version of every dossier of a structure that has one.
-pub async fn latest_of_structure(conn: &mut Conn, structure_id: i64) -> Result<Vec<SituationRow>> {
-    Ok(sqlx::query_as::<_, SituationRow>(
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
+pub async fn latest_of_structure(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+) -> Result<Vec<SituationRow>> {
+    let q = format!(
         "SELECT s.jeune_id, s.version, s.structure_id, s.author, s.changed_at, s.changed_fields, s.payload \
-         FROM situations s JOIN (SELECT jeune_id, MAX(version) AS v FROM situations WHERE structure_id = $1 \
+         FROM situations s JOIN (SELECT jeune_id, MAX(version) AS v FROM situations WHERE structure_id = $1{} \
          GROUP BY jeune_id) m ON m.jeune_id = s.jeune_id AND m.v = s.version",
-    )
-    .bind(structure_id)
-    .fetch_all(&mut *conn)
-    .await?)
+        crate::export_scope::filter(scoped, "jeune_id")
+    );
+    Ok(sqlx::query_as::<_, SituationRow>(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .fetch_all(&mut *conn)
+        .await?)
 }

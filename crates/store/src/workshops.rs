@@ -123,15 +123,21 @@ pub struct RegistrationFact {
     pub on_date: String,
 }
 
+/// With `scoped`, only the dossiers of [`crate::export_scope`].
 pub async fn registration_facts(
     conn: &mut Conn,
     structure_id: i64,
+    scoped: bool,
 ) -> Result<Vec<RegistrationFact>> {
-    Ok(sqlx::query_as::<_, RegistrationFact>(
+    let q = format!(
         "SELECT r.jeune_id, r.status, w.theme, w.on_date FROM workshop_registrations r \
-         JOIN workshops w ON w.id = r.workshop_id WHERE r.structure_id = $1 ORDER BY r.jeune_id",
+         JOIN workshops w ON w.id = r.workshop_id WHERE r.structure_id = $1{} ORDER BY r.jeune_id",
+        crate::export_scope::filter(scoped, "r.jeune_id")
+    );
+    Ok(
+        sqlx::query_as::<_, RegistrationFact>(sqlx::AssertSqlSafe(q))
+            .bind(structure_id)
+            .fetch_all(&mut *conn)
+            .await?,
     )
-    .bind(structure_id)
-    .fetch_all(&mut *conn)
-    .await?)
 }

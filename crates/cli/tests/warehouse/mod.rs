@@ -220,7 +220,7 @@ async fn indicators_equal_the_operational_reference() {
                 let d = chrono::NaiveDate::parse_from_str(ymd, "%Y-%m-%d").unwrap();
                 parcours_domain::generalise::age_band(births[j], d).to_string()
             };
-            for e in parcours_store::events::facts_of_structure(&mut conn, s.id)
+            for e in parcours_store::events::facts_of_structure(&mut conn, s.id, false)
                 .await
                 .unwrap()
             {
@@ -234,7 +234,7 @@ async fn indicators_equal_the_operational_reference() {
                     ));
                 }
             }
-            for p in parcours_store::programmes::of_structure(&mut conn, s.id)
+            for p in parcours_store::programmes::of_structure(&mut conn, s.id, false)
                 .await
                 .unwrap()
             {

@@ -1,0 +1,44 @@
+//! The dossiers an incremental warehouse export re-reads, as a temporary table of the
+//! connection (`export_scope`), so that the export's reads (`…_of_structure(…, scoped)`) fetch
+//! those dossiers' rows only instead of a whole structure's. Temporary tables live and die with
+//! their connection and are seen by no other: [`select`] fills it, [`release`] drops it before
+//! the connection goes back to the pool.
+
+use crate::{Conn, Result};
+
+/// The SQL condition restricting `column` (a dossier id) to the scope, or nothing.
+pub fn filter(scoped: bool, column: &str) -> String {
+    if scoped {
+        format!(" AND {column} IN (SELECT id FROM export_scope)")
+    } else {
+        String::new()
+    }
+}
+
+/// Makes `ids` the scope of this connection.
+pub async fn select(conn: &mut Conn, ids: &[&str]) -> Result<()> {
+    sqlx::query("CREATE TEMPORARY TABLE IF NOT EXISTS export_scope (id TEXT PRIMARY KEY)")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM export_scope")
+        .execute(&mut *conn)
+        .await?;
+    for chunk in ids.chunks(500) {
+        let values: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
+        let q = format!("INSERT INTO export_scope (id) VALUES {}", values.join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Drops the scope of this connection.
+pub async fn release(conn: &mut Conn) -> Result<()> {
+    sqlx::query("DROP TABLE IF EXISTS export_scope")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
