@@ -162,7 +162,8 @@ pub async fn facts_of_structure(
 ) -> Result<Vec<EventFact>> {
     let q = format!(
         "SELECT jeune_id, kind, on_date, status, modalite, theme, category, duration_minutes \
-         FROM events WHERE structure_id = $1{} ORDER BY jeune_id, on_date",
+         FROM events WHERE {} = $1{} ORDER BY jeune_id, on_date",
+        crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );
     Ok(sqlx::query_as::<_, EventFact>(sqlx::AssertSqlSafe(q))

@@ -6,6 +6,17 @@
 
 use crate::{Conn, Result};
 
+/// The structure column of a query's `WHERE`: when scoped, written `+column` so that SQLite
+/// does not scan the structure's index but looks the scope's dossiers up by their own index
+/// (the unary plus is a no-op for PostgreSQL's planner too).
+pub fn structure(scoped: bool, column: &str) -> String {
+    if scoped {
+        format!("+{column}")
+    } else {
+        column.to_string()
+    }
+}
+
 /// The SQL condition restricting `column` (a dossier id) to the scope, or nothing.
 pub fn filter(scoped: bool, column: &str) -> String {
     if scoped {

@@ -365,8 +365,9 @@ pub async fn columns_of_structure(
 ) -> Result<Vec<(PartialRow, i64)>> {
     let cols = known_columns(columns);
     let q = format!(
-        "SELECT j.id, j.wrapped_key, j.created_at, {} FROM jeunes j WHERE j.structure_id = $1{} ORDER BY j.id",
+        "SELECT j.id, j.wrapped_key, j.created_at, {} FROM jeunes j WHERE {} = $1{} ORDER BY j.id",
         cols.join(", "),
+        crate::export_scope::structure(scoped, "j.structure_id"),
         crate::export_scope::filter(scoped, "j.id")
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(q))

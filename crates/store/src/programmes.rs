@@ -352,7 +352,8 @@ pub async fn of_structure(
     scoped: bool,
 ) -> Result<Vec<ProgrammeRow>> {
     let q = format!(
-        "SELECT {COLS} FROM programmes WHERE structure_id = $1{} ORDER BY jeune_id, start_date",
+        "SELECT {COLS} FROM programmes WHERE {} = $1{} ORDER BY jeune_id, start_date",
+        crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );
     Ok(sqlx::query_as::<_, ProgrammeRow>(sqlx::AssertSqlSafe(q))
@@ -370,7 +371,8 @@ pub async fn weeks_of_structure(
 ) -> Result<Vec<WeekRow>> {
     let q = format!(
         "SELECT programme_id, week, jeune_id, structure_id, planned_minutes, done_minutes, updated_at \
-         FROM cej_weeks WHERE structure_id = $1{} ORDER BY jeune_id, week",
+         FROM cej_weeks WHERE {} = $1{} ORDER BY jeune_id, week",
+        crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );
     Ok(sqlx::query_as::<_, WeekRow>(sqlx::AssertSqlSafe(q))
@@ -387,7 +389,8 @@ pub async fn allowances_of_structure(
     scoped: bool,
 ) -> Result<Vec<AllowanceRow>> {
     let q = format!(
-        "SELECT {ACOLS} FROM allowances WHERE structure_id = $1{} ORDER BY jeune_id, month",
+        "SELECT {ACOLS} FROM allowances WHERE {} = $1{} ORDER BY jeune_id, month",
+        crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );
     Ok(sqlx::query_as::<_, AllowanceRow>(sqlx::AssertSqlSafe(q))

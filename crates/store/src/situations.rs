@@ -84,8 +84,9 @@ pub async fn latest_of_structure(
 ) -> Result<Vec<SituationRow>> {
     let q = format!(
         "SELECT s.jeune_id, s.version, s.structure_id, s.author, s.changed_at, s.changed_fields, s.payload \
-         FROM situations s JOIN (SELECT jeune_id, MAX(version) AS v FROM situations WHERE structure_id = $1{} \
+         FROM situations s JOIN (SELECT jeune_id, MAX(version) AS v FROM situations WHERE {} = $1{} \
          GROUP BY jeune_id) m ON m.jeune_id = s.jeune_id AND m.v = s.version",
+        crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );
     Ok(sqlx::query_as::<_, SituationRow>(sqlx::AssertSqlSafe(q))

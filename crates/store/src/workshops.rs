@@ -131,7 +131,8 @@ pub async fn registration_facts(
 ) -> Result<Vec<RegistrationFact>> {
     let q = format!(
         "SELECT r.jeune_id, r.status, w.theme, w.on_date FROM workshop_registrations r \
-         JOIN workshops w ON w.id = r.workshop_id WHERE r.structure_id = $1{} ORDER BY r.jeune_id",
+         JOIN workshops w ON w.id = r.workshop_id WHERE {} = $1{} ORDER BY r.jeune_id",
+        crate::export_scope::structure(scoped, "r.structure_id"),
         crate::export_scope::filter(scoped, "r.jeune_id")
     );
     Ok(
