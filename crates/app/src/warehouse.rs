@@ -363,22 +363,120 @@ impl App {
         out
     }
 
+    /// Extracts every structure, then audits the export as one entry per structure. A full
+    /// export on a multi-threaded runtime reads structures in parallel, one connection per
+    /// core (the work is CPU-bound: decoding rows, unwrapping keys, decrypting); an incremental
+    /// export reads on the connection holding its scope (a temporary table).
     async fn extract_structures(
         &self,
         ctx: &Ctx,
         conn: &mut parcours_store::Conn,
         only: Option<&HashSet<String>>,
     ) -> Result<Extract> {
-        let scoped = only.is_some();
+        let list = parcours_store::structures::list(&mut *conn).await?;
+        let parallel = only.is_none()
+            && list.len() > 1
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread;
+        let parts = if parallel {
+            self.extract_in_parallel(ctx, &list)?
+        } else {
+            let mut parts = Vec::with_capacity(list.len());
+            for s in &list {
+                parts.push(self.extract_structure(ctx, &mut *conn, s, only).await?);
+            }
+            parts
+        };
         let mut out = Extract::default();
-        let today = ctx.now.date_naive();
-        for s in parcours_store::structures::list(&mut *conn).await? {
+        out.persons
+            .reserve_exact(parts.iter().map(|p| p.persons.len()).sum());
+        out.facts
+            .reserve_exact(parts.iter().map(|p| p.facts.len()).sum());
+        for (s, part) in list.iter().zip(parts) {
             out.structures.push(parcours_warehouse::Structure {
                 code: s.code.clone(),
                 nom: s.name.clone(),
                 departement: s.departement.clone(),
                 region: s.region.clone(),
             });
+            let fields = format!("personnes:{}", part.persons.len());
+            out.persons.extend(part.persons);
+            out.facts.extend(part.facts);
+            let mut tx = self.store.begin().await?;
+            self.audit(
+                &mut tx,
+                ctx,
+                Event {
+                    action: "entrepot.export",
+                    subject: None,
+                    fields: &fields,
+                    outcome: OK,
+                    structure_id: Some(s.id),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(out)
+    }
+
+    /// Extracts the structures on scoped threads, each driving its own connection on the
+    /// current runtime, taking the next structure when done with one. Results keep the order
+    /// of `list`.
+    fn extract_in_parallel(
+        &self,
+        ctx: &Ctx,
+        list: &[parcours_store::structures::StructureRow],
+    ) -> Result<Vec<Part>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let handle = tokio::runtime::Handle::current();
+        let workers = std::thread::available_parallelism()
+            .map(std::num::NonZeroUsize::get)
+            .unwrap_or(1)
+            .clamp(1, 4)
+            .min(list.len());
+        let next = AtomicUsize::new(0);
+        let work = || {
+            handle.block_on(async {
+                let mut conn = self.store.acquire().await?;
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(s) = list.get(i) else { break };
+                    mine.push((i, self.extract_structure(ctx, &mut conn, s, None).await?));
+                }
+                Ok::<_, crate::AppError>(mine)
+            })
+        };
+        let mut done: Vec<(usize, Part)> = tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let threads: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+                let mut all = Vec::with_capacity(list.len());
+                for t in threads {
+                    let mine = t.join().map_err(|_| {
+                        crate::AppError::internal("extraction de l'entrepôt interrompue")
+                    })??;
+                    all.extend(mine);
+                }
+                Ok::<_, crate::AppError>(all)
+            })
+        })?;
+        done.sort_unstable_by_key(|(i, _)| *i);
+        Ok(done.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// One structure's persons and facts (the dossiers of `only` if given).
+    async fn extract_structure(
+        &self,
+        ctx: &Ctx,
+        conn: &mut parcours_store::Conn,
+        s: &parcours_store::structures::StructureRow,
+        only: Option<&HashSet<String>>,
+    ) -> Result<Part> {
+        let scoped = only.is_some();
+        let today = ctx.now.date_naive();
+        let mut out = Part::default();
+        {
             const COLS: [&str; 5] = [
                 "date_naissance",
                 "sexe",
@@ -560,24 +658,16 @@ impl App {
                     0,
                 );
             }
-            let fields = format!("personnes:{}", births.len());
-            let mut tx = self.store.begin().await?;
-            self.audit(
-                &mut tx,
-                ctx,
-                Event {
-                    action: "entrepot.export",
-                    subject: None,
-                    fields: &fields,
-                    outcome: OK,
-                    structure_id: Some(s.id),
-                },
-            )
-            .await?;
-            tx.commit().await?;
         }
         Ok(out)
     }
+}
+
+/// One structure's share of an extract.
+#[derive(Default)]
+struct Part {
+    persons: Vec<Person>,
+    facts: Vec<Fact>,
 }
 
 #[cfg(test)]

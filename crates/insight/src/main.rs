@@ -58,6 +58,16 @@ enum Command {
         #[arg(long)]
         annee: Option<String>,
     },
+    /// Benchmark: disclosure control of one family (structures × months, with quarters, the
+    /// year and every unit of the hierarchy) as the hierarchy grows — synthetic counts, the
+    /// same `sdc::protect_with` the pipeline calls.
+    BenchProtection {
+        /// Numbers of structures to try (spread over 13 régions).
+        #[arg(long, value_delimiter = ',', default_value = "4,10,20,40")]
+        structures: Vec<usize>,
+        #[arg(long, default_value_t = parcours_insight::sdc::DEFAULT_THRESHOLD)]
+        seuil: i64,
+    },
     /// Print a published table (the dashboards' pipeline), as CSV or JSON, at national scope.
     Tableau {
         #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
@@ -137,6 +147,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             runs,
             annee,
         } => bench(&warehouse, runs.max(1), annee).await?,
+        Command::BenchProtection { structures, seuil } => {
+            println!("structures;cellules internes;cellules publiées;supprimées (A);supprimées (D);durée s");
+            for n in structures {
+                let (inner, cells) = synthetic_family(n.max(1));
+                let t = std::time::Instant::now();
+                let st = parcours_insight::sdc::protect(&inner, &cells, seuil);
+                let count = |x| st.iter().filter(|s| **s == x).count();
+                use parcours_insight::sdc::Status;
+                println!(
+                    "{n};{};{};{};{};{:.2}",
+                    inner.len(),
+                    cells.len(),
+                    count(Status::A),
+                    count(Status::D),
+                    t.elapsed().as_secs_f64()
+                );
+            }
+        }
         Command::Indicateurs => {
             for i in INDICATORS {
                 println!("{}\t{}\t{}", i.code, i.label, i.definition);
@@ -184,6 +212,60 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A month family of `n` structures in 13 régions, as the pipeline builds it: inner cells
+/// `structure × month`; published cells `unit × month`, `unit × quarter` and each unit's total,
+/// for the nation, the régions and the structures. Counts are deterministic pseudo-random:
+/// mostly tens to hundreds, with some small ones to suppress.
+fn synthetic_family(n: usize) -> (Vec<i64>, Vec<Vec<usize>>) {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        // splitmix64: benchmark data, not secrets.
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    const REGIONS: usize = 13;
+    let size: Vec<u64> = (0..n).map(|_| 5 + next() % 300).collect();
+    let inner: Vec<i64> = (0..n * 12)
+        .map(|i| {
+            let s = size[i / 12];
+            if next() % 10 == 0 {
+                (next() % 8) as i64
+            } else {
+                (s / 2 + next() % s) as i64
+            }
+        })
+        .collect();
+    let region = |s: usize| s % REGIONS;
+    let mut cells = Vec::new();
+    // Units: the nation (every structure), each région, each structure.
+    let mut units: Vec<Vec<usize>> = vec![(0..n).collect()];
+    for r in 0..REGIONS.min(n) {
+        units.push((0..n).filter(|&s| region(s) == r).collect());
+    }
+    for s in 0..n {
+        units.push(vec![s]);
+    }
+    for members in &units {
+        let of = |months: std::ops::Range<usize>| -> Vec<usize> {
+            members
+                .iter()
+                .flat_map(|&s| months.clone().map(move |m| s * 12 + m))
+                .collect()
+        };
+        for m in 0..12 {
+            cells.push(of(m..m + 1));
+        }
+        for q in 0..4 {
+            cells.push(of(q * 3..q * 3 + 3));
+        }
+        cells.push(of(0..12));
+    }
+    (inner, cells)
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {

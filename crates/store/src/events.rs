@@ -162,7 +162,7 @@ pub async fn facts_of_structure(
 ) -> Result<Vec<EventFact>> {
     let q = format!(
         "SELECT jeune_id, kind, on_date, status, modalite, theme, category, duration_minutes \
-         FROM events WHERE {} = $1{} ORDER BY jeune_id, on_date",
+         FROM events WHERE {} = $1{}",
         crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );

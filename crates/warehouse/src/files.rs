@@ -42,6 +42,8 @@ pub enum FileError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("manifeste : {0}")]
     Json(#[from] serde_json::Error),
+    #[error("entrepôt : {0}")]
+    Invalid(String),
 }
 
 pub type Result<T> = std::result::Result<T, FileError>;
@@ -330,22 +332,17 @@ pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
         entry(&dir, "structures.parquet", r.structures.len())?,
     ];
     let mut reused = 0;
-    for m in &r.months {
-        match m {
-            MonthFacts::Write { month, facts } => {
-                // `month` is already a file name when it comes from `by_month`.
-                let file = if month.starts_with("facts/") {
-                    month.clone()
-                } else {
-                    month_file(month)
-                };
-                write_batch(&dir.join(&file), &facts_batch(facts)?)?;
-                tables.push(entry(&dir, &file, facts.len())?);
-            }
-            MonthFacts::Reuse { from, entry } => {
+    let written = write_months(&dir, &r.months)?;
+    for (m, w) in r.months.iter().zip(written) {
+        match (m, w) {
+            (MonthFacts::Write { .. }, Some(e)) => tables.push(e),
+            (MonthFacts::Reuse { from, entry }, _) => {
                 fs::hard_link(from, dir.join(&entry.file))?;
                 tables.push(entry.clone());
                 reused += 1;
+            }
+            (MonthFacts::Write { .. }, None) => {
+                return Err(FileError::Invalid("mois non écrit".into()));
             }
         }
     }
@@ -382,6 +379,55 @@ pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
         }
     }
     Ok(dir)
+}
+
+/// Writes the month files to write, several at once (encoding and compressing a month is
+/// CPU-bound, and months are independent): one thread per core, each taking the next month.
+/// Returns each month's manifest entry, in the order of `months` (`None` for months reused).
+fn write_months(dir: &Path, months: &[MonthFacts]) -> Result<Vec<Option<TableEntry>>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let todo: Vec<(usize, &String, &Vec<Fact>)> = months
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| match m {
+            MonthFacts::Write { month, facts } => Some((i, month, facts)),
+            MonthFacts::Reuse { .. } => None,
+        })
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(todo.len().max(1));
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<Vec<(usize, TableEntry)>> {
+        let mut mine = Vec::new();
+        while let Some((i, month, facts)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+            // `month` is already a file name when it comes from `by_month`.
+            let file = if month.starts_with("facts/") {
+                (*month).clone()
+            } else {
+                month_file(month)
+            };
+            write_batch(&dir.join(&file), &facts_batch(facts)?)?;
+            mine.push((*i, entry(dir, &file, facts.len())?));
+        }
+        Ok(mine)
+    };
+    let mut out: Vec<Option<TableEntry>> = vec![None; months.len()];
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+        for t in threads {
+            let mine = t
+                .join()
+                .map_err(|_| FileError::Invalid("écriture d'un mois interrompue".into()))??;
+            for (i, e) in mine {
+                out[i] = Some(e);
+            }
+        }
+        Ok::<_, FileError>(())
+    })?;
+    Ok(out)
 }
 
 /// Reads the manifest of the current version of a warehouse, without checking the files.

@@ -531,7 +531,9 @@ fn the_server_exports_the_warehouse_on_its_schedule() {
 /// The incremental export re-reads only the dossiers changed since the previous version — new
 /// interviews, a situation, a transfer, an edited entry — and publishes exactly what a full
 /// export of the same store publishes, reusing the months nothing touched (hard links).
-#[tokio::test]
+// Multi-threaded: full exports read structures in parallel there (the path a server takes),
+// and the incremental one sequentially; both must give the same warehouse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_export_equals_a_full_export() {
     use parcours_warehouse::files::{current_manifest, fact_files, read_facts, read_persons};
     for inst in instances().await {
