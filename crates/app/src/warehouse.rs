@@ -32,8 +32,13 @@ pub struct Exported {
     /// Month files written, and taken unchanged from the previous version.
     pub months_written: usize,
     pub months_reused: usize,
+    /// Previous month files read back to merge (incremental export): the months whose digests
+    /// told a change, or that had none.
+    pub months_read: usize,
     /// Time spent reading and decrypting the operational store.
     pub extract: std::time::Duration,
+    /// Where the time went, step by step (for the benchmark and the operator).
+    pub steps: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// An incremental export re-reads what changed from this long before the previous export
@@ -72,7 +77,7 @@ impl App {
         };
         let io = |e: files::FileError| crate::AppError::Refused(e.to_string());
         let started_at = ctx.now.timestamp();
-        let t0 = std::time::Instant::now();
+        let mut steps = Steps::default();
         let (mode, persons_in, mut x, affected) = match &previous {
             None => (
                 "complet",
@@ -94,9 +99,11 @@ impl App {
                         *p = t.clone();
                     }
                 }
+                steps.lap("lecture de la version précédente");
                 let plan = self
                     .incremental_plan(&before, m.started_at, ctx.now.date_naive())
                     .await?;
+                steps.lap("plan");
                 let x = self.warehouse_extract(ctx, Some(&plan.reread)).await?;
                 let kept = before
                     .into_iter()
@@ -105,40 +112,33 @@ impl App {
                 ("incremental", kept, x, Some(plan.affected))
             }
         };
-        let extract = t0.elapsed();
+        let extract = steps.lap("lecture et déchiffrement");
         let reread = x.persons.len();
         let mut persons = persons_in;
         persons.append(&mut x.persons);
-        let truth = persons.clone();
-        let (report, gone) = parcours_warehouse::kanon::k_anonymise(&mut persons, k);
-        let state = {
-            let published: std::collections::HashMap<&str, &Person> =
-                persons.iter().map(|p| (p.pseudonym.as_str(), p)).collect();
-            let generalised: Vec<&Person> = truth
-                .iter()
-                .filter(|t| {
-                    published
-                        .get(t.pseudonym.as_str())
-                        .is_some_and(|p| *p != *t)
-                })
-                .collect();
-            self.seal_export_state(&generalised)
-        };
-        drop(truth);
+        let guarded = parcours_warehouse::kanon::k_anonymise(&mut persons, k);
+        let (report, gone) = (guarded.report, guarded.suppressed);
+        let state = self.seal_export_state(&guarded.generalised);
         persons.sort_unstable_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
+        steps.lap("k-anonymat");
         x.facts.retain(|f| !gone.contains(&f.pseudonym));
         let fresh = files::by_month(std::mem::take(&mut x.facts));
-        let months = match (&previous, affected) {
+        let (months, months_read) = match (&previous, affected) {
             (Some((dir, m)), Some(mut affected)) => {
                 affected.extend(gone);
-                parcours_warehouse::incremental::plan_months(dir, m, &affected, fresh)
-                    .map_err(io)?
+                let plan = parcours_warehouse::incremental::plan_months(dir, m, &affected, fresh)
+                    .map_err(io)?;
+                (plan.months, plan.read)
             }
-            _ => fresh
-                .into_iter()
-                .map(|(month, facts)| MonthFacts::Write { month, facts })
-                .collect(),
+            _ => (
+                fresh
+                    .into_iter()
+                    .map(|(month, facts)| MonthFacts::Write { month, facts })
+                    .collect(),
+                0,
+            ),
         };
+        steps.lap("mois");
         let (mut written, mut reused, mut facts) = (0, 0, 0);
         for m in &months {
             match m {
@@ -168,6 +168,7 @@ impl App {
             },
         )
         .map_err(io)?;
+        steps.lap("écriture et publication");
         Ok(Exported {
             dir,
             mode,
@@ -176,7 +177,9 @@ impl App {
             reread,
             months_written: written,
             months_reused: reused,
+            months_read,
             extract,
+            steps: steps.done,
         })
     }
 
@@ -189,7 +192,7 @@ impl App {
         ))
     }
 
-    fn seal_export_state(&self, generalised: &[&Person]) -> Vec<u8> {
+    fn seal_export_state(&self, generalised: &[Person]) -> Vec<u8> {
         // Serialising plain strings into memory cannot fail.
         let json = serde_json::to_vec(generalised).unwrap_or_default();
         self.export_state_key().seal(&json, STATE_AD)
@@ -259,6 +262,31 @@ impl App {
             }
         }
         Ok(plan)
+    }
+}
+
+/// A stopwatch over the steps of an export.
+struct Steps {
+    done: Vec<(&'static str, std::time::Duration)>,
+    since: std::time::Instant,
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Self {
+            done: Vec::new(),
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Steps {
+    /// Ends the step `name` now; returns its duration.
+    fn lap(&mut self, name: &'static str) -> std::time::Duration {
+        let d = self.since.elapsed();
+        self.done.push((name, d));
+        self.since = std::time::Instant::now();
+        d
     }
 }
 
@@ -350,43 +378,27 @@ impl App {
         ctx: &Ctx,
         only: Option<&HashSet<String>>,
     ) -> Result<Extract> {
-        let mut conn = self.store.acquire().await?;
-        let scoped = only.is_some();
-        if let Some(ids) = only {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            parcours_store::export_scope::select(&mut conn, &ids).await?;
-        }
-        let out = self.extract_structures(ctx, &mut conn, only).await;
-        if scoped {
-            parcours_store::export_scope::release(&mut conn).await?;
-        }
-        out
-    }
-
-    /// Extracts every structure, then audits the export as one entry per structure. A full
-    /// export on a multi-threaded runtime reads structures in parallel, one connection per
-    /// core (the work is CPU-bound: decoding rows, unwrapping keys, decrypting); an incremental
-    /// export reads on the connection holding its scope (a temporary table).
-    async fn extract_structures(
-        &self,
-        ctx: &Ctx,
-        conn: &mut parcours_store::Conn,
-        only: Option<&HashSet<String>>,
-    ) -> Result<Extract> {
-        let list = parcours_store::structures::list(&mut *conn).await?;
-        let parallel = only.is_none()
-            && list.len() > 1
+        let list = {
+            let mut conn = self.store.acquire().await?;
+            parcours_store::structures::list(&mut conn).await?
+        };
+        let ids: Option<Vec<&str>> = only.map(|o| o.iter().map(String::as_str).collect());
+        // Structures are read in parallel, one connection per core (the work is CPU-bound:
+        // decoding rows, unwrapping keys, decrypting), each connection holding its own copy
+        // of an incremental export's scope.
+        let parallel = list.len() > 1
             && tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::MultiThread;
-        let parts = if parallel {
-            self.extract_in_parallel(ctx, &list)?
+        let mut parts = if parallel {
+            self.extract_in_parallel(ctx, &list, only, ids.as_deref())?
         } else {
-            let mut parts = Vec::with_capacity(list.len());
-            for s in &list {
-                parts.push(self.extract_structure(ctx, &mut *conn, s, only).await?);
-            }
-            parts
+            let mut conn = self.store.acquire().await?;
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            self.extract_on(ctx, &mut conn, &list, &next, only, ids.as_deref())
+                .await?
         };
+        parts.sort_unstable_by_key(|(i, _)| *i);
+        let parts: Vec<Part> = parts.into_iter().map(|(_, p)| p).collect();
         let mut out = Extract::default();
         out.persons
             .reserve_exact(parts.iter().map(|p| p.persons.len()).sum());
@@ -421,34 +433,30 @@ impl App {
     }
 
     /// Extracts the structures on scoped threads, each driving its own connection on the
-    /// current runtime, taking the next structure when done with one. Results keep the order
-    /// of `list`.
+    /// current runtime, taking the next structure when done with one. Returns each part with
+    /// its index in `list`.
     fn extract_in_parallel(
         &self,
         ctx: &Ctx,
         list: &[parcours_store::structures::StructureRow],
-    ) -> Result<Vec<Part>> {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        only: Option<&HashSet<String>>,
+        ids: Option<&[&str]>,
+    ) -> Result<Vec<(usize, Part)>> {
         let handle = tokio::runtime::Handle::current();
         let workers = std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)
             .unwrap_or(1)
             .clamp(1, 4)
             .min(list.len());
-        let next = AtomicUsize::new(0);
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             handle.block_on(async {
                 let mut conn = self.store.acquire().await?;
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(s) = list.get(i) else { break };
-                    mine.push((i, self.extract_structure(ctx, &mut conn, s, None).await?));
-                }
-                Ok::<_, crate::AppError>(mine)
+                self.extract_on(ctx, &mut conn, list, &next, only, ids)
+                    .await
             })
         };
-        let mut done: Vec<(usize, Part)> = tokio::task::block_in_place(|| {
+        tokio::task::block_in_place(|| {
             std::thread::scope(|scope| {
                 let threads: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
                 let mut all = Vec::with_capacity(list.len());
@@ -460,9 +468,38 @@ impl App {
                 }
                 Ok::<_, crate::AppError>(all)
             })
-        })?;
-        done.sort_unstable_by_key(|(i, _)| *i);
-        Ok(done.into_iter().map(|(_, p)| p).collect())
+        })
+    }
+
+    /// Extracts, on `conn`, the structures of `list` whose turn `next` gives, until none is
+    /// left. With `ids` (an incremental export), the connection holds them as its scope
+    /// meanwhile, and only those dossiers are read.
+    async fn extract_on(
+        &self,
+        ctx: &Ctx,
+        conn: &mut parcours_store::Conn,
+        list: &[parcours_store::structures::StructureRow],
+        next: &std::sync::atomic::AtomicUsize,
+        only: Option<&HashSet<String>>,
+        ids: Option<&[&str]>,
+    ) -> Result<Vec<(usize, Part)>> {
+        if let Some(ids) = ids {
+            parcours_store::export_scope::select(&mut *conn, ids).await?;
+        }
+        let mut mine = Vec::new();
+        let out = async {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(s) = list.get(i) else { break };
+                mine.push((i, self.extract_structure(ctx, &mut *conn, s, only).await?));
+            }
+            Ok::<_, crate::AppError>(())
+        }
+        .await;
+        if ids.is_some() {
+            parcours_store::export_scope::release(&mut *conn).await?;
+        }
+        out.map(|()| mine)
     }
 
     /// One structure's persons and facts (the dossiers of `only` if given).

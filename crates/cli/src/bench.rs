@@ -681,15 +681,21 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
         }
     };
     let show = |what: &str, x: &parcours_app::warehouse::Exported, d: Duration| {
+        let steps: Vec<String> = x
+            .steps
+            .iter()
+            .map(|(n, d)| format!("{n} {:.1} s", d.as_secs_f64()))
+            .collect();
         println!(
-            "{what} : {:.1} s (dont lecture et déchiffrement {:.1} s) — {} dossier(s) relu(s), \
-             {} mois écrit(s), {} repris tels quels ; {} personnes, {} faits, {} retirée(s) \
-             par le k-anonymat (k = {}) ; mémoire maximale du processus jusqu'ici : {}",
+            "{what} : {:.1} s ({}) — {} dossier(s) relu(s), {} mois écrit(s), {} repris tels \
+             quels, {} relu(s) pour comparaison ; {} personnes, {} faits, {} retirée(s) par le \
+             k-anonymat (k = {}) ; mémoire maximale du processus jusqu'ici : {}",
             d.as_secs_f64(),
-            x.extract.as_secs_f64(),
+            steps.join(", "),
             x.reread,
             x.months_written,
             x.months_reused,
+            x.months_read,
             x.report.persons_out,
             x.facts,
             x.report.suppressed,

@@ -391,11 +391,13 @@ pub async fn all_ids(conn: &mut Conn) -> Result<Vec<String>> {
 /// registrations (the incremental warehouse export re-reads only these).
 pub async fn changed_since(conn: &mut Conn, since: i64) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT id FROM jeunes WHERE updated_at >= $1 OR created_at >= $1 \
+        "SELECT id FROM jeunes WHERE updated_at >= $1 \
+         UNION SELECT id FROM jeunes WHERE created_at >= $1 \
          UNION SELECT jeune_id FROM situations WHERE changed_at >= $1 \
          UNION SELECT jeune_id FROM events WHERE created_at >= $1 \
          UNION SELECT jeune_id FROM events WHERE updated_at >= $1 \
-         UNION SELECT jeune_id FROM programmes WHERE created_at >= $1 OR updated_at >= $1 \
+         UNION SELECT jeune_id FROM programmes WHERE created_at >= $1 \
+         UNION SELECT jeune_id FROM programmes WHERE updated_at >= $1 \
          UNION SELECT jeune_id FROM cej_weeks WHERE updated_at >= $1 \
          UNION SELECT jeune_id FROM allowances WHERE decided_at >= $1 \
          UNION SELECT jeune_id FROM workshop_registrations WHERE updated_at >= $1",

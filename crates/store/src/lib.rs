@@ -111,6 +111,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "entrepot",
         include_str!("../migrations/sqlite/0003_entrepot.sql"),
     ),
+    (
+        4,
+        "entrepot_index",
+        include_str!("../migrations/sqlite/0004_entrepot_index.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -127,6 +132,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "entrepot",
         include_str!("../migrations/postgres/0003_entrepot.sql"),
+    ),
+    (
+        4,
+        "entrepot_index",
+        include_str!("../migrations/postgres/0004_entrepot_index.sql"),
     ),
 ];
 

@@ -7,6 +7,8 @@
 //! OUT/v-…/facts/AAAA-MM.parquet            one file per month: one row per fact of that month
 //!                                          (pseudonym, month, codes, values), sorted
 //! OUT/v-…/structures.parquet               the Missions Locales (code, name, département, région)
+//! OUT/v-…/empreintes/AAAA-MM.bin           per-person digests of each month file, for the next
+//!                                          incremental export (see [`crate::digests`])
 //! OUT/v-…/manifest.json                    schema version, export time, mode, k report, rows,
 //!                                          SHA-256 of every file
 //! ```
@@ -101,8 +103,14 @@ impl Manifest {
 pub enum MonthFacts {
     /// Rows to write, sorted (see [`sort_facts`]).
     Write { month: String, facts: Vec<Fact> },
-    /// The previous version's file, hard-linked with its manifest entry.
-    Reuse { from: PathBuf, entry: TableEntry },
+    /// The previous version's file, hard-linked with its manifest entry, and its digests:
+    /// hard-linked too, or written anew when given (the month was read back and found
+    /// unchanged, so its digests were missing or stale).
+    Reuse {
+        from: PathBuf,
+        entry: TableEntry,
+        digests: Option<crate::digests::MonthDigests>,
+    },
 }
 
 /// The exporter's private state beside a version (`export-state.bin`): the true rows of the
@@ -317,6 +325,7 @@ pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
     let name = format!("v-{}-{suffix}", r.stamp);
     let dir = out.join(&name);
     fs::create_dir_all(dir.join("facts"))?;
+    fs::create_dir_all(dir.join(crate::digests::DIR))?;
     write_batch(&dir.join("persons.parquet"), &persons_batch(r.persons)?)?;
     if !r.state.is_empty() {
         let mut f = File::create(dir.join(STATE_FILE))?;
@@ -336,8 +345,26 @@ pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
     for (m, w) in r.months.iter().zip(written) {
         match (m, w) {
             (MonthFacts::Write { .. }, Some(e)) => tables.push(e),
-            (MonthFacts::Reuse { from, entry }, _) => {
-                fs::hard_link(from, dir.join(&entry.file))?;
+            (
+                MonthFacts::Reuse {
+                    from,
+                    entry,
+                    digests,
+                },
+                _,
+            ) => {
+                let to = dir.join(&entry.file);
+                fs::hard_link(from, &to)?;
+                if let (Some(a), Some(b)) = (
+                    crate::digests::sidecar_of(from),
+                    crate::digests::sidecar_of(&to),
+                ) {
+                    match digests {
+                        Some(d) => d.write(&b, &entry.sha256)?,
+                        None if a.exists() => fs::hard_link(a, b)?,
+                        None => {}
+                    }
+                }
                 tables.push(entry.clone());
                 reused += 1;
             }
@@ -361,6 +388,7 @@ pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
     f.write_all(serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     f.sync_all()?;
     File::open(dir.join("facts"))?.sync_all()?;
+    File::open(dir.join(crate::digests::DIR))?.sync_all()?;
     File::open(&dir)?.sync_all()?;
     // Switch: a new link renamed over the old one (rename is atomic on POSIX file systems).
     let tmp = out.join(format!(".current-{suffix}"));
@@ -381,7 +409,7 @@ pub fn publish_release(out: &Path, r: &Release) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Writes the month files to write, several at once (encoding and compressing a month is
+/// Writes the month files to write (and their digests), several at once (encoding and compressing a month is
 /// CPU-bound, and months are independent): one thread per core, each taking the next month.
 /// Returns each month's manifest entry, in the order of `months` (`None` for months reused).
 fn write_months(dir: &Path, months: &[MonthFacts]) -> Result<Vec<Option<TableEntry>>> {
@@ -409,8 +437,13 @@ fn write_months(dir: &Path, months: &[MonthFacts]) -> Result<Vec<Option<TableEnt
             } else {
                 month_file(month)
             };
-            write_batch(&dir.join(&file), &facts_batch(facts)?)?;
-            mine.push((*i, entry(dir, &file, facts.len())?));
+            let path = dir.join(&file);
+            write_batch(&path, &facts_batch(facts)?)?;
+            let e = entry(dir, &file, facts.len())?;
+            if let Some(sidecar) = crate::digests::sidecar_of(&path) {
+                crate::digests::MonthDigests::of_facts(facts).write(&sidecar, &e.sha256)?;
+            }
+            mine.push((*i, e));
         }
         Ok(mine)
     };

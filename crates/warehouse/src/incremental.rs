@@ -7,12 +7,24 @@
 //! exactly the previous file, the file is reused as is (hard link), otherwise rewritten. The
 //! result is row for row what a full export would write; one day of activity rewrites the few
 //! months it touched.
+//!
+//! Whether a month changed is first decided from its digests ([`crate::digests`]): the affected
+//! persons' new rows are digested and compared with what was written last time, so a month is
+//! read back only when one of them differs (or when the digests are missing or stale).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use crate::digests::{person_key, sidecar_of, MonthDigests};
 use crate::files::{mentions_any, read_facts, sort_facts, Manifest, MonthFacts, Result};
 use crate::Fact;
+
+/// The months of the new version, and how many previous month files had to be read back.
+#[derive(Debug)]
+pub struct MonthPlan {
+    pub months: Vec<MonthFacts>,
+    pub read: usize,
+}
 
 /// Plans every month of the new version. `fresh` are the facts of the re-read persons (not
 /// suppressed), by month file, as [`crate::files::by_month`] gives them; `affected` are the
@@ -22,19 +34,29 @@ pub fn plan_months(
     prev: &Manifest,
     affected: &HashSet<String>,
     mut fresh: BTreeMap<String, Vec<Fact>>,
-) -> Result<Vec<MonthFacts>> {
-    let mut out = Vec::new();
+) -> Result<MonthPlan> {
+    let mut keys: Vec<u64> = affected.iter().map(|p| person_key(p)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let (mut out, mut read) = (Vec::new(), 0);
     for (_, entry) in prev.fact_months() {
         let path = prev_dir.join(&entry.file);
         let added = fresh.remove(&entry.file).unwrap_or_default();
-        let reuse = MonthFacts::Reuse {
+        let reuse = |digests| MonthFacts::Reuse {
             from: path.clone(),
             entry: entry.clone(),
+            digests,
         };
-        if added.is_empty() && !mentions_any(&path, affected)? {
-            out.push(reuse);
+        let unchanged = match sidecar_of(&path).and_then(|s| MonthDigests::read(&s, &entry.sha256))
+        {
+            Some(old) => old.agree_on(&MonthDigests::of_facts(&added), &keys),
+            None => added.is_empty() && !mentions_any(&path, affected)?,
+        };
+        if unchanged {
+            out.push(reuse(None));
             continue;
         }
+        read += 1;
         let old = read_facts(&path)?;
         let mut merged: Vec<Fact> = old
             .iter()
@@ -44,7 +66,8 @@ pub fn plan_months(
         merged.extend(added);
         sort_facts(&mut merged);
         if merged == old {
-            out.push(reuse);
+            // Unchanged after all: its digests were missing or stale, write them anew.
+            out.push(reuse(Some(MonthDigests::of_facts(&old))));
         } else if !merged.is_empty() {
             out.push(MonthFacts::Write {
                 month: entry.file.clone(),
@@ -57,5 +80,5 @@ pub fn plan_months(
             out.push(MonthFacts::Write { month: file, facts });
         }
     }
-    Ok(out)
+    Ok(MonthPlan { months: out, read })
 }

@@ -25,23 +25,41 @@ pub struct KReport {
     pub smallest_group: usize,
 }
 
-fn groups(persons: &[Person]) -> HashMap<[String; 9], usize> {
-    let mut g: HashMap<[String; 9], usize> = HashMap::new();
+/// For each person, whether their combination of quasi-identifiers is shared by fewer than
+/// `k` persons; and the smallest group's size. Keys borrow the persons' fields (a million
+/// persons are grouped seven times per export).
+fn small_groups(persons: &[Person], k: usize) -> (Vec<bool>, usize) {
+    let mut g: HashMap<[&str; 9], usize> = HashMap::with_capacity(persons.len() / 4);
     for p in persons {
-        *g.entry(p.quasi_identifiers().map(str::to_string))
-            .or_default() += 1;
+        *g.entry(p.quasi_identifiers()).or_default() += 1;
     }
-    g
+    let small = persons
+        .iter()
+        .map(|p| g.get(&p.quasi_identifiers()).copied().unwrap_or(0) < k)
+        .collect();
+    (small, g.values().copied().min().unwrap_or(0))
 }
 
-/// Generalises one step for the persons in groups smaller than `k`; returns how many changed.
-fn step(persons: &mut [Person], k: usize, apply: fn(&mut Person) -> bool) -> usize {
-    let g = groups(persons);
+/// Generalises one step for the persons in groups smaller than `k`, keeping the original row
+/// of each person the first time it changes; returns how many changed.
+fn step(
+    persons: &mut [Person],
+    originals: &mut [Option<Person>],
+    k: usize,
+    apply: fn(&mut Person) -> bool,
+) -> usize {
+    let (small, _) = small_groups(persons, k);
     let mut changed = 0;
-    for p in persons.iter_mut() {
-        let key = p.quasi_identifiers().map(str::to_string);
-        if g.get(&key).copied().unwrap_or(0) < k && apply(p) {
+    for ((p, small), original) in persons.iter_mut().zip(small).zip(originals.iter_mut()) {
+        if !small {
+            continue;
+        }
+        let before = original.is_none().then(|| p.clone());
+        if apply(p) {
             changed += 1;
+            if before.is_some() {
+                *original = before;
+            }
         }
     }
     changed
@@ -56,36 +74,52 @@ fn set(field: &mut String) -> bool {
     }
 }
 
-/// Makes `persons` k-anonymous in place; returns the report and the suppressed pseudonyms.
-pub fn k_anonymise(persons: &mut Vec<Person>, k: usize) -> (KReport, HashSet<String>) {
+/// What the guard did besides the report.
+#[derive(Debug, Default)]
+pub struct Guarded {
+    pub report: KReport,
+    /// Pseudonyms of the persons suppressed (with their facts).
+    pub suppressed: HashSet<String>,
+    /// The rows, as they were before, of the persons published generalised.
+    pub generalised: Vec<Person>,
+}
+
+/// Makes `persons` k-anonymous in place.
+pub fn k_anonymise(persons: &mut Vec<Person>, k: usize) -> Guarded {
     let mut r = KReport {
         k,
         persons_in: persons.len(),
         ..Default::default()
     };
     let k = k.max(1);
-    r.generalised_departement = step(persons, k, |p| set(&mut p.departement));
-    r.generalised_niveau = step(persons, k, |p| set(&mut p.niveau));
-    r.generalised_nationality = step(persons, k, |p| set(&mut p.nationality));
-    r.generalised_qpv_zrr = step(persons, k, |p| set(&mut p.qpv) | set(&mut p.zrr));
-    r.generalised_age_band = step(persons, k, |p| set(&mut p.age_band));
-    let g = groups(persons);
+    let mut originals: Vec<Option<Person>> = vec![None; persons.len()];
+    let o = &mut originals;
+    r.generalised_departement = step(persons, o, k, |p| set(&mut p.departement));
+    r.generalised_niveau = step(persons, o, k, |p| set(&mut p.niveau));
+    r.generalised_nationality = step(persons, o, k, |p| set(&mut p.nationality));
+    r.generalised_qpv_zrr = step(persons, o, k, |p| set(&mut p.qpv) | set(&mut p.zrr));
+    r.generalised_age_band = step(persons, o, k, |p| set(&mut p.age_band));
+    let (small, _) = small_groups(persons, k);
     let mut suppressed = HashSet::new();
+    let mut generalised = Vec::new();
+    let mut flags = small.into_iter().zip(originals);
     persons.retain(|p| {
-        let keep = g
-            .get(&p.quasi_identifiers().map(str::to_string))
-            .copied()
-            .unwrap_or(0)
-            >= k;
-        if !keep {
+        let (small, original) = flags.next().unwrap_or((true, None));
+        if small {
             suppressed.insert(p.pseudonym.clone());
+        } else if let Some(o) = original {
+            generalised.push(o);
         }
-        keep
+        !small
     });
     r.suppressed = suppressed.len();
     r.persons_out = persons.len();
-    r.smallest_group = groups(persons).values().copied().min().unwrap_or(0);
-    (r, suppressed)
+    r.smallest_group = small_groups(persons, k).1;
+    Guarded {
+        report: r,
+        suppressed,
+        generalised,
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +150,15 @@ mod tests {
         v.push(person(11, "M", "38", "3"));
         // One that joins the big group once its département is generalised? No: the big
         // group keeps its département (local recoding), so it is suppressed at the end.
-        let (r, gone) = k_anonymise(&mut v, 5);
+        let Guarded {
+            report: r,
+            suppressed: gone,
+            generalised,
+        } = k_anonymise(&mut v, 5);
+        assert!(
+            generalised.is_empty(),
+            "the rare ones are gone, not published"
+        );
         assert_eq!(r.persons_out, 5);
         assert_eq!(r.suppressed, 2);
         assert!(gone.contains("p10") && gone.contains("p11"));
@@ -129,8 +171,17 @@ mod tests {
         let mut v: Vec<Person> = (0..5)
             .map(|i| person(i, "F", &format!("0{}", i + 1), "4"))
             .collect();
-        let (r, gone) = k_anonymise(&mut v, 5);
+        let before = v.clone();
+        let Guarded {
+            report: r,
+            suppressed: gone,
+            generalised,
+        } = k_anonymise(&mut v, 5);
         assert!(gone.is_empty());
+        assert_eq!(
+            generalised, before,
+            "the true rows of the generalised persons"
+        );
         assert_eq!(r.generalised_departement, 5);
         assert_eq!(r.smallest_group, 5);
         assert!(v.iter().all(|p| p.departement == ANY && p.region == "R"));

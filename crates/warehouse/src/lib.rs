@@ -7,6 +7,7 @@
 //! région of residence, QPV, ZRR, qualification level; dates at month granularity). Here they
 //! are made k-anonymous ([`kanon`]), written ([`files`]) and published atomically.
 
+pub mod digests;
 pub mod files;
 pub mod incremental;
 pub mod kanon;

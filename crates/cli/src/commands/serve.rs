@@ -80,6 +80,7 @@ impl ExportSchedule {
                         relus = x.reread,
                         mois_ecrits = x.months_written,
                         mois_repris = x.months_reused,
+                        mois_relus = x.months_read,
                         personnes = x.report.persons_out,
                         faits = x.facts,
                         "entrepôt exporté"

@@ -46,8 +46,8 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                 t0.elapsed().as_secs_f64()
             );
             println!(
-                "Export {} : {} dossier(s) relu(s) ; {} mois écrit(s), {} repris de la version précédente.",
-                x.mode, x.reread, x.months_written, x.months_reused
+                "Export {} : {} dossier(s) relu(s) ; {} mois écrit(s), {} repris de la version précédente ({} relu(s) pour comparaison).",
+                x.mode, x.reread, x.months_written, x.months_reused, x.months_read
             );
             println!(
                 "k-anonymat (k = {}) : département généralisé pour {}, niveau pour {}, nationalité pour {}, QPV/ZRR pour {}, tranche d'âge pour {} ; {} personne(s) retirée(s) ; plus petit groupe : {}.",

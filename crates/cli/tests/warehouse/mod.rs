@@ -83,6 +83,9 @@ async fn warehouse_export_holds_no_identity_and_is_k_anonymous() {
             .filter(|p| p.is_file())
             .collect();
         files.extend(parcours_warehouse::files::fact_files(&dir).unwrap());
+        for e in std::fs::read_dir(dir.join(parcours_warehouse::digests::DIR)).unwrap() {
+            files.push(e.unwrap().path());
+        }
         assert!(
             files.len() >= 5,
             "{b}: manifest, persons, structures, months"
@@ -628,6 +631,9 @@ async fn an_incremental_export_equals_a_full_export() {
             y.reread
         );
         assert!(x.months_reused > 0 && x.months_written >= 2, "{b}: {x:?}");
+        // The digests tell which months changed: a month read back is one that then changed
+        // (the re-read persons appear in many more months than the day touched).
+        assert!(x.months_read <= x.months_written, "{b}: {x:?}");
         assert_eq!(x.report, y.report, "{b}: same k-anonymity outcome");
 
         // Row for row, the same warehouse.
@@ -709,6 +715,70 @@ async fn an_incremental_export_equals_a_full_export() {
             .unwrap();
         assert_eq!(z.months_written, 0, "{b}: {z:?}");
         assert_eq!(z.facts, x.facts);
+        // Nobody's rows changed (only the persons the guard suppresses are re-read each time).
+        assert_eq!(z.months_read, 0, "{b}: {z:?}");
+
+        // Digests that no longer match their month file are ignored, not trusted. A dossier
+        // with rows in an older month gets an interview today; that older month's digests are
+        // damaged: it is read back and found unchanged (its digests written anew), today's
+        // month is read back and rewritten, no other month is read.
+        let (dz, _) = current_manifest(&inc).unwrap();
+        let month = ctx.now.format("%Y-%m").to_string();
+        let older: Vec<std::path::PathBuf> = fact_files(&dz)
+            .unwrap()
+            .into_iter()
+            .filter(|f| !f.ends_with(format!("{month}.parquet")))
+            .collect();
+        let (id, month_file) = ids[6..]
+            .iter()
+            .find_map(|id| {
+                let p = app.warehouse_pseudonym(id);
+                let f = older
+                    .iter()
+                    .find(|f| read_facts(f).unwrap().iter().any(|r| r.pseudonym == p))?;
+                Some((id.clone(), f.clone()))
+            })
+            .unwrap_or_else(|| panic!("{b}: a dossier with rows in an older month"));
+        let sidecar = parcours_warehouse::digests::sidecar_of(&month_file).unwrap();
+        let mut bytes = std::fs::read(&sidecar).unwrap();
+        bytes[20] ^= 1; // inside the recorded SHA-256 of the month file
+        std::fs::remove_file(&sidecar).unwrap(); // the previous version shares the inode
+        std::fs::write(&sidecar, &bytes).unwrap();
+        let input = parcours_domain::timeline::EntryInput {
+            kind: "entretien_individuel".into(),
+            date: day.clone(),
+            modalite: "telephone".into(),
+            ..Default::default()
+        };
+        let later = parcours_app::Ctx { now: at(7), ..ctx };
+        app.add_entry(&later, &id, &input).await.unwrap();
+        let w = app
+            .warehouse_export(&parcours_app::Ctx::operator(at(8)), &inc, 5, false)
+            .await
+            .unwrap();
+        assert_eq!((w.months_read, w.months_written), (2, 1), "{b}: {w:?}");
+        let v = app
+            .warehouse_export(&parcours_app::Ctx::operator(at(9)), &inc, 5, false)
+            .await
+            .unwrap();
+        assert_eq!((v.months_read, v.months_written), (0, 0), "{b}: {v:?}");
+        // Still, file for file, what a full export writes.
+        let again = base.join("full-again");
+        app.warehouse_export(&parcours_app::Ctx::operator(at(9)), &again, 5, true)
+            .await
+            .unwrap();
+        let (dv, _) = current_manifest(&inc).unwrap();
+        let (da, _) = current_manifest(&again).unwrap();
+        assert_eq!(names(&dv), names(&da), "{b}: same months");
+        for f in fact_files(&dv).unwrap() {
+            let name = f.file_name().unwrap();
+            assert_eq!(
+                read_facts(&f).unwrap(),
+                read_facts(&da.join("facts").join(name)).unwrap(),
+                "{b}: {}",
+                f.display()
+            );
+        }
     }
 }
 
