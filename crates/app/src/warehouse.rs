@@ -13,7 +13,9 @@ use parcours_domain::vocab::EventKind;
 use parcours_store::situations::SituationRow;
 use parcours_store::{events, jeunes as q, programmes as pq, situations, workshops};
 use parcours_warehouse::{fact, Fact, Person};
-use std::collections::HashSet;
+// foldhash rather than SipHash for the million-key sets of an export: the keys are dossier
+// ids and pseudonyms the server made, not chosen by a client.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::audit::{Event, OK};
 use crate::{App, Ctx, Result};
@@ -89,7 +91,7 @@ impl App {
                 let mut before = files::read_persons(&dir.join("persons.parquet")).map_err(io)?;
                 // The true rows of the persons the guard generalised last time (if the sealed
                 // state is unreadable, they are simply re-read).
-                let truth: std::collections::HashMap<String, Person> = self
+                let truth: HashMap<String, Person> = self
                     .open_export_state(&dir.join(files::STATE_FILE))
                     .into_iter()
                     .map(|p| (p.pseudonym.clone(), p))
@@ -522,13 +524,13 @@ impl App {
                 "niveau_formation",
             ];
             let rows = q::columns_of_structure(&mut *conn, s.id, &COLS, scoped).await?;
-            let situations: std::collections::HashMap<String, SituationRow> =
+            let situations: HashMap<String, SituationRow> =
                 situations::latest_of_structure(&mut *conn, s.id, scoped)
                     .await?
                     .into_iter()
                     .map(|r| (r.jeune_id.clone(), r))
                     .collect();
-            let mut births = std::collections::HashMap::new();
+            let mut births = HashMap::new();
             for (r, created_at) in &rows {
                 if only.is_some_and(|o| !o.contains(&r.id)) {
                     continue;

@@ -635,7 +635,7 @@ fn fact_family(name: &str) -> Result<&'static str> {
 }
 
 /// Whether any row of a month file belongs to one of `pseudonyms` (reads that column only).
-pub fn mentions_any(path: &Path, pseudonyms: &std::collections::HashSet<String>) -> Result<bool> {
+pub fn mentions_any(path: &Path, pseudonyms: &foldhash::HashSet<String>) -> Result<bool> {
     for batch in batches(path, true)? {
         let batch = batch?;
         let [c]: [&StringArray; 1] = text_columns(&batch)?;

@@ -12,7 +12,8 @@
 //! persons' new rows are digested and compared with what was written last time, so a month is
 //! read back only when one of them differs (or when the digests are missing or stale).
 
-use std::collections::{BTreeMap, HashSet};
+use foldhash::HashSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::digests::{person_key, sidecar_of, MonthDigests};

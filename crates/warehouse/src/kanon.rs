@@ -4,7 +4,9 @@
 //! band → `*` — only for the persons still in a group under k (local recoding); persons still
 //! alone after the last step are suppressed, with their facts. The report says what was done.
 
-use std::collections::{HashMap, HashSet};
+// foldhash rather than SipHash: the keys are our own codes and pseudonyms, and a million
+// persons are grouped seven times per export.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use serde::Serialize;
 
