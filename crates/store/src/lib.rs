@@ -116,6 +116,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "entrepot_index",
         include_str!("../migrations/sqlite/0004_entrepot_index.sql"),
     ),
+    (
+        5,
+        "entrepot_lecture",
+        include_str!("../migrations/sqlite/0005_entrepot_lecture.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -137,6 +142,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "entrepot_index",
         include_str!("../migrations/postgres/0004_entrepot_index.sql"),
+    ),
+    (
+        5,
+        "entrepot_lecture",
+        include_str!("../migrations/postgres/0005_entrepot_lecture.sql"),
     ),
 ];
 
