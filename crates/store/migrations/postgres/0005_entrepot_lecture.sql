@@ -1,7 +1,6 @@
--- Full warehouse export (issue 4): one structure's events were read through
+-- Full warehouse export (issue 4): on SQLite, one structure's events were read through
 -- `events_structure(structure_id, kind, on_date)`, whose order is by kind and date, so every
--- row cost a random read of the table (SQLite, 11 M events: 17-39 s for one structure of
--- 2.8 M rows). This index orders a structure's rows by their position in the table, so the
--- read is near sequential (2.2 s for the same rows; docs/BENCHMARKS.md). Equality on
--- `structure_id` alone prefers it; the timeline queries keep `events_structure`.
+-- row cost a random read of the table (11 M events: 17-39 s for one structure of 2.8 M rows,
+-- 2.2 s through this index; docs/BENCHMARKS.md). PostgreSQL's bitmap scans already visit the
+-- table in its order; the index is created here too so that both backends keep one schema.
 CREATE INDEX IF NOT EXISTS events_by_structure ON events(structure_id);
