@@ -239,10 +239,12 @@ pub async fn day_of_activity(
 ) -> anyhow::Result<usize> {
     let explain = |e: parcours_store::StoreError| crate::commands::explain(e.into());
     let mut conn = app.store.acquire().await.map_err(explain)?;
-    let ids = parcours_store::jeunes::all_ids(&mut conn)
+    let mut ids = parcours_store::jeunes::all_ids(&mut conn)
         .await
         .map_err(explain)?;
     drop(conn);
+    // The same dossiers for the same seed, whatever order the store returns them in.
+    ids.sort_unstable();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let chosen: Vec<&String> = ids
         .iter()

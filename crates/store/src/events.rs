@@ -142,7 +142,9 @@ pub async fn for_referent_on(
 }
 
 /// The categorical part of every entry of a structure (no payload): the warehouse's facts.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// Its fields are in the order of [`FACT_COLUMNS`] (a packed SQLite read deserialises them from
+/// a JSON array).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct EventFact {
     pub jeune_id: String,
     pub kind: String,
@@ -154,15 +156,47 @@ pub struct EventFact {
     pub duration_minutes: Option<i64>,
 }
 
-/// With `scoped`, only the dossiers of [`crate::export_scope`].
+/// The columns of [`EventFact`], in its fields' order.
+const FACT_COLUMNS: [&str; 8] = [
+    "jeune_id",
+    "kind",
+    "on_date",
+    "status",
+    "modalite",
+    "theme",
+    "category",
+    "duration_minutes",
+];
+
+/// With `scoped`, only the dossiers of [`crate::export_scope`]. On SQLite the rows come packed
+/// ([`crate::packed`]): the events are most of what the warehouse export reads.
 pub async fn facts_of_structure(
     conn: &mut Conn,
     structure_id: i64,
     scoped: bool,
 ) -> Result<Vec<EventFact>> {
+    facts_of_structure_in(conn, structure_id, scoped, crate::packed::Chunks::default()).await
+}
+
+/// [`facts_of_structure`] with the given chunks on SQLite (the tests read in tiny chunks).
+pub async fn facts_of_structure_in(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+    chunks: crate::packed::Chunks,
+) -> Result<Vec<EventFact>> {
+    if crate::packed::is_sqlite(conn) {
+        // `events_by_structure` (migration 0005) for a whole structure, `events_jeune` for the
+        // scope's dossiers.
+        return if scoped {
+            crate::packed::scoped(conn, "events", &FACT_COLUMNS, structure_id, chunks).await
+        } else {
+            crate::packed::by_structure(conn, "events", &FACT_COLUMNS, structure_id, chunks).await
+        };
+    }
     let q = format!(
-        "SELECT jeune_id, kind, on_date, status, modalite, theme, category, duration_minutes \
-         FROM events WHERE {} = $1{}",
+        "SELECT {} FROM events WHERE {} = $1{}",
+        FACT_COLUMNS.join(", "),
         crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );

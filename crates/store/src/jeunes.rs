@@ -379,9 +379,13 @@ pub async fn columns_of_structure(
         .collect()
 }
 
-/// Every dossier id (the incremental warehouse export compares them with the previous version).
+/// Every dossier id, in no particular order (the incremental warehouse export compares them
+/// with the previous version). Unordered on purpose: on SQLite `jeunes` is `WITHOUT ROWID`, so
+/// `ORDER BY id` walks the primary-key B-tree that holds every ciphertext (about 1 GB at 500,000
+/// dossiers), whereas without it SQLite scans the small `jeunes_structure` index, which holds
+/// the id too.
 pub async fn all_ids(conn: &mut Conn) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT id FROM jeunes ORDER BY id")
+    Ok(sqlx::query_scalar("SELECT id FROM jeunes")
         .fetch_all(&mut *conn)
         .await?)
 }

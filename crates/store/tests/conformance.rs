@@ -653,3 +653,110 @@ async fn sqlx_count(c: &mut parcours_store::Conn, q: &str, bind: i64) -> i64 {
         .try_get(0)
         .unwrap()
 }
+
+/// The warehouse export's event reads: whole structure and scoped, on SQLite packed in chunks
+/// of every size (down to one row, one dossier), all equal to the rows inserted.
+#[tokio::test]
+async fn export_reads_of_events_whole_and_scoped_in_any_chunks() {
+    use parcours_store::packed::Chunks;
+    use parcours_store::{events, export_scope};
+    for (name, s) in backends().await {
+        let mut c = s.acquire().await.expect("conn");
+        let a = structures::insert(&mut c, "ML-A", "A", "69", "ARA", 0)
+            .await
+            .unwrap();
+        let b = structures::insert(&mut c, "ML-B", "B", "13", "PACA", 0)
+            .await
+            .unwrap();
+        let mut inserted = Vec::new();
+        let people: Vec<(String, i64)> = (1..=7)
+            .map(|i| (format!("a{i}"), a))
+            .chain((1..=3).map(|i| (format!("b{i}"), b)))
+            .collect();
+        for (id, st) in &people {
+            jeunes::insert(&mut c, &jeune(id, *st)).await.unwrap();
+        }
+        // Interleaved, so that a structure's rows are not one rowid range; one dossier of A
+        // also has an entry recorded under B (a transferred dossier).
+        let mut n = 0;
+        for round in 0..3 {
+            for (id, st) in people.iter().chain([&("a1".to_string(), b)]) {
+                n += 1;
+                let ev = events::EventRow {
+                    id: format!("e{n}"),
+                    jeune_id: id.clone(),
+                    structure_id: *st,
+                    kind: ["entretien_individuel", "atelier", "situation"][round].into(),
+                    on_date: format!("2026-{:02}-{:02}", round + 1, n % 28 + 1),
+                    status: (round == 1).then(|| "realise".into()),
+                    modalite: (round == 0).then(|| "visio \"quote\" é".into()),
+                    category: (round == 2).then(|| "emploi".into()),
+                    duration_minutes: (round != 2).then_some(n),
+                    author: "c".into(),
+                    created_at: 1,
+                    version: 1,
+                    ..Default::default()
+                };
+                events::insert(&mut c, &ev).await.unwrap();
+                inserted.push(ev);
+            }
+        }
+        let expected = |st: i64, only: Option<&[&str]>| {
+            let mut v: Vec<events::EventFact> = inserted
+                .iter()
+                .filter(|e| e.structure_id == st)
+                .filter(|e| only.is_none_or(|o| o.contains(&e.jeune_id.as_str())))
+                .map(|e| events::EventFact {
+                    jeune_id: e.jeune_id.clone(),
+                    kind: e.kind.clone(),
+                    on_date: e.on_date.clone(),
+                    status: e.status.clone(),
+                    modalite: e.modalite.clone(),
+                    theme: e.theme.clone(),
+                    category: e.category.clone(),
+                    duration_minutes: e.duration_minutes,
+                })
+                .collect();
+            v.sort_by(|x, y| (&x.jeune_id, &x.on_date).cmp(&(&y.jeune_id, &y.on_date)));
+            v
+        };
+        let sorted = |mut v: Vec<events::EventFact>| {
+            v.sort_by(|x, y| (&x.jeune_id, &x.on_date).cmp(&(&y.jeune_id, &y.on_date)));
+            v
+        };
+        let sizes = [1, 2, 5, 1_000];
+        for rows in sizes {
+            let chunks = Chunks { rows, dossiers: 1 };
+            for st in [a, b] {
+                let got = events::facts_of_structure_in(&mut c, st, false, chunks)
+                    .await
+                    .unwrap();
+                assert_eq!(sorted(got), expected(st, None), "{name}: {rows} rows");
+            }
+        }
+        assert_eq!(
+            expected(b, None).len(),
+            12,
+            "{name}: B's entries, a1's included"
+        );
+
+        export_scope::select(&mut c, &["a2", "a5", "a7", "b1", "a1", "nobody"])
+            .await
+            .unwrap();
+        for dossiers in sizes {
+            let chunks = Chunks { rows: 1, dossiers };
+            let got = events::facts_of_structure_in(&mut c, a, true, chunks)
+                .await
+                .unwrap();
+            let want = expected(a, Some(&["a1", "a2", "a5", "a7"]));
+            assert_eq!(want.len(), 12, "{name}");
+            assert_eq!(sorted(got), want, "{name}: {dossiers} dossiers");
+            // The scope of B holds b1 only: a1 is scoped under the structure following it.
+            let got = events::facts_of_structure_in(&mut c, b, true, chunks)
+                .await
+                .unwrap();
+            assert_eq!(sorted(got), expected(b, Some(&["b1"])), "{name}");
+        }
+        export_scope::release(&mut c).await.unwrap();
+    }
+}
