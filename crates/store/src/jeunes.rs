@@ -383,8 +383,15 @@ pub async fn columns_of_structure(
 /// with the previous version). Unordered on purpose: on SQLite `jeunes` is `WITHOUT ROWID`, so
 /// `ORDER BY id` walks the primary-key B-tree that holds every ciphertext (about 1 GB at 500,000
 /// dossiers), whereas without it SQLite scans the small `jeunes_structure` index, which holds
-/// the id too.
+/// the id too. On SQLite the ids come as one JSON array ([`crate::packed`]; 37 bytes an id,
+/// SQLite's 1 GB string limit is 27 million dossiers).
 pub async fn all_ids(conn: &mut Conn) -> Result<Vec<String>> {
+    if crate::packed::is_sqlite(conn) {
+        let json: String = sqlx::query_scalar("SELECT json_group_array(id) FROM jeunes")
+            .fetch_one(&mut *conn)
+            .await?;
+        return crate::packed::parse(&json);
+    }
     Ok(sqlx::query_scalar("SELECT id FROM jeunes")
         .fetch_all(&mut *conn)
         .await?)

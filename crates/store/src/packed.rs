@@ -44,10 +44,19 @@ pub fn is_sqlite(conn: &Conn) -> bool {
     conn.backend_name().eq_ignore_ascii_case("sqlite")
 }
 
+/// A JSON array SQLite packed, as `T`s.
+pub fn parse<T: DeserializeOwned>(json: &str) -> Result<Vec<T>> {
+    // The position only: serde's message would quote the value it choked on.
+    serde_json::from_str(json).map_err(|e| {
+        StoreError::Db(format!(
+            "lecture groupée illisible (caractère {})",
+            e.column()
+        ))
+    })
+}
+
 fn unpack<T: DeserializeOwned>(json: &str, out: &mut Vec<T>) -> Result<()> {
-    let rows: Vec<T> = serde_json::from_str(json)
-        .map_err(|e| StoreError::Db(format!("lecture groupée illisible : {e}")))?;
-    out.extend(rows);
+    out.extend(parse::<T>(json)?);
     Ok(())
 }
 

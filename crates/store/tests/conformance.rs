@@ -739,6 +739,11 @@ async fn export_reads_of_events_whole_and_scoped_in_any_chunks() {
             12,
             "{name}: B's entries, a1's included"
         );
+        let mut ids = jeunes::all_ids(&mut c).await.unwrap();
+        ids.sort();
+        let mut want: Vec<String> = people.iter().map(|(id, _)| id.clone()).collect();
+        want.sort();
+        assert_eq!(ids, want, "{name}: every dossier id");
 
         export_scope::select(&mut c, &["a2", "a5", "a7", "b1", "a1", "nobody"])
             .await
