@@ -55,9 +55,39 @@ pub fn parse<T: DeserializeOwned>(json: &str) -> Result<Vec<T>> {
     })
 }
 
-fn unpack<T: DeserializeOwned>(json: &str, out: &mut Vec<T>) -> Result<()> {
-    out.extend(parse::<T>(json)?);
-    Ok(())
+/// Runs `q` chunk after chunk: `q` binds the structure as `$1` and the last key of the previous
+/// chunk as `$2` (`first` before the first chunk), and returns the chunk's rows as a JSON
+/// array, the chunk's last key and its size; a chunk smaller than `per` is the last.
+async fn chunk_by_chunk<T, K>(
+    conn: &mut Conn,
+    q: &str,
+    structure_id: i64,
+    first: K,
+    per: i64,
+) -> Result<Vec<T>>
+where
+    T: DeserializeOwned,
+    K: for<'q> sqlx::Encode<'q, sqlx::Any>
+        + for<'r> sqlx::Decode<'r, sqlx::Any>
+        + sqlx::Type<sqlx::Any>
+        + Send
+        + Unpin
+        + 'static,
+{
+    let mut out = Vec::new();
+    let mut after = first;
+    loop {
+        let (json, last, n): (String, Option<K>, i64) = sqlx::query_as(sqlx::AssertSqlSafe(q))
+            .bind(structure_id)
+            .bind(after)
+            .fetch_one(&mut *conn)
+            .await?;
+        out.extend(parse::<T>(&json)?);
+        match last {
+            Some(last) if n == per => after = last,
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// SQLite only: `SELECT {cols} FROM {table} WHERE structure_id = $1`, as `T`s (deserialised
@@ -76,21 +106,7 @@ pub async fn by_structure<T: DeserializeOwned>(
          (SELECT rowid AS r, {list} FROM {table} WHERE structure_id = $1 AND rowid > $2 \
           ORDER BY rowid LIMIT {rows})"
     );
-    let mut out = Vec::new();
-    let mut after = i64::MIN;
-    loop {
-        let (json, last, n): (String, Option<i64>, i64) =
-            sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
-                .bind(structure_id)
-                .bind(after)
-                .fetch_one(&mut *conn)
-                .await?;
-        unpack(&json, &mut out)?;
-        match last {
-            Some(last) if n == rows => after = last,
-            _ => return Ok(out),
-        }
-    }
+    chunk_by_chunk(conn, &q, structure_id, i64::MIN, rows).await
 }
 
 /// SQLite only: `SELECT {cols} FROM {table} WHERE structure_id = $1` restricted to the
@@ -113,19 +129,5 @@ pub async fn scoped<T: DeserializeOwned>(
                  WHERE +structure_id = $1 AND jeune_id IN (SELECT id FROM slice)), \
                 (SELECT max(id) FROM slice), (SELECT count(*) FROM slice)"
     );
-    let mut out = Vec::new();
-    let mut after = String::new();
-    loop {
-        let (json, last, n): (String, Option<String>, i64) =
-            sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
-                .bind(structure_id)
-                .bind(after.as_str())
-                .fetch_one(&mut *conn)
-                .await?;
-        unpack(&json, &mut out)?;
-        match last {
-            Some(last) if n == dossiers => after = last,
-            _ => return Ok(out),
-        }
-    }
+    chunk_by_chunk(conn, &q, structure_id, String::new(), dossiers).await
 }
