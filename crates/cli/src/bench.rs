@@ -568,7 +568,8 @@ pub struct WarehouseArgs {
     /// it already holds one: seeding 1,000,000 dossiers takes over an hour, the exports minutes.
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
-    /// Full exports timed before the incremental ones.
+    /// Full exports timed before the incremental ones. With 0, the incremental exports start
+    /// from the version already in `--out` (the first one is full if there is none).
     #[arg(long, default_value_t = 2)]
     pub complets: usize,
     /// Seed (into `--data`) and stop, without exporting.
@@ -703,7 +704,7 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
             peak_memory()
         );
     };
-    for i in 1..=a.complets.max(1) {
+    for i in 1..=a.complets {
         let (x, d) = export(true).await?;
         show(&format!("export complet n° {i}"), &x, d);
     }

@@ -10,6 +10,12 @@ mod seed;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// mimalloc rather than glibc's malloc: the warehouse export builds and frees tens of millions of
+// small strings, and glibc spent a fifth of a full export consolidating and unlinking free
+// chunks (perf, docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "parcours",
