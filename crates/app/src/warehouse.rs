@@ -250,8 +250,9 @@ impl App {
             .collect();
         let mut plan = IncrementalPlan::default();
         let mut current = HashSet::with_capacity(ids.len());
+        let pseudonyms = self.warehouse_pseudonyms();
         for id in ids {
-            let p = self.warehouse_pseudonym(&id);
+            let p = pseudonyms.of(&id);
             if changed.contains(&id) || !clean.contains(p.as_str()) {
                 plan.affected.insert(p.clone());
                 plan.reread.insert(id);
@@ -267,6 +268,16 @@ impl App {
             }
         }
         Ok(plan)
+    }
+}
+
+/// Keyed pseudonyms: HMAC-SHA256 with the `warehouse` key of `jeune\0{dossier id}`, the first
+/// 128 bits in hexadecimal.
+struct Pseudonyms(parcours_vault::KeyedMac);
+
+impl Pseudonyms {
+    fn of(&self, jeune_id: &str) -> String {
+        hex::encode(&self.0.mac(&[b"jeune\0", jeune_id.as_bytes()])[..16])
     }
 }
 
@@ -368,11 +379,12 @@ fn yes_no(b: Option<bool>) -> String {
 impl App {
     /// The keyed pseudonym of a dossier in the warehouse.
     pub fn warehouse_pseudonym(&self, jeune_id: &str) -> String {
-        let mac = parcours_vault::hmac_sha256(
-            self.keys.warehouse.expose(),
-            format!("jeune\0{jeune_id}").as_bytes(),
-        );
-        hex::encode(&mac[..16])
+        self.warehouse_pseudonyms().of(jeune_id)
+    }
+
+    /// The warehouse key, keyed once for the many pseudonyms of an export.
+    fn warehouse_pseudonyms(&self) -> Pseudonyms {
+        Pseudonyms(parcours_vault::KeyedMac::new(self.keys.warehouse.expose()))
     }
 
     /// Reads every structure and builds the warehouse rows (before k-anonymisation), auditing
@@ -534,6 +546,7 @@ impl App {
                     .map(|r| (r.jeune_id.clone(), r))
                     .collect();
             let mut births = HashMap::new();
+            let pseudonyms = self.warehouse_pseudonyms();
             for (r, created_at) in &rows {
                 if only.is_some_and(|o| !o.contains(&r.id)) {
                     continue;
@@ -562,7 +575,7 @@ impl App {
                     .and_then(|s| s.niveau.map(|n| n.0.to_string()))
                     .or_else(|| Some(c.get("niveau_formation").ok()?).filter(|n| !n.is_empty()))
                     .unwrap_or_else(|| "inconnu".into());
-                let pseudonym = self.warehouse_pseudonym(&r.id);
+                let pseudonym = pseudonyms.of(&r.id);
                 births.insert(r.id.clone(), (pseudonym.clone(), birth, month_start));
                 out.persons.push(Person {
                     pseudonym,
