@@ -20,6 +20,9 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use crate::audit::{Event, OK};
 use crate::{App, Ctx, Result};
 
+/// Connections reading an incremental export's dossiers at once (the SQLite pool holds 8).
+const SCOPED_WORKERS: usize = 4;
+
 /// What one export did.
 #[derive(Debug)]
 pub struct Exported {
@@ -123,7 +126,9 @@ impl App {
         let state = self.seal_export_state(&guarded.generalised);
         persons.sort_unstable_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
         steps.lap("k-anonymat");
-        x.facts.retain(|f| !gone.contains(&f.pseudonym));
+        for part in &mut x.facts {
+            part.retain(|f| !gone.contains(&*f.pseudonym));
+        }
         let fresh = files::by_month(std::mem::take(&mut x.facts));
         let (months, months_read) = match (&previous, affected) {
             (Some((dir, m)), Some(mut affected)) => {
@@ -321,12 +326,14 @@ struct IncrementalPlan {
 #[derive(Debug, Default)]
 pub struct Extract {
     pub persons: Vec<Person>,
-    pub facts: Vec<Fact>,
+    /// The facts, one vector per structure (never concatenated: a million persons' facts are
+    /// several gigabytes, and the months are built from the parts directly).
+    pub facts: Vec<Vec<Fact>>,
     pub structures: Vec<parcours_warehouse::Structure>,
 }
 
-fn month(ymd: &str) -> String {
-    ymd.get(..7).unwrap_or_default().to_string()
+fn month(ymd: &str) -> &str {
+    ymd.get(..7).unwrap_or_default()
 }
 
 /// The last days of the months, already ended on `today`, at the end of which a CEJ started on
@@ -419,8 +426,6 @@ impl App {
         let mut out = Extract::default();
         out.persons
             .reserve_exact(parts.iter().map(|p| p.persons.len()).sum());
-        out.facts
-            .reserve_exact(parts.iter().map(|p| p.facts.len()).sum());
         for (s, part) in list.iter().zip(parts) {
             out.structures.push(parcours_warehouse::Structure {
                 code: s.code.clone(),
@@ -430,7 +435,7 @@ impl App {
             });
             let fields = format!("personnes:{}", part.persons.len());
             out.persons.extend(part.persons);
-            out.facts.extend(part.facts);
+            out.facts.push(part.facts);
             let mut tx = self.store.begin().await?;
             self.audit(
                 &mut tx,
@@ -460,11 +465,18 @@ impl App {
         ids: Option<&[&str]>,
     ) -> Result<Vec<(usize, Part)>> {
         let handle = tokio::runtime::Handle::current();
-        let workers = std::thread::available_parallelism()
+        // A full export is CPU-bound: one worker per core. An incremental export looks up
+        // dossiers scattered over the whole database file, and on a cold page cache it waits
+        // on the disk: more lookups in flight than cores (measured in docs/BENCHMARKS.md).
+        let cores = std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)
-            .unwrap_or(1)
-            .clamp(1, 4)
-            .min(list.len());
+            .unwrap_or(1);
+        let workers = if only.is_some() {
+            SCOPED_WORKERS
+        } else {
+            cores.clamp(1, 4)
+        }
+        .min(list.len());
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             handle.block_on(async {
@@ -576,7 +588,14 @@ impl App {
                     .or_else(|| Some(c.get("niveau_formation").ok()?).filter(|n| !n.is_empty()))
                     .unwrap_or_else(|| "inconnu".into());
                 let pseudonym = pseudonyms.of(&r.id);
-                births.insert(r.id.clone(), (pseudonym.clone(), birth, month_start));
+                births.insert(
+                    r.id.clone(),
+                    (
+                        parcours_warehouse::Text::from(pseudonym.as_str()),
+                        birth,
+                        month_start,
+                    ),
+                );
                 out.persons.push(Person {
                     pseudonym,
                     structure: s.code.clone(),
@@ -597,11 +616,14 @@ impl App {
                     niveau,
                 });
             }
+            // Every fact shares its person's pseudonym and the codes (see `Fact`).
+            let mut codes = parcours_warehouse::Interner::default();
+            let structure = codes.get(&s.code);
             let mut push = |jeune: &str,
                             ymd: &str,
                             f: &'static str,
-                            kind: String,
-                            detail: String,
+                            kind: &str,
+                            detail: &str,
                             value: i64,
                             value2: i64| {
                 let Some((p, birth, _)) = births.get(jeune) else {
@@ -610,74 +632,64 @@ impl App {
                 let on = NaiveDate::parse_from_str(ymd, "%Y-%m-%d").unwrap_or(*birth);
                 out.facts.push(Fact {
                     pseudonym: p.clone(),
-                    month: month(ymd),
-                    structure: s.code.clone(),
+                    month: codes.get(month(ymd)),
+                    structure: structure.clone(),
                     fact: f,
-                    kind,
-                    detail,
-                    age_band: age_band(*birth, on).into(),
+                    kind: codes.get(kind),
+                    detail: codes.get(detail),
+                    age_band: codes.get(age_band(*birth, on)),
                     value,
                     value2,
                 });
             };
-            for e in events::facts_of_structure(&mut *conn, s.id, scoped).await? {
-                let opt = |o: Option<String>| o.unwrap_or_default();
-                let (f, kind, detail) = match e.kind.as_str() {
-                    t::KIND_NOTE => continue,
-                    t::KIND_RDV => (fact::APPOINTMENT, e.kind.clone(), opt(e.status)),
-                    t::KIND_SITUATION => (fact::SITUATION, opt(e.category), opt(e.status)),
-                    t::KIND_PROPOSITION => (fact::PROPOSAL, opt(e.category), opt(e.status)),
-                    t::KIND_SORTIE => (fact::EXIT, opt(e.category), String::new()),
-                    t::KIND_PHASE => (fact::PHASE, opt(e.category), String::new()),
-                    k if EventKind::parse(k) == Some(EventKind::EntretienIndividuel) => {
-                        (fact::EVENT, e.kind.clone(), opt(e.modalite))
+            // Each chunk of entries becomes facts, then is let go.
+            events::each_fact_of_structure(&mut *conn, s.id, scoped, |chunk| {
+                for e in chunk {
+                    fn opt(o: &Option<String>) -> &str {
+                        o.as_deref().unwrap_or_default()
                     }
-                    _ => (fact::EVENT, e.kind.clone(), opt(e.theme)),
-                };
-                // An exit carries the months of support since the dossier's first month.
-                let value = if f == fact::EXIT {
-                    births
-                        .get(&e.jeune_id)
-                        .map(|(_, _, first)| months_between(*first, &e.on_date))
-                        .unwrap_or(0)
-                } else {
-                    e.duration_minutes.unwrap_or(0)
-                };
-                push(&e.jeune_id, &e.on_date, f, kind, detail, value, 0);
-            }
+                    let (f, kind, detail) = match e.kind.as_str() {
+                        t::KIND_NOTE => continue,
+                        t::KIND_RDV => (fact::APPOINTMENT, e.kind.as_str(), opt(&e.status)),
+                        t::KIND_SITUATION => (fact::SITUATION, opt(&e.category), opt(&e.status)),
+                        t::KIND_PROPOSITION => (fact::PROPOSAL, opt(&e.category), opt(&e.status)),
+                        t::KIND_SORTIE => (fact::EXIT, opt(&e.category), ""),
+                        t::KIND_PHASE => (fact::PHASE, opt(&e.category), ""),
+                        k if EventKind::parse(k) == Some(EventKind::EntretienIndividuel) => {
+                            (fact::EVENT, e.kind.as_str(), opt(&e.modalite))
+                        }
+                        _ => (fact::EVENT, e.kind.as_str(), opt(&e.theme)),
+                    };
+                    // An exit carries the months of support since the dossier's first month.
+                    let value = if f == fact::EXIT {
+                        births
+                            .get(&e.jeune_id)
+                            .map(|(_, _, first)| months_between(*first, &e.on_date))
+                            .unwrap_or(0)
+                    } else {
+                        e.duration_minutes.unwrap_or(0)
+                    };
+                    push(&e.jeune_id, &e.on_date, f, kind, detail, value, 0);
+                }
+            })
+            .await?;
             for p in pq::of_structure(&mut *conn, s.id, scoped).await? {
                 if p.kind == "cej" {
                     for end in months_ended_in_cej(&p.start_date, p.ended_on.as_deref(), today) {
-                        push(
-                            &p.jeune_id,
-                            &end,
-                            fact::CEJ_MONTH_END,
-                            p.kind.clone(),
-                            String::new(),
-                            0,
-                            0,
-                        );
+                        push(&p.jeune_id, &end, fact::CEJ_MONTH_END, &p.kind, "", 0, 0);
                     }
                 }
                 push(
                     &p.jeune_id,
                     &p.start_date,
                     fact::PROGRAMME_ENTRY,
-                    p.kind.clone(),
-                    String::new(),
+                    &p.kind,
+                    "",
                     0,
                     0,
                 );
                 if let Some(end) = &p.ended_on {
-                    push(
-                        &p.jeune_id,
-                        end,
-                        fact::PROGRAMME_EXIT,
-                        p.kind.clone(),
-                        String::new(),
-                        0,
-                        0,
-                    );
+                    push(&p.jeune_id, end, fact::PROGRAMME_EXIT, &p.kind, "", 0, 0);
                 }
             }
             for w in pq::weeks_of_structure(&mut *conn, s.id, scoped).await? {
@@ -685,8 +697,8 @@ impl App {
                     &w.jeune_id,
                     &w.week,
                     fact::CEJ_WEEK,
-                    "cej".into(),
-                    String::new(),
+                    "cej",
+                    "",
                     w.planned_minutes,
                     w.done_minutes,
                 );
@@ -696,8 +708,8 @@ impl App {
                     &a.jeune_id,
                     &format!("{}-01", a.month),
                     fact::ALLOWANCE,
-                    a.kind.clone(),
-                    a.decision.clone(),
+                    &a.kind,
+                    &a.decision,
                     a.amount_cents,
                     a.computed_cents,
                 );
@@ -707,8 +719,8 @@ impl App {
                     &r.jeune_id,
                     &r.on_date,
                     fact::WORKSHOP,
-                    r.theme.clone(),
-                    r.status.clone(),
+                    &r.theme,
+                    &r.status,
                     0,
                     0,
                 );

@@ -185,13 +185,41 @@ pub async fn facts_of_structure_in(
     scoped: bool,
     chunks: crate::packed::Chunks,
 ) -> Result<Vec<EventFact>> {
+    let mut out = Vec::new();
+    each_fact_of_structure_in(conn, structure_id, scoped, chunks, |c| out.extend(c)).await?;
+    Ok(out)
+}
+
+/// [`facts_of_structure`], handed to `sink` a chunk at a time: the warehouse export turns each
+/// chunk into facts and lets it go, instead of holding a whole structure's entries (several
+/// gigabytes at national scale) beside its facts.
+pub async fn each_fact_of_structure<F: FnMut(Vec<EventFact>) + Send>(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+    sink: F,
+) -> Result<()> {
+    let chunks = crate::packed::Chunks::default();
+    each_fact_of_structure_in(conn, structure_id, scoped, chunks, sink).await
+}
+
+/// [`each_fact_of_structure`] with the given chunks on SQLite. PostgreSQL hands every row at
+/// once.
+pub async fn each_fact_of_structure_in<F: FnMut(Vec<EventFact>) + Send>(
+    conn: &mut Conn,
+    structure_id: i64,
+    scoped: bool,
+    chunks: crate::packed::Chunks,
+    mut sink: F,
+) -> Result<()> {
     if crate::packed::is_sqlite(conn) {
         // `events_by_structure` (migration 0005) for a whole structure, `events_jeune` for the
         // scope's dossiers.
+        let (t, cols) = ("events", &FACT_COLUMNS);
         return if scoped {
-            crate::packed::scoped(conn, "events", &FACT_COLUMNS, structure_id, chunks).await
+            crate::packed::scoped(conn, t, cols, structure_id, chunks, sink).await
         } else {
-            crate::packed::by_structure(conn, "events", &FACT_COLUMNS, structure_id, chunks).await
+            crate::packed::by_structure(conn, t, cols, structure_id, chunks, sink).await
         };
     }
     let q = format!(
@@ -200,8 +228,11 @@ pub async fn facts_of_structure_in(
         crate::export_scope::structure(scoped, "structure_id"),
         crate::export_scope::filter(scoped, "jeune_id")
     );
-    Ok(sqlx::query_as::<_, EventFact>(sqlx::AssertSqlSafe(q))
-        .bind(structure_id)
-        .fetch_all(&mut *conn)
-        .await?)
+    sink(
+        sqlx::query_as::<_, EventFact>(sqlx::AssertSqlSafe(q))
+            .bind(structure_id)
+            .fetch_all(&mut *conn)
+            .await?,
+    );
+    Ok(())
 }

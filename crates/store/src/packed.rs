@@ -55,16 +55,19 @@ pub fn parse<T: DeserializeOwned>(json: &str) -> Result<Vec<T>> {
     })
 }
 
-/// Runs `q` chunk after chunk: `q` binds the structure as `$1` and the last key of the previous
-/// chunk as `$2` (`first` before the first chunk), and returns the chunk's rows as a JSON
-/// array, the chunk's last key and its size; a chunk smaller than `per` is the last.
-async fn chunk_by_chunk<T, K>(
+/// Runs `q` chunk after chunk, handing each chunk's rows to `sink` as soon as it is parsed (so
+/// the caller can turn them into what it keeps and let them go): `q` binds the structure as
+/// `$1` and the last key of the previous chunk as `$2` (`first` before the first chunk), and
+/// returns the chunk's rows as a JSON array, the chunk's last key and its size; a chunk smaller
+/// than `per` is the last.
+async fn chunk_by_chunk<T, K, F>(
     conn: &mut Conn,
     q: &str,
     structure_id: i64,
     first: K,
     per: i64,
-) -> Result<Vec<T>>
+    mut sink: F,
+) -> Result<()>
 where
     T: DeserializeOwned,
     K: for<'q> sqlx::Encode<'q, sqlx::Any>
@@ -73,8 +76,8 @@ where
         + Send
         + Unpin
         + 'static,
+    F: FnMut(Vec<T>) + Send,
 {
-    let mut out = Vec::new();
     let mut after = first;
     loop {
         let (json, last, n): (String, Option<K>, i64) = sqlx::query_as(sqlx::AssertSqlSafe(q))
@@ -82,43 +85,45 @@ where
             .bind(after)
             .fetch_one(&mut *conn)
             .await?;
-        out.extend(parse::<T>(&json)?);
+        sink(parse::<T>(&json)?);
         match last {
             Some(last) if n == per => after = last,
-            _ => return Ok(out),
+            _ => return Ok(()),
         }
     }
 }
 
-/// SQLite only: `SELECT {cols} FROM {table} WHERE structure_id = $1`, as `T`s (deserialised
-/// from a JSON array of the columns, in order). `table` must have an index on `structure_id`
+/// SQLite only: `SELECT {cols} FROM {table} WHERE structure_id = $1`, handed to `sink` a chunk at a
+/// time as `T`s (deserialised from a JSON array of the columns, in order). `table` must have an index on `structure_id`
 /// alone (see the module doc).
-pub async fn by_structure<T: DeserializeOwned>(
+pub async fn by_structure<T: DeserializeOwned, F: FnMut(Vec<T>) + Send>(
     conn: &mut Conn,
     table: &str,
     cols: &[&str],
     structure_id: i64,
     chunks: Chunks,
-) -> Result<Vec<T>> {
+    sink: F,
+) -> Result<()> {
     let (list, rows) = (cols.join(", "), chunks.rows.max(1));
     let q = format!(
         "SELECT json_group_array(json_array({list})), max(r), count(*) FROM \
          (SELECT rowid AS r, {list} FROM {table} WHERE structure_id = $1 AND rowid > $2 \
           ORDER BY rowid LIMIT {rows})"
     );
-    chunk_by_chunk(conn, &q, structure_id, i64::MIN, rows).await
+    chunk_by_chunk(conn, &q, structure_id, i64::MIN, rows, sink).await
 }
 
 /// SQLite only: `SELECT {cols} FROM {table} WHERE structure_id = $1` restricted to the
 /// structure's dossiers in [`crate::export_scope`] (`jeune_id` names the dossier column), as
 /// `T`s. `table` must have an index on `(jeune_id, …)`, by which the dossiers are looked up.
-pub async fn scoped<T: DeserializeOwned>(
+pub async fn scoped<T: DeserializeOwned, F: FnMut(Vec<T>) + Send>(
     conn: &mut Conn,
     table: &str,
     cols: &[&str],
     structure_id: i64,
     chunks: Chunks,
-) -> Result<Vec<T>> {
+    sink: F,
+) -> Result<()> {
     let (list, dossiers) = (cols.join(", "), chunks.dossiers.max(1));
     // `+structure_id`: SQLite then looks the slice's dossiers up by their own index instead of
     // scanning the structure's.
@@ -129,5 +134,5 @@ pub async fn scoped<T: DeserializeOwned>(
                  WHERE +structure_id = $1 AND jeune_id IN (SELECT id FROM slice)), \
                 (SELECT max(id) FROM slice), (SELECT count(*) FROM slice)"
     );
-    chunk_by_chunk(conn, &q, structure_id, String::new(), dossiers).await
+    chunk_by_chunk(conn, &q, structure_id, String::new(), dossiers, sink).await
 }

@@ -59,7 +59,7 @@ fn text(h: &mut SipHasher13, s: &str) {
 
 fn row(h: &mut SipHasher13, f: &Fact) {
     for s in [
-        f.month.as_str(),
+        &*f.month,
         &f.structure,
         f.fact,
         &f.kind,
@@ -76,7 +76,7 @@ fn row(h: &mut SipHasher13, f: &Fact) {
 fn probe() -> u64 {
     let mut h = SipHasher13::new_with_keys(ROW_KEYS.0, ROW_KEYS.1);
     let f = Fact {
-        pseudonym: String::new(),
+        pseudonym: "".into(),
         month: "2000-01".into(),
         structure: "s".into(),
         fact: crate::fact::EVENT,
@@ -185,7 +185,7 @@ mod tests {
             structure: "ML1".into(),
             fact: crate::fact::EVENT,
             kind: kind.into(),
-            detail: String::new(),
+            detail: "".into(),
             age_band: "18-21".into(),
             value,
             value2: 0,

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::kanon::KReport;
-use crate::{Fact, Person, Structure, SCHEMA_VERSION};
+use crate::{Fact, Person, Structure, Text, SCHEMA_VERSION};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -150,27 +150,40 @@ pub fn sort_facts(facts: &mut [Fact]) {
     facts.sort_unstable();
 }
 
-/// Splits facts by month file, each sorted (the months on one thread per core: sorting 11 M
-/// facts is most of this step).
-pub fn by_month(facts: Vec<Fact>) -> std::collections::BTreeMap<String, Vec<Fact>> {
-    use std::collections::btree_map::Entry;
-    let mut by: std::collections::BTreeMap<String, Vec<Fact>> = Default::default();
-    for f in facts {
-        match by.get_mut(&f.month) {
-            Some(v) => v.push(f),
-            None => {
-                by.insert(f.month.clone(), vec![f]);
-            }
+/// Splits facts, handed over in parts (one per structure), by month file, each sorted (the
+/// months on one thread per core: sorting 11 M facts is most of this step).
+///
+/// Memory: each month's vector is allocated at its exact size (counted first), and each part is
+/// freed as soon as its facts are moved out, so the peak is the facts once plus one part —
+/// not twice every fact, as concatenating the parts and then splitting them cost.
+pub fn by_month(parts: Vec<Vec<Fact>>) -> std::collections::BTreeMap<String, Vec<Fact>> {
+    let mut sizes: std::collections::BTreeMap<String, usize> = Default::default();
+    {
+        let mut by_month: foldhash::HashMap<&str, usize> = Default::default();
+        for f in parts.iter().flatten() {
+            *by_month.entry(&*f.month).or_default() += 1;
+        }
+        // Malformed months share one file.
+        for (month, n) in by_month {
+            *sizes.entry(month_file(month)).or_default() += n;
         }
     }
-    // Malformed months share one file.
-    let mut m: std::collections::BTreeMap<String, Vec<Fact>> = Default::default();
-    for (month, v) in by {
-        match m.entry(month_file(&month)) {
-            Entry::Vacant(e) => {
-                e.insert(v);
+    let mut m: std::collections::BTreeMap<String, Vec<Fact>> = sizes
+        .into_iter()
+        .map(|(file, n)| (file, Vec::with_capacity(n)))
+        .collect();
+    let mut files: foldhash::HashMap<Text, String> = Default::default();
+    for part in parts {
+        for f in part {
+            let file = match files.get(&f.month) {
+                Some(file) => file,
+                None => files
+                    .entry(f.month.clone())
+                    .or_insert_with(|| month_file(&f.month)),
+            };
+            if let Some(v) = m.get_mut(file) {
+                v.push(f);
             }
-            Entry::Occupied(mut e) => e.get_mut().extend(v),
         }
     }
     let mut groups: Vec<&mut Vec<Fact>> = m.values_mut().collect();
@@ -314,7 +327,7 @@ pub fn publish(
     structures: &[Structure],
     report: &KReport,
 ) -> Result<PathBuf> {
-    let months = by_month(facts.to_vec())
+    let months = by_month(vec![facts.to_vec()])
         .into_iter()
         .map(|(file, facts)| MonthFacts::Write { month: file, facts })
         .collect();
@@ -635,7 +648,8 @@ pub fn read_persons(path: &Path) -> Result<Vec<Person>> {
 /// The facts of one month file, in file order.
 pub fn read_facts(path: &Path) -> Result<Vec<Fact>> {
     use arrow_array::Array;
-    let mut out = Vec::new();
+    let mut out: Vec<Fact> = Vec::new();
+    let mut codes = crate::Interner::default();
     for batch in batches(path, false)? {
         let batch = batch?;
         let c: [&StringArray; 7] = text_columns(&batch)?;
@@ -649,14 +663,20 @@ pub fn read_facts(path: &Path) -> Result<Vec<Fact>> {
         let (v1, v2) = (int(7)?, int(8)?);
         for r in 0..batch.num_rows() {
             let fact = fact_family(c[3].value(r))?;
+            // Rows come sorted by pseudonym: a person's rows share the previous row's.
+            let p = c[0].value(r);
+            let pseudonym = match out.last() {
+                Some(prev) if &*prev.pseudonym == p => prev.pseudonym.clone(),
+                _ => Text::from(p),
+            };
             out.push(Fact {
-                pseudonym: c[0].value(r).to_string(),
-                month: c[1].value(r).to_string(),
-                structure: c[2].value(r).to_string(),
+                pseudonym,
+                month: codes.get(c[1].value(r)),
+                structure: codes.get(c[2].value(r)),
                 fact,
-                kind: c[4].value(r).to_string(),
-                detail: c[5].value(r).to_string(),
-                age_band: c[6].value(r).to_string(),
+                kind: codes.get(c[4].value(r)),
+                detail: codes.get(c[5].value(r)),
+                age_band: codes.get(c[6].value(r)),
                 value: v1.value(r),
                 value2: v2.value(r),
             });
@@ -713,12 +733,12 @@ mod tests {
             .map(|i| {
                 let r = i.wrapping_mul(2_654_435_761);
                 Fact {
-                    pseudonym: format!("{:08x}", r % 701),
+                    pseudonym: format!("{:08x}", r % 701).into(),
                     month: months[(r % 6) as usize].into(),
                     structure: "ML".into(),
                     fact: crate::fact::EVENT,
-                    kind: format!("k{}", r % 3),
-                    detail: String::new(),
+                    kind: format!("k{}", r % 3).into(),
+                    detail: "".into(),
                     age_band: "18-21".into(),
                     value: i64::from(r % 11),
                     value2: 0,
@@ -735,7 +755,9 @@ mod tests {
         for v in reference.values_mut() {
             sort_facts(v);
         }
-        let got = by_month(facts);
+        // In uneven parts, one of them empty, as structures hand them over.
+        let (a, b) = facts.split_at(1_234);
+        let got = by_month(vec![a.to_vec(), Vec::new(), b.to_vec()]);
         assert_eq!(
             got.len(),
             5,

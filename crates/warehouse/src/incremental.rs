@@ -77,7 +77,7 @@ pub fn plan_months(
         // and their new rows merged in, in one pass each, without sorting the month again.
         let (kept, removed): (Vec<Fact>, Vec<Fact>) = read_facts(&path)?
             .into_iter()
-            .partition(|f| !affected.contains(&f.pseudonym));
+            .partition(|f| !affected.contains(&*f.pseudonym));
         if removed == added {
             // Unchanged after all: its digests were missing or stale, write them anew.
             let old = merge_sorted(kept, removed);
@@ -108,12 +108,12 @@ mod tests {
 
     fn fact(p: u32, v: i64) -> Fact {
         Fact {
-            pseudonym: format!("{p:04}"),
+            pseudonym: format!("{p:04}").into(),
             month: "2026-01".into(),
             structure: "ML".into(),
             fact: crate::fact::EVENT,
             kind: "k".into(),
-            detail: String::new(),
+            detail: "".into(),
             age_band: "18-21".into(),
             value: v,
             value2: 0,

@@ -72,18 +72,43 @@ pub struct Structure {
 /// side it comes from; `kind` and `detail` are codes of the official lists; `value` and
 /// `value2` are amounts (cents) or minutes where the fact has them. The order (pseudonym
 /// first) is the order of the rows in a month's file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+///
+/// The text columns are shared strings ([`Text`]): a person's facts share its pseudonym, and a
+/// million persons' 25 million facts repeat a few hundred codes, so a fact is 128 bytes with no
+/// string of its own (as `String`s, the facts of a national export took twice the memory and
+/// crowded the database out of the page cache).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Fact {
-    pub pseudonym: String,
-    pub month: String,
-    pub structure: String,
+    pub pseudonym: Text,
+    pub month: Text,
+    pub structure: Text,
     pub fact: &'static str,
-    pub kind: String,
-    pub detail: String,
+    pub kind: Text,
+    pub detail: Text,
     /// Age band at the date of the fact.
-    pub age_band: String,
+    pub age_band: Text,
     pub value: i64,
     pub value2: i64,
+}
+
+/// A shared, immutable string (the text columns of [`Fact`]).
+pub type Text = std::sync::Arc<str>;
+
+/// Hands out one shared [`Text`] per distinct value.
+#[derive(Debug, Default)]
+pub struct Interner(foldhash::HashSet<Text>);
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> Text {
+        match self.0.get(s) {
+            Some(t) => t.clone(),
+            None => {
+                let t: Text = s.into();
+                self.0.insert(t.clone());
+                t
+            }
+        }
+    }
 }
 
 /// Fact families (the `fact` column).

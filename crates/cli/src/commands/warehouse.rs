@@ -49,6 +49,12 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                 "Export {} : {} dossier(s) relu(s) ; {} mois écrit(s), {} repris de la version précédente ({} relu(s) pour comparaison).",
                 x.mode, x.reread, x.months_written, x.months_reused, x.months_read
             );
+            let steps: Vec<String> = x
+                .steps
+                .iter()
+                .map(|(n, d)| format!("{n} {:.1} s", d.as_secs_f64()))
+                .collect();
+            println!("Étapes : {}.", steps.join(", "));
             println!(
                 "k-anonymat (k = {}) : département généralisé pour {}, niveau pour {}, nationalité pour {}, QPV/ZRR pour {}, tranche d'âge pour {} ; {} personne(s) retirée(s) ; plus petit groupe : {}.",
                 report.k,

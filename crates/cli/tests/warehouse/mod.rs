@@ -676,7 +676,7 @@ async fn an_incremental_export_equals_a_full_export() {
             read_facts(&d.join(format!("facts/{month}.parquet")))
                 .unwrap_or_default()
                 .iter()
-                .filter(|f| f.kind == "entretien_individuel")
+                .filter(|f| &*f.kind == "entretien_individuel")
                 .count()
         };
         assert!(
@@ -735,7 +735,7 @@ async fn an_incremental_export_equals_a_full_export() {
                 let p = app.warehouse_pseudonym(id);
                 let f = older
                     .iter()
-                    .find(|f| read_facts(f).unwrap().iter().any(|r| r.pseudonym == p))?;
+                    .find(|f| read_facts(f).unwrap().iter().any(|r| *r.pseudonym == *p))?;
                 Some((id.clone(), f.clone()))
             })
             .unwrap_or_else(|| panic!("{b}: a dossier with rows in an older month"));

@@ -81,7 +81,7 @@ pub fn synthetic_warehouse(dir: &Path, seed: u64, persons_n: usize, stamp: &str)
             rng.random_range(0..4)
         }];
         persons.push(Person {
-            pseudonym: p.clone(),
+            pseudonym: p.as_str().into(),
             structure: s.0.into(),
             sexe: if rng.random_bool(0.5) { "F" } else { "M" }.into(),
             age_band: band.into(),
@@ -101,8 +101,8 @@ pub fn synthetic_warehouse(dir: &Path, seed: u64, persons_n: usize, stamp: &str)
             let year = if rng.random_bool(0.5) { 2025 } else { 2026 };
             let month = format!("{year}-{:02}", rng.random_range(1..=12));
             facts.push(Fact {
-                pseudonym: p.clone(),
-                month,
+                pseudonym: p.as_str().into(),
+                month: month.into(),
                 structure: s.0.into(),
                 fact: fact::EVENT,
                 kind: "entretien_individuel".into(),
@@ -120,12 +120,12 @@ pub fn synthetic_warehouse(dir: &Path, seed: u64, persons_n: usize, stamp: &str)
                 ["formation", "emploi_court", "autre"][exits.random_range(0..3)]
             };
             facts.push(Fact {
-                pseudonym: p.clone(),
-                month: format!("2026-{:02}", exits.random_range(1..=9)),
+                pseudonym: p.as_str().into(),
+                month: format!("2026-{:02}", exits.random_range(1..=9)).into(),
                 structure: s.0.into(),
                 fact: fact::EXIT,
                 kind: motif.into(),
-                detail: String::new(),
+                detail: "".into(),
                 age_band: band.into(),
                 value: exits.random_range(1..=24),
                 value2: 0,
@@ -133,12 +133,12 @@ pub fn synthetic_warehouse(dir: &Path, seed: u64, persons_n: usize, stamp: &str)
         }
         if rng.random_bool(0.3) {
             facts.push(Fact {
-                pseudonym: p.clone(),
-                month: format!("2026-{:02}", rng.random_range(1..=6)),
+                pseudonym: p.as_str().into(),
+                month: format!("2026-{:02}", rng.random_range(1..=6)).into(),
                 structure: s.0.into(),
                 fact: fact::PROGRAMME_ENTRY,
                 kind: "cej".into(),
-                detail: String::new(),
+                detail: "".into(),
                 age_band: band.into(),
                 value: 0,
                 value2: 0,

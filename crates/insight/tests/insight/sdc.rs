@@ -221,7 +221,7 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
             rng.random_range(0..3)
         }];
         facts.push(Fact {
-            pseudonym: p,
+            pseudonym: p.as_str().into(),
             month: m.into(),
             structure: s.into(),
             fact: fact::EVENT,
