@@ -15,7 +15,7 @@ use parcours_store::{events, jeunes as q, programmes as pq, situations, workshop
 use parcours_warehouse::{fact, Fact, Person};
 // foldhash rather than SipHash for the million-key sets of an export: the keys are dossier
 // ids and pseudonyms the server made, not chosen by a client.
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::audit::{Event, OK};
 use crate::{App, Ctx, Result};
@@ -247,29 +247,37 @@ impl App {
             changed.extend(pq::cej_running_between(&mut conn, &from, &to).await?);
         }
         drop(conn);
-        // Persons published as read (not generalised by the guard) can be kept as they are.
-        let clean: HashSet<&str> = before
+        // Each previous person: published as read (not generalised by the guard), so it can be
+        // kept as it is; and whether its dossier is still there.
+        let mut previous: HashMap<&str, (bool, bool)> = before
             .iter()
-            .filter(|p| !p.quasi_identifiers().contains(&parcours_warehouse::ANY))
-            .map(|p| p.pseudonym.as_str())
+            .map(|p| {
+                let clean = !p.quasi_identifiers().contains(&parcours_warehouse::ANY);
+                (p.pseudonym.as_str(), (clean, false))
+            })
             .collect();
         let mut plan = IncrementalPlan::default();
-        let mut current = HashSet::with_capacity(ids.len());
         let pseudonyms = self.warehouse_pseudonyms();
         for id in ids {
             let p = pseudonyms.of(&id);
-            if changed.contains(&id) || !clean.contains(p.as_str()) {
-                plan.affected.insert(p.clone());
+            let clean = match previous.get_mut(p.as_str()) {
+                Some((clean, seen)) => {
+                    *seen = true;
+                    *clean
+                }
+                None => false,
+            };
+            if changed.contains(&id) || !clean {
+                plan.affected.insert(p);
                 plan.reread.insert(id);
             } else {
-                plan.kept.insert(p.clone());
+                plan.kept.insert(p);
             }
-            current.insert(p);
         }
-        // Persons gone from the operational store, or generalised last time: their rows go.
-        for p in before {
-            if !current.contains(&p.pseudonym) {
-                plan.affected.insert(p.pseudonym.clone());
+        // Persons gone from the operational store: their rows go.
+        for (p, (_, seen)) in previous {
+            if !seen {
+                plan.affected.insert(p.to_string());
             }
         }
         Ok(plan)
