@@ -20,9 +20,6 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use crate::audit::{Event, OK};
 use crate::{App, Ctx, Result};
 
-/// Connections reading an incremental export's dossiers at once (the SQLite pool holds 8).
-const SCOPED_WORKERS: usize = 4;
-
 /// What one export did.
 #[derive(Debug)]
 pub struct Exported {
@@ -473,18 +470,14 @@ impl App {
         ids: Option<&[&str]>,
     ) -> Result<Vec<(usize, Part)>> {
         let handle = tokio::runtime::Handle::current();
-        // A full export is CPU-bound: one worker per core. An incremental export looks up
-        // dossiers scattered over the whole database file, and on a cold page cache it waits
-        // on the disk: more lookups in flight than cores (measured in docs/BENCHMARKS.md).
-        let cores = std::thread::available_parallelism()
+        // One worker per core (at most 4). On a cold page cache an incremental export waits
+        // on the disk instead; four connections there gave no gain over two at 100,000
+        // dossiers (docs/BENCHMARKS.md), the disk's random reads being the limit.
+        let workers = std::thread::available_parallelism()
             .map(std::num::NonZeroUsize::get)
-            .unwrap_or(1);
-        let workers = if only.is_some() {
-            SCOPED_WORKERS
-        } else {
-            cores.clamp(1, 4)
-        }
-        .min(list.len());
+            .unwrap_or(1)
+            .clamp(1, 4)
+            .min(list.len());
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             handle.block_on(async {
