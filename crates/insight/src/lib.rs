@@ -2,6 +2,7 @@
 //!
 //! - [`catalogue`]: indicators, breakdowns and their families;
 //! - [`sdc`]: statistical disclosure control (primary, Gaussian secondary, interval check);
+//! - [`modular`]: the same, by sub-table (a unit and its children), for national scale;
 //! - [`publish`]: the one pipeline every published figure goes through — pages, charts, API,
 //!   CSV, XLSX and the command line alike;
 //! - [`render`]: CSV, XLSX and chart bars of a published table;
@@ -15,6 +16,7 @@
 pub mod catalogue;
 pub mod exports;
 pub mod indicators;
+pub mod modular;
 pub mod publish;
 pub mod render;
 pub mod sdc;

@@ -60,13 +60,20 @@ enum Command {
     },
     /// Benchmark: disclosure control of one family (structures × months, with quarters, the
     /// year and every unit of the hierarchy) as the hierarchy grows — synthetic counts, the
-    /// same `sdc::protect_with` the pipeline calls.
+    /// same protection the pipeline calls (by sub-table), or the whole table as one system.
     BenchProtection {
         /// Numbers of structures to try (spread over 13 régions).
         #[arg(long, value_delimiter = ',', default_value = "4,10,20,40")]
         structures: Vec<usize>,
         #[arg(long, default_value_t = parcours_insight::sdc::DEFAULT_THRESHOLD)]
         seuil: i64,
+        /// `modulaire` (by sub-table, as the pipeline) or `globale` (one linear system).
+        #[arg(long, default_value = "modulaire")]
+        methode: String,
+        /// Attack jointly this many suppressed cells (spread over the table): their feasible
+        /// interval from every published cell of the whole table, by linear programming.
+        #[arg(long, default_value_t = 0)]
+        attaque: usize,
     },
     /// Print a published table (the dashboards' pipeline), as CSV or JSON, at national scope.
     Tableau {
@@ -147,22 +154,67 @@ async fn run(cli: Cli) -> Result<(), String> {
             runs,
             annee,
         } => bench(&warehouse, runs.max(1), annee).await?,
-        Command::BenchProtection { structures, seuil } => {
-            println!("structures;cellules internes;cellules publiées;supprimées (A);supprimées (D);durée s");
+        Command::BenchProtection {
+            structures,
+            seuil,
+            methode,
+            attaque,
+        } => {
+            use parcours_insight::sdc::Status;
+            if methode != "modulaire" && methode != "globale" {
+                return Err("méthode inconnue : modulaire ou globale".into());
+            }
+            print!("structures;cellules internes;cellules publiées;supprimées (A);supprimées (D);durée s");
+            if attaque > 0 {
+                print!(";cellules attaquées;intervalle le plus étroit;sous le seuil;durée de l'attaque s");
+            }
+            println!();
             for n in structures {
-                let (inner, cells) = synthetic_family(n.max(1));
+                let table = synthetic_family(n.max(1));
+                let (inner, cells, keys) = table.whole();
                 let t = std::time::Instant::now();
-                let st = parcours_insight::sdc::protect(&inner, &cells, seuil);
+                let st: Vec<Status> = if methode == "globale" {
+                    parcours_insight::sdc::protect(&inner, &cells, seuil)
+                } else {
+                    let (p, _) = parcours_insight::modular::protect_table(
+                        &table,
+                        seuil,
+                        &[],
+                        &Default::default(),
+                    );
+                    keys.iter()
+                        .map(|k| p.get(k).map(|c| c.1).unwrap_or(Status::V))
+                        .collect()
+                };
+                let took = t.elapsed().as_secs_f64();
                 let count = |x| st.iter().filter(|s| **s == x).count();
-                use parcours_insight::sdc::Status;
-                println!(
-                    "{n};{};{};{};{};{:.2}",
+                print!(
+                    "{n};{};{};{};{};{took:.2}",
                     inner.len(),
                     cells.len(),
                     count(Status::A),
                     count(Status::D),
-                    t.elapsed().as_secs_f64()
                 );
+                if attaque > 0 {
+                    let t = std::time::Instant::now();
+                    let suppressed: Vec<usize> =
+                        (0..cells.len()).filter(|&c| st[c].suppressed()).collect();
+                    let step = suppressed.len().checked_div(attaque).unwrap_or(1).max(1);
+                    let (mut attacked, mut narrowest, mut narrow) = (0, f64::INFINITY, 0);
+                    for &c in suppressed.iter().step_by(step).take(attaque) {
+                        let (lo, hi) = parcours_insight::sdc::feasible_interval(
+                            &inner, &cells, &st, &cells[c],
+                        );
+                        attacked += 1;
+                        narrowest = narrowest.min(hi - lo);
+                        narrow += usize::from(hi - lo < seuil as f64 - 1e-6);
+                    }
+                    print!(
+                        ";{attacked};{narrowest:.1};{narrow};{:.1}",
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+                println!();
             }
         }
         Command::Indicateurs => {
@@ -218,7 +270,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 /// `structure × month`; published cells `unit × month`, `unit × quarter` and each unit's total,
 /// for the nation, the régions and the structures. Counts are deterministic pseudo-random:
 /// mostly tens to hundreds, with some small ones to suppress.
-fn synthetic_family(n: usize) -> (Vec<i64>, Vec<Vec<usize>>) {
+fn synthetic_family(n: usize) -> parcours_insight::modular::Table {
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = move || {
         // splitmix64: benchmark data, not secrets.
@@ -228,44 +280,31 @@ fn synthetic_family(n: usize) -> (Vec<i64>, Vec<Vec<usize>>) {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    const REGIONS: usize = 13;
+    let regions = n.min(13);
     let size: Vec<u64> = (0..n).map(|_| 5 + next() % 300).collect();
-    let inner: Vec<i64> = (0..n * 12)
+    // Units: the nation, the régions, then the structures (structure s in région s mod 13).
+    let mut parent = vec![None];
+    parent.extend((0..regions).map(|_| Some(0)));
+    parent.extend((0..n).map(|s| Some(1 + s % regions)));
+    let rows = (0..n * 12)
         .map(|i| {
             let s = size[i / 12];
-            if next() % 10 == 0 {
+            let count = if next() % 10 == 0 {
                 (next() % 8) as i64
             } else {
                 (s / 2 + next() % s) as i64
-            }
+            };
+            (1 + regions + i / 12, i % 12, count)
         })
+        .filter(|r| r.2 > 0)
         .collect();
-    let region = |s: usize| s % REGIONS;
-    let mut cells = Vec::new();
-    // Units: the nation (every structure), each région, each structure.
-    let mut units: Vec<Vec<usize>> = vec![(0..n).collect()];
-    for r in 0..REGIONS.min(n) {
-        units.push((0..n).filter(|&s| region(s) == r).collect());
+    let mut groups: Vec<Vec<usize>> = (0..12).map(|m| vec![m]).collect();
+    groups.extend((0..4).map(|q| (q * 3..q * 3 + 3).collect()));
+    parcours_insight::modular::Table {
+        parent,
+        rows,
+        groups,
     }
-    for s in 0..n {
-        units.push(vec![s]);
-    }
-    for members in &units {
-        let of = |months: std::ops::Range<usize>| -> Vec<usize> {
-            members
-                .iter()
-                .flat_map(|&s| months.clone().map(move |m| s * 12 + m))
-                .collect()
-        };
-        for m in 0..12 {
-            cells.push(of(m..m + 1));
-        }
-        for q in 0..4 {
-            cells.push(of(q * 3..q * 3 + 3));
-        }
-        cells.push(of(0..12));
-    }
-    (inner, cells)
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {

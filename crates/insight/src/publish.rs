@@ -4,14 +4,16 @@
 //! choosing another format.
 //!
 //! For one indicator and one calendar year, every family of breakdowns
-//! ([`crate::catalogue`]) is one linear system: inner cells `structure × value`, published
+//! ([`crate::catalogue`]) is one hierarchical table: inner cells `structure × value`, published
 //! cells `unit × group` and each unit's total, for every unit of the hierarchy (nation,
-//! régions, structures). Families share the units' totals; they are protected in turn, and a
-//! unit total suppressed in one family is forced suppressed in all (protected like a primary
-//! cell there), until no family adds a suppression — so a unit total reads the same everywhere
-//! and no family publishes what another hides. A [`Published`] table is then a *view* of a
-//! family (a node of the hierarchy, its children as rows): drilling down or across never yields
-//! a table protected on its own, which is what makes differencing useless.
+//! régions, structures). It is protected by sub-table ([`crate::modular`]: the nation and its
+//! régions, each région and its structures), which keeps national scale within reach. Families
+//! share the units' totals; they are protected in turn, and a unit total suppressed in one
+//! family is forced suppressed in all (protected like a primary cell there), until no family
+//! adds a suppression — so a unit total reads the same everywhere and no family publishes what
+//! another hides. A [`Published`] table is then a *view* of a family (a node of the hierarchy,
+//! its children as rows): drilling down or across never yields a table protected on its own,
+//! which is what makes differencing useless.
 //!
 //! The values of suppressed cells never leave this module: a [`Cell`] holds `None` for them.
 
@@ -28,7 +30,8 @@ use crate::catalogue::{
     Measure,
 };
 use crate::indicators::text_column;
-use crate::sdc::{protect_with, Status};
+use crate::modular::{protect_table, Bounds, Cells, Key, Table};
+use crate::sdc::Status;
 
 /// The hierarchy: unit 0 is the nation, then the régions, then the structures.
 #[derive(Debug, Clone, Serialize)]
@@ -247,69 +250,58 @@ fn groups_of(family: &str, values: &BTreeSet<String>) -> Vec<(String, String, Ve
     out
 }
 
-/// A family's linear system: inner cells and published cells (deduplicated by their inner set).
-struct System {
-    inner: Vec<i64>,
-    cells: Vec<Vec<usize>>,
-    /// `(unit, group)` → published cell.
-    at: HashMap<(usize, usize), usize>,
-    /// unit → its total's published cell.
-    total_at: HashMap<usize, usize>,
-}
-
-fn system(
+/// A family as a hierarchical table over the units of `h` (see [`crate::modular`]). Every
+/// structure code of the facts is a unit ([`Hierarchy::new`] adds the unknown ones).
+fn table(
     h: &Hierarchy,
     rows: &[(String, String, i64)],
     groups: &[(String, String, Vec<String>)],
-) -> System {
-    let mut cells: Vec<Vec<usize>> = Vec::new();
-    let mut index: HashMap<Vec<usize>, usize> = HashMap::new();
-    let mut members: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
-    let mut unit_members: HashMap<usize, Vec<usize>> = HashMap::new();
-    let group_of: HashMap<&str, Vec<usize>> = {
-        let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (gi, (_, _, vals)) in groups.iter().enumerate() {
-            for v in vals {
-                m.entry(v.as_str()).or_default().push(gi);
+) -> Table {
+    let mut values: HashMap<&str, usize> = HashMap::new();
+    for (_, v, _) in rows {
+        let next = values.len();
+        values.entry(v.as_str()).or_insert(next);
+    }
+    Table {
+        parent: h.units.iter().map(|u| u.parent).collect(),
+        rows: rows
+            .iter()
+            .filter_map(|(s, v, n)| {
+                let leaf = *h.chain.get(s)?.first()?;
+                Some((leaf, *values.get(v.as_str())?, *n))
+            })
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|(_, _, vals)| {
+                vals.iter()
+                    .filter_map(|v| values.get(v.as_str()).copied())
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// A family's published cells as a [`Family`].
+fn family_of(h: &Hierarchy, groups: &[(String, String, Vec<String>)], cells: Cells) -> Family {
+    let mut f = Family {
+        groups: groups.to_vec(),
+        totals: vec![(0, Status::V); h.units.len()],
+        ..Family::default()
+    };
+    for ((u, g), cell) in cells {
+        match g {
+            Some(g) => {
+                f.cells.insert((u, g), cell);
+            }
+            None => {
+                if let Some(t) = f.totals.get_mut(u) {
+                    *t = cell;
+                }
             }
         }
-        m
-    };
-    for (i, (s, v, _)) in rows.iter().enumerate() {
-        let units = h.chain.get(s).cloned().unwrap_or_else(|| vec![0]);
-        for &u in &units {
-            unit_members.entry(u).or_default().push(i);
-            for &g in group_of.get(v.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
-                members.entry((u, g)).or_default().push(i);
-            }
-        }
     }
-    let mut add = |set: Vec<usize>, cells: &mut Vec<Vec<usize>>| -> usize {
-        *index.entry(set.clone()).or_insert_with(|| {
-            cells.push(set);
-            cells.len() - 1
-        })
-    };
-    let mut at = HashMap::new();
-    let mut keys: Vec<_> = members.keys().copied().collect();
-    keys.sort();
-    for k in keys {
-        let set = members.remove(&k).unwrap_or_default();
-        at.insert(k, add(set, &mut cells));
-    }
-    let mut total_at = HashMap::new();
-    let mut units: Vec<_> = unit_members.keys().copied().collect();
-    units.sort();
-    for u in units {
-        let set = unit_members.remove(&u).unwrap_or_default();
-        total_at.insert(u, add(set, &mut cells));
-    }
-    System {
-        inner: rows.iter().map(|r| r.2).collect(),
-        cells,
-        at,
-        total_at,
-    }
+    f
 }
 
 /// Protects every family of an indicator-year together (see the module's documentation).
@@ -336,8 +328,8 @@ pub async fn protect_indicator(
     for ((fam, _), rows) in fams.into_iter().zip(all) {
         let values: BTreeSet<String> = rows.iter().map(|r| r.1.clone()).collect();
         let groups = groups_of(fam, &values);
-        let sys = system(h, &rows, &groups);
-        data.push((fam, groups, sys));
+        let t = table(h, &rows, &groups);
+        data.push((fam, groups, t));
     }
     let mut out = Families::new();
     if let Some(basis) = basis {
@@ -348,10 +340,9 @@ pub async fn protect_indicator(
             _ => None,
         };
         let none = Families::new();
-        for (fam, groups, sys) in data {
+        for (fam, groups, t) in data {
             let b = basis.get(fam).cloned().unwrap_or_default();
             let gd = guard.unwrap_or(&none).get(fam).cloned().unwrap_or_default();
-            let value = |c: usize| sys.cells[c].iter().map(|&i| sys.inner[i]).sum::<i64>();
             let of_group = |f: &Family, u: usize, code: &str| {
                 f.groups
                     .iter()
@@ -368,58 +359,58 @@ pub async fn protect_indicator(
                     None => (num, st),
                 }
             };
-            let mut f = Family {
-                groups: groups.clone(),
-                totals: vec![(0, Status::V); h.units.len()],
-                ..Family::default()
-            };
-            for (&(u, g), &c) in &sys.at {
-                let code = &groups[g].0;
-                f.cells.insert(
-                    (u, g),
-                    cell(value(c), of_group(&b, u, code), of_group(&gd, u, code)),
-                );
-            }
-            for (&u, &c) in &sys.total_at {
-                f.totals[u] = cell(value(c), b.total(u), gd.total(u));
-            }
-            out.insert(fam, f);
+            let cells: Cells = t
+                .sums()
+                .into_iter()
+                .map(|((u, g), num)| {
+                    let c = match g {
+                        Some(g) => {
+                            let code = &groups[g].0;
+                            cell(num, of_group(&b, u, code), of_group(&gd, u, code))
+                        }
+                        None => cell(num, b.total(u), gd.total(u)),
+                    };
+                    ((u, g), c)
+                })
+                .collect();
+            out.insert(fam, family_of(h, &groups, cells));
         }
         return Ok(out);
     }
+    // The unit totals suppressed in some family, and what the families tell of them: each
+    // family is protected with both, until no family adds a suppression or narrows a total.
     let mut forced: BTreeSet<usize> = BTreeSet::new();
+    let mut known = Bounds::new();
     loop {
         out.clear();
         let mut suppressed_totals: BTreeSet<usize> = BTreeSet::new();
-        for (fam, groups, sys) in &data {
-            let forced_cells: Vec<usize> = forced
-                .iter()
-                .filter_map(|u| sys.total_at.get(u).copied())
-                .collect();
-            let st = protect_with(&sys.inner, &sys.cells, threshold, &forced_cells);
-            let value = |c: usize| sys.cells[c].iter().map(|&i| sys.inner[i]).sum::<i64>();
-            let mut f = Family {
-                groups: groups.clone(),
-                totals: vec![(0, Status::V); h.units.len()],
-                ..Family::default()
-            };
-            for (&(u, g), &c) in &sys.at {
-                f.cells.insert((u, g), (value(c), st[c]));
-            }
-            for (&u, &c) in &sys.total_at {
-                f.totals[u] = (value(c), st[c]);
-                if st[c].suppressed() {
+        let mut learnt = known.clone();
+        let mut narrowed = false;
+        for (fam, groups, t) in &data {
+            let forced_totals: Vec<Key> = forced.iter().map(|&u| (u, None)).collect();
+            let (cells, totals) = protect_table(t, threshold, &forced_totals, &known);
+            for (&(u, g), &(_, st)) in &cells {
+                if g.is_none() && st.suppressed() {
                     suppressed_totals.insert(u);
                 }
             }
-            out.insert(fam, f);
+            for (key, (lo, hi)) in totals {
+                let b = learnt.entry(key).or_insert((0.0, f64::INFINITY));
+                if lo > b.0 + 0.5 || hi < b.1 - 0.5 {
+                    *b = (b.0.max(lo), b.1.min(hi));
+                    narrowed = true;
+                }
+            }
+            out.insert(fam, family_of(h, groups, cells));
         }
-        if suppressed_totals.is_subset(&forced) {
+        if suppressed_totals.is_subset(&forced) && !narrowed {
             // Every family suppresses exactly `forced` (a primary total is primary everywhere,
-            // the same value): the totals read the same in every table.
+            // the same value), knowing what the others tell of them: the totals read the same
+            // in every table.
             return Ok(out);
         }
         forced.extend(suppressed_totals);
+        known = learnt;
     }
 }
 

@@ -147,6 +147,26 @@ pub fn protect_with(
     threshold: i64,
     forced: &[usize],
 ) -> Vec<Status> {
+    protect_bounded(inner, cells, threshold, forced, &[])
+}
+
+/// What an attacker knows of a cell beyond this table's equations: its value lies in
+/// `lo..=hi` (learnt from another table sharing it). See [`crate::modular`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    pub cell: usize,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// [`protect_with`], the interval check taking `bounds` into account as the attacker would.
+pub fn protect_bounded(
+    inner: &[i64],
+    cells: &[Vec<usize>],
+    threshold: i64,
+    forced: &[usize],
+    bounds: &[Bound],
+) -> Vec<Status> {
     let mut status = gauss(inner, cells, threshold, forced);
     let values: Vec<i64> = cells
         .iter()
@@ -178,8 +198,14 @@ pub fn protect_with(
             // The quick check solves a restriction of the attacker's program (its interval
             // lies inside the true one): wide there means wide. Only cells it finds narrow
             // get the full program, which decides.
-            if narrow(interval(inner, cells, &status, &cells[i], Some(&free)))
-                && narrow(feasible_interval(inner, cells, &status, &cells[i]))
+            if narrow(interval(
+                inner,
+                cells,
+                &status,
+                &cells[i],
+                Some(&free),
+                bounds,
+            )) && narrow(interval(inner, cells, &status, &cells[i], None, bounds))
             {
                 weak = Some(i);
                 break;
@@ -229,18 +255,31 @@ pub fn feasible_interval(
     status: &[Status],
     target: &[usize],
 ) -> (f64, f64) {
-    interval(inner, cells, status, target, None)
+    interval(inner, cells, status, target, None, &[])
+}
+
+/// [`feasible_interval`], with what is known of some cells from other tables.
+pub fn bounded_interval(
+    inner: &[i64],
+    cells: &[Vec<usize>],
+    status: &[Status],
+    target: &[usize],
+    bounds: &[Bound],
+) -> (f64, f64) {
+    interval(inner, cells, status, target, None, bounds)
 }
 
 /// [`feasible_interval`]; with `free`, every inner cell outside it is fixed to its true value
 /// (a restriction of the same program, with only the free cells as variables: its interval
-/// lies inside the true one). `target`'s cells must be free.
+/// lies inside the true one). `target`'s cells must be free. `bounds` add what is known of some
+/// cells' values from elsewhere.
 fn interval(
     inner: &[i64],
     cells: &[Vec<usize>],
     status: &[Status],
     target: &[usize],
     free: Option<&[bool]>,
+    bounds: &[Bound],
 ) -> (f64, f64) {
     use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOutcome};
     let is_free = |i: usize| i < inner.len() && free.is_none_or(|f| f.get(i) == Some(&true));
@@ -272,6 +311,26 @@ fn interval(
             }
             if !terms.is_empty() {
                 p.add_constraint(terms, ComparisonOp::Eq, rhs as f64);
+            }
+        }
+        for b in bounds {
+            let Some(c) = cells.get(b.cell) else { continue };
+            let mut fixed: i64 = 0;
+            let mut terms = Vec::new();
+            for &i in c {
+                match var.get(&i) {
+                    Some(&v) => terms.push((v, 1.0)),
+                    None => fixed += inner.get(i).copied().unwrap_or(0),
+                }
+            }
+            if terms.is_empty() {
+                continue;
+            }
+            if b.lo.is_finite() && b.lo > fixed as f64 {
+                p.add_constraint(terms.clone(), ComparisonOp::Ge, b.lo - fixed as f64);
+            }
+            if b.hi.is_finite() {
+                p.add_constraint(terms, ComparisonOp::Le, b.hi - fixed as f64);
             }
         }
         match p.solve() {
@@ -552,7 +611,7 @@ mod tests {
                     continue;
                 }
                 let (lo, hi) = feasible_interval(&inner, &cells, &status, c);
-                let (qlo, qhi) = interval(&inner, &cells, &status, c, Some(&free));
+                let (qlo, qhi) = interval(&inner, &cells, &status, c, Some(&free), &[]);
                 assert!(
                     qlo >= lo - 1e-6 && qhi <= hi + 1e-6,
                     "{qlo}..{qhi} ⊄ {lo}..{hi}"

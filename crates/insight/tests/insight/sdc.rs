@@ -4,6 +4,7 @@
 //! tables and on linked tables sharing a margin.
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
+use parcours_insight::modular::{protect_table, Key, Table};
 use parcours_insight::sdc::{protect, two_way_cells, Status};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -151,6 +152,165 @@ fn linked_tables_sharing_a_margin_are_protected_together() {
         }
         cells.push((0..g * m * a).collect());
         check(&inner, &cells, &format!("linked {t} ({g}×{m}×{a})"));
+    }
+}
+
+/// A random hierarchy as the pipeline builds it — the nation, 2 to 4 régions, 1 to 6
+/// structures each — and one family over it: the months with their quarters, or a breakdown of
+/// two to four values. Returns the table and the régions' units.
+fn random_hierarchy(rng: &mut ChaCha8Rng) -> (Table, Vec<usize>) {
+    let regions = rng.random_range(2..5);
+    let mut parent = vec![None];
+    parent.extend((0..regions).map(|_| Some(0)));
+    let region_units: Vec<usize> = (1..=regions).collect();
+    for r in 1..=regions {
+        for _ in 0..rng.random_range(1..7) {
+            parent.push(Some(r));
+        }
+    }
+    let months = rng.random_bool(0.5);
+    let values = if months { 12 } else { rng.random_range(2..5) };
+    let mut groups: Vec<Vec<usize>> = (0..values).map(|v| vec![v]).collect();
+    if months {
+        groups.extend((0..4).map(|q| (q * 3..q * 3 + 3).collect()));
+    }
+    let mut rows = Vec::new();
+    for leaf in 1 + regions..parent.len() {
+        for (v, n) in counts(rng, values).into_iter().enumerate() {
+            if n > 0 {
+                rows.push((leaf, v, n));
+            }
+        }
+    }
+    (
+        Table {
+            parent,
+            rows,
+            groups,
+        },
+        region_units,
+    )
+}
+
+/// The whole linear system of a hierarchical table, written here from its rows (not taken
+/// from the code under attack): every unit × every group and every unit's total, as sets of
+/// rows. A unit contains a structure if it is the structure or one of its ancestors.
+fn joint_system(table: &Table) -> (Vec<i64>, Vec<Vec<usize>>, Vec<Key>) {
+    let contains = |unit: usize, leaf: usize| {
+        let mut u = Some(leaf);
+        while let Some(x) = u {
+            if x == unit {
+                return true;
+            }
+            u = table.parent[x];
+        }
+        false
+    };
+    let inner: Vec<i64> = table.rows.iter().map(|r| r.2).collect();
+    let mut cells = Vec::new();
+    let mut keys = Vec::new();
+    for unit in 0..table.parent.len() {
+        for g in (0..table.groups.len()).map(Some).chain([None]) {
+            let set: Vec<usize> = (0..table.rows.len())
+                .filter(|&i| {
+                    let (leaf, v, _) = table.rows[i];
+                    contains(unit, leaf) && g.is_none_or(|g| table.groups[g].contains(&v))
+                })
+                .collect();
+            if !set.is_empty() {
+                cells.push(set);
+                keys.push((unit, g));
+            }
+        }
+    }
+    (inner, cells, keys)
+}
+
+/// Protection by sub-table (the nation and its régions, each région and its structures), as
+/// the pipeline runs it at national scale, attacked **jointly**: the whole table's linear
+/// system is written here from the rows — every unit, every group, every total — and each
+/// suppressed cell's feasible interval is computed from everything published, all sub-tables
+/// together. None may be pinned or narrower than the threshold.
+#[test]
+fn protection_by_sub_table_resists_the_joint_attack() {
+    let mut rng = ChaCha8Rng::seed_from_u64(430);
+    let (mut suppressed, mut shared, mut secondary) = (0, 0, 0);
+    for t in 0..40 {
+        let (table, regions) = random_hierarchy(&mut rng);
+        let (published, _) = protect_table(&table, THRESHOLD, &[], &Default::default());
+        let (inner, cells, keys) = joint_system(&table);
+        let status: Vec<Status> = keys
+            .iter()
+            .map(|k| {
+                published
+                    .get(k)
+                    .expect("every non-empty cell is published")
+                    .1
+            })
+            .collect();
+        for (i, c) in cells.iter().enumerate() {
+            let v: i64 = c.iter().map(|&k| inner[k]).sum();
+            assert_eq!(published[&keys[i]].0, v, "table {t}: the true value");
+            match status[i] {
+                Status::A => assert!(v > 0 && v < THRESHOLD, "table {t}: {v} marked primary"),
+                Status::V => assert!(v >= THRESHOLD, "table {t}: small cell {v} published"),
+                Status::D => assert!(v >= THRESHOLD, "table {t}: secondary {v} is small"),
+            }
+            if !status[i].suppressed() {
+                continue;
+            }
+            suppressed += 1;
+            secondary += usize::from(status[i] == Status::D);
+            shared += usize::from(regions.contains(&keys[i].0));
+            let (lo, hi) = interval(&inner, &cells, &status, c);
+            assert!(
+                lo <= v as f64 + 1e-6 && hi >= v as f64 - 1e-6,
+                "table {t}: true value {v} outside [{lo}, {hi}]"
+            );
+            assert!(
+                hi - lo >= THRESHOLD as f64 - 1e-6,
+                "table {t}: cell {:?} = {v} recoverable within [{lo}, {hi}] from all sub-tables",
+                keys[i]
+            );
+        }
+    }
+    // The hierarchies exercised what the method is about: secondary suppressions, and cells
+    // of the régions (shared by two sub-tables) suppressed.
+    assert!(
+        suppressed > 300 && secondary > 100 && shared > 30,
+        "{suppressed} suppressed, {secondary} secondary, {shared} shared"
+    );
+}
+
+/// Cells forced from outside (a unit total another family suppressed) are suppressed, and the
+/// table around them protects them like primary cells.
+#[test]
+fn forced_totals_are_suppressed_and_protected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (table, regions) = random_hierarchy(&mut rng);
+    let forced = [(regions[0], None), (table.parent.len() - 1, None)];
+    let (free, _) = protect_table(&table, THRESHOLD, &[], &Default::default());
+    let (published, _) = protect_table(&table, THRESHOLD, &forced, &Default::default());
+    for k in &forced {
+        assert!(published[k].1.suppressed(), "{k:?} forced");
+    }
+    assert!(
+        forced.iter().any(|k| !free[k].1.suppressed()),
+        "the test forces a cell that would have been published"
+    );
+    // Everything published, attacked jointly: the forced cells are as hidden as primaries.
+    let (inner, cells, keys) = joint_system(&table);
+    let status: Vec<Status> = keys.iter().map(|k| published[k].1).collect();
+    for k in &forced {
+        let i = keys
+            .iter()
+            .position(|x| x == k)
+            .expect("a forced cell is in the table");
+        let (lo, hi) = interval(&inner, &cells, &status, &cells[i]);
+        assert!(
+            hi - lo >= THRESHOLD as f64 - 1e-6,
+            "forced {k:?} recoverable within [{lo}, {hi}]"
+        );
     }
 }
 
