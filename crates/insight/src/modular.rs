@@ -21,7 +21,15 @@
 //!   rounded inwards to integers. The interval check takes it as the attacker would. Without
 //!   it, the method leaks: a région's own sub-table can bound one of its suppressed margins to a
 //!   few units, and the nation's sub-table then turns that bound into a narrow interval for
-//!   another région's cell (the joint test below found such a case on its 17th table).
+//!   another région's cell (the joint test found such a case on its 17th table).
+//!
+//! Before the sub-tables, exact disclosure is settled over the **whole** table by the sparse
+//! Gaussian elimination ([`crate::sdc::exact`]), which stays cheap at national scale (the linear
+//! programs are what is not): a relation spanning sub-tables — the nation's equations pinning
+//! the *sum* of two of a région's margins, the région's own pinning the rest — is an exact
+//! disclosure that no sub-table sees alone (the joint test found one on its 116th table).
+//! Suppressing more cells never makes a cell a linear combination of published ones, so what
+//! the sub-tables add keeps it so.
 //!
 //! A sub-table that adds a suppression to a shared cell, or narrows what is known of one, makes
 //! the other protect again, until no sub-table adds anything. Suppressions only grow and bounds
@@ -37,13 +45,12 @@
 //! one sub-table implies (say, two margins whose sum it pins), which a box of intervals does not
 //! state. The test `protection_by_sub_table_resists_the_joint_attack` attacks every published
 //! cell jointly — one linear program over the whole table, every sub-table together, written in
-//! the test — on 40 random hierarchies at each run (450 more were run while building it, none
-//! found a narrow cell), and `parcours-insight bench-protection --attaque N` attacks a sample
+//! the test — on 120 random hierarchies at each run (600 were run while building it), and `parcours-insight bench-protection --attaque N` attacks a sample
 //! of suppressed cells jointly at national scale; docs/WAREHOUSE.md records the figures.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::sdc::{bounded_interval, protect_bounded, Bound, Status};
+use crate::sdc::{bounded_interval, exact, protect_bounded, Bound, Status};
 
 /// A published cell of a hierarchical table: `(unit, Some(group))`, or `(unit, None)` for the
 /// unit's total.
@@ -204,6 +211,23 @@ pub fn protect_table(
 ) -> (Cells, Bounds) {
     let subs = table.subs();
     let mut suppressed: HashMap<Key, Status> = forced.iter().map(|&k| (k, Status::D)).collect();
+    // Exact disclosure first, over the whole table: the Gaussian elimination is sparse and
+    // stays cheap at national scale, and a relation spanning several sub-tables (the nation's
+    // equations pinning the sum of two of a région's margins, the région's own equations
+    // pinning the rest) is seen there. The sub-tables then only add suppressions, which keeps
+    // it so.
+    let (inner, cells, keys) = table.whole();
+    let forced_cells: Vec<usize> = (0..keys.len())
+        .filter(|&c| suppressed.contains_key(&keys[c]))
+        .collect();
+    for (key, st) in keys
+        .iter()
+        .zip(exact(&inner, &cells, threshold, &forced_cells))
+    {
+        if st.suppressed() {
+            suppressed.insert(*key, st);
+        }
+    }
     let mut bounds: Bounds = known.clone();
     // Top-down: a unit's sub-table before its children's (the nation's shared cells first).
     let depth = |u: usize| table.chain(u).len();

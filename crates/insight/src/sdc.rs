@@ -28,6 +28,9 @@
 
 use serde::Serialize;
 
+/// How many of the nearest candidate cells the interval step tries before suppressing one.
+const TRIED: usize = 4;
+
 /// Default minimum count of persons for a publishable cell.
 pub const DEFAULT_THRESHOLD: i64 = 11;
 
@@ -213,26 +216,50 @@ pub fn protect_bounded(
             checked[i] = true;
         }
         let Some(w) = weak else { return status };
-        // Margins containing it, then the cells inside those margins that do not overlap it.
+        // Margins containing it, then the cells inside those margins that do not overlap it,
+        // the nearest first (the smallest margin they share with it, then the smallest count):
+        // a cell of the same row or quarter can open a way for it to move, a cell across the
+        // table rarely does. The few nearest are tried, and the one that widens its interval
+        // most (by the quick check) is suppressed — taking the nearest blindly suppressed most
+        // of a région's cells, each useless suppression needing protection in turn.
         let margins: Vec<usize> = (0..cells.len())
             .filter(|&m| m != w && sets[w].is_subset(&sets[m]))
             .collect();
-        let candidate = (0..cells.len())
+        let mut near: Vec<(usize, i64, usize)> = (0..cells.len())
             .filter(|&d| status[d] == Status::V && values[d] > 0 && d != w)
-            .filter(|&d| {
-                sets[d].is_disjoint(&sets[w])
-                    && margins
-                        .iter()
-                        .any(|&m| sets[d].is_subset(&sets[m]) && d != m)
-            })
-            .min_by_key(|&d| (values[d], d))
-            .or_else(|| {
-                margins
+            .filter(|&d| sets[d].is_disjoint(&sets[w]))
+            .filter_map(|d| {
+                let shared = margins
                     .iter()
-                    .copied()
-                    .filter(|&m| status[m] == Status::V)
-                    .min_by_key(|&m| (sets[m].len(), m))
-            });
+                    .filter(|&&m| d != m && sets[d].is_subset(&sets[m]))
+                    .map(|&m| sets[m].len())
+                    .min()?;
+                Some((shared, values[d], d))
+            })
+            .collect();
+        near.sort_unstable();
+        let mut best: Option<(f64, usize)> = None;
+        for &(_, _, d) in near.iter().take(TRIED) {
+            status[d] = Status::D;
+            let mut wider = free.clone();
+            for &i in &cells[d] {
+                if let Some(f) = wider.get_mut(i) {
+                    *f = true;
+                }
+            }
+            let (lo, hi) = interval(inner, cells, &status, &cells[w], Some(&wider), bounds);
+            status[d] = Status::V;
+            if best.is_none_or(|(width, _)| hi - lo > width + 1e-9) {
+                best = Some((hi - lo, d));
+            }
+        }
+        let candidate = best.map(|(_, d)| d).or_else(|| {
+            margins
+                .iter()
+                .copied()
+                .filter(|&m| status[m] == Status::V)
+                .min_by_key(|&m| (sets[m].len(), m))
+        });
         match candidate {
             Some(d) => {
                 status[d] = Status::D;
@@ -341,6 +368,13 @@ fn interval(
     let lo = solve(OptimizationDirection::Minimize).unwrap_or(0.0);
     let hi = solve(OptimizationDirection::Maximize).unwrap_or(f64::INFINITY);
     (lo + constant as f64, hi + constant as f64)
+}
+
+/// Primary suppression, then secondary suppression by Gaussian elimination, without the
+/// interval step: no suppressed cell is a linear combination of published ones (exact
+/// disclosure), and suppressing more cells keeps it so.
+pub fn exact(inner: &[i64], cells: &[Vec<usize>], threshold: i64, forced: &[usize]) -> Vec<Status> {
+    gauss(inner, cells, threshold, forced)
 }
 
 /// Primary suppression, then secondary suppression by Gaussian elimination.

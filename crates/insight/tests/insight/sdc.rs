@@ -231,11 +231,17 @@ fn joint_system(table: &Table) -> (Vec<i64>, Vec<Vec<usize>>, Vec<Key>) {
 /// system is written here from the rows — every unit, every group, every total — and each
 /// suppressed cell's feasible interval is computed from everything published, all sub-tables
 /// together. None may be pinned or narrower than the threshold.
+///
+/// Without the intervals exchanged between sub-tables this test fails on the 17th hierarchy;
+/// without the whole table's Gaussian elimination, on the 116th.
 #[test]
 fn protection_by_sub_table_resists_the_joint_attack() {
     let mut rng = ChaCha8Rng::seed_from_u64(430);
     let (mut suppressed, mut shared, mut secondary) = (0, 0, 0);
-    for t in 0..40 {
+    // 120 hierarchies: the 116th is one where the nation's equations pin the sum of two of a
+    // région's margins and the région's pin the rest — an exact disclosure no sub-table sees
+    // alone (caught here before the whole table's Gaussian elimination was added).
+    for t in 0..120 {
         let (table, regions) = random_hierarchy(&mut rng);
         let (published, _) = protect_table(&table, THRESHOLD, &[], &Default::default());
         let (inner, cells, keys) = joint_system(&table);
@@ -277,7 +283,7 @@ fn protection_by_sub_table_resists_the_joint_attack() {
     // The hierarchies exercised what the method is about: secondary suppressions, and cells
     // of the régions (shared by two sub-tables) suppressed.
     assert!(
-        suppressed > 300 && secondary > 100 && shared > 30,
+        suppressed > 1000 && secondary > 300 && shared > 100,
         "{suppressed} suppressed, {secondary} secondary, {shared} shared"
     );
 }
@@ -443,8 +449,11 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
     };
     let dim =
         |k: &(String, String, String), t: usize| if t == 0 { k.1.clone() } else { k.2.clone() };
-    // The narrowest feasible interval of a suppressed cell, given everything both tables publish.
-    let narrowest = |tables: &[parcours_insight::indicators::Table]| -> (f64, usize) {
+    // The narrowest feasible interval of a suppressed cell, given everything both tables
+    // publish — with, for the control, the cell `publish` published although suppressed.
+    let narrowest = |tables: &[parcours_insight::indicators::Table],
+                     publish: Option<usize>|
+     -> (f64, usize, Vec<usize>) {
         let mut cells = Vec::new();
         let mut status = Vec::new();
         let mut primaries = 0;
@@ -465,6 +474,12 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
             cells.push((0..keys.len()).collect());
             status.push(table.total.1);
         }
+        let secondaries: Vec<usize> = (0..status.len())
+            .filter(|&i| status[i] == Status::D)
+            .collect();
+        if let Some(p) = publish {
+            status[p] = Status::V;
+        }
         let mut narrow = f64::INFINITY;
         for (i, c) in cells.iter().enumerate() {
             if status[i].suppressed() {
@@ -472,21 +487,26 @@ async fn linked_tables_from_a_warehouse_resist_differencing() {
                 narrow = narrow.min(hi - lo);
             }
         }
-        (narrow, primaries)
+        (narrow, primaries, secondaries)
     };
-    let (linked_width, primaries) = narrowest(&linked);
-    let (separate_width, _) = narrowest(&separate);
+    let (linked_width, primaries, secondaries) = narrowest(&linked, None);
+    let (separate_width, _, _) = narrowest(&separate, None);
     eprintln!("narrowest interval: linked {linked_width}, separate {separate_width}");
     assert!(primaries > 0, "the data has small cells to protect");
     assert!(
         linked_width >= THRESHOLD as f64 - 1e-6,
         "linked tables: a suppressed cell is recoverable within {linked_width}"
     );
-    // The attack can fail: protected one by one, the two tables give a cell away by
-    // differencing (here it is pinned to one value).
+    // Control: the attack can fail. Publish one secondary cell of the linked protection and
+    // some suppressed cell becomes recoverable. (Protected one by one, these two tables
+    // leaked with the former choice of secondary cells; the current choice happens to hold
+    // on this data — the width is printed above — but nothing guarantees it.)
+    let leaks = secondaries
+        .iter()
+        .any(|&d| narrowest(&linked, Some(d)).0 < THRESHOLD as f64 - 1e-6);
     assert!(
-        separate_width < THRESHOLD as f64,
-        "control: separate protection should leak on this data ({separate_width})"
+        leaks,
+        "control: publishing a secondary cell should leave a cell recoverable"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
