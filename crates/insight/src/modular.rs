@@ -46,7 +46,7 @@
 //! state. The test `protection_by_sub_table_resists_the_joint_attack` attacks every published
 //! cell jointly — one linear program over the whole table, every sub-table together, written in
 //! the test — on 120 random hierarchies at each run (600 were run while building it), and `parcours-insight bench-protection --attaque N` attacks a sample
-//! of suppressed cells jointly at national scale; docs/WAREHOUSE.md records the figures.
+//! of suppressed cells jointly at national scale; docs/BENCHMARKS.md records the figures.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
