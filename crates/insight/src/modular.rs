@@ -41,12 +41,14 @@
 //! about 45), and the régions' sub-tables are independent once the nation's shared cells are
 //! known: they are protected on one thread per core.
 //!
-//! What exchanging intervals does not capture: relations between *several* shared cells that
-//! one sub-table implies (say, two margins whose sum it pins), which a box of intervals does not
-//! state. The test `protection_by_sub_table_resists_the_joint_attack` attacks every published
-//! cell jointly — one linear program over the whole table, every sub-table together, written in
-//! the test — on 120 random hierarchies at each run (600 were run while building it), and `parcours-insight bench-protection --attaque N` attacks a sample
-//! of suppressed cells jointly at national scale; docs/BENCHMARKS.md records the figures.
+//! What the method still does not capture: an *inequality* relating several shared cells that
+//! one sub-table implies (say, a lower bound on the sum of two margins), which a box of
+//! intervals does not state (an exact relation is caught by the whole table's elimination).
+//! The test `protection_by_sub_table_resists_the_joint_attack` attacks every published cell
+//! jointly — one linear program over the whole table, every sub-table together, written in the
+//! test — on 120 random hierarchies at each run (600 were run while building it); and
+//! `parcours-insight bench-protection --attaque N` attacks a sample of suppressed cells jointly
+//! at national scale. docs/BENCHMARKS.md records the figures.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
