@@ -575,6 +575,10 @@ pub struct WarehouseArgs {
     /// Seed (into `--data`) and stop, without exporting.
     #[arg(long, requires = "data")]
     pub seed_only: bool,
+    /// Seed over this many synthetic structures in the 18 régions (about 430 for the national
+    /// network) instead of the 4 demo structures.
+    #[arg(long, default_value_t = 0)]
+    pub structures: usize,
 }
 
 /// The benchmark's instance: a kept one under `data` (opened if it exists, else created), or
@@ -633,6 +637,7 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
     let op = Ctx::operator(chrono::Utc::now());
     let t0 = Instant::now();
     if fresh {
+        crate::seed::national_structures(&app, &op, a.structures).await?;
         crate::seed::seed(&app, &op, a.jeunes, 13, a.events, true).await?;
     }
     let load = t0.elapsed();

@@ -125,10 +125,18 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
             (cp.to_string(), name.to_string())
         }
         None => (
-            format!("{departement}{:03}", rng.random_range(0..200))
-                .chars()
-                .take(5)
-                .collect(),
+            // Corsica's départements 2A and 2B have postal codes 20xxx.
+            format!(
+                "{}{:03}",
+                match departement {
+                    "2A" | "2B" => "20",
+                    d => d,
+                },
+                rng.random_range(0..200)
+            )
+            .chars()
+            .take(5)
+            .collect(),
             CityName(FR_FR).fake_with_rng(rng),
         ),
     };
@@ -156,6 +164,46 @@ pub fn person(rng: &mut ChaCha8Rng, departement: &str, today: NaiveDate) -> Jeun
         commune,
         niveau_formation: rng.random_range(1..=7).to_string(),
     }
+}
+
+/// The 18 régions, each with one of its départements, for a synthetic national network.
+const REGIONS: [(&str, &str); 18] = [
+    ("Auvergne-Rhône-Alpes", "69"),
+    ("Bourgogne-Franche-Comté", "21"),
+    ("Bretagne", "35"),
+    ("Centre-Val de Loire", "45"),
+    ("Corse", "2A"),
+    ("Grand Est", "67"),
+    ("Hauts-de-France", "59"),
+    ("Île-de-France", "75"),
+    ("Normandie", "76"),
+    ("Nouvelle-Aquitaine", "33"),
+    ("Occitanie", "31"),
+    ("Pays de la Loire", "44"),
+    ("Provence-Alpes-Côte d'Azur", "13"),
+    ("Guadeloupe", "971"),
+    ("Martinique", "972"),
+    ("Guyane", "973"),
+    ("La Réunion", "974"),
+    ("Mayotte", "976"),
+];
+
+/// Creates `n` synthetic structures `ML-0001`… spread over the 18 régions (for benchmarks at
+/// the scale of the national network, about 430 Missions Locales).
+pub async fn national_structures(app: &App, ctx: &Ctx, n: usize) -> anyhow::Result<()> {
+    for i in 0..n {
+        let (region, dep) = REGIONS[i % REGIONS.len()];
+        app.create_structure(
+            ctx,
+            &format!("ML-{:04}", i + 1),
+            &format!("Mission Locale n° {} ({region})", i + 1),
+            dep,
+            region,
+        )
+        .await
+        .map_err(crate::commands::explain)?;
+    }
+    Ok(())
 }
 
 /// Adds `n` synthetic dossiers spread over the instance's structures (creating the demo
