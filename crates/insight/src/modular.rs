@@ -103,17 +103,11 @@ impl Table {
 
     /// The value of every non-empty published cell, without protection.
     pub fn sums(&self) -> HashMap<Key, i64> {
-        let of_value = self.groups_of_values();
-        let mut out: HashMap<Key, i64> = HashMap::new();
-        for &(leaf, v, n) in &self.rows {
-            for u in self.chain(leaf) {
-                *out.entry((u, None)).or_default() += n;
-                for &g in of_value.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
-                    *out.entry((u, Some(g))).or_default() += n;
-                }
-            }
-        }
-        out
+        let (inner, cells, keys) = self.whole();
+        keys.into_iter()
+            .zip(cells)
+            .map(|(k, c)| (k, c.iter().map(|&i| inner[i]).sum()))
+            .collect()
     }
 
     /// The whole table as one linear system: inner cells (the rows), and one published cell
