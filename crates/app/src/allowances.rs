@@ -96,6 +96,13 @@ pub struct MonthLine {
     pub decision: Option<String>,
     pub amount_cents: Option<i64>,
     pub note: Option<String>,
+    /// Outside the actor's caseload: the name is not shown (open the dossier: a counted read).
+    pub masked: bool,
+}
+
+/// How a bulk page names a dossier outside the actor's caseload.
+pub fn masked_name(jeune_id: &str) -> String {
+    format!("Dossier {}", jeune_id.chars().take(8).collect::<String>())
 }
 
 fn month_code(m: NaiveDate) -> String {
@@ -403,13 +410,22 @@ impl App {
         let month = parse_month_field(month)?;
         let structure = self.identity_scope(ctx, "allocation.mois").await?;
         let mut tx = self.store.begin().await?;
-        let lines = self.month_lines(&mut tx, structure, month).await?;
+        let mut lines = self.month_lines(&mut tx, structure, month).await?;
+        let ids: Vec<&str> = lines.iter().map(|l| l.jeune_id.as_str()).collect();
+        let mine = self.in_caseload(&mut tx, ctx, &ids).await?;
+        for l in &mut lines {
+            if !mine.contains(&l.jeune_id) {
+                l.nom = masked_name(&l.jeune_id);
+                l.prenom = String::new();
+                l.masked = true;
+            }
+        }
         let events: Vec<Event> = lines
             .iter()
             .map(|l| Event {
                 action: "allocation.mois",
                 subject: Some(&l.jeune_id),
-                fields: "nom,prenom,date_naissance",
+                fields: if l.masked { "montant" } else { "nom,prenom,date_naissance" },
                 outcome: OK,
                 structure_id: Some(structure),
             })
@@ -497,6 +513,7 @@ impl App {
                 decision: dec.map(|a| a.decision.clone()),
                 amount_cents: dec.map(|a| a.amount_cents),
                 note,
+                masked: false,
             });
         }
         out.sort_by(|a, b| {

@@ -146,7 +146,7 @@ impl App {
                 .unwrap_or_else(|p| p.into_inner()),
         );
         if rows.is_empty() {
-            return Ok(());
+            return self.flush_vigilance().await;
         }
         let res = async {
             let mut tx = self.store.begin_ungated().await?;
@@ -161,7 +161,8 @@ impl App {
                 .unwrap_or_else(|p| p.into_inner())
                 .extend(rows);
         }
-        res
+        res?;
+        self.flush_vigilance().await
     }
 
     /// Appends an entry in its own transaction (refusals and failures whose action rolled back).

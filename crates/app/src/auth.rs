@@ -185,7 +185,9 @@ impl App {
             None => None,
         };
         if let Some(a) = &account {
-            if !a.active {
+            // A frozen account's sessions are deleted when it is frozen; this also covers a
+            // session created by a request that raced the freeze.
+            if !a.active || a.frozen_at.is_some() {
                 acc::session_delete(&mut conn, &h).await?;
                 return Ok(None);
             }
@@ -282,6 +284,12 @@ impl App {
             tx.commit().await?;
             return Err(AppError::InvalidCredentials);
         };
+        if account.frozen_at.is_some() {
+            // Only after the right password: a frozen account answers a wrong one as any other.
+            self.audit_as_alone(ctx, &account.login, "connexion.compte_gele", REFUSED)
+                .await?;
+            return Err(AppError::Frozen);
+        }
         let mut tx = self.store.begin().await?;
         if let Some(o) = old {
             acc::session_delete(&mut tx, &o.token_hash).await?;

@@ -14,6 +14,7 @@ use parcours_vault::DataKey;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Event, OK};
+use crate::keys::contact_context;
 use crate::records::{date_of, new_id, open, seal, ymd};
 use crate::{App, AppError, Ctx, Result};
 
@@ -124,10 +125,6 @@ pub struct ImmersionView {
     pub rome: Option<String>,
     pub version: i64,
     pub tutor: Tutor,
-}
-
-fn contact_context(id: &str) -> String {
-    format!("contact:{id}")
 }
 
 impl App {

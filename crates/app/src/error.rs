@@ -27,6 +27,10 @@ pub enum AppError {
     InvalidCode,
     #[error("trop de tentatives : réessayez dans quelques minutes")]
     Throttled,
+    #[error("quota de consultation du jour atteint")]
+    QuotaExceeded { break_glass_left: i64 },
+    #[error("compte gelé par mesure de sécurité")]
+    Frozen,
     #[error("{0}")]
     Conflict(String),
     #[error("le dossier a été modifié entre-temps : rechargez-le avant de l'enregistrer")]
@@ -49,6 +53,8 @@ impl AppError {
             AppError::InvalidCredentials => "identifiants_invalides",
             AppError::InvalidCode => "code_invalide",
             AppError::Throttled => "trop_de_tentatives",
+            AppError::QuotaExceeded { .. } => "quota_atteint",
+            AppError::Frozen => "compte_gele",
             AppError::Conflict(_) => "conflit",
             AppError::Stale => "version_perimee",
             AppError::Refused(_) => "refuse",

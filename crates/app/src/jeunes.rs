@@ -5,7 +5,7 @@
 //! audited. Every identity shown — a dossier opened, a line of a list or of search results —
 //! leaves one audit entry naming the dossier id (never the person).
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use parcours_domain::jeune::{self, Identity, JeuneInput, Sexe};
 use parcours_domain::normalize::{self, fold, tokens};
 use parcours_domain::{ValidationErrors, Warning};
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::audit::{Event, OK, REFUSED};
 use crate::keys::dek_context;
+use crate::vigilance::{SEARCH_PAGE, WEIGHT_CANDIDATE, WEIGHT_OPENED};
 use crate::{Actor, App, AppError, Ctx, Result};
 
 const TABLE: &str = "jeunes";
@@ -67,6 +68,32 @@ pub struct Summary {
     pub date_naissance: NaiveDate,
     pub commune: Option<String>,
 }
+
+/// One search candidate: only what recognises the right person.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub id: String,
+    pub nom: String,
+    /// Initial of the first name.
+    pub initiale: String,
+    pub annee_naissance: i32,
+    pub commune: Option<String>,
+    /// In the actor's caseload (not counted).
+    pub portefeuille: bool,
+}
+
+/// A page of search candidates.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchPage {
+    pub candidates: Vec<Candidate>,
+    /// Matches in all (each page shown counts).
+    pub total: usize,
+    pub page: i64,
+    pub pages: i64,
+}
+
+/// The fields a search candidate reveals, as named in the audit log.
+pub const CANDIDATE_FIELDS: &str = "nom,initiale_prenom,annee_naissance,commune";
 
 /// The fields a summary reveals, as named in the audit log.
 pub const SUMMARY_FIELDS: &str = "nom,prenom,date_naissance,commune";
@@ -126,6 +153,8 @@ pub struct SearchQuery {
     pub date_naissance: String,
     pub email: String,
     pub telephone: String,
+    /// Result page, from 0.
+    pub page: i64,
 }
 
 impl SearchQuery {
@@ -411,8 +440,14 @@ impl App {
             None
         };
         match found {
-            Some(s) if s == scope => Ok(s),
+            Some(s) if s == scope => {
+                // Every identity outside the actor's caseload is a counted read (issue 15).
+                self.count_reads(conn, ctx, s, &[(id, WEIGHT_OPENED)])
+                    .await?;
+                Ok(s)
+            }
             other => {
+                self.note_probe(ctx, Some(scope));
                 let subject = if uuid::Uuid::parse_str(id).is_ok() {
                     Some(id)
                 } else {
@@ -516,12 +551,23 @@ impl App {
         })
     }
 
-    /// The most recent dossiers of the actor's structure, one page (each line audited).
+    /// "Mes dossiers": one page of the actor's caseload, most recent first (each line
+    /// audited). The structure's other dossiers are never listed: they are found by search.
     pub async fn list_jeunes(&self, ctx: &Ctx, page: i64) -> Result<(Vec<Summary>, i64)> {
         let structure = self.identity_scope(ctx, "jeune.liste").await?;
+        let Actor::Account(p) = &ctx.actor else {
+            return Err(AppError::Forbidden);
+        };
         let mut tx = self.store.begin().await?;
-        let total = q::count_in_structure(&mut tx, structure).await?;
-        let rows = q::list_recent(&mut tx, structure, PAGE_SIZE, page.max(0) * PAGE_SIZE).await?;
+        let total = q::count_caseload(&mut tx, structure, p.account_id).await?;
+        let rows = q::list_caseload(
+            &mut tx,
+            structure,
+            p.account_id,
+            PAGE_SIZE,
+            page.max(0) * PAGE_SIZE,
+        )
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(Summary::from(&self.decrypt_row(r)?));
@@ -542,18 +588,40 @@ impl App {
     }
 
     /// Searches the actor's structure through the blind indexes only, then decrypts the
-    /// candidates and keeps those matching every criterion (accents and case ignored). Each
-    /// result shown is audited, in one statement.
-    pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<Vec<Summary>> {
+    /// candidates and keeps those matching every criterion (accents and case ignored). One page
+    /// of at most [`SEARCH_PAGE`] candidates, each showing only what recognises the person
+    /// (nom, initiale du prénom, année de naissance, commune); every candidate outside the
+    /// actor's caseload is a counted read of weight [`WEIGHT_CANDIDATE`], on every page.
+    pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<SearchPage> {
         let structure = self.identity_scope(ctx, "jeune.recherche").await?;
         let mut tx = self.store.begin().await?;
         let found = self.search_in(&mut tx, structure, query).await?;
-        let mut events: Vec<Event> = found
+        let total = found.len();
+        let page = query.page.max(0) as usize;
+        let shown: Vec<&Summary> = found.iter().skip(page * SEARCH_PAGE).take(SEARCH_PAGE).collect();
+        let weights: Vec<(&str, i64)> = shown
+            .iter()
+            .map(|d| (d.id.as_str(), WEIGHT_CANDIDATE))
+            .collect();
+        self.count_reads(&mut tx, ctx, structure, &weights).await?;
+        let mine = match &ctx.actor {
+            Actor::Account(p) => parcours_store::vigilance::referents(
+                &mut tx,
+                &shown.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            )
+            .await?
+            .into_iter()
+            .filter(|(_, r)| *r == Some(p.account_id))
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        let mut events: Vec<Event> = shown
             .iter()
             .map(|d| Event {
                 action: "jeune.recherche",
                 subject: Some(&d.id),
-                fields: SUMMARY_FIELDS,
+                fields: CANDIDATE_FIELDS,
                 outcome: OK,
                 structure_id: Some(structure),
             })
@@ -569,7 +637,22 @@ impl App {
         }
         self.audit_many(&mut tx, ctx, &events).await?;
         tx.commit().await?;
-        Ok(found)
+        Ok(SearchPage {
+            candidates: shown
+                .into_iter()
+                .map(|d| Candidate {
+                    id: d.id.clone(),
+                    nom: d.nom.clone(),
+                    initiale: d.prenom.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default(),
+                    annee_naissance: d.date_naissance.year(),
+                    commune: d.commune.clone(),
+                    portefeuille: mine.contains(&d.id),
+                })
+                .collect(),
+            total,
+            page: page as i64,
+            pages: total.div_ceil(SEARCH_PAGE) as i64,
+        })
     }
 
     /// The search itself, without authorisation or audit (also used by the benchmark).

@@ -17,7 +17,8 @@
 //!   the insight server (`parcours_vault::assertion`), which knows only its public key.
 
 use ed25519_dalek::SigningKey;
-use parcours_store::{keyring, Store};
+use parcours_store::keyring::{self, WrappedKeys};
+use parcours_store::Store;
 use parcours_vault::{DataKey, IndexKeys, MasterKey};
 use std::path::Path;
 
@@ -63,6 +64,19 @@ fn ctx(purpose: &str) -> String {
 
 pub fn dek_context(jeune_id: &str) -> String {
     format!("dek:{jeune_id}")
+}
+
+/// The wrapping context of a company contact's data key.
+pub fn contact_context(contact_id: &str) -> String {
+    format!("contact:{contact_id}")
+}
+
+/// The wrapping context of a row's data key, by the table that holds it.
+pub fn wrapped_key_context(kind: WrappedKeys, id: &str) -> String {
+    match kind {
+        WrappedKeys::Jeunes => dek_context(id),
+        WrappedKeys::CompanyContacts => contact_context(id),
+    }
 }
 
 impl Keys {
@@ -159,8 +173,8 @@ impl Keys {
     }
 }
 
-/// Moves the instance to a new master-key version: every wrapped key (keyring and persons'
-/// data keys) is re-wrapped in one transaction; field ciphertexts are untouched. The new key is
+/// Moves the instance to a new master-key version: every wrapped key (keyring, persons' and
+/// company contacts' data keys, see [`WrappedKeys::ALL`]) is re-wrapped in one transaction; field ciphertexts are untouched. The new key is
 /// written next to the old file first (`<file>.new`, 0600), then renamed over it once the
 /// database is committed, so a crash leaves a recoverable state (see [`recover_interrupted`]).
 pub async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
@@ -187,19 +201,22 @@ pub async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
         let k = old.unwrap_key(&w, &ctx(&purpose))?;
         keyring::put(&mut tx, &purpose, &new.wrap(&k, &ctx(&purpose))).await?;
     }
-    let mut after = String::new();
     let mut count = 0u64;
-    loop {
-        let page = keyring::data_keys_after(&mut tx, &after, 1000).await?;
-        if page.is_empty() {
-            break;
+    for kind in WrappedKeys::ALL {
+        let mut after = String::new();
+        loop {
+            let page = keyring::wrapped_keys_after(&mut tx, kind, &after, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            for (id, w) in &page {
+                let context = wrapped_key_context(kind, id);
+                let k = old.unwrap_key(w, &context)?;
+                keyring::put_wrapped_key(&mut tx, kind, id, &new.wrap(&k, &context)).await?;
+                count += 1;
+            }
+            after = page.last().map(|(id, _)| id.clone()).unwrap_or_default();
         }
-        for (id, w) in &page {
-            let k = old.unwrap_key(w, &dek_context(id))?;
-            keyring::put_data_key(&mut tx, id, &new.wrap(&k, &dek_context(id))).await?;
-            count += 1;
-        }
-        after = page.last().map(|(id, _)| id.clone()).unwrap_or_default();
     }
     tx.commit().await?;
     std::fs::rename(&new_path, key_file).map_err(AppError::internal)?;

@@ -20,6 +20,7 @@ mod records;
 pub mod setup;
 pub mod situation;
 pub mod timeline;
+pub mod vigilance;
 pub mod warehouse;
 pub mod workshops;
 
@@ -95,6 +96,11 @@ pub struct App {
     /// ([`App::flush_refusals`]): SQLite transactions take the write lock at their start, so a
     /// second transaction in the same request would wait for the first forever.
     pending_refusals: std::sync::Mutex<Vec<parcours_store::audit::AuditRow>>,
+    /// Freezes, alerts and probes signalled by transactions that rolled back, written by
+    /// [`App::flush_vigilance`] (with the refusals) before the answer leaves.
+    pending_signals: std::sync::Mutex<Vec<vigilance::Signal>>,
+    /// Scraping thresholds of the instance ([`vigilance::Thresholds`]).
+    thresholds: std::sync::RwLock<vigilance::Thresholds>,
 }
 
 impl App {
@@ -105,6 +111,8 @@ impl App {
             checkpoint_log,
             sealer: tokio::sync::Mutex::new(()),
             pending_refusals: std::sync::Mutex::new(Vec::new()),
+            pending_signals: std::sync::Mutex::new(Vec::new()),
+            thresholds: std::sync::RwLock::new(vigilance::Thresholds::default()),
         }
     }
 }

@@ -12,7 +12,7 @@ use parcours_domain::roles::Role;
 use parcours_domain::spreadsheet::csv_field;
 use parcours_domain::ValidationErrors;
 use parcours_store::programmes::{self as pq, BankRow};
-use parcours_store::{jeunes as q, keyring};
+use parcours_store::{jeunes as q, keyring, vigilance};
 use serde::Serialize;
 
 use crate::allowances::parse_month_field;
@@ -221,7 +221,12 @@ impl App {
     }
 
     /// Builds the month's payment batch of the actor's structure (directeur only).
-    pub async fn payment_batch(&self, ctx: &Ctx, month: &str) -> Result<Batch> {
+    ///
+    /// `file`: `None` for the preview, whose lines outside the actor's caseload are masked (no
+    /// name); `Some("csv")` or `Some("pain001")` for a file with names and IBANs, which each
+    /// structure downloads **once per month and format**: a second download is refused
+    /// (`AppError::Conflict`) and raises an alert for the directeur and the DPO (issue 15).
+    pub async fn payment_batch(&self, ctx: &Ctx, month: &str, file: Option<&str>) -> Result<Batch> {
         let month_date = parse_month_field(month)?;
         let m = month_date.format("%Y-%m").to_string();
         let structure = match &ctx.actor {
@@ -244,7 +249,53 @@ impl App {
             }
         };
         let payer = self.payer().await?;
+        let download_key = file.map(|f| format!("{m}:{f}"));
+        if let Some(key) = &download_key {
+            let mut tx = self.store.begin().await?;
+            if let Some((by, at)) = vigilance::batch_download(&mut tx, structure, key).await? {
+                let login = ctx.actor.audit_name();
+                let account = match &ctx.actor {
+                    Actor::Account(p) => Some(p.account_id),
+                    _ => None,
+                };
+                self.raise_alert(
+                    &mut tx,
+                    Some(structure),
+                    account,
+                    &login,
+                    "lot_paiement",
+                    "elevee",
+                    &serde_json::json!({ "mois": m, "fichier": file, "premier_telechargement_par": by, "premier_telechargement_le": at })
+                        .to_string(),
+                    ctx.now.timestamp(),
+                )
+                .await?;
+                self.audit(
+                    &mut tx,
+                    ctx,
+                    Event {
+                        action: "allocation.lot.fichier",
+                        subject: None,
+                        fields: key,
+                        outcome: REFUSED,
+                        structure_id: Some(structure),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                let when = chrono::DateTime::from_timestamp(at, 0)
+                    .map(|d| d.format("%d/%m/%Y à %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                return Err(AppError::Conflict(format!(
+                    "Le fichier de ce lot a déjà été téléchargé le {when} par {by}. Un second téléchargement des IBAN n'est pas permis : la direction et le DPO en sont alertés. Reprenez le fichier déjà téléchargé."
+                )));
+            }
+        }
         let mut tx = self.store.begin().await?;
+        if let (Some(key), Actor::Account(p)) = (&download_key, &ctx.actor) {
+            vigilance::record_batch_download(&mut tx, structure, key, p.account_id, &p.login, ctx.now.timestamp())
+                .await?;
+        }
         let decided = pq::allowances_in_month(&mut tx, structure, &m).await?;
         let mut lines = Vec::new();
         let mut transfers: Vec<(BatchLine, String, Option<String>)> = Vec::new();
@@ -320,12 +371,23 @@ impl App {
             )),
             _ => None,
         };
+        if file.is_none() {
+            let ids: Vec<&str> = lines.iter().map(|l| l.jeune_id.as_str()).collect();
+            let mine = self.in_caseload(&mut tx, ctx, &ids).await?;
+            for l in &mut lines {
+                if !mine.contains(&l.jeune_id) {
+                    l.nom = crate::allowances::masked_name(&l.jeune_id);
+                    l.prenom = String::new();
+                }
+            }
+        }
+        let fields = if file.is_some() { "nom,prenom,iban" } else { "montant" };
         let events: Vec<Event> = lines
             .iter()
             .map(|l| Event {
                 action: "allocation.lot",
                 subject: Some(&l.jeune_id),
-                fields: "nom,prenom,iban",
+                fields,
                 outcome: OK,
                 structure_id: Some(structure),
             })
@@ -339,8 +401,9 @@ impl App {
             transfers_cents,
             total_cents,
             lines,
-            csv,
-            pain001,
+            // The preview never carries the files (IBANs).
+            csv: if file.is_some() { csv } else { String::new() },
+            pain001: pain001.filter(|_| file.is_some()),
         })
     }
 

@@ -164,6 +164,8 @@ impl App {
     pub async fn list_structures(&self) -> Result<Vec<Structure>> {
         let mut conn = self.store.acquire().await?;
         let counts = st::counts(&mut conn).await?;
+        // Canaries are not counted (a count that moved when decoys were added would show them).
+        let canaries = parcours_store::vigilance::canary_tags(&mut conn).await?;
         Ok(st::list(&mut conn)
             .await?
             .into_iter()
@@ -172,7 +174,8 @@ impl App {
                     .iter()
                     .find(|(id, _)| *id == s.id)
                     .map(|(_, n)| *n)
-                    .unwrap_or(0),
+                    .unwrap_or(0)
+                    - canaries.iter().filter(|(_, st)| *st == s.id).count() as i64,
                 id: s.id,
                 code: s.code,
                 nom: s.name,

@@ -560,8 +560,18 @@ impl App {
                     .collect();
             let mut births = HashMap::new();
             let pseudonyms = self.warehouse_pseudonyms();
+            // Canaries (decoy dossiers) never reach the warehouse: no person, hence no fact.
+            let canaries: HashSet<Vec<u8>> = parcours_store::vigilance::canary_tags(&mut *conn)
+                .await?
+                .into_iter()
+                .filter(|(_, st)| *st == s.id)
+                .map(|(t, _)| t)
+                .collect();
             for (r, created_at) in &rows {
                 if only.is_some_and(|o| !o.contains(&r.id)) {
+                    continue;
+                }
+                if !canaries.is_empty() && canaries.contains(&self.canary_tag(&r.id)) {
                     continue;
                 }
                 let c = self.lazy(r, &COLS)?;

@@ -18,10 +18,13 @@ pub struct AccountRow {
     pub failed_logins: i64,
     pub locked_until: i64,
     pub active: bool,
+    pub created_at: i64,
+    /// When the account was frozen (scraping, quota abuse, canary), `None` when not frozen.
+    pub frozen_at: Option<i64>,
 }
 
 const COLS: &str = "id, login, password_hash, role, structure_id, scope_region, totp_secret, \
-                    totp_last_step, failed_logins, locked_until, active";
+                    totp_last_step, failed_logins, locked_until, active, created_at, frozen_at";
 
 fn from_row(r: &AnyRow) -> Result<AccountRow> {
     Ok(AccountRow {
@@ -36,6 +39,8 @@ fn from_row(r: &AnyRow) -> Result<AccountRow> {
         failed_logins: r.try_get(8)?,
         locked_until: r.try_get(9)?,
         active: r.try_get::<i64, _>(10)? == 1,
+        created_at: r.try_get(11)?,
+        frozen_at: r.try_get(12)?,
     })
 }
 

@@ -417,3 +417,48 @@ pub async fn changed_since(conn: &mut Conn, since: i64) -> Result<Vec<String>> {
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Every dossier id of a structure (canary recognition, a few thousand ids).
+pub async fn ids_in_structure(conn: &mut Conn, structure_id: i64) -> Result<Vec<String>> {
+    sqlx::query("SELECT id FROM jeunes WHERE structure_id = $1 ORDER BY id")
+        .bind(structure_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
+/// One page of an advisor's caseload, most recent first ("Mes dossiers").
+pub async fn list_caseload(
+    conn: &mut Conn,
+    structure_id: i64,
+    account_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<JeuneRow>> {
+    let q = format!(
+        "SELECT {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 \
+         ORDER BY j.created_at DESC, j.id LIMIT $3 OFFSET $4",
+        select_cols()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .bind(account_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn count_caseload(conn: &mut Conn, structure_id: i64, account_id: i64) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM jeunes WHERE structure_id = $1 AND referent_id = $2")
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get(0)?)
+}

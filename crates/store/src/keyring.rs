@@ -48,25 +48,58 @@ pub async fn data_key(conn: &mut Conn, jeune_id: &str) -> Result<Option<Vec<u8>>
     })
 }
 
-/// Replaces a person's wrapped data key (rotation).
-pub async fn put_data_key(conn: &mut Conn, jeune_id: &str, wrapped: &[u8]) -> Result<()> {
-    sqlx::query("UPDATE jeunes SET wrapped_key = $2 WHERE id = $1")
-        .bind(jeune_id)
-        .bind(wrapped.to_vec())
-        .execute(&mut *conn)
-        .await?;
+/// The tables whose rows hold a data key wrapped by the master key. Rotation walks every one of
+/// them: a table missing here would keep keys wrapped by a retired master key, and its rows
+/// would become unreadable after a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrappedKeys {
+    /// A person's data key (`jeunes.wrapped_key`, context `dek:<id>`).
+    Jeunes,
+    /// A company contact's data key (`company_contacts.wrapped_key`, context `contact:<id>`).
+    CompanyContacts,
+}
+
+impl WrappedKeys {
+    pub const ALL: [WrappedKeys; 2] = [WrappedKeys::Jeunes, WrappedKeys::CompanyContacts];
+
+    fn table(self) -> &'static str {
+        match self {
+            WrappedKeys::Jeunes => "jeunes",
+            WrappedKeys::CompanyContacts => "company_contacts",
+        }
+    }
+}
+
+/// Replaces one row's wrapped data key (rotation).
+pub async fn put_wrapped_key(
+    conn: &mut Conn,
+    kind: WrappedKeys,
+    id: &str,
+    wrapped: &[u8],
+) -> Result<()> {
+    // The table name comes from the closed enum above, never from input.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {} SET wrapped_key = $2 WHERE id = $1",
+        kind.table()
+    )))
+    .bind(id)
+    .bind(wrapped.to_vec())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// One page of data keys in id order, for rotation (keyset pagination).
-pub async fn data_keys_after(
+/// One page of wrapped data keys of `kind` in id order, for rotation (keyset pagination).
+pub async fn wrapped_keys_after(
     conn: &mut Conn,
+    kind: WrappedKeys,
     after: &str,
     limit: i64,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    let rows = sqlx::query(
-        "SELECT id, wrapped_key FROM jeunes WHERE id > $1 AND wrapped_key IS NOT NULL ORDER BY id LIMIT $2",
-    )
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, wrapped_key FROM {} WHERE id > $1 AND wrapped_key IS NOT NULL ORDER BY id LIMIT $2",
+        kind.table()
+    )))
     .bind(after)
     .bind(limit)
     .fetch_all(&mut *conn)

@@ -21,6 +21,7 @@ pub mod programmes;
 pub mod situations;
 pub mod structures;
 pub mod testing;
+pub mod vigilance;
 pub mod workshops;
 
 /// Re-exported so callers can name transaction errors without their own sqlx dependency.
@@ -122,6 +123,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "entrepot_lecture",
         include_str!("../migrations/sqlite/0005_entrepot_lecture.sql"),
     ),
+    (
+        6,
+        "vigilance",
+        include_str!("../migrations/sqlite/0006_vigilance.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -148,6 +154,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "entrepot_lecture",
         include_str!("../migrations/postgres/0005_entrepot_lecture.sql"),
+    ),
+    (
+        6,
+        "vigilance",
+        include_str!("../migrations/postgres/0006_vigilance.sql"),
     ),
 ];
 

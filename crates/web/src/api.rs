@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use parcours_app::jeunes::{SearchQuery, Summary};
+use parcours_app::jeunes::SearchQuery;
 use parcours_app::AppError;
 use parcours_domain::jeune::JeuneInput;
 use serde::Deserialize;
@@ -196,8 +196,9 @@ async fn list(State(s): State<AppState>, req: Req, Query(p): Query<PageQuery>) -
 
 async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery>) -> ApiResult {
     let ctx = req.authenticated()?;
-    let rows: Vec<Summary> = s.app.search_jeunes(&ctx, &q).await.map_err(err(&req))?;
-    Ok(Json(json!({"dossiers": rows})).into_response())
+    let r = s.app.search_jeunes(&ctx, &q).await.map_err(err(&req))?;
+    Ok(Json(json!({"dossiers": r.candidates, "total": r.total, "page": r.page, "pages": r.pages}))
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -279,7 +279,12 @@ async fn month_allowances(
 /// JSON (the lines, without IBANs).
 async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> ApiResult {
     let ctx = req.authenticated()?;
-    let b = call!(req, s.app.payment_batch(&ctx, &q.mois));
+    let file = match q.format.as_str() {
+        "csv" => Some("csv"),
+        "pain001" => Some("pain001"),
+        _ => None,
+    };
+    let b = call!(req, s.app.payment_batch(&ctx, &q.mois, file));
     let attachment = |ext: &str| format!("attachment; filename=\"allocations-{}.{ext}\"", b.month);
     Ok(match q.format.as_str() {
         "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, attachment("csv"))], b.csv.clone()).into_response(),

@@ -41,7 +41,8 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidCode => {
             StatusCode::UNAUTHORIZED
         }
-        AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Throttled | AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Frozen => StatusCode::LOCKED,
         AppError::Refused(_) => StatusCode::BAD_REQUEST,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -58,6 +59,16 @@ pub fn message(e: &AppError) -> String {
         AppError::InvalidCredentials => "Identifiant ou mot de passe incorrect.".into(),
         AppError::InvalidCode => "Code de vérification incorrect ou déjà utilisé.".into(),
         AppError::Throttled => "Trop de tentatives. Réessayez dans 15 minutes.".into(),
+        AppError::QuotaExceeded { break_glass_left } => {
+            let mut m = "Vous avez atteint aujourd'hui le nombre de dossiers que vous pouvez consulter hors de votre portefeuille. Votre directeur en est informé.".to_string();
+            if *break_glass_left > 0 {
+                m.push_str(" En cas de besoin réel, le bris de glace (page « Mon quota ») vous donne quelques consultations de plus, en indiquant le motif.");
+            } else {
+                m.push_str(" Le quota repart demain ; en cas d'urgence, demandez à votre directeur.");
+            }
+            m
+        }
+        AppError::Frozen => "Votre compte est gelé par mesure de sécurité : une activité inhabituelle a été détectée et toutes vos sessions ont été fermées. Appelez la direction de votre Mission Locale ou le délégué à la protection des données (DPO) pour le faire réactiver ; vous vous reconnecterez ensuite avec votre mot de passe et votre code.".into(),
         other => {
             let s = other.to_string();
             let mut c = s.chars();
@@ -123,6 +134,8 @@ impl IntoResponse for WebError {
                 StatusCode::NOT_FOUND => "Introuvable".into(),
                 StatusCode::FORBIDDEN => "Accès refusé".into(),
                 StatusCode::INTERNAL_SERVER_ERROR => "Erreur interne".into(),
+                StatusCode::TOO_MANY_REQUESTS => "Quota atteint".into(),
+                StatusCode::LOCKED => "Compte gelé".into(),
                 _ => "Demande refusée".into(),
             },
             message: message(&self.error),

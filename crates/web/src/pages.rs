@@ -116,7 +116,7 @@ async fn login_submit(State(s): State<AppState>, req: Req, Form(f): Form<LoginFo
             };
             Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to(to)).into_response())
         }
-        Err(e @ (AppError::InvalidCredentials | AppError::Throttled)) => {
+        Err(e @ (AppError::InvalidCredentials | AppError::Throttled | AppError::Frozen)) => {
             let msg = crate::error::message(&e);
             let st = crate::error::status(&e);
             Ok((
@@ -322,6 +322,16 @@ fn line(d: &Summary) -> Line {
     }
 }
 
+/// A search candidate line: only what recognises the person.
+struct CandidateLine {
+    id: String,
+    nom: String,
+    initiale: String,
+    annee: i32,
+    commune: String,
+    portefeuille: bool,
+}
+
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage {
@@ -330,28 +340,79 @@ struct SearchPage {
     q: SearchQuery,
     searched: bool,
     errors: Vec<FieldError>,
-    results: Vec<Line>,
+    results: Vec<CandidateLine>,
+    total: usize,
+    page: i64,
+    pages: i64,
+    /// The query string without its page, for the pagination links.
+    query: String,
+}
+
+fn query_without_page(q: &SearchQuery) -> String {
+    let mut out = String::new();
+    for (k, v) in [
+        ("nom", &q.nom),
+        ("prenom", &q.prenom),
+        ("date_naissance", &q.date_naissance),
+        ("email", &q.email),
+        ("telephone", &q.telephone),
+    ] {
+        if !v.trim().is_empty() {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(k);
+            out.push('=');
+            for b in v.trim().bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery>) -> PageResult {
     let ctx = req.authenticated()?;
     let searched = !q.is_empty();
-    let (results, errors) = if searched {
+    let (results, errors, total, pages) = if searched {
         match s.app.search_jeunes(&ctx, &q).await {
-            Ok(r) => (r.iter().map(line).collect(), Vec::new()),
-            Err(AppError::Validation(v)) => (Vec::new(), v.0),
+            Ok(r) => (
+                r.candidates
+                    .into_iter()
+                    .map(|c| CandidateLine {
+                        id: c.id,
+                        nom: c.nom,
+                        initiale: c.initiale,
+                        annee: c.annee_naissance,
+                        commune: c.commune.unwrap_or_default(),
+                        portefeuille: c.portefeuille,
+                    })
+                    .collect(),
+                Vec::new(),
+                r.total,
+                r.pages,
+            ),
+            Err(AppError::Validation(v)) => (Vec::new(), v.0, 0, 0),
             Err(e) => return Err(WebError::new(e, &req)),
         }
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), 0, 0)
     };
     Ok(render(&SearchPage {
         login: req.login(),
         csrf: req.csrf(),
+        query: query_without_page(&q),
+        page: q.page.max(0),
         q,
         searched,
         errors,
         results,
+        total,
+        pages,
     }))
 }
 

@@ -41,7 +41,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     .map_err(super::explain)?;
     tx.commit().await.map_err(|e| super::explain(e.into()))?;
     super::seal(&app).await?;
-    println!("Clé maîtresse passée en version {version} : {count} clé(s) de dossier et le trousseau ré-enveloppés.");
+    println!("Clé maîtresse passée en version {version} : {count} clé(s) de personne (dossiers, contacts d'entreprise) et le trousseau ré-enveloppés.");
     println!(
         "Le fichier {} contient la nouvelle clé ; l'ancienne ne déchiffre plus rien.",
         loc.key_file.display()

@@ -331,13 +331,51 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
             "ML-A",
             &format!("{FIXTURES}/valid.csv"),
         ]);
+        // Every kind of wrapped key: the keyring (with the sensitive tier, which holds IBANs),
+        // persons' data keys (identities, immersion tutors), company contacts' data keys.
+        let (jeune, company) = {
+            let app = inst.app().await;
+            let mut c = Client::new(app.clone());
+            c.login("conseiller.a", None, 0).await;
+            let jeune = c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]
+                ["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let co = c
+                .json(
+                    Method::POST,
+                    "/api/v1/entreprises",
+                    json!({"siret": "120 027 016 00019", "nom": "Boulangerie du Vieux-Lyon"}),
+                )
+                .await;
+            assert_eq!(co.status, StatusCode::CREATED, "{}", co.body);
+            let co = co.json()["id"].as_str().unwrap().to_string();
+            let r = c
+                .json(
+                    Method::POST,
+                    &format!("/api/v1/entreprises/{co}/contacts"),
+                    json!({"nom": "Gaëtane Rotatrice", "fonction": "Gérante", "email": "g.rotatrice@example.org", "telephone": "0478000001"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            let r = c
+                .json(
+                    Method::PUT,
+                    &format!("/api/v1/jeunes/{jeune}/iban"),
+                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": ""}),
+                )
+                .await;
+            assert!(r.status.is_success(), "{}", r.body);
+            (jeune, co)
+        };
         let old = inst.dir.join("old.key");
         std::fs::copy(&inst.loc.key_file, &old).unwrap();
         let before = inst.dump();
         let out = inst.ok(&["keys", "rotate"]);
         assert!(
-            out.contains("version 2") && out.contains("12 clé(s)"),
-            "{out}"
+            out.contains("version 2") && out.contains("13 clé(s)"),
+            "12 persons' keys and 1 contact's key re-wrapped: {out}"
         );
         let app = inst.app().await;
         assert_eq!(app.keys.master.version(), 2);
@@ -349,6 +387,30 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
             "{}",
             inst.backend
         );
+        let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}: {}", inst.backend, page.body);
+        assert_eq!(
+            page.json()["contacts"][0]["email"],
+            "g.rotatrice@example.org",
+            "{}: a company contact is readable after rotation",
+            inst.backend
+        );
+        {
+            let mut conn = app.store.acquire().await.unwrap();
+            let bank = parcours_store::programmes::bank(&mut conn, &jeune)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                app.keys
+                    .sensitive
+                    .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
+                    .unwrap(),
+                "FR7630006000011234567890189",
+                "{}: the IBAN is readable after rotation",
+                inst.backend
+            );
+        }
         let o = inst.run_env(
             &["audit", "verify"],
             &[("PARCOURS_MASTER_KEY_FILE", path(&old))],

@@ -93,7 +93,7 @@ pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQue
     let month = month_or_now(&req, &q.mois);
     let b = s
         .app
-        .payment_batch(&ctx, &month)
+        .payment_batch(&ctx, &month, None)
         .await
         .map_err(|e| WebError::new(e, &req))?;
     let lines = b
@@ -127,7 +127,7 @@ pub async fn batch_csv(
     let ctx = req.authenticated()?;
     let b = s
         .app
-        .payment_batch(&ctx, &month_or_now(&req, &q.mois))
+        .payment_batch(&ctx, &month_or_now(&req, &q.mois), Some("csv"))
         .await
         .map_err(|e| WebError::new(e, &req))?;
     let cd = format!("attachment; filename=\"allocations-{}.csv\"", b.month);
@@ -149,7 +149,7 @@ pub async fn batch_xml(
     let ctx = req.authenticated()?;
     let b = s
         .app
-        .payment_batch(&ctx, &month_or_now(&req, &q.mois))
+        .payment_batch(&ctx, &month_or_now(&req, &q.mois), Some("pain001"))
         .await
         .map_err(|e| WebError::new(e, &req))?;
     let cd = format!("attachment; filename=\"virements-sepa-{}.xml\"", b.month);

@@ -1,0 +1,911 @@
+//! A stolen session leaks almost nothing (issue 15, promise P3).
+//!
+//! An advisor's caseload (the dossiers she is référent of) is read without limit. Every other
+//! identity of her structure shown to her is a **counted read**: one distinct (account, day,
+//! person) row in the database, weighted by how much was shown — a search candidate (nom,
+//! initiale du prénom, année de naissance, commune) weighs [`WEIGHT_CANDIDATE`], a dossier
+//! opened or acted on weighs [`WEIGHT_OPENED`]. The day's budget is the role's quota in dossiers
+//! times [`WEIGHT_OPENED`], so a conseiller with 40 may open 40 dossiers outside her caseload,
+//! or see 160 candidates, or a mix. At the budget, further identities are refused (429,
+//! `quota_atteint`) and the directeur is alerted; break-glass adds a small allowance at once,
+//! with a stated reason, audited and listed for review.
+//!
+//! The check runs **in the transaction that reveals**, after the account's row is locked, so two
+//! requests (or two server instances on one PostgreSQL) cannot both spend the last point.
+//!
+//! Freezes: reading a canary, opening more than [`Thresholds::window_opened`] dossiers outside the
+//! caseload within [`Thresholds::window_s`], or probing more than [`Thresholds::probes`] unknown
+//! or foreign dossier ids within [`Thresholds::probes_window_s`] freezes the account: every
+//! session ends (sessions live in the database, so on every instance), new logins are refused
+//! with a French message saying whom to call, and a critical alert is stored and mailed. The
+//! read that triggered it is refused. Because the revealing transaction rolls back, the freeze,
+//! the alert and the probe are written just after it ([`App::flush_vigilance`], called with the
+//! refusals before the answer leaves).
+
+use parcours_domain::Role;
+use parcours_store::vigilance as v;
+use parcours_store::Conn;
+use serde::Serialize;
+
+use crate::audit::{Event, OK, REFUSED};
+use crate::{Actor, App, AppError, Ctx, Principal, Result};
+
+/// A search candidate shown (partial identity).
+pub const WEIGHT_CANDIDATE: i64 = 1;
+/// A dossier opened, or any act on it (full identity).
+pub const WEIGHT_OPENED: i64 = 4;
+/// At most this many candidates a search page shows.
+pub const SEARCH_PAGE: usize = 10;
+
+/// Default daily quotas in dossiers outside the caseload.
+pub const DEFAULT_CONSEILLER: i64 = 40;
+pub const DEFAULT_DIRECTEUR: i64 = 150;
+
+/// Instance-wide thresholds (`parcours vigilance seuils`, read at start).
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Distinct dossiers opened outside the caseload within `window_s` that freeze.
+    pub window_opened: i64,
+    pub window_s: i64,
+    /// Refused dossier ids (unknown or of another structure) within `probes_window_s` that freeze.
+    pub probes: i64,
+    pub probes_window_s: i64,
+    /// Dossiers a break-glass adds, and how many break-glass uses a day.
+    pub break_glass_dossiers: i64,
+    pub break_glass_per_day: i64,
+    /// New accounts get half their role's quota for this many days.
+    pub new_account_days: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            window_opened: 20,
+            window_s: 300,
+            probes: 10,
+            probes_window_s: 600,
+            break_glass_dossiers: 10,
+            break_glass_per_day: 1,
+            new_account_days: 7,
+        }
+    }
+}
+
+pub const THRESHOLDS_META: &str = "vigilance.seuils";
+
+/// What the transaction that revealed could not write, done right after it.
+#[derive(Debug, Clone)]
+pub(crate) enum Signal {
+    Freeze {
+        account_id: i64,
+        login: String,
+        structure_id: Option<i64>,
+        kind: &'static str,
+        evidence: String,
+        at: i64,
+        request_id: String,
+    },
+    QuotaReached {
+        account_id: i64,
+        login: String,
+        structure_id: i64,
+        evidence: String,
+        at: i64,
+        day_start: i64,
+    },
+    Probe {
+        account_id: i64,
+        login: String,
+        structure_id: Option<i64>,
+        at: i64,
+        request_id: String,
+    },
+}
+
+/// An alert as the Alertes page and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    pub id: String,
+    pub structure_id: Option<i64>,
+    pub login: String,
+    pub kind: String,
+    pub kind_label: &'static str,
+    pub severity: String,
+    pub evidence: serde_json::Value,
+    pub created_at: i64,
+    pub mail_status: String,
+    pub mail_attempts: i64,
+    pub mail_error: Option<String>,
+    pub closed_by: Option<String>,
+}
+
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "leurre" => "Lecture d'un dossier leurre",
+        "rafale" => "Trop de dossiers ouverts en peu de temps",
+        "sondage" => "Identifiants de dossiers essayés au hasard",
+        "quota" => "Quota de lecture atteint",
+        "lot_paiement" => "Second téléchargement du lot de paiement",
+        "bris_de_glace" => "Bris de glace",
+        _ => "Alerte",
+    }
+}
+
+/// Where an account stands today.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaStatus {
+    /// Budget in points (dossiers × WEIGHT_OPENED), break-glass included.
+    pub limit: i64,
+    pub used: i64,
+    pub daily_dossiers: i64,
+    pub break_glass_uses: i64,
+    pub break_glass_left: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakGlassView {
+    pub id: String,
+    pub login: String,
+    pub day: String,
+    pub extra: i64,
+    pub reason: String,
+    pub created_at: i64,
+    pub reviewed_by: Option<String>,
+}
+
+pub fn day_of(ctx: &Ctx) -> String {
+    ctx.now.format("%Y-%m-%d").to_string()
+}
+
+fn day_start(ctx: &Ctx) -> i64 {
+    ctx.now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp())
+        .unwrap_or(0)
+}
+
+impl App {
+    pub(crate) fn signal(&self, s: Signal) {
+        self.pending_signals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(s);
+    }
+
+    /// The keyed tag of a canary dossier (only the tag is stored).
+    pub fn canary_tag(&self, jeune_id: &str) -> Vec<u8> {
+        self.keys.pseudonym("canary", jeune_id)
+    }
+
+    /// The role's quota in dossiers for the account (structure setting or default, halved for
+    /// new accounts).
+    async fn daily_dossiers(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        p: &Principal,
+        structure: i64,
+    ) -> Result<i64> {
+        let role = p.role.code();
+        let base = match v::quota_setting(conn, structure, role).await? {
+            Some(n) => n,
+            None => match p.role {
+                Role::Directeur => DEFAULT_DIRECTEUR,
+                _ => DEFAULT_CONSEILLER,
+            },
+        };
+        let created = parcours_store::accounts::by_id(conn, p.account_id)
+            .await?
+            .map(|a| a.created_at)
+            .unwrap_or(0);
+        let age_days = (ctx.now.timestamp() - created) / 86_400;
+        Ok(if age_days < self.thresholds().new_account_days {
+            base / 2
+        } else {
+            base
+        })
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        *self.thresholds.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_thresholds(&self, t: Thresholds) {
+        *self.thresholds.write().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    /// Today's budget of an account.
+    pub async fn quota_status(&self, ctx: &Ctx) -> Result<QuotaStatus> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Err(AppError::Forbidden);
+        };
+        let structure = p.structure_id.ok_or(AppError::Forbidden)?;
+        let mut conn = self.store.acquire().await?;
+        self.status_on(&mut conn, ctx, p, structure).await
+    }
+
+    async fn status_on(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        p: &Principal,
+        structure: i64,
+    ) -> Result<QuotaStatus> {
+        let day = day_of(ctx);
+        let daily = self.daily_dossiers(conn, ctx, p, structure).await?;
+        let (uses, extra) = v::break_glass_on(conn, p.account_id, &day).await?;
+        let used = v::used(conn, p.account_id, &day).await?;
+        Ok(QuotaStatus {
+            limit: (daily + extra) * WEIGHT_OPENED,
+            used,
+            daily_dossiers: daily,
+            break_glass_uses: uses,
+            break_glass_left: (self.thresholds().break_glass_per_day - uses).max(0),
+        })
+    }
+
+    /// Counts the identities about to be shown to the actor, inside the revealing transaction.
+    /// `shown` lists dossier ids with their weight. Dossiers of the actor's caseload are free.
+    /// Refuses — and the caller's transaction must roll back — when the budget is spent, when a
+    /// canary is among them, or when the burst threshold is crossed.
+    pub(crate) async fn count_reads(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        structure: i64,
+        shown: &[(&str, i64)],
+    ) -> Result<()> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Ok(());
+        };
+        if shown.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = shown.iter().map(|(id, _)| *id).collect();
+        let counted: Vec<(String, i64)> = v::referents(conn, &ids)
+            .await?
+            .into_iter()
+            .filter(|(_, r)| *r != Some(p.account_id))
+            .filter_map(|(id, _)| {
+                shown
+                    .iter()
+                    .find(|(s, _)| *s == id)
+                    .map(|(_, w)| (id.clone(), *w))
+            })
+            .collect();
+        if counted.is_empty() {
+            return Ok(());
+        }
+        let now = ctx.now.timestamp();
+        // Canaries first: reading one freezes, whatever the budget.
+        for (id, _) in &counted {
+            if v::is_canary_tag(conn, &self.canary_tag(id)).await? {
+                self.signal(Signal::Freeze {
+                    account_id: p.account_id,
+                    login: p.login.clone(),
+                    structure_id: Some(structure),
+                    kind: "leurre",
+                    evidence: serde_json::json!({ "dossier": id, "poids": counted.len() })
+                        .to_string(),
+                    at: now,
+                    request_id: ctx.request_id.clone(),
+                });
+                return Err(AppError::Frozen);
+            }
+        }
+        v::lock_account(conn, p.account_id).await?;
+        let day = day_of(ctx);
+        for (id, w) in &counted {
+            v::record_read(conn, p.account_id, &day, id, *w, now, *w >= WEIGHT_OPENED).await?;
+        }
+        let st = self.status_on(conn, ctx, p, structure).await?;
+        if st.used > st.limit {
+            let ids = v::read_ids(conn, p.account_id, &day, 50).await?;
+            self.signal(Signal::QuotaReached {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: structure,
+                evidence: serde_json::json!({
+                    "points_utilises": st.used - counted.iter().map(|(_, w)| w).sum::<i64>(),
+                    "limite": st.limit,
+                    "dossiers_du_jour": ids,
+                })
+                .to_string(),
+                at: now,
+                day_start: day_start(ctx),
+            });
+            return Err(AppError::QuotaExceeded {
+                break_glass_left: st.break_glass_left,
+            });
+        }
+        let t = self.thresholds();
+        let burst = v::opened_since(conn, p.account_id, now - t.window_s).await?;
+        if burst > t.window_opened {
+            let ids = v::read_ids(conn, p.account_id, &day, 50).await?;
+            self.signal(Signal::Freeze {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: Some(structure),
+                kind: "rafale",
+                evidence: serde_json::json!({
+                    "dossiers_ouverts": burst,
+                    "fenetre_secondes": t.window_s,
+                    "seuil": t.window_opened,
+                    "dossiers": ids,
+                })
+                .to_string(),
+                at: now,
+                request_id: ctx.request_id.clone(),
+            });
+            return Err(AppError::Frozen);
+        }
+        Ok(())
+    }
+
+    /// Which of `ids` are in the actor's caseload (the others are shown masked in bulk pages).
+    pub(crate) async fn in_caseload(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Ok(Default::default());
+        };
+        Ok(v::referents(conn, ids)
+            .await?
+            .into_iter()
+            .filter(|(_, r)| *r == Some(p.account_id))
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// A refused dossier id (unknown, or of another structure): a probe.
+    pub(crate) fn note_probe(&self, ctx: &Ctx, structure: Option<i64>) {
+        if let Actor::Account(p) = &ctx.actor {
+            self.signal(Signal::Probe {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: structure.or(p.structure_id),
+                at: ctx.now.timestamp(),
+                request_id: ctx.request_id.clone(),
+            });
+        }
+    }
+
+    /// Writes the freezes, alerts and probes signalled by transactions that rolled back. Call
+    /// it where no transaction of the current task is open (the web layer: after each request).
+    pub async fn flush_vigilance(&self) -> Result<()> {
+        let signals = std::mem::take(
+            &mut *self
+                .pending_signals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for s in signals {
+            if let Err(e) = self.apply_signal(&s).await {
+                self.signal(s);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_signal(&self, s: &Signal) -> Result<()> {
+        let mut tx = self.store.begin_ungated().await?;
+        match s {
+            Signal::Freeze {
+                account_id,
+                login,
+                structure_id,
+                kind,
+                evidence,
+                at,
+                request_id,
+            } => {
+                self.freeze_on(
+                    &mut tx,
+                    *account_id,
+                    login,
+                    *structure_id,
+                    kind,
+                    evidence,
+                    *at,
+                    request_id,
+                )
+                .await?;
+            }
+            Signal::QuotaReached {
+                account_id,
+                login,
+                structure_id,
+                evidence,
+                at,
+                day_start,
+            } => {
+                if !v::alert_since(&mut tx, *account_id, "quota", *day_start).await? {
+                    self.raise_alert(
+                        &mut tx,
+                        Some(*structure_id),
+                        Some(*account_id),
+                        login,
+                        "quota",
+                        "elevee",
+                        evidence,
+                        *at,
+                    )
+                    .await?;
+                }
+            }
+            Signal::Probe {
+                account_id,
+                login,
+                structure_id,
+                at,
+                request_id,
+            } => {
+                v::add_probe(&mut tx, *account_id, *at).await?;
+                let t = self.thresholds();
+                let n = v::probes_since(&mut tx, *account_id, at - t.probes_window_s).await?;
+                if n >= t.probes {
+                    let evidence = serde_json::json!({
+                        "identifiants_refuses": n,
+                        "fenetre_secondes": t.probes_window_s,
+                        "seuil": t.probes,
+                    })
+                    .to_string();
+                    self.freeze_on(
+                        &mut tx,
+                        *account_id,
+                        login,
+                        *structure_id,
+                        "sondage",
+                        &evidence,
+                        *at,
+                        request_id,
+                    )
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn freeze_on(
+        &self,
+        conn: &mut Conn,
+        account_id: i64,
+        login: &str,
+        structure_id: Option<i64>,
+        kind: &'static str,
+        evidence: &str,
+        at: i64,
+        request_id: &str,
+    ) -> Result<()> {
+        if !v::freeze(conn, account_id, at, kind).await? {
+            return Ok(());
+        }
+        self.raise_alert(
+            conn,
+            structure_id,
+            Some(account_id),
+            login,
+            kind,
+            "critique",
+            evidence,
+            at,
+        )
+        .await?;
+        let ctx = Ctx {
+            actor: Actor::Operator,
+            request_id: request_id.to_string(),
+            now: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+        };
+        self.audit_as(
+            conn,
+            &ctx,
+            "vigilance",
+            Event {
+                action: "compte.gel",
+                subject: None,
+                fields: &format!("compte:{login},motif:{kind}"),
+                outcome: OK,
+                structure_id,
+            },
+        )
+        .await?;
+        tracing::warn!(compte = %login, motif = kind, "compte gelé");
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn raise_alert(
+        &self,
+        conn: &mut Conn,
+        structure_id: Option<i64>,
+        account_id: Option<i64>,
+        login: &str,
+        kind: &str,
+        severity: &str,
+        evidence: &str,
+        at: i64,
+    ) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        v::insert_alert(
+            conn,
+            &v::AlertRow {
+                id: id.clone(),
+                structure_id,
+                account_id,
+                login: login.to_string(),
+                kind: kind.to_string(),
+                severity: severity.to_string(),
+                evidence: evidence.to_string(),
+                created_at: at,
+                mail_status: "a_envoyer".into(),
+                mail_attempts: 0,
+                mail_error: None,
+                mail_next_at: None,
+                closed_by: None,
+                closed_at: None,
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// The structure whose alerts, break-glass and freezes the actor oversees: a directeur her
+    /// structure (`Some`), the DPO every structure (`None`); anyone else is refused (audited).
+    async fn oversight(&self, ctx: &Ctx, action: &str) -> Result<Option<i64>> {
+        match &ctx.actor {
+            Actor::Account(p) if p.role == Role::Directeur && p.structure_id.is_some() => {
+                Ok(p.structure_id)
+            }
+            Actor::Account(p) if p.role == Role::Dpo => Ok(None),
+            Actor::Operator => Ok(None),
+            _ => {
+                self.audit_refusal(
+                    ctx,
+                    Event {
+                        action,
+                        subject: None,
+                        fields: "",
+                        outcome: REFUSED,
+                        structure_id: None,
+                    },
+                );
+                Err(AppError::Forbidden)
+            }
+        }
+    }
+
+    /// Alerts the actor oversees, most recent first.
+    pub async fn list_alerts(&self, ctx: &Ctx) -> Result<Vec<AlertView>> {
+        let scope = self.oversight(ctx, "alertes.liste").await?;
+        let mut conn = self.store.acquire().await?;
+        Ok(v::alerts(&mut conn, scope, 200)
+            .await?
+            .into_iter()
+            .map(|a| AlertView {
+                kind_label: kind_label(&a.kind),
+                evidence: serde_json::from_str(&a.evidence).unwrap_or(serde_json::Value::Null),
+                id: a.id,
+                structure_id: a.structure_id,
+                login: a.login,
+                kind: a.kind,
+                severity: a.severity,
+                created_at: a.created_at,
+                mail_status: a.mail_status,
+                mail_attempts: a.mail_attempts,
+                mail_error: a.mail_error,
+                closed_by: a.closed_by,
+            })
+            .collect())
+    }
+
+    /// Lifts the freeze of an account (a directeur for her structure, the DPO for any), with a
+    /// reason; audited. The account's owner logs in again with both factors.
+    pub async fn unfreeze(&self, ctx: &Ctx, login: &str, reason: &str) -> Result<()> {
+        let scope = self.oversight(ctx, "compte.degel").await?;
+        let reason = reason.trim();
+        if reason.chars().count() < 5 {
+            let mut e = parcours_domain::ValidationErrors::default();
+            e.push("motif", "requis", "Indiquez le motif du dégel (5 caractères au moins).");
+            return Err(e.into());
+        }
+        let mut tx = self.store.begin().await?;
+        let account = parcours_store::accounts::by_login(&mut tx, login.trim())
+            .await?
+            .filter(|a| scope.is_none() || a.structure_id == scope)
+            .ok_or(AppError::NotFound)?;
+        if !v::unfreeze(&mut tx, account.id).await? {
+            return Err(AppError::Refused("Ce compte n'est pas gelé.".into()));
+        }
+        let fields = format!("compte:{},motif:{}", account.login, reason.replace(',', " "));
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "compte.degel",
+                subject: None,
+                fields: &fields,
+                outcome: OK,
+                structure_id: account.structure_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Break-glass: the advisor states why she needs more today and gets
+    /// [`Thresholds::break_glass_dossiers`] more at once; audited, alerted for review.
+    pub async fn break_glass(&self, ctx: &Ctx, reason: &str) -> Result<QuotaStatus> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Err(AppError::Forbidden);
+        };
+        let structure = self.identity_scope(ctx, "quota.bris_de_glace").await?;
+        let reason = reason.trim();
+        if reason.chars().count() < 10 || reason.chars().count() > 500 {
+            let mut e = parcours_domain::ValidationErrors::default();
+            e.push(
+                "motif",
+                "requis",
+                "Expliquez en une phrase pourquoi vous avez besoin de consulter d'autres dossiers (10 à 500 caractères).",
+            );
+            return Err(e.into());
+        }
+        let t = self.thresholds();
+        let day = day_of(ctx);
+        let mut tx = self.store.begin().await?;
+        v::lock_account(&mut tx, p.account_id).await?;
+        let (uses, _) = v::break_glass_on(&mut tx, p.account_id, &day).await?;
+        if uses >= t.break_glass_per_day {
+            return Err(AppError::Refused(
+                "Vous avez déjà utilisé le bris de glace aujourd'hui : demandez à votre directeur."
+                    .into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        v::insert_break_glass(
+            &mut tx,
+            &v::BreakGlassRow {
+                id: id.clone(),
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: structure,
+                day: day.clone(),
+                extra: t.break_glass_dossiers,
+                reason: reason.to_string(),
+                created_at: ctx.now.timestamp(),
+                reviewed_by: None,
+                reviewed_at: None,
+            },
+        )
+        .await?;
+        self.raise_alert(
+            &mut tx,
+            Some(structure),
+            Some(p.account_id),
+            &p.login,
+            "bris_de_glace",
+            "information",
+            &serde_json::json!({ "dossiers_supplementaires": t.break_glass_dossiers, "bris_de_glace": id })
+                .to_string(),
+            ctx.now.timestamp(),
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "quota.bris_de_glace",
+                subject: None,
+                fields: &format!("supplement:{}", t.break_glass_dossiers),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        let st = self.status_on(&mut tx, ctx, p, structure).await?;
+        tx.commit().await?;
+        Ok(st)
+    }
+
+    /// The structure's break-glass uses, for the directeur (or every structure's for the DPO).
+    pub async fn list_break_glass(&self, ctx: &Ctx) -> Result<Vec<BreakGlassView>> {
+        let scope = self.oversight(ctx, "quota.bris_de_glace.liste").await?;
+        let mut conn = self.store.acquire().await?;
+        let structures = match scope {
+            Some(s) => vec![s],
+            None => parcours_store::structures::list(&mut conn)
+                .await?
+                .into_iter()
+                .map(|s| s.id)
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for s in structures {
+            for b in v::break_glass_list(&mut conn, s, 200).await? {
+                out.push(BreakGlassView {
+                    id: b.id,
+                    login: b.login,
+                    day: b.day,
+                    extra: b.extra,
+                    reason: b.reason,
+                    created_at: b.created_at,
+                    reviewed_by: b.reviewed_by,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets a structure's daily quota for a role (its directeur), in dossiers.
+    pub async fn set_quota(&self, ctx: &Ctx, role: &str, daily: i64) -> Result<()> {
+        let Some(structure) = self.oversight(ctx, "quota.reglage").await? else {
+            return Err(AppError::Refused(
+                "Le quota se règle par le directeur de la structure.".into(),
+            ));
+        };
+        let role = Role::parse(role)
+            .filter(|r| r.reads_identities())
+            .ok_or_else(|| {
+                let mut e = parcours_domain::ValidationErrors::default();
+                e.push("role", "invalide", "Rôle : conseiller ou directeur.");
+                AppError::Validation(e)
+            })?;
+        if !(0..=2000).contains(&daily) {
+            let mut e = parcours_domain::ValidationErrors::default();
+            e.push("quota", "invalide", "Le quota est un nombre de dossiers entre 0 et 2 000 par jour.");
+            return Err(e.into());
+        }
+        let mut tx = self.store.begin().await?;
+        v::set_quota_setting(
+            &mut tx,
+            structure,
+            role.code(),
+            daily,
+            &ctx.actor.audit_name(),
+            ctx.now.timestamp(),
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "quota.reglage",
+                subject: None,
+                fields: &format!("role:{},quota:{daily}", role.code()),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Assigns a dossier of the structure to an advisor of the same structure (transfer between
+    /// advisors), with history and audit. A conseiller may hand over a dossier of her caseload; a
+    /// directeur may assign any dossier of her structure.
+    pub async fn assign_referent(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        to_login: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Err(AppError::Forbidden);
+        };
+        let mut tx = self.store.begin().await?;
+        let structure = self
+            .authorise_dossier(&mut tx, ctx, jeune_id, "jeune.referent")
+            .await?;
+        let current = parcours_store::jeunes::referent_of(&mut tx, jeune_id).await?;
+        if p.role != Role::Directeur && current != Some(p.account_id) {
+            return Err(AppError::Refused(
+                "Seul le référent du dossier ou la direction peut le confier à un autre conseiller."
+                    .into(),
+            ));
+        }
+        let to = parcours_store::accounts::by_login(&mut tx, to_login.trim())
+            .await?
+            .filter(|a| {
+                a.structure_id == Some(structure)
+                    && Role::parse(&a.role).is_some_and(|r| r.reads_identities())
+                    && a.active
+            })
+            .ok_or_else(|| {
+                let mut e = parcours_domain::ValidationErrors::default();
+                e.push(
+                    "conseiller",
+                    "inconnu",
+                    "Aucun conseiller actif de la structure n'a cet identifiant.",
+                );
+                AppError::Validation(e)
+            })?;
+        if current == Some(to.id) {
+            return Err(AppError::Refused(
+                "Ce conseiller est déjà le référent du dossier.".into(),
+            ));
+        }
+        parcours_store::jeunes::set_referent(&mut tx, jeune_id, Some(to.id)).await?;
+        v::insert_referent_change(
+            &mut tx,
+            &v::ReferentChange {
+                id: uuid::Uuid::new_v4().to_string(),
+                jeune_id: jeune_id.to_string(),
+                structure_id: structure,
+                from_account: current,
+                to_account: Some(to.id),
+                by_login: p.login.clone(),
+                at: ctx.now.timestamp(),
+                reason: reason.trim().chars().take(500).collect(),
+            },
+        )
+        .await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "jeune.referent",
+                subject: Some(jeune_id),
+                fields: &format!("vers:{}", to.login),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates canary dossiers in a structure through the normal creation path (same tables,
+    /// same encryption, same audit shape, no référent like an imported dossier), known
+    /// afterwards only by a keyed tag of their id.
+    pub async fn add_canaries(
+        &self,
+        ctx: &Ctx,
+        structure_code: &str,
+        people: &[parcours_domain::jeune::JeuneInput],
+    ) -> Result<usize> {
+        let mut tx = self.store.begin().await?;
+        let s = parcours_store::structures::by_code(&mut tx, structure_code.trim())
+            .await?
+            .ok_or_else(|| {
+                AppError::Refused(format!(
+                    "Mission Locale « {} » inconnue.",
+                    structure_code.trim()
+                ))
+            })?;
+        for input in people {
+            let (identity, _) = parcours_domain::jeune::validate(input, ctx.now.date_naive())?;
+            let id = self.insert_identity(&mut tx, ctx, s.id, &identity).await?;
+            v::add_canary_tag(&mut tx, &self.canary_tag(&id), s.id).await?;
+        }
+        tx.commit().await?;
+        Ok(people.len())
+    }
+
+    /// The canary dossier ids of a structure, recognised by their tags (never stored in clear).
+    pub async fn canary_ids(&self, conn: &mut Conn, structure_id: i64) -> Result<Vec<String>> {
+        let tags = v::canary_tags(conn).await?;
+        if tags.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = parcours_store::jeunes::ids_in_structure(conn, structure_id).await?;
+        Ok(ids
+            .into_iter()
+            .filter(|id| {
+                let t = self.canary_tag(id);
+                tags.iter().any(|(x, _)| *x == t)
+            })
+            .collect())
+    }
+}
+

@@ -1,0 +1,85 @@
+-- A stolen session leaks almost nothing (issue 15, promise P3): caseload history, read quotas
+-- held in the database (shared by every server instance), break-glass, freezes, scraping
+-- signals, alerts with their e-mail delivery, canaries (by keyed tag only), payment-batch
+-- downloads. See docs/SECURITY.md, "A stolen session".
+ALTER TABLE accounts ADD COLUMN frozen_at BIGINT;
+ALTER TABLE accounts ADD COLUMN frozen_reason TEXT;
+-- One row per distinct (account, day, person) read outside the account's caseload. weight is
+-- the heaviest way the person was shown that day (1: a search candidate, 4: a dossier opened).
+CREATE TABLE quota_reads (
+  account_id BIGINT NOT NULL,
+  day TEXT NOT NULL,
+  jeune_id TEXT NOT NULL,
+  weight BIGINT NOT NULL,
+  first_at BIGINT NOT NULL,
+  opened_at BIGINT,
+  PRIMARY KEY (account_id, day, jeune_id)
+);
+CREATE INDEX quota_reads_opened ON quota_reads(account_id, opened_at);
+-- A structure's daily quota for a role, in dossiers (a directeur's setting); absent: default.
+CREATE TABLE quota_settings (
+  structure_id BIGINT NOT NULL,
+  role TEXT NOT NULL,
+  daily BIGINT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (structure_id, role)
+);
+CREATE TABLE break_glass (
+  id TEXT PRIMARY KEY,
+  account_id BIGINT NOT NULL,
+  login TEXT NOT NULL,
+  structure_id BIGINT NOT NULL,
+  day TEXT NOT NULL,
+  extra BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  reviewed_by TEXT,
+  reviewed_at BIGINT
+);
+CREATE INDEX break_glass_account ON break_glass(account_id, day);
+CREATE INDEX break_glass_structure ON break_glass(structure_id, created_at);
+-- Refused dossier ids (unknown or of another structure): id probing.
+CREATE TABLE probes (account_id BIGINT NOT NULL, at BIGINT NOT NULL);
+CREATE INDEX probes_account ON probes(account_id, at);
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  structure_id BIGINT,
+  account_id BIGINT,
+  login TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  -- counts and dossier ids, never an identity
+  evidence TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  mail_status TEXT NOT NULL,
+  mail_attempts BIGINT NOT NULL DEFAULT 0,
+  mail_error TEXT,
+  mail_next_at BIGINT,
+  closed_by TEXT,
+  closed_at BIGINT
+);
+CREATE INDEX alerts_structure ON alerts(structure_id, created_at);
+CREATE INDEX alerts_mail ON alerts(mail_status, mail_next_at);
+-- Canaries are known only by a keyed tag of their dossier id: a dump does not say which
+-- dossiers are decoys.
+CREATE TABLE canary_tags (tag BYTEA PRIMARY KEY, structure_id BIGINT NOT NULL);
+CREATE TABLE referent_history (
+  id TEXT PRIMARY KEY,
+  jeune_id TEXT NOT NULL,
+  structure_id BIGINT NOT NULL,
+  from_account BIGINT,
+  to_account BIGINT,
+  by_login TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX referent_history_jeune ON referent_history(jeune_id, at);
+CREATE TABLE batch_downloads (
+  structure_id BIGINT NOT NULL,
+  month TEXT NOT NULL,
+  account_id BIGINT NOT NULL,
+  login TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (structure_id, month)
+);

@@ -1,0 +1,551 @@
+//! What bounds a stolen session (issue 15, promise P3): counted reads per (account, day,
+//! person), quota settings, break-glass, refused-id probes, freezes, alerts and their e-mail
+//! delivery, canary tags, référent history, payment-batch downloads.
+//!
+//! Everything lives in the database, so that every server instance shares it. This module stores
+//! and counts; `parcours_app::vigilance` decides.
+
+use crate::{Conn, Result};
+use sqlx::Row;
+
+/// Serialises the counted reads of one account across connections and instances: the row lock
+/// is held until the transaction ends (PostgreSQL; SQLite already serialises writers).
+pub async fn lock_account(conn: &mut Conn, account_id: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET frozen_reason = frozen_reason WHERE id = $1")
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The référent of each dossier asked for (absent: unknown dossier).
+pub async fn referents(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Option<i64>)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = sqlx::query("SELECT referent_id FROM jeunes WHERE id = $1")
+            .bind(*id)
+            .fetch_optional(&mut *conn)
+            .await?
+        {
+            out.push(((*id).to_string(), r.try_get(0)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Records that `account` was shown `jeune_id` today with `weight`; keeps the heaviest weight
+/// of the day and the first time the dossier was opened.
+pub async fn record_read(
+    conn: &mut Conn,
+    account_id: i64,
+    day: &str,
+    jeune_id: &str,
+    weight: i64,
+    now: i64,
+    opened: bool,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO quota_reads (account_id, day, jeune_id, weight, first_at, opened_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (account_id, day, jeune_id) DO UPDATE SET \
+           weight = CASE WHEN excluded.weight > quota_reads.weight THEN excluded.weight ELSE quota_reads.weight END, \
+           opened_at = COALESCE(quota_reads.opened_at, excluded.opened_at)",
+    )
+    .bind(account_id)
+    .bind(day)
+    .bind(jeune_id)
+    .bind(weight)
+    .bind(now)
+    .bind(if opened { Some(now) } else { None })
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Points used by an account on a day (sum of the weights of its counted reads).
+pub async fn used(conn: &mut Conn, account_id: i64, day: &str) -> Result<i64> {
+    let r = sqlx::query(
+        "SELECT COALESCE(SUM(weight), 0), COUNT(*) FROM quota_reads WHERE account_id = $1 AND day = $2",
+    )
+    .bind(account_id)
+    .bind(day)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(r.try_get(0)?)
+}
+
+/// Distinct dossiers outside the caseload an account opened since `since`.
+pub async fn opened_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) FROM quota_reads WHERE account_id = $1 AND opened_at >= $2",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(r.try_get(0)?)
+}
+
+/// The dossier ids an account was shown outside its caseload on a day (evidence of alerts).
+pub async fn read_ids(conn: &mut Conn, account_id: i64, day: &str, limit: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT jeune_id FROM quota_reads WHERE account_id = $1 AND day = $2 ORDER BY first_at DESC, jeune_id LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(day)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+pub async fn quota_setting(conn: &mut Conn, structure_id: i64, role: &str) -> Result<Option<i64>> {
+    let r = sqlx::query("SELECT daily FROM quota_settings WHERE structure_id = $1 AND role = $2")
+        .bind(structure_id)
+        .bind(role)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match r {
+        Some(r) => Some(r.try_get(0)?),
+        None => None,
+    })
+}
+
+pub async fn set_quota_setting(
+    conn: &mut Conn,
+    structure_id: i64,
+    role: &str,
+    daily: i64,
+    by: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO quota_settings (structure_id, role, daily, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (structure_id, role) DO UPDATE SET daily = excluded.daily, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(structure_id)
+    .bind(role)
+    .bind(daily)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct BreakGlassRow {
+    pub id: String,
+    pub account_id: i64,
+    pub login: String,
+    pub structure_id: i64,
+    pub day: String,
+    pub extra: i64,
+    pub reason: String,
+    pub created_at: i64,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<i64>,
+}
+
+pub async fn insert_break_glass(conn: &mut Conn, b: &BreakGlassRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO break_glass (id, account_id, login, structure_id, day, extra, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&b.id)
+    .bind(b.account_id)
+    .bind(&b.login)
+    .bind(b.structure_id)
+    .bind(&b.day)
+    .bind(b.extra)
+    .bind(&b.reason)
+    .bind(b.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// (uses, extra points) of an account's break-glass on a day.
+pub async fn break_glass_on(conn: &mut Conn, account_id: i64, day: &str) -> Result<(i64, i64)> {
+    let r = sqlx::query(
+        "SELECT COUNT(*), COALESCE(SUM(extra), 0) FROM break_glass WHERE account_id = $1 AND day = $2",
+    )
+    .bind(account_id)
+    .bind(day)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((r.try_get(0)?, r.try_get(1)?))
+}
+
+fn break_glass_of(r: &sqlx::any::AnyRow) -> Result<BreakGlassRow> {
+    Ok(BreakGlassRow {
+        id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        login: r.try_get(2)?,
+        structure_id: r.try_get(3)?,
+        day: r.try_get(4)?,
+        extra: r.try_get(5)?,
+        reason: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        reviewed_by: r.try_get(8)?,
+        reviewed_at: r.try_get(9)?,
+    })
+}
+
+/// A structure's break-glass uses, most recent first.
+pub async fn break_glass_list(conn: &mut Conn, structure_id: i64, limit: i64) -> Result<Vec<BreakGlassRow>> {
+    sqlx::query(
+        "SELECT id, account_id, login, structure_id, day, extra, reason, created_at, reviewed_by, reviewed_at \
+         FROM break_glass WHERE structure_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+    )
+    .bind(structure_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(break_glass_of)
+    .collect()
+}
+
+/// Marks a break-glass use as reviewed; false if it is not of this structure or already reviewed.
+pub async fn review_break_glass(
+    conn: &mut Conn,
+    id: &str,
+    structure_id: i64,
+    by: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE break_glass SET reviewed_by = $3, reviewed_at = $4 WHERE id = $1 AND structure_id = $2 AND reviewed_by IS NULL",
+    )
+    .bind(id)
+    .bind(structure_id)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn add_probe(conn: &mut Conn, account_id: i64, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO probes (account_id, at) VALUES ($1, $2)")
+        .bind(account_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn probes_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM probes WHERE account_id = $1 AND at >= $2")
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(r.try_get(0)?)
+}
+
+/// Freezes an account and ends every session it has, on every instance (sessions live here).
+/// Returns false when it was already frozen.
+pub async fn freeze(conn: &mut Conn, account_id: i64, now: i64, reason: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE accounts SET frozen_at = $2, frozen_reason = $3 WHERE id = $1 AND frozen_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Lifts a freeze; the account's owner logs in again with both factors (no session survived).
+pub async fn unfreeze(conn: &mut Conn, account_id: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE accounts SET frozen_at = NULL, frozen_reason = NULL WHERE id = $1 AND frozen_at IS NOT NULL",
+    )
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub id: String,
+    pub structure_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub login: String,
+    pub kind: String,
+    pub severity: String,
+    /// JSON: counts and dossier ids, never an identity.
+    pub evidence: String,
+    pub created_at: i64,
+    pub mail_status: String,
+    pub mail_attempts: i64,
+    pub mail_error: Option<String>,
+    pub mail_next_at: Option<i64>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<i64>,
+}
+
+const ALERT_COLS: &str = "id, structure_id, account_id, login, kind, severity, evidence, created_at, \
+                          mail_status, mail_attempts, mail_error, mail_next_at, closed_by, closed_at";
+
+fn alert_of(r: &sqlx::any::AnyRow) -> Result<AlertRow> {
+    Ok(AlertRow {
+        id: r.try_get(0)?,
+        structure_id: r.try_get(1)?,
+        account_id: r.try_get(2)?,
+        login: r.try_get(3)?,
+        kind: r.try_get(4)?,
+        severity: r.try_get(5)?,
+        evidence: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        mail_status: r.try_get(8)?,
+        mail_attempts: r.try_get(9)?,
+        mail_error: r.try_get(10)?,
+        mail_next_at: r.try_get(11)?,
+        closed_by: r.try_get(12)?,
+        closed_at: r.try_get(13)?,
+    })
+}
+
+pub async fn insert_alert(conn: &mut Conn, a: &AlertRow) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO alerts ({ALERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    )))
+    .bind(&a.id)
+    .bind(a.structure_id)
+    .bind(a.account_id)
+    .bind(&a.login)
+    .bind(&a.kind)
+    .bind(&a.severity)
+    .bind(&a.evidence)
+    .bind(a.created_at)
+    .bind(&a.mail_status)
+    .bind(a.mail_attempts)
+    .bind(&a.mail_error)
+    .bind(a.mail_next_at)
+    .bind(&a.closed_by)
+    .bind(a.closed_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether an alert of this kind was raised for the account since `since` (one a day is enough).
+pub async fn alert_since(conn: &mut Conn, account_id: i64, kind: &str, since: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) FROM alerts WHERE account_id = $1 AND kind = $2 AND created_at >= $3",
+    )
+    .bind(account_id)
+    .bind(kind)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(r.try_get::<i64, _>(0)? > 0)
+}
+
+/// Alerts of a structure (or of every structure with `None`), most recent first.
+pub async fn alerts(conn: &mut Conn, structure_id: Option<i64>, limit: i64) -> Result<Vec<AlertRow>> {
+    let q = match structure_id {
+        Some(_) => format!("SELECT {ALERT_COLS} FROM alerts WHERE structure_id = $1 ORDER BY created_at DESC, id LIMIT $2"),
+        None => format!("SELECT {ALERT_COLS} FROM alerts WHERE $1 = $1 ORDER BY created_at DESC, id LIMIT $2"),
+    };
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(structure_id.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(alert_of)
+        .collect()
+}
+
+/// Alerts whose e-mail is due (never sent, or a retry whose time has come).
+pub async fn alerts_to_mail(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<AlertRow>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ALERT_COLS} FROM alerts WHERE mail_status = 'a_envoyer' AND (mail_next_at IS NULL OR mail_next_at <= $1) \
+         ORDER BY created_at, id LIMIT $2"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(alert_of)
+    .collect()
+}
+
+/// Records the outcome of one delivery attempt.
+pub async fn alert_mail_outcome(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    error: Option<&str>,
+    next_at: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE alerts SET mail_status = $2, mail_attempts = mail_attempts + 1, mail_error = $3, mail_next_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(error)
+    .bind(next_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn close_alert(conn: &mut Conn, id: &str, by: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE alerts SET closed_by = $2, closed_at = $3 WHERE id = $1 AND closed_at IS NULL",
+    )
+    .bind(id)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn alert(conn: &mut Conn, id: &str) -> Result<Option<AlertRow>> {
+    match sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ALERT_COLS} FROM alerts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    {
+        Some(r) => Ok(Some(alert_of(&r)?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn add_canary_tag(conn: &mut Conn, tag: &[u8], structure_id: i64) -> Result<()> {
+    sqlx::query("INSERT INTO canary_tags (tag, structure_id) VALUES ($1, $2)")
+        .bind(tag.to_vec())
+        .bind(structure_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn is_canary_tag(conn: &mut Conn, tag: &[u8]) -> Result<bool> {
+    let r = sqlx::query("SELECT COUNT(*) FROM canary_tags WHERE tag = $1")
+        .bind(tag.to_vec())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(r.try_get::<i64, _>(0)? > 0)
+}
+
+/// Every canary tag with its structure (a few per structure).
+pub async fn canary_tags(conn: &mut Conn) -> Result<Vec<(Vec<u8>, i64)>> {
+    sqlx::query("SELECT tag, structure_id FROM canary_tags")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+pub async fn canaries_in(conn: &mut Conn, structure_id: i64) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM canary_tags WHERE structure_id = $1")
+        .bind(structure_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(r.try_get(0)?)
+}
+
+#[derive(Debug, Clone)]
+pub struct ReferentChange {
+    pub id: String,
+    pub jeune_id: String,
+    pub structure_id: i64,
+    pub from_account: Option<i64>,
+    pub to_account: Option<i64>,
+    pub by_login: String,
+    pub at: i64,
+    pub reason: String,
+}
+
+pub async fn insert_referent_change(conn: &mut Conn, c: &ReferentChange) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO referent_history (id, jeune_id, structure_id, from_account, to_account, by_login, at, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&c.id)
+    .bind(&c.jeune_id)
+    .bind(c.structure_id)
+    .bind(c.from_account)
+    .bind(c.to_account)
+    .bind(&c.by_login)
+    .bind(c.at)
+    .bind(&c.reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn referent_history(conn: &mut Conn, jeune_id: &str) -> Result<Vec<ReferentChange>> {
+    sqlx::query(
+        "SELECT id, jeune_id, structure_id, from_account, to_account, by_login, at, reason \
+         FROM referent_history WHERE jeune_id = $1 ORDER BY at, id",
+    )
+    .bind(jeune_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ReferentChange {
+            id: r.try_get(0)?,
+            jeune_id: r.try_get(1)?,
+            structure_id: r.try_get(2)?,
+            from_account: r.try_get(3)?,
+            to_account: r.try_get(4)?,
+            by_login: r.try_get(5)?,
+            at: r.try_get(6)?,
+            reason: r.try_get(7)?,
+        })
+    })
+    .collect()
+}
+
+/// The first download of a month's payment batch with IBANs: (login, at).
+pub async fn batch_download(conn: &mut Conn, structure_id: i64, month: &str) -> Result<Option<(String, i64)>> {
+    match sqlx::query("SELECT login, at FROM batch_downloads WHERE structure_id = $1 AND month = $2")
+        .bind(structure_id)
+        .bind(month)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?))),
+        None => Ok(None),
+    }
+}
+
+pub async fn record_batch_download(
+    conn: &mut Conn,
+    structure_id: i64,
+    month: &str,
+    account_id: i64,
+    login: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO batch_downloads (structure_id, month, account_id, login, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(structure_id)
+    .bind(month)
+    .bind(account_id)
+    .bind(login)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
