@@ -425,7 +425,11 @@ impl App {
             .map(|l| Event {
                 action: "allocation.mois",
                 subject: Some(&l.jeune_id),
-                fields: if l.masked { "montant" } else { "nom,prenom,date_naissance" },
+                fields: if l.masked {
+                    "montant"
+                } else {
+                    "nom,prenom,date_naissance"
+                },
                 outcome: OK,
                 structure_id: Some(structure),
             })

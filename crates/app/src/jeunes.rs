@@ -598,7 +598,11 @@ impl App {
         let found = self.search_in(&mut tx, structure, query).await?;
         let total = found.len();
         let page = query.page.max(0) as usize;
-        let shown: Vec<&Summary> = found.iter().skip(page * SEARCH_PAGE).take(SEARCH_PAGE).collect();
+        let shown: Vec<&Summary> = found
+            .iter()
+            .skip(page * SEARCH_PAGE)
+            .take(SEARCH_PAGE)
+            .collect();
         let weights: Vec<(&str, i64)> = shown
             .iter()
             .map(|d| (d.id.as_str(), WEIGHT_CANDIDATE))
@@ -643,7 +647,12 @@ impl App {
                 .map(|d| Candidate {
                     id: d.id.clone(),
                     nom: d.nom.clone(),
-                    initiale: d.prenom.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default(),
+                    initiale: d
+                        .prenom
+                        .chars()
+                        .next()
+                        .map(|c| c.to_uppercase().collect())
+                        .unwrap_or_default(),
                     annee_naissance: d.date_naissance.year(),
                     commune: d.commune.clone(),
                     portefeuille: mine.contains(&d.id),

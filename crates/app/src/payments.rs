@@ -293,8 +293,15 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         if let (Some(key), Actor::Account(p)) = (&download_key, &ctx.actor) {
-            vigilance::record_batch_download(&mut tx, structure, key, p.account_id, &p.login, ctx.now.timestamp())
-                .await?;
+            vigilance::record_batch_download(
+                &mut tx,
+                structure,
+                key,
+                p.account_id,
+                &p.login,
+                ctx.now.timestamp(),
+            )
+            .await?;
         }
         let decided = pq::allowances_in_month(&mut tx, structure, &m).await?;
         let mut lines = Vec::new();
@@ -381,7 +388,11 @@ impl App {
                 }
             }
         }
-        let fields = if file.is_some() { "nom,prenom,iban" } else { "montant" };
+        let fields = if file.is_some() {
+            "nom,prenom,iban"
+        } else {
+            "montant"
+        };
         let events: Vec<Event> = lines
             .iter()
             .map(|l| Event {

@@ -97,7 +97,9 @@ pub async fn open(loc: &Location) -> Result<App> {
     }
     let master = MasterKey::load(&loc.key_file).map_err(|e| AppError::Refused(e.to_string()))?;
     let keys = Keys::load(&store, master).await?;
-    Ok(App::new(store, keys, Some(loc.checkpoint_log())))
+    let app = App::new(store, keys, Some(loc.checkpoint_log()));
+    app.load_thresholds().await?;
+    Ok(app)
 }
 
 /// A structure as shown to people.

@@ -215,6 +215,46 @@ impl App {
         *self.thresholds.write().unwrap_or_else(|p| p.into_inner()) = t;
     }
 
+    /// Reads the instance's thresholds (at start; defaults when never set).
+    pub async fn load_thresholds(&self) -> Result<Thresholds> {
+        let mut conn = self.store.acquire().await?;
+        let t = match parcours_store::keyring::meta_get(&mut conn, THRESHOLDS_META).await? {
+            Some(j) => serde_json::from_str(&j)
+                .map_err(|_| AppError::internal("seuils de vigilance illisibles"))?,
+            None => Thresholds::default(),
+        };
+        self.set_thresholds(t);
+        Ok(t)
+    }
+
+    /// Stores the instance's thresholds (operator command; servers read them at start).
+    pub async fn save_thresholds(&self, t: Thresholds) -> Result<()> {
+        let values = [
+            t.window_opened,
+            t.window_s,
+            t.probes,
+            t.probes_window_s,
+            t.break_glass_dossiers,
+            t.break_glass_per_day,
+            t.new_account_days,
+        ];
+        if values.iter().any(|v| *v < 0) || t.window_opened < 1 || t.probes < 1 {
+            return Err(AppError::Refused(
+                "les seuils sont des nombres positifs (au moins 1 pour les déclencheurs)".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        parcours_store::keyring::meta_set(
+            &mut tx,
+            THRESHOLDS_META,
+            &serde_json::to_string(&t).map_err(AppError::internal)?,
+        )
+        .await?;
+        tx.commit().await?;
+        self.set_thresholds(t);
+        Ok(())
+    }
+
     /// Today's budget of an account.
     pub async fn quota_status(&self, ctx: &Ctx) -> Result<QuotaStatus> {
         let Actor::Account(p) = &ctx.actor else {
@@ -613,7 +653,11 @@ impl App {
         let reason = reason.trim();
         if reason.chars().count() < 5 {
             let mut e = parcours_domain::ValidationErrors::default();
-            e.push("motif", "requis", "Indiquez le motif du dégel (5 caractères au moins).");
+            e.push(
+                "motif",
+                "requis",
+                "Indiquez le motif du dégel (5 caractères au moins).",
+            );
             return Err(e.into());
         }
         let mut tx = self.store.begin().await?;
@@ -624,7 +668,11 @@ impl App {
         if !v::unfreeze(&mut tx, account.id).await? {
             return Err(AppError::Refused("Ce compte n'est pas gelé.".into()));
         }
-        let fields = format!("compte:{},motif:{}", account.login, reason.replace(',', " "));
+        let fields = format!(
+            "compte:{},motif:{}",
+            account.login,
+            reason.replace(',', " ")
+        );
         self.audit(
             &mut tx,
             ctx,
@@ -760,7 +808,11 @@ impl App {
             })?;
         if !(0..=2000).contains(&daily) {
             let mut e = parcours_domain::ValidationErrors::default();
-            e.push("quota", "invalide", "Le quota est un nombre de dossiers entre 0 et 2 000 par jour.");
+            e.push(
+                "quota",
+                "invalide",
+                "Le quota est un nombre de dossiers entre 0 et 2 000 par jour.",
+            );
             return Err(e.into());
         }
         let mut tx = self.store.begin().await?;
@@ -908,4 +960,3 @@ impl App {
             .collect())
     }
 }
-

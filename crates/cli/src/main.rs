@@ -66,6 +66,15 @@ enum Command {
     /// Benchmarks (print their figures).
     #[command(subcommand)]
     Bench(commands::bench::Cmd),
+    /// Decoy dossiers that freeze whoever reads them outside a caseload.
+    #[command(subcommand)]
+    Canaries(commands::vigilance::Canaries),
+    /// Security alerts: SMTP relay, recipients, list, send.
+    #[command(subcommand)]
+    Alertes(commands::vigilance::Alertes),
+    /// Scraping thresholds of the instance.
+    #[command(subcommand)]
+    Vigilance(commands::vigilance::Vigilance),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +116,9 @@ fn main() -> ExitCode {
             Command::Warehouse(c) => commands::warehouse::run(c).await,
             Command::Insight(c) => commands::insight::run(c).await,
             Command::Bench(c) => commands::bench::run(c).await,
+            Command::Canaries(c) => commands::vigilance::canaries(c).await,
+            Command::Alertes(c) => commands::vigilance::alertes(c).await,
+            Command::Vigilance(c) => commands::vigilance::vigilance(c).await,
         }
     });
     match result {

@@ -455,10 +455,11 @@ pub async fn list_caseload(
 }
 
 pub async fn count_caseload(conn: &mut Conn, structure_id: i64, account_id: i64) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM jeunes WHERE structure_id = $1 AND referent_id = $2")
-        .bind(structure_id)
-        .bind(account_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT COUNT(*) FROM jeunes WHERE structure_id = $1 AND referent_id = $2")
+            .bind(structure_id)
+            .bind(account_id)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(row.try_get(0)?)
 }

@@ -76,18 +76,22 @@ pub async fn used(conn: &mut Conn, account_id: i64, day: &str) -> Result<i64> {
 
 /// Distinct dossiers outside the caseload an account opened since `since`.
 pub async fn opened_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
-    let r = sqlx::query(
-        "SELECT COUNT(*) FROM quota_reads WHERE account_id = $1 AND opened_at >= $2",
-    )
-    .bind(account_id)
-    .bind(since)
-    .fetch_one(&mut *conn)
-    .await?;
+    let r =
+        sqlx::query("SELECT COUNT(*) FROM quota_reads WHERE account_id = $1 AND opened_at >= $2")
+            .bind(account_id)
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(r.try_get(0)?)
 }
 
 /// The dossier ids an account was shown outside its caseload on a day (evidence of alerts).
-pub async fn read_ids(conn: &mut Conn, account_id: i64, day: &str, limit: i64) -> Result<Vec<String>> {
+pub async fn read_ids(
+    conn: &mut Conn,
+    account_id: i64,
+    day: &str,
+    limit: i64,
+) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT jeune_id FROM quota_reads WHERE account_id = $1 AND day = $2 ORDER BY first_at DESC, jeune_id LIMIT $3",
     )
@@ -193,7 +197,11 @@ fn break_glass_of(r: &sqlx::any::AnyRow) -> Result<BreakGlassRow> {
 }
 
 /// A structure's break-glass uses, most recent first.
-pub async fn break_glass_list(conn: &mut Conn, structure_id: i64, limit: i64) -> Result<Vec<BreakGlassRow>> {
+pub async fn break_glass_list(
+    conn: &mut Conn,
+    structure_id: i64,
+    limit: i64,
+) -> Result<Vec<BreakGlassRow>> {
     sqlx::query(
         "SELECT id, account_id, login, structure_id, day, extra, reason, created_at, reviewed_by, reviewed_at \
          FROM break_glass WHERE structure_id = $1 ORDER BY created_at DESC, id LIMIT $2",
@@ -352,7 +360,11 @@ pub async fn alert_since(conn: &mut Conn, account_id: i64, kind: &str, since: i6
 }
 
 /// Alerts of a structure (or of every structure with `None`), most recent first.
-pub async fn alerts(conn: &mut Conn, structure_id: Option<i64>, limit: i64) -> Result<Vec<AlertRow>> {
+pub async fn alerts(
+    conn: &mut Conn,
+    structure_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AlertRow>> {
     let q = match structure_id {
         Some(_) => format!("SELECT {ALERT_COLS} FROM alerts WHERE structure_id = $1 ORDER BY created_at DESC, id LIMIT $2"),
         None => format!("SELECT {ALERT_COLS} FROM alerts WHERE $1 = $1 ORDER BY created_at DESC, id LIMIT $2"),
@@ -517,12 +529,18 @@ pub async fn referent_history(conn: &mut Conn, jeune_id: &str) -> Result<Vec<Ref
 }
 
 /// The first download of a month's payment batch with IBANs: (login, at).
-pub async fn batch_download(conn: &mut Conn, structure_id: i64, month: &str) -> Result<Option<(String, i64)>> {
-    match sqlx::query("SELECT login, at FROM batch_downloads WHERE structure_id = $1 AND month = $2")
-        .bind(structure_id)
-        .bind(month)
-        .fetch_optional(&mut *conn)
-        .await?
+pub async fn batch_download(
+    conn: &mut Conn,
+    structure_id: i64,
+    month: &str,
+) -> Result<Option<(String, i64)>> {
+    match sqlx::query(
+        "SELECT login, at FROM batch_downloads WHERE structure_id = $1 AND month = $2",
+    )
+    .bind(structure_id)
+    .bind(month)
+    .fetch_optional(&mut *conn)
+    .await?
     {
         Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?))),
         None => Ok(None),

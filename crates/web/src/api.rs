@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use parcours_app::jeunes::SearchQuery;
 use parcours_app::AppError;
 use parcours_domain::jeune::JeuneInput;
@@ -18,8 +18,8 @@ use crate::error::WebError;
 use crate::request::{clear_cookie, set_cookie, Req};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
         .route("/openapi.json", get(openapi))
         .route("/session", post(login).delete(logout))
         .route("/session/code", post(code))
@@ -197,8 +197,10 @@ async fn list(State(s): State<AppState>, req: Req, Query(p): Query<PageQuery>) -
 async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery>) -> ApiResult {
     let ctx = req.authenticated()?;
     let r = s.app.search_jeunes(&ctx, &q).await.map_err(err(&req))?;
-    Ok(Json(json!({"dossiers": r.candidates, "total": r.total, "page": r.page, "pages": r.pages}))
-        .into_response())
+    Ok(
+        Json(json!({"dossiers": r.candidates, "total": r.total, "page": r.page, "pages": r.pages}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use parcours_app::allowances::DecisionInput;
 use parcours_app::companies::{CompanyInput, ContactInput, ImmersionInput, OfferInput};
 use parcours_app::programmes::ProgrammeInput;
@@ -21,8 +21,8 @@ use crate::error::WebError;
 use crate::request::Req;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
         .route("/portefeuille", get(caseload))
         .route("/jeunes/{id}/dossier", get(dossier))
         .route("/jeunes/{id}/situation", put(situation))

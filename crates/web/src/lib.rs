@@ -14,6 +14,8 @@ mod error;
 mod pages;
 pub mod pilotage;
 mod request;
+pub mod routes;
+mod vigilance;
 mod work;
 
 use axum::extract::DefaultBodyLimit;
@@ -95,13 +97,18 @@ async fn flush_refusals(
     res
 }
 
-/// The whole application as a router (used by `serve` and by the tests).
-pub fn router(app: Arc<App>) -> Router {
-    let state = AppState { app };
-    Router::new()
+/// Every route of the application, pages and API, with their paths ([`routes::Routes`]).
+fn table() -> routes::Routes {
+    routes::Routes::new()
         .merge(pages::routes())
         .merge(work::routes())
-        .nest("/api/v1", api::routes().merge(api_work::routes()))
+        .merge(vigilance::pages())
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(api_work::routes())
+                .merge(vigilance::api()),
+        )
         .route("/pilotage", get(pilotage::page))
         .route(
             "/api/v1/pilotage/jeton",
@@ -109,6 +116,102 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/static/parcours.css", get(css))
+}
+
+/// The path of every route of the router, as axum matches it (`/jeunes/{id}`), read from the
+/// same table the router is built from.
+pub fn route_paths() -> Vec<String> {
+    table().paths
+}
+
+/// Every route that reveals the identity of a young person, and how it is counted (issue 15).
+/// `docs/SECURITY.md` shows the same table; the tests enumerate [`route_paths`] and fail if a
+/// route shows an identity of the structure outside the caseload without being listed here.
+pub const IDENTITY_ROUTES: &[(&str, &str)] = &[
+    ("/portefeuille", "own caseload only: free"),
+    ("/api/v1/portefeuille", "own caseload only: free"),
+    ("/jeunes", "own caseload only (Mes dossiers): free"),
+    ("/api/v1/jeunes", "own caseload only: free"),
+    (
+        "/recherche",
+        "candidates outside the caseload: weight 1 each, every page",
+    ),
+    (
+        "/api/v1/jeunes/recherche",
+        "candidates outside the caseload: weight 1 each, every page",
+    ),
+    ("/jeunes/{id}", "dossier outside the caseload: weight 4"),
+    (
+        "/api/v1/jeunes/{id}",
+        "dossier outside the caseload: weight 4",
+    ),
+    (
+        "/api/v1/jeunes/{id}/dossier",
+        "dossier outside the caseload: weight 4",
+    ),
+    (
+        "/jeunes/{id}/*",
+        "every act on a dossier outside the caseload: weight 4 (authorise_dossier)",
+    ),
+    (
+        "/api/v1/jeunes/{id}/*",
+        "every act on a dossier outside the caseload: weight 4 (authorise_dossier)",
+    ),
+    (
+        "/dispositifs/{id}/*",
+        "acts on a programme: weight 4 for its dossier (authorise_dossier)",
+    ),
+    (
+        "/api/v1/dispositifs/{id}/*",
+        "acts on a programme: weight 4 for its dossier (authorise_dossier)",
+    ),
+    (
+        "/entrees/{id}/statut",
+        "acts on an entry: weight 4 for its dossier (authorise_dossier)",
+    ),
+    (
+        "/api/v1/entrees/{id}/statut",
+        "acts on an entry: weight 4 for its dossier (authorise_dossier)",
+    ),
+    (
+        "/immersions/{id}/statut",
+        "acts on an immersion: weight 4 for its dossier (authorise_dossier)",
+    ),
+    (
+        "/api/v1/immersions/{id}/statut",
+        "acts on an immersion: weight 4 for its dossier (authorise_dossier)",
+    ),
+    (
+        "/allocations",
+        "names only for the caseload; other lines masked (Dossier xxxxxxxx)",
+    ),
+    (
+        "/api/v1/allocations",
+        "names only for the caseload; other lines masked",
+    ),
+    (
+        "/allocations/lot",
+        "preview: names only for the caseload; other lines masked",
+    ),
+    (
+        "/allocations/lot.csv",
+        "file with names and IBANs: once per month and structure, then refused and alerted",
+    ),
+    (
+        "/allocations/lot.xml",
+        "file with names and IBANs: once per month and structure, then refused and alerted",
+    ),
+    (
+        "/api/v1/allocations/lot",
+        "preview masked; format=csv|pain001 once per month and structure",
+    ),
+];
+
+/// The whole application as a router (used by `serve` and by the tests).
+pub fn router(app: Arc<App>) -> Router {
+    let state = AppState { app };
+    table()
+        .router
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -141,8 +244,8 @@ async fn css() -> Response {
         .into_response()
 }
 
-/// Serves until `shutdown` resolves. Seals the audit log every second and purges expired
-/// sessions every ten minutes in the background.
+/// Serves until `shutdown` resolves. Seals the audit log every second, purges expired
+/// sessions every ten minutes and sends alert e-mails in the background.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
@@ -165,6 +268,21 @@ pub async fn serve(
             n += 1;
             if n.is_multiple_of(600) {
                 let _ = sealer.purge_sessions(chrono::Utc::now()).await;
+            }
+        }
+    });
+    // Alert e-mails, apart from the sealer (a slow relay must not hold the write gate): due
+    // ones every two seconds, failed ones at their retry time.
+    let mailer = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = mailer
+                .deliver_alert_mails(chrono::Utc::now().timestamp())
+                .await
+            {
+                tracing::error!(erreur = %e, "envoi des courriels d'alerte en échec");
             }
         }
     });

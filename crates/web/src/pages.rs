@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Form;
 use parcours_app::jeunes::{SearchQuery, Summary, PAGE_SIZE};
 use parcours_app::setup::Structure;
 use parcours_app::AppError;
@@ -18,8 +18,8 @@ use crate::error::{render, WebError};
 use crate::request::{clear_cookie, set_cookie, Req};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
         .route("/", get(home))
         .route("/connexion", get(login_page).post(login_submit))
         .route("/connexion/code", get(code_page).post(code_submit))

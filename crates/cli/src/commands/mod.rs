@@ -12,6 +12,7 @@ pub mod seed;
 pub mod serve;
 pub mod structure;
 pub mod user;
+pub mod vigilance;
 pub mod warehouse;
 
 use parcours_app::{App, AppError};

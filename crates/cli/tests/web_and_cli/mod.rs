@@ -388,7 +388,13 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
             inst.backend
         );
         let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
-        assert_eq!(page.status, StatusCode::OK, "{}: {}", inst.backend, page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "{}: {}",
+            inst.backend,
+            page.body
+        );
         assert_eq!(
             page.json()["contacts"][0]["email"],
             "g.rotatrice@example.org",

@@ -6,18 +6,16 @@
 
 mod acts;
 mod dossier;
-mod form;
+pub(crate) mod form;
 mod structure;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::error::WebError;
-use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
         .route("/portefeuille", get(dossier::caseload))
         .route("/jeunes/{id}", get(dossier::show))
         .route(
@@ -89,7 +87,7 @@ fn see_other(to: &str) -> Response {
 }
 
 /// A dossier id as it may appear in a redirect: a UUID, or nothing.
-fn safe_id(id: &str) -> String {
+pub(crate) fn safe_id(id: &str) -> String {
     uuid::Uuid::parse_str(id)
         .map(|u| u.to_string())
         .unwrap_or_default()
