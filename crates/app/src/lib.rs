@@ -102,6 +102,8 @@ pub struct App {
     pending_signals: std::sync::Mutex<Vec<vigilance::Signal>>,
     /// Scraping thresholds of the instance ([`vigilance::Thresholds`]).
     thresholds: std::sync::RwLock<vigilance::Thresholds>,
+    /// Counted reads on (always, but for the benchmark's reference: `App::set_read_counting`).
+    counting: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -114,6 +116,7 @@ impl App {
             pending_refusals: std::sync::Mutex::new(Vec::new()),
             pending_signals: std::sync::Mutex::new(Vec::new()),
             thresholds: std::sync::RwLock::new(vigilance::Thresholds::default()),
+            counting: std::sync::atomic::AtomicBool::new(true),
         }
     }
 }

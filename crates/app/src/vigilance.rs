@@ -207,6 +207,13 @@ impl App {
         })
     }
 
+    /// Turns the counted reads off or on. Only `parcours bench search` turns them off, to
+    /// measure their cost against the same use case without them; no configuration reaches it.
+    pub fn set_read_counting(&self, on: bool) {
+        self.counting
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn thresholds(&self) -> Thresholds {
         *self.thresholds.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -299,7 +306,7 @@ impl App {
         let Actor::Account(p) = &ctx.actor else {
             return Ok(());
         };
-        if shown.is_empty() {
+        if shown.is_empty() || !self.counting.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());
         }
         let ids: Vec<&str> = shown.iter().map(|(id, _)| *id).collect();

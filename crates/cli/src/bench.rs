@@ -209,8 +209,36 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         plain_open.push(t.elapsed());
     }
     drop(conn);
-    // The complete use case an advisor triggers: authorisation + search/open + audit entries committed.
-    for (structure, id, nom) in picks.iter().take(a.queries / 2) {
+    // The complete use case an advisor triggers: authorisation + search/open + audit entries
+    // committed; once with the counted reads of issue 15 (quota bookkeeping: référent lookup,
+    // account lock, one row per person and day, the day's sum, canary and burst checks) and
+    // once without, alternately, on the same dossiers. The bench account's quota is set out of
+    // reach so that every read is counted and none refused.
+    {
+        let mut conn = app
+            .store
+            .acquire()
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
+        for s in &structures {
+            parcours_store::vigilance::set_quota_setting(
+                &mut conn,
+                s.id,
+                "conseiller",
+                1_000_000_000,
+                "bench",
+                0,
+            )
+            .await
+            .map_err(|e| crate::commands::explain(e.into()))?;
+        }
+        let mut t = app.thresholds();
+        t.window_opened = i64::MAX / 2;
+        app.set_thresholds(t);
+    }
+    let mut quota_search = Vec::new();
+    let mut quota_open = Vec::new();
+    for (i, (structure, id, nom)) in picks.iter().take(a.queries / 2).enumerate() {
         let c = Ctx {
             actor: Actor::Account(Principal {
                 account_id: 0,
@@ -222,23 +250,37 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
             request_id: parcours_app::new_request_id(),
             now: chrono::Utc::now(),
         };
-        let t = Instant::now();
-        app.search_jeunes(
-            &c,
-            &SearchQuery {
-                nom: nom.clone(),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(crate::commands::explain)?;
-        full_search.push(t.elapsed());
-        let t = Instant::now();
-        app.get_jeune(&c, id)
+        for counted in [i % 2 == 0, i % 2 == 1] {
+            app.set_read_counting(counted);
+            let t = Instant::now();
+            app.search_jeunes(
+                &c,
+                &SearchQuery {
+                    nom: nom.clone(),
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(crate::commands::explain)?;
-        full_open.push(t.elapsed());
+            if counted {
+                &mut quota_search
+            } else {
+                &mut full_search
+            }
+            .push(t.elapsed());
+            let t = Instant::now();
+            app.get_jeune(&c, id)
+                .await
+                .map_err(crate::commands::explain)?;
+            if counted {
+                &mut quota_open
+            } else {
+                &mut full_open
+            }
+            .push(t.elapsed());
+        }
     }
+    app.set_read_counting(true);
     println!();
     println!(
         "Parcours bench search — {} dossiers over {} structures, backend {:?}",
@@ -258,8 +300,27 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     let (_, ps99) = line("search by nom — plaintext table", &mut plain_search);
     let (_, eo99) = line("open dossier — encrypted (unwrap + decrypt)", &mut enc_open);
     let (_, po99) = line("open dossier — plaintext table", &mut plain_open);
-    line("search, full use case (+ audit, commit)", &mut full_search);
-    line("open, full use case (+ audit, commit)", &mut full_open);
+    let (fs50, _) = line(
+        "search, full use case (+ audit, commit), quota off",
+        &mut full_search,
+    );
+    let (qs50, _) = line(
+        "search, full use case, quota on (counted reads)",
+        &mut quota_search,
+    );
+    let (fo50, _) = line(
+        "open, full use case (+ audit, commit), quota off",
+        &mut full_open,
+    );
+    let (qo50, _) = line(
+        "open, full use case, quota on (counted reads)",
+        &mut quota_open,
+    );
+    println!(
+        "quota bookkeeping, p50 on/off: open {:+.1} %, search {:+.1} %",
+        (qo50 / fo50.max(1e-9) - 1.0) * 100.0,
+        (qs50 / fs50.max(1e-9) - 1.0) * 100.0
+    );
     println!(
         "p99 ratio encrypted/plaintext: search {:.2}, open {:.2}",
         es99 / ps99.max(1e-9),

@@ -1,5 +1,6 @@
 //! End-to-end acceptance tests of issue #2 (A1–A6 and the rest of the slice) issue #3 (the
-//! advisor's daily work) and issue #4 (the warehouse export), through the real
+//! advisor's daily work), issue #4 (the warehouse export) and issue #15 (a stolen session
+//! leaks almost nothing), through the real
 //! `parcours` binary and the real HTTP router, on SQLite and — when PARCOURS_TEST_POSTGRES_URL
 //! is set — on PostgreSQL. Each test builds its own instance (own data dir, own schema).
 
@@ -9,5 +10,6 @@ mod support;
 
 mod acceptance;
 mod daily_work;
+mod vigilance;
 mod warehouse;
 mod web_and_cli;

@@ -65,7 +65,7 @@ pub async fn record_read(
 /// Points used by an account on a day (sum of the weights of its counted reads).
 pub async fn used(conn: &mut Conn, account_id: i64, day: &str) -> Result<i64> {
     let r = sqlx::query(
-        "SELECT COALESCE(SUM(weight), 0), COUNT(*) FROM quota_reads WHERE account_id = $1 AND day = $2",
+        "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT), COUNT(*) FROM quota_reads WHERE account_id = $1 AND day = $2",
     )
     .bind(account_id)
     .bind(day)
@@ -172,7 +172,7 @@ pub async fn insert_break_glass(conn: &mut Conn, b: &BreakGlassRow) -> Result<()
 /// (uses, extra points) of an account's break-glass on a day.
 pub async fn break_glass_on(conn: &mut Conn, account_id: i64, day: &str) -> Result<(i64, i64)> {
     let r = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(extra), 0) FROM break_glass WHERE account_id = $1 AND day = $2",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(extra), 0) AS BIGINT) FROM break_glass WHERE account_id = $1 AND day = $2",
     )
     .bind(account_id)
     .bind(day)
