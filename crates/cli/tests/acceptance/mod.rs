@@ -80,18 +80,25 @@ async fn a1_dump_proof_store() {
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.body);
             let hits = r.json()["dossiers"].as_array().unwrap().clone();
-            let hit = hits
-                .iter()
-                .find(|d| {
-                    d["prenom"]
-                        .as_str()
-                        .unwrap()
-                        .split_whitespace()
-                        .eq(p[1].split_whitespace())
-                })
-                .unwrap_or_else(|| panic!("{}: {q} not found", inst.backend));
-            let id = hit["id"].as_str().unwrap();
-            let d = c.get(&format!("/api/v1/jeunes/{id}")).await.json();
+            // A candidate shows the initial of the first name only (issue 15): the advisor
+            // opens the one she recognises.
+            let initial: String = p[1].chars().next().unwrap().to_uppercase().collect();
+            let mut found = None;
+            for d in hits.iter().filter(|d| d["initiale"] == initial.as_str()) {
+                let id = d["id"].as_str().unwrap().to_string();
+                let full = c.get(&format!("/api/v1/jeunes/{id}")).await.json();
+                if full["prenom"]
+                    .as_str()
+                    .unwrap()
+                    .split_whitespace()
+                    .eq(p[1].split_whitespace())
+                {
+                    found = Some((id, full));
+                    break;
+                }
+            }
+            let (id, d) = found.unwrap_or_else(|| panic!("{}: {q} not found", inst.backend));
+            let id = id.as_str();
             assert_eq!(d["nom"], p[0].as_str());
             let page = c.get(&format!("/jeunes/{id}")).await;
             assert_eq!(page.status, StatusCode::OK);
@@ -187,12 +194,17 @@ async fn a2_misplaced_ciphertext_and_bad_keys() {
         let app = inst.app().await;
         let mut c = Client::new(app.clone());
         c.login("conseiller.a", None, 0).await;
-        let ids: Vec<String> = c.get("/api/v1/jeunes").await.json()["dossiers"]
-            .as_array()
+        // Imported dossiers have no référent: take two ids from the store (the list shows
+        // only the caseload, issue 15).
+        let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
+        let mut conn = app.store.acquire().await.unwrap();
+        let ids: Vec<String> = parcours_store::jeunes::list_recent(&mut conn, s.id, 2, 0)
+            .await
             .unwrap()
-            .iter()
-            .map(|d| d["id"].as_str().unwrap().to_string())
+            .into_iter()
+            .map(|r| r.id)
             .collect();
+        drop(conn);
         let (a, b) = (&ids[0], &ids[1]);
         inst.sql(&app, &format!("UPDATE jeunes SET nom = (SELECT nom FROM jeunes WHERE id = '{a}') WHERE id = '{b}'")).await;
         inst.sql(&app, &format!("UPDATE jeunes SET prenom = (SELECT commune FROM jeunes WHERE id = '{a}') WHERE id = '{a}'")).await;

@@ -333,10 +333,10 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
         ]);
         // Every kind of wrapped key: the keyring (with the sensitive tier, which holds IBANs),
         // persons' data keys (identities, immersion tutors), company contacts' data keys.
-        let (jeune, company) = {
+        let (jeune, company, secret) = {
             let app = inst.app().await;
             let mut c = Client::new(app.clone());
-            c.login("conseiller.a", None, 0).await;
+            let secret = c.login("conseiller.a", None, 0).await;
             let jeune = c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]
                 ["id"]
                 .as_str()
@@ -367,7 +367,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
                 )
                 .await;
             assert!(r.status.is_success(), "{}", r.body);
-            (jeune, co)
+            (jeune, co, secret)
         };
         let old = inst.dir.join("old.key");
         std::fs::copy(&inst.loc.key_file, &old).unwrap();
@@ -380,11 +380,17 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
         let app = inst.app().await;
         assert_eq!(app.keys.master.version(), 2);
         let mut c = Client::new(app.clone());
-        c.login("conseiller.a", None, 0).await;
+        c.login("conseiller.a", Some(&secret), 1).await;
         assert_eq!(
-            c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["prenom"],
+            c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["id"],
+            jeune.as_str(),
+            "{}: the blind index still finds her",
+            inst.backend
+        );
+        assert_eq!(
+            c.get(&format!("/api/v1/jeunes/{jeune}")).await.json()["prenom"],
             "Océane",
-            "{}",
+            "{}: and her identity decrypts",
             inst.backend
         );
         let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
