@@ -62,7 +62,9 @@ try {
   await shot('dossier');
 
   await page.goto(`${base}/jeunes`);
-  check(await page.isVisible('text=16 dossier(s), les plus récents d\'abord.'), 'liste des dossiers de la structure (60 répartis sur 4 structures, + 1)');
+  // "Mes dossiers" lists her caseload only (issue 15): the demo gave her the 15 dossiers of
+  // her structure, plus the one she created; the other structures' never show.
+  check(await page.isVisible('text=16 dossier(s) dont vous êtes référent'), 'Mes dossiers : son portefeuille (15 de la démo + 1 créé)');
   check((await page.textContent('table.resultats tbody tr:first-child')).includes('Éloïse-Dubreuil'), 'le dossier créé est en tête de liste');
   await page.goto(`${base}/structures`);
   check(await page.isVisible('text=ML-PARIS'), 'liste des structures');

@@ -250,7 +250,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
             request_id: parcours_app::new_request_id(),
             now: chrono::Utc::now(),
         };
-        for counted in [i % 2 == 0, i % 2 == 1] {
+        for counted in [i.is_multiple_of(2), !i.is_multiple_of(2)] {
             app.set_read_counting(counted);
             let t = Instant::now();
             app.search_jeunes(

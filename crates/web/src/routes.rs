@@ -13,6 +13,12 @@ pub struct Routes {
     pub(crate) paths: Vec<String>,
 }
 
+impl Default for Routes {
+    fn default() -> Routes {
+        Routes::new()
+    }
+}
+
 impl Routes {
     pub fn new() -> Routes {
         Routes {

@@ -261,7 +261,7 @@ async fn attack(c: &mut Client, names: &[(String, String)]) -> Loot {
         .collect();
     'outer: for (i, query) in queries.iter().enumerate() {
         for page in 0..5 {
-            let r = if i % 2 == 0 {
+            let r = if i.is_multiple_of(2) {
                 c.get(&format!("/api/v1/jeunes/recherche?{query}&page={page}"))
                     .await
             } else {
@@ -288,7 +288,7 @@ async fn attack(c: &mut Client, names: &[(String, String)]) -> Loot {
                 }
                 break 'outer;
             }
-            let ids: Vec<String> = if i % 2 == 0 {
+            let ids: Vec<String> = if i.is_multiple_of(2) {
                 r.json()["dossiers"]
                     .as_array()
                     .cloned()
@@ -313,7 +313,7 @@ async fn attack(c: &mut Client, names: &[(String, String)]) -> Loot {
         }
         // Open what was found, alternating API and pages.
         while let Some(id) = found.pop() {
-            let r = if found.len() % 2 == 0 {
+            let r = if found.len().is_multiple_of(2) {
                 c.get(&format!("/api/v1/jeunes/{id}/dossier")).await
             } else {
                 c.get(&format!("/jeunes/{id}")).await
