@@ -142,6 +142,16 @@ pub struct QuotaStatus {
     pub break_glass_left: i64,
 }
 
+/// One change of référent.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferentChangeView {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: String,
+    pub at: i64,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BreakGlassView {
     pub id: String,
@@ -903,7 +913,8 @@ impl App {
                 from_account: current,
                 to_account: Some(to.id),
                 by_login: p.login.clone(),
-                at: ctx.now.timestamp(),
+                // Microseconds: two changes in the same second keep their order.
+                at: crate::audit::micros(ctx.now),
                 reason: reason.trim().chars().take(500).collect(),
             },
         )
@@ -922,6 +933,48 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The référent changes of a dossier (a read of the dossier, counted like one).
+    pub async fn referent_history(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+    ) -> Result<Vec<ReferentChangeView>> {
+        let mut tx = self.store.begin().await?;
+        let structure = self
+            .authorise_dossier(&mut tx, ctx, jeune_id, "jeune.referent.historique")
+            .await?;
+        let accounts = parcours_store::accounts::list(&mut tx).await?;
+        let login = |id: Option<i64>| {
+            id.and_then(|i| accounts.iter().find(|a| a.id == i))
+                .map(|a| a.login.clone())
+        };
+        let out = v::referent_history(&mut tx, jeune_id)
+            .await?
+            .into_iter()
+            .map(|c| ReferentChangeView {
+                from: login(c.from_account),
+                to: login(c.to_account),
+                by: c.by_login,
+                at: c.at / 1_000_000,
+                reason: c.reason,
+            })
+            .collect();
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "jeune.referent.historique",
+                subject: Some(jeune_id),
+                fields: "referent",
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Creates canary dossiers in a structure through the normal creation path (same tables,

@@ -482,6 +482,7 @@ pub struct ReferentChange {
     pub from_account: Option<i64>,
     pub to_account: Option<i64>,
     pub by_login: String,
+    /// Microseconds since the epoch (orders changes made in the same second).
     pub at: i64,
     pub reason: String,
 }

@@ -38,6 +38,10 @@ pub fn api() -> Routes {
         .route("/alertes", get(alerts_api))
         .route("/comptes/{login}/degel", post(unfreeze_api))
         .route("/jeunes/{id}/referent", post(referent_api))
+        .route(
+            "/jeunes/{id}/referent/historique",
+            get(referent_history_api),
+        )
 }
 
 type Res = Result<Response, WebError>;
@@ -366,4 +370,14 @@ async fn referent_api(
         .await
         .map_err(|e| WebError::new(e, &req))?;
     Ok(Json(json!({"id": id, "referent": b.conseiller})).into_response())
+}
+
+async fn referent_history_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let h = s
+        .app
+        .referent_history(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({ "changements": h })).into_response())
 }

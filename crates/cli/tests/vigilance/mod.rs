@@ -1077,6 +1077,118 @@ async fn post_id(c: &mut Client, uri: &str, v: Value) -> String {
     r.json()["id"].as_str().unwrap().to_string()
 }
 
+/// Caseloads move between advisors of a structure, with history and audit; the reads follow.
+#[tokio::test]
+async fn a_dossier_changes_hands_and_its_free_reads_follow() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
+        inst.add_user("conseiller.c", "conseiller", Some("ML-A"));
+        inst.add_user("directrice.a", "directeur", Some("ML-A"));
+        let app = inst.app().await;
+        let mut cb = Client::new(app.clone());
+        cb.login("conseiller.b", None, 0).await;
+        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(19 * 365))
+            .format("%Y-%m-%d")
+            .to_string();
+        let id = post_id(
+            &mut cb,
+            "/api/v1/jeunes",
+            json!({"nom": "Vasseur-Ombline", "prenom": "Léonie", "date_naissance": birth, "sexe": "F"}),
+        )
+        .await;
+        let mut ca = Client::new(app.clone());
+        ca.login("conseiller.a", None, 0).await;
+        let mut cc = Client::new(app.clone());
+        cc.login("conseiller.c", None, 0).await;
+        // Outside her caseload: counted for conseiller.a.
+        assert_eq!(
+            ca.get(&format!("/api/v1/jeunes/{id}")).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(ca.get("/api/v1/quota").await.json()["used"], 4, "{b}");
+        // Only the référent (or the direction) hands it over, to an advisor of the structure.
+        let r = cc
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{id}/referent"),
+                json!({"conseiller": "conseiller.c"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+        let r = cb
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{id}/referent"),
+                json!({"conseiller": "inconnu.z"}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b}: {}",
+            r.body
+        );
+        let r = cb
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{id}/referent"),
+                json!({"conseiller": "conseiller.a", "motif": "Départ en congé"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        // Now hers: listed in Mes dossiers, read freely; no longer conseiller.b's.
+        assert_eq!(ca.get("/api/v1/jeunes").await.json()["total"], 1);
+        assert_eq!(cb.get("/api/v1/jeunes").await.json()["total"], 0);
+        inst.sql(&app, "DELETE FROM quota_reads").await;
+        assert_eq!(
+            ca.get(&format!("/api/v1/jeunes/{id}/dossier")).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            ca.get("/api/v1/quota").await.json()["used"],
+            0,
+            "{b}: free in her caseload"
+        );
+        // The direction may reassign any dossier of the structure; history keeps every change.
+        let mut d = Client::new(app.clone());
+        d.login("directrice.a", None, 0).await;
+        let r = d
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{id}/referent"),
+                json!({"conseiller": "conseiller.c", "motif": "Répartition"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        let h = cc
+            .get(&format!("/api/v1/jeunes/{id}/referent/historique"))
+            .await
+            .json();
+        let ch = h["changements"].as_array().unwrap();
+        assert_eq!(ch.len(), 2, "{b}: {h}");
+        assert_eq!(ch[0]["from"], "conseiller.b");
+        assert_eq!(ch[0]["to"], "conseiller.a");
+        assert_eq!(ch[0]["reason"], "Départ en congé");
+        assert_eq!(ch[1]["by"], "directrice.a");
+        let mut conn = app.store.acquire().await.unwrap();
+        let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 10_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            audit
+                .iter()
+                .filter(
+                    |e| e.action == "jeune.referent" && e.subject.as_deref() == Some(id.as_str())
+                )
+                .count(),
+            2,
+            "{b}"
+        );
+    }
+}
+
 /// A minimal HTTP/1.1 GET over a real socket (for the `parcours serve` processes).
 async fn http_get(port: u16, path: &str, cookie: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
