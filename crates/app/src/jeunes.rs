@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::audit::{Event, OK, REFUSED};
 use crate::keys::dek_context;
-use crate::vigilance::{SEARCH_PAGE, WEIGHT_CANDIDATE, WEIGHT_OPENED};
+use crate::vigilance::SEARCH_PAGE;
 use crate::{Actor, App, AppError, Ctx, Result};
 
 const TABLE: &str = "jeunes";
@@ -434,19 +434,20 @@ impl App {
         action: &str,
     ) -> Result<i64> {
         let scope = self.identity_scope(ctx, action).await?;
-        let found = if uuid::Uuid::parse_str(id).is_ok() {
-            q::structure_of(conn, id).await?
+        // One statement: the dossier's structure and what its counted read needs (issue 15).
+        let gate = if uuid::Uuid::parse_str(id).is_ok() {
+            self.gate(conn, ctx, id).await?
         } else {
             None
         };
-        match found {
-            Some(s) if s == scope => {
-                // Every identity outside the actor's caseload is a counted read (issue 15).
-                self.count_reads(conn, ctx, s, &[(id, WEIGHT_OPENED)])
-                    .await?;
-                Ok(s)
+        match gate {
+            Some(g) if g.structure_id == scope => {
+                // Every identity outside the actor's caseload is a counted read.
+                self.count_open(conn, ctx, id, &g).await?;
+                Ok(g.structure_id)
             }
             other => {
+                let other = other.map(|g| g.structure_id);
                 self.note_probe(ctx, Some(scope));
                 let subject = if uuid::Uuid::parse_str(id).is_ok() {
                     Some(id)
@@ -603,23 +604,9 @@ impl App {
             .skip(page * SEARCH_PAGE)
             .take(SEARCH_PAGE)
             .collect();
-        let weights: Vec<(&str, i64)> = shown
-            .iter()
-            .map(|d| (d.id.as_str(), WEIGHT_CANDIDATE))
-            .collect();
-        self.count_reads(&mut tx, ctx, structure, &weights).await?;
-        let mine = match &ctx.actor {
-            Actor::Account(p) => parcours_store::vigilance::referents(
-                &mut tx,
-                &shown.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
-            )
-            .await?
-            .into_iter()
-            .filter(|(_, r)| *r == Some(p.account_id))
-            .map(|(id, _)| id)
-            .collect::<Vec<_>>(),
-            _ => Vec::new(),
-        };
+        let ids: Vec<&str> = shown.iter().map(|d| d.id.as_str()).collect();
+        let mine = self.count_candidates(&mut tx, ctx, structure, &ids).await?;
+        self.count_search(&mut tx, ctx, structure).await?;
         let mut events: Vec<Event> = shown
             .iter()
             .map(|d| Event {

@@ -41,8 +41,10 @@ pub const SEARCH_PAGE: usize = 10;
 pub const DEFAULT_CONSEILLER: i64 = 40;
 pub const DEFAULT_DIRECTEUR: i64 = 150;
 
-/// Instance-wide thresholds (`parcours vigilance seuils`, read at start).
+/// Instance-wide thresholds (`parcours vigilance seuils`, read at start). A threshold added
+/// later takes its default when the stored settings predate it.
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Thresholds {
     /// Distinct dossiers opened outside the caseload within `window_s` that freeze.
     pub window_opened: i64,
@@ -55,6 +57,9 @@ pub struct Thresholds {
     pub break_glass_per_day: i64,
     /// New accounts get half their role's quota for this many days.
     pub new_account_days: i64,
+    /// Searches within `searches_window_s` that freeze (walking the names of the structure).
+    pub searches: i64,
+    pub searches_window_s: i64,
 }
 
 impl Default for Thresholds {
@@ -67,6 +72,8 @@ impl Default for Thresholds {
             break_glass_dossiers: 10,
             break_glass_per_day: 1,
             new_account_days: 7,
+            searches: 40,
+            searches_window_s: 300,
         }
     }
 }
@@ -125,6 +132,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "rafale" => "Trop de dossiers ouverts en peu de temps",
         "sondage" => "Identifiants de dossiers essayés au hasard",
         "quota" => "Quota de lecture atteint",
+        "balayage" => "Recherches en rafale (noms parcourus un à un)",
         "lot_paiement" => "Second téléchargement du lot de paiement",
         "bris_de_glace" => "Bris de glace",
         _ => "Alerte",
@@ -188,33 +196,46 @@ impl App {
         self.keys.pseudonym("canary", jeune_id)
     }
 
-    /// The role's quota in dossiers for the account (structure setting or default, halved for
-    /// new accounts).
-    async fn daily_dossiers(
+    /// The role's quota in dossiers for the account (structure setting or default, halved
+    /// during a new account's first days).
+    fn daily_dossiers(&self, ctx: &Ctx, p: &Principal, budget: &v::Budget) -> i64 {
+        let base = budget.setting.unwrap_or(match p.role {
+            Role::Directeur => DEFAULT_DIRECTEUR,
+            _ => DEFAULT_CONSEILLER,
+        });
+        let age_days = (ctx.now.timestamp() - budget.created_at.unwrap_or(0)) / 86_400;
+        if age_days < self.thresholds().new_account_days {
+            base / 2
+        } else {
+            base
+        }
+    }
+
+    /// The day's limit in points (quota and break-glass).
+    fn limit(&self, ctx: &Ctx, p: &Principal, budget: &v::Budget) -> i64 {
+        (self.daily_dossiers(ctx, p, budget) + budget.break_glass) * WEIGHT_OPENED
+    }
+
+    fn window_since(&self, ctx: &Ctx) -> i64 {
+        ctx.now.timestamp() - self.thresholds().window_s
+    }
+
+    async fn budget_of(
         &self,
         conn: &mut Conn,
         ctx: &Ctx,
         p: &Principal,
         structure: i64,
-    ) -> Result<i64> {
-        let role = p.role.code();
-        let base = match v::quota_setting(conn, structure, role).await? {
-            Some(n) => n,
-            None => match p.role {
-                Role::Directeur => DEFAULT_DIRECTEUR,
-                _ => DEFAULT_CONSEILLER,
-            },
-        };
-        let created = parcours_store::accounts::by_id(conn, p.account_id)
-            .await?
-            .map(|a| a.created_at)
-            .unwrap_or(0);
-        let age_days = (ctx.now.timestamp() - created) / 86_400;
-        Ok(if age_days < self.thresholds().new_account_days {
-            base / 2
-        } else {
-            base
-        })
+    ) -> Result<v::Budget> {
+        Ok(v::budget(
+            conn,
+            structure,
+            p.account_id,
+            &day_of(ctx),
+            p.role.code(),
+            self.window_since(ctx),
+        )
+        .await?)
     }
 
     /// Turns the counted reads off or on. Only `parcours bench search` turns them off, to
@@ -254,8 +275,10 @@ impl App {
             t.break_glass_dossiers,
             t.break_glass_per_day,
             t.new_account_days,
+            t.searches,
+            t.searches_window_s,
         ];
-        if values.iter().any(|v| *v < 0) || t.window_opened < 1 || t.probes < 1 {
+        if values.iter().any(|v| *v < 0) || t.window_opened < 1 || t.probes < 1 || t.searches < 1 {
             return Err(AppError::Refused(
                 "les seuils sont des nombres positifs (au moins 1 pour les déclencheurs)".into(),
             ));
@@ -289,83 +312,127 @@ impl App {
         p: &Principal,
         structure: i64,
     ) -> Result<QuotaStatus> {
-        let day = day_of(ctx);
-        let daily = self.daily_dossiers(conn, ctx, p, structure).await?;
-        let (uses, extra) = v::break_glass_on(conn, p.account_id, &day).await?;
-        let used = v::used(conn, p.account_id, &day).await?;
+        let budget = self.budget_of(conn, ctx, p, structure).await?;
+        let (uses, _) = v::break_glass_on(conn, p.account_id, &day_of(ctx)).await?;
         Ok(QuotaStatus {
-            limit: (daily + extra) * WEIGHT_OPENED,
-            used,
-            daily_dossiers: daily,
+            limit: self.limit(ctx, p, &budget),
+            used: budget.used,
+            daily_dossiers: self.daily_dossiers(ctx, p, &budget),
             break_glass_uses: uses,
             break_glass_left: (self.thresholds().break_glass_per_day - uses).max(0),
         })
     }
 
-    /// Counts the identities about to be shown to the actor, inside the revealing transaction.
-    /// `shown` lists dossier ids with their weight. Dossiers of the actor's caseload are free.
-    /// Refuses — and the caller's transaction must roll back — when the budget is spent, when a
-    /// canary is among them, or when the burst threshold is crossed.
-    pub(crate) async fn count_reads(
+    fn counting(&self) -> bool {
+        self.counting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The gate of every per-dossier use case, in one statement: the dossier's structure (the
+    /// scope check) and what its quota decision needs. `None`: no such dossier.
+    pub(crate) async fn gate(
         &self,
         conn: &mut Conn,
         ctx: &Ctx,
-        structure: i64,
-        shown: &[(&str, i64)],
+        id: &str,
+    ) -> Result<Option<v::GateRow>> {
+        let (account, role) = match &ctx.actor {
+            Actor::Account(p) => (p.account_id, p.role.code()),
+            _ => (0, ""),
+        };
+        Ok(v::gate(
+            conn,
+            id,
+            account,
+            &day_of(ctx),
+            role,
+            self.window_since(ctx),
+            &self.canary_tag(id),
+        )
+        .await?)
+    }
+
+    /// Counts a dossier opened (or acted on) by the actor, from its gate row, inside the
+    /// revealing transaction. Free in the actor's caseload, and when already counted at this
+    /// weight today. Refuses — the caller's transaction then rolls back — on a canary, when
+    /// the budget is spent, or when the burst threshold is crossed.
+    pub(crate) async fn count_open(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        id: &str,
+        gate: &v::GateRow,
     ) -> Result<()> {
         let Actor::Account(p) = &ctx.actor else {
             return Ok(());
         };
-        if shown.is_empty() || !self.counting.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(());
-        }
-        let ids: Vec<&str> = shown.iter().map(|(id, _)| *id).collect();
-        let counted: Vec<(String, i64)> = v::referents(conn, &ids)
-            .await?
-            .into_iter()
-            .filter(|(_, r)| *r != Some(p.account_id))
-            .filter_map(|(id, _)| {
-                shown
-                    .iter()
-                    .find(|(s, _)| *s == id)
-                    .map(|(_, w)| (id.clone(), *w))
-            })
-            .collect();
-        if counted.is_empty() {
+        if gate.referent_id == Some(p.account_id) || !self.counting() {
             return Ok(());
         }
         let now = ctx.now.timestamp();
-        // Canaries first: reading one freezes, whatever the budget.
-        for (id, _) in &counted {
-            if v::is_canary_tag(conn, &self.canary_tag(id)).await? {
-                self.signal(Signal::Freeze {
-                    account_id: p.account_id,
-                    login: p.login.clone(),
-                    structure_id: Some(structure),
-                    kind: "leurre",
-                    evidence: serde_json::json!({ "dossier": id, "poids": counted.len() })
-                        .to_string(),
-                    at: now,
-                    request_id: ctx.request_id.clone(),
-                });
-                return Err(AppError::Frozen);
-            }
+        if gate.canary {
+            self.signal(Signal::Freeze {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: Some(gate.structure_id),
+                kind: "leurre",
+                evidence: serde_json::json!({ "dossier": id }).to_string(),
+                at: now,
+                request_id: ctx.request_id.clone(),
+            });
+            return Err(AppError::Frozen);
         }
-        v::lock_account(conn, p.account_id).await?;
-        let day = day_of(ctx);
-        for (id, w) in &counted {
-            v::record_read(conn, p.account_id, &day, id, *w, now, *w >= WEIGHT_OPENED).await?;
+        let delta = (WEIGHT_OPENED - gate.prior_weight).max(0);
+        if delta == 0 {
+            return Ok(());
         }
-        let st = self.status_on(conn, ctx, p, structure).await?;
-        if st.used > st.limit {
+        let budget = if self.store.backend() == parcours_store::Backend::Postgres {
+            // Serialise this account's counted reads across connections and instances, then
+            // read its day again (another transaction may have counted since the gate's read).
+            // SQLite needs neither: the transaction holds the write lock since its start.
+            v::lock_account(conn, p.account_id).await?;
+            self.budget_of(conn, ctx, p, gate.structure_id).await?
+        } else {
+            gate.budget.clone()
+        };
+        self.decide(conn, ctx, p, gate.structure_id, &budget, delta, 1)
+            .await?;
+        v::record_reads(
+            conn,
+            p.account_id,
+            &day_of(ctx),
+            &[(id, WEIGHT_OPENED)],
+            now,
+            WEIGHT_OPENED,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The quota and burst decision for `delta` more points, `newly_opened` more dossiers.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        p: &Principal,
+        structure: i64,
+        budget: &v::Budget,
+        delta: i64,
+        newly_opened: i64,
+    ) -> Result<()> {
+        let now = ctx.now.timestamp();
+        let limit = self.limit(ctx, p, budget);
+        if budget.used + delta > limit {
+            let day = day_of(ctx);
             let ids = v::read_ids(conn, p.account_id, &day, 50).await?;
+            let (uses, _) = v::break_glass_on(conn, p.account_id, &day).await?;
             self.signal(Signal::QuotaReached {
                 account_id: p.account_id,
                 login: p.login.clone(),
                 structure_id: structure,
                 evidence: serde_json::json!({
-                    "points_utilises": st.used - counted.iter().map(|(_, w)| w).sum::<i64>(),
-                    "limite": st.limit,
+                    "points_utilises": budget.used,
+                    "limite": limit,
                     "dossiers_du_jour": ids,
                 })
                 .to_string(),
@@ -373,13 +440,13 @@ impl App {
                 day_start: day_start(ctx),
             });
             return Err(AppError::QuotaExceeded {
-                break_glass_left: st.break_glass_left,
+                break_glass_left: (self.thresholds().break_glass_per_day - uses).max(0),
             });
         }
         let t = self.thresholds();
-        let burst = v::opened_since(conn, p.account_id, now - t.window_s).await?;
-        if burst > t.window_opened {
-            let ids = v::read_ids(conn, p.account_id, &day, 50).await?;
+        let burst = budget.opened_in_window + newly_opened;
+        if newly_opened > 0 && burst > t.window_opened {
+            let ids = v::read_ids(conn, p.account_id, &day_of(ctx), 50).await?;
             self.signal(Signal::Freeze {
                 account_id: p.account_id,
                 login: p.login.clone(),
@@ -400,6 +467,76 @@ impl App {
         Ok(())
     }
 
+    /// Counts a page of search candidates shown to the actor (weight [`WEIGHT_CANDIDATE`]
+    /// each), inside the search's transaction, in a few statements whatever the page size.
+    /// Returns the ids of the page that are in the actor's caseload.
+    pub(crate) async fn count_candidates(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        structure: i64,
+        ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Ok(Default::default());
+        };
+        let day = day_of(ctx);
+        let seen = v::seen_today(conn, ids, p.account_id, &day).await?;
+        let mine = seen
+            .iter()
+            .filter(|(_, r, _)| *r == Some(p.account_id))
+            .map(|(id, _, _)| id.clone())
+            .collect();
+        if !self.counting() {
+            return Ok(mine);
+        }
+        let counted: Vec<&(String, Option<i64>, i64)> = seen
+            .iter()
+            .filter(|(_, r, _)| *r != Some(p.account_id))
+            .collect();
+        if counted.is_empty() {
+            return Ok(mine);
+        }
+        let now = ctx.now.timestamp();
+        let tags: Vec<Vec<u8>> = counted
+            .iter()
+            .map(|(id, _, _)| self.canary_tag(id))
+            .collect();
+        if v::canary_hits(conn, &tags).await? > 0 {
+            let which: Vec<&str> = counted.iter().map(|(id, _, _)| id.as_str()).collect();
+            self.signal(Signal::Freeze {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: Some(structure),
+                kind: "leurre",
+                evidence: serde_json::json!({ "resultats_de_recherche": which }).to_string(),
+                at: now,
+                request_id: ctx.request_id.clone(),
+            });
+            return Err(AppError::Frozen);
+        }
+        let delta: i64 = counted
+            .iter()
+            .map(|(_, _, prior)| (WEIGHT_CANDIDATE - prior).max(0))
+            .sum();
+        if delta == 0 {
+            return Ok(mine);
+        }
+        if self.store.backend() == parcours_store::Backend::Postgres {
+            v::lock_account(conn, p.account_id).await?;
+        }
+        let budget = self.budget_of(conn, ctx, p, structure).await?;
+        self.decide(conn, ctx, p, structure, &budget, delta, 0)
+            .await?;
+        let reads: Vec<(&str, i64)> = counted
+            .iter()
+            .filter(|(_, _, prior)| *prior < WEIGHT_CANDIDATE)
+            .map(|(id, _, _)| (id.as_str(), WEIGHT_CANDIDATE))
+            .collect();
+        v::record_reads(conn, p.account_id, &day, &reads, now, WEIGHT_OPENED).await?;
+        Ok(mine)
+    }
+
     /// Which of `ids` are in the actor's caseload (the others are shown masked in bulk pages).
     pub(crate) async fn in_caseload(
         &self,
@@ -416,6 +553,72 @@ impl App {
             .filter(|(_, r)| *r == Some(p.account_id))
             .map(|(id, _)| id)
             .collect())
+    }
+
+    /// Counts a search (inside its transaction); more than [`Thresholds::searches`] within
+    /// [`Thresholds::searches_window_s`] is a walk through the structure's names: freeze.
+    pub(crate) async fn count_search(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        structure: i64,
+    ) -> Result<()> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Ok(());
+        };
+        if !self.counting.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let now = ctx.now.timestamp();
+        let t = self.thresholds();
+        v::add_search(conn, p.account_id, now).await?;
+        let n = v::searches_since(conn, p.account_id, now - t.searches_window_s).await?;
+        if n > t.searches {
+            self.signal(Signal::Freeze {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: Some(structure),
+                kind: "balayage",
+                evidence: serde_json::json!({
+                    "recherches": n,
+                    "fenetre_secondes": t.searches_window_s,
+                    "seuil": t.searches,
+                })
+                .to_string(),
+                at: now,
+                request_id: ctx.request_id.clone(),
+            });
+            return Err(AppError::Frozen);
+        }
+        Ok(())
+    }
+
+    /// Marks a break-glass use as reviewed (its directeur, or the DPO); audited.
+    pub async fn review_break_glass(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let scope = self.oversight(ctx, "quota.bris_de_glace.revue").await?;
+        let mut tx = self.store.begin().await?;
+        let structure = v::break_glass_structure(&mut tx, id)
+            .await?
+            .filter(|s| scope.is_none_or(|x| x == *s))
+            .ok_or(AppError::NotFound)?;
+        if !v::review_break_glass(&mut tx, id, &ctx.actor.audit_name(), ctx.now.timestamp()).await?
+        {
+            return Err(AppError::Refused("Ce bris de glace est déjà revu.".into()));
+        }
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "quota.bris_de_glace.revue",
+                subject: None,
+                fields: &format!("bris_de_glace:{id}"),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A refused dossier id (unknown, or of another structure): a probe.
@@ -440,9 +643,16 @@ impl App {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         );
-        for s in signals {
+        let mut it = signals.into_iter();
+        while let Some(s) = it.next() {
             if let Err(e) = self.apply_signal(&s).await {
-                self.signal(s);
+                // Kept, with every signal after it, for the next flush (the sealer's, each second).
+                let mut pending = self
+                    .pending_signals
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                pending.push(s);
+                pending.extend(it);
                 return Err(e);
             }
         }

@@ -234,14 +234,17 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         }
         let mut t = app.thresholds();
         t.window_opened = i64::MAX / 2;
+        t.searches = i64::MAX / 2;
         app.set_thresholds(t);
     }
     let mut quota_search = Vec::new();
     let mut quota_open = Vec::new();
     for (i, (structure, id, nom)) in picks.iter().take(a.queries / 2).enumerate() {
+        // 50 advisors share the queries, so that each account's day holds a realistic number
+        // of counted reads (a few hundred at most, as a quota allows), not the whole run's.
         let c = Ctx {
             actor: Actor::Account(Principal {
-                account_id: 0,
+                account_id: 1_000_000 + (i % 50) as i64,
                 login: "bench".into(),
                 role: Role::Conseiller,
                 structure_id: Some(*structure),

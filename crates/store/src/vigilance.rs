@@ -18,47 +18,230 @@ pub async fn lock_account(conn: &mut Conn, account_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// The référent of each dossier asked for (absent: unknown dossier).
-pub async fn referents(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Option<i64>)>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(r) = sqlx::query("SELECT referent_id FROM jeunes WHERE id = $1")
-            .bind(*id)
-            .fetch_optional(&mut *conn)
-            .await?
-        {
-            out.push(((*id).to_string(), r.try_get(0)?));
-        }
-    }
-    Ok(out)
+/// What the quota decision needs of an account's day, read in the same statement as the
+/// dossier (see [`gate`]) or on its own ([`budget`]).
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    /// Points already counted today.
+    pub used: i64,
+    /// The structure's setting for the role, in dossiers (`None`: the default).
+    pub setting: Option<i64>,
+    /// When the account was created (`None`: no such account, e.g. a benchmark's).
+    pub created_at: Option<i64>,
+    /// Dossiers added by break-glass today.
+    pub break_glass: i64,
+    /// Distinct dossiers outside the caseload opened since the burst window's start.
+    pub opened_in_window: i64,
 }
 
-/// Records that `account` was shown `jeune_id` today with `weight`; keeps the heaviest weight
-/// of the day and the first time the dossier was opened.
-pub async fn record_read(
+/// One dossier as the gate of a per-dossier use case sees it.
+#[derive(Debug, Clone)]
+pub struct GateRow {
+    pub structure_id: i64,
+    pub referent_id: Option<i64>,
+    /// The weight already counted today for this account and dossier (0: none).
+    pub prior_weight: i64,
+    pub canary: bool,
+    pub budget: Budget,
+}
+
+/// Parameters shared by the gate queries: $2 account, $3 day, $4 role, $5 window start.
+const BUDGET_COLUMNS: &str = "\
+    (SELECT CAST(COALESCE(SUM(q.weight), 0) AS BIGINT) FROM quota_reads q WHERE q.account_id = $2 AND q.day = $3), \
+    (SELECT s.daily FROM quota_settings s WHERE s.structure_id = {structure} AND s.role = $4), \
+    (SELECT a.created_at FROM accounts a WHERE a.id = $2), \
+    (SELECT CAST(COALESCE(SUM(b.extra), 0) AS BIGINT) FROM break_glass b WHERE b.account_id = $2 AND b.day = $3), \
+    (SELECT COUNT(*) FROM quota_reads q WHERE q.account_id = $2 AND q.opened_at >= $5)";
+
+fn budget_of(r: &sqlx::any::AnyRow, first: usize) -> Result<Budget> {
+    Ok(Budget {
+        used: r.try_get(first)?,
+        setting: r.try_get(first + 1)?,
+        created_at: r.try_get(first + 2)?,
+        break_glass: r.try_get(first + 3)?,
+        opened_in_window: r.try_get(first + 4)?,
+    })
+}
+
+/// The dossier `id` with everything the quota decision needs, in **one statement** (it
+/// replaces the structure lookup every per-dossier use case did anyway): its structure and
+/// référent, what `account_id` was already counted for it today, whether `canary_tag` is a
+/// canary's, and the account's day. `None`: no such dossier.
+#[allow(clippy::too_many_arguments)]
+pub async fn gate(
+    conn: &mut Conn,
+    id: &str,
+    account_id: i64,
+    day: &str,
+    role: &str,
+    window_since: i64,
+    canary_tag: &[u8],
+) -> Result<Option<GateRow>> {
+    let q = format!(
+        "SELECT j.structure_id, j.referent_id, \
+           COALESCE((SELECT q.weight FROM quota_reads q WHERE q.account_id = $2 AND q.day = $3 AND q.jeune_id = j.id), 0), \
+           (SELECT COUNT(*) FROM canary_tags c WHERE c.tag = $6), {} \
+         FROM jeunes j WHERE j.id = $1",
+        BUDGET_COLUMNS.replace("{structure}", "j.structure_id")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(id)
+        .bind(account_id)
+        .bind(day)
+        .bind(role)
+        .bind(window_since)
+        .bind(canary_tag.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(Some(GateRow {
+            structure_id: r.try_get(0)?,
+            referent_id: r.try_get(1)?,
+            prior_weight: r.try_get(2)?,
+            canary: r.try_get::<i64, _>(3)? > 0,
+            budget: budget_of(&r, 4)?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// The account's day on its own (search, status pages).
+pub async fn budget(
+    conn: &mut Conn,
+    structure_id: i64,
+    account_id: i64,
+    day: &str,
+    role: &str,
+    window_since: i64,
+) -> Result<Budget> {
+    let q = format!(
+        "SELECT {} WHERE $1 = $1",
+        BUDGET_COLUMNS.replace("{structure}", "$1")
+    );
+    let r = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .bind(account_id)
+        .bind(day)
+        .bind(role)
+        .bind(window_since)
+        .fetch_one(&mut *conn)
+        .await?;
+    budget_of(&r, 0)
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// For each of `ids` (a page of search candidates): its référent and the weight already
+/// counted today for the account, in one statement.
+pub async fn seen_today(
+    conn: &mut Conn,
+    ids: &[&str],
+    account_id: i64,
+    day: &str,
+) -> Result<Vec<(String, Option<i64>, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "SELECT j.id, j.referent_id, \
+           COALESCE((SELECT q.weight FROM quota_reads q WHERE q.account_id = $1 AND q.day = $2 AND q.jeune_id = j.id), 0) \
+         FROM jeunes j WHERE j.id IN ({})",
+        placeholders(3, ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(account_id)
+        .bind(day);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// How many of `tags` are canaries' tags.
+pub async fn canary_hits(conn: &mut Conn, tags: &[Vec<u8>]) -> Result<i64> {
+    if tags.is_empty() {
+        return Ok(0);
+    }
+    let q = format!(
+        "SELECT COUNT(*) FROM canary_tags WHERE tag IN ({})",
+        placeholders(1, tags.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+    for t in tags {
+        query = query.bind(t.clone());
+    }
+    Ok(query.fetch_one(&mut *conn).await?.try_get(0)?)
+}
+
+/// The référent of each dossier asked for (absent: unknown dossier).
+pub async fn referents(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Option<i64>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "SELECT id, referent_id FROM jeunes WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Records that `account` was shown these dossiers today, each with its weight, in one
+/// statement; keeps the heaviest weight of the day and the first time a dossier was opened
+/// (weight ≥ `opened_weight`).
+pub async fn record_reads(
     conn: &mut Conn,
     account_id: i64,
     day: &str,
-    jeune_id: &str,
-    weight: i64,
+    reads: &[(&str, i64)],
     now: i64,
-    opened: bool,
+    opened_weight: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO quota_reads (account_id, day, jeune_id, weight, first_at, opened_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let values = (0..reads.len())
+        .map(|i| {
+            let b = 4 + i * 3;
+            format!("($1, $2, ${b}, ${}, $3, ${})", b + 1, b + 2)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let q = format!(
+        "INSERT INTO quota_reads (account_id, day, jeune_id, weight, first_at, opened_at) VALUES {values} \
          ON CONFLICT (account_id, day, jeune_id) DO UPDATE SET \
            weight = CASE WHEN excluded.weight > quota_reads.weight THEN excluded.weight ELSE quota_reads.weight END, \
-           opened_at = COALESCE(quota_reads.opened_at, excluded.opened_at)",
-    )
-    .bind(account_id)
-    .bind(day)
-    .bind(jeune_id)
-    .bind(weight)
-    .bind(now)
-    .bind(if opened { Some(now) } else { None })
-    .execute(&mut *conn)
-    .await?;
+           opened_at = COALESCE(quota_reads.opened_at, excluded.opened_at)"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(account_id)
+        .bind(day)
+        .bind(now);
+    for (id, w) in reads {
+        query = query
+            .bind(*id)
+            .bind(*w)
+            .bind(if *w >= opened_weight { Some(now) } else { None });
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -71,17 +254,6 @@ pub async fn used(conn: &mut Conn, account_id: i64, day: &str) -> Result<i64> {
     .bind(day)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(r.try_get(0)?)
-}
-
-/// Distinct dossiers outside the caseload an account opened since `since`.
-pub async fn opened_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
-    let r =
-        sqlx::query("SELECT COUNT(*) FROM quota_reads WHERE account_id = $1 AND opened_at >= $2")
-            .bind(account_id)
-            .bind(since)
-            .fetch_one(&mut *conn)
-            .await?;
     Ok(r.try_get(0)?)
 }
 
@@ -215,19 +387,24 @@ pub async fn break_glass_list(
     .collect()
 }
 
-/// Marks a break-glass use as reviewed; false if it is not of this structure or already reviewed.
-pub async fn review_break_glass(
-    conn: &mut Conn,
-    id: &str,
-    structure_id: i64,
-    by: &str,
-    now: i64,
-) -> Result<bool> {
+/// The structure of a break-glass use.
+pub async fn break_glass_structure(conn: &mut Conn, id: &str) -> Result<Option<i64>> {
+    match sqlx::query("SELECT structure_id FROM break_glass WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        Some(r) => Ok(Some(r.try_get(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Marks a break-glass use as reviewed; false if it was already reviewed.
+pub async fn review_break_glass(conn: &mut Conn, id: &str, by: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
-        "UPDATE break_glass SET reviewed_by = $3, reviewed_at = $4 WHERE id = $1 AND structure_id = $2 AND reviewed_by IS NULL",
+        "UPDATE break_glass SET reviewed_by = $2, reviewed_at = $3 WHERE id = $1 AND reviewed_by IS NULL",
     )
     .bind(id)
-    .bind(structure_id)
     .bind(by)
     .bind(now)
     .execute(&mut *conn)
@@ -246,6 +423,24 @@ pub async fn add_probe(conn: &mut Conn, account_id: i64, at: i64) -> Result<()> 
 
 pub async fn probes_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
     let r = sqlx::query("SELECT COUNT(*) FROM probes WHERE account_id = $1 AND at >= $2")
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(r.try_get(0)?)
+}
+
+pub async fn add_search(conn: &mut Conn, account_id: i64, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO searches (account_id, at) VALUES ($1, $2)")
+        .bind(account_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn searches_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM searches WHERE account_id = $1 AND at >= $2")
         .bind(account_id)
         .bind(since)
         .fetch_one(&mut *conn)

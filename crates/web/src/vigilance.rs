@@ -26,6 +26,7 @@ pub fn pages() -> Routes {
         .route("/alertes", get(alerts_page))
         .route("/alertes/degel", post(unfreeze_submit))
         .route("/alertes/quota", post(set_quota_submit))
+        .route("/alertes/bris-de-glace/{id}/revu", post(review_submit))
         .route("/jeunes/{id}/referent", post(referent_submit))
 }
 
@@ -37,6 +38,7 @@ pub fn api() -> Routes {
         .route("/quota/reglage", post(set_quota_api))
         .route("/alertes", get(alerts_api))
         .route("/comptes/{login}/degel", post(unfreeze_api))
+        .route("/bris-de-glace/{id}/revu", post(review_api))
         .route("/jeunes/{id}/referent", post(referent_api))
         .route(
             "/jeunes/{id}/referent/historique",
@@ -257,6 +259,30 @@ async fn set_quota_submit(State(s): State<AppState>, req: Req, Form(p): Form<Pos
     }
 }
 
+async fn review_submit(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(p): Form<Posted>,
+) -> Res {
+    let ctx = posted_ctx(&req, &p)?;
+    match s.app.review_break_glass(&ctx, &id).await {
+        Ok(()) => {
+            alerts_view(
+                &s,
+                &req,
+                Some("Bris de glace marqué comme revu.".into()),
+                None,
+            )
+            .await
+        }
+        Err(e @ (parcours_app::AppError::Refused(_) | parcours_app::AppError::NotFound)) => {
+            alerts_view(&s, &req, None, Some(crate::error::message(&e))).await
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
+}
+
 async fn referent_submit(
     State(s): State<AppState>,
     req: Req,
@@ -380,4 +406,13 @@ async fn referent_history_api(State(s): State<AppState>, req: Req, Path(id): Pat
         .await
         .map_err(|e| WebError::new(e, &req))?;
     Ok(Json(json!({ "changements": h })).into_response())
+}
+
+async fn review_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    s.app
+        .review_break_glass(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({"id": id, "revu": true})).into_response())
 }

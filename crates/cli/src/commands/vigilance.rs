@@ -85,6 +85,11 @@ pub enum Vigilance {
         /// Days during which a new account has half its quota.
         #[arg(long)]
         jours_nouveau_compte: Option<i64>,
+        /// Searches within the search window that freeze (walking the names).
+        #[arg(long)]
+        recherches: Option<i64>,
+        #[arg(long)]
+        recherches_secondes: Option<i64>,
     },
 }
 
@@ -200,6 +205,8 @@ pub async fn vigilance(c: Vigilance) -> anyhow::Result<ExitCode> {
         bris_de_glace,
         bris_de_glace_par_jour,
         jours_nouveau_compte,
+        recherches,
+        recherches_secondes,
     } = c;
     let app = super::open(&common).await?;
     let mut t = app.thresholds();
@@ -212,6 +219,8 @@ pub async fn vigilance(c: Vigilance) -> anyhow::Result<ExitCode> {
         (&mut t.break_glass_dossiers, bris_de_glace),
         (&mut t.break_glass_per_day, bris_de_glace_par_jour),
         (&mut t.new_account_days, jours_nouveau_compte),
+        (&mut t.searches, recherches),
+        (&mut t.searches_window_s, recherches_secondes),
     ] {
         if let Some(v) = v {
             *slot = v;
@@ -224,8 +233,8 @@ pub async fn vigilance(c: Vigilance) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "Gel au-delà de {} dossiers ouverts hors portefeuille en {} s ; gel à {} identifiants refusés en {} s ; bris de glace : {} dossiers, {} fois par jour ; nouveaux comptes à demi-quota pendant {} jours.",
-        t.window_opened, t.window_s, t.probes, t.probes_window_s, t.break_glass_dossiers, t.break_glass_per_day, t.new_account_days
+        "Gel au-delà de {} dossiers ouverts hors portefeuille en {} s ; gel à {} identifiants refusés en {} s ; gel au-delà de {} recherches en {} s ; bris de glace : {} dossiers, {} fois par jour ; nouveaux comptes à demi-quota pendant {} jours.",
+        t.window_opened, t.window_s, t.probes, t.probes_window_s, t.searches, t.searches_window_s, t.break_glass_dossiers, t.break_glass_per_day, t.new_account_days
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -69,6 +69,9 @@ async fn a1_dump_proof_store() {
             &format!("{FIXTURES}/valid.csv"),
         ]);
         assert!(out.contains("12 dossier(s) importé(s)"), "{out}");
+        // This test searches each person five ways in a few seconds: more than the 40 searches
+        // in 5 minutes that freeze an account walking the names (issue 15).
+        inst.ok(&["vigilance", "seuils", "--recherches", "1000"]);
         let app = inst.app().await;
         let mut c = Client::new(app.clone());
         c.login("conseiller.a", None, 0).await;

@@ -656,6 +656,38 @@ async fn quota_then_break_glass_then_refusal() {
             .contains("Mme Durand"));
         let page = d.get("/alertes").await;
         assert!(unescape(&page.body).contains("Quota de lecture atteint"));
+        // She reviews the break-glass use, once.
+        let bg_id = a["bris_de_glace"][0]["id"].as_str().unwrap().to_string();
+        let r = c
+            .json(
+                Method::POST,
+                &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{b}: not by the conseiller"
+        );
+        let r = d
+            .json(
+                Method::POST,
+                &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        let r = d
+            .json(
+                Method::POST,
+                &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: already reviewed");
+        let a = d.get("/api/v1/alertes").await.json();
+        assert_eq!(a["bris_de_glace"][0]["reviewed_by"], "directrice.a");
         // The directrice raises the conseillers' quota: half of 60 for a new account.
         let r = d
             .json(
@@ -757,6 +789,36 @@ async fn search_first_no_bulk_listing() {
             .unwrap();
         assert!(q1 > q0, "paging counts too: {p1}");
     }
+    // Walking the names one search after another (even finding nobody) freezes: more than 40
+    // searches within 5 minutes.
+    let searched_before = if r["pages"].as_i64().unwrap() > 1 {
+        2
+    } else {
+        1
+    };
+    let mut frozen_at = None;
+    for i in 0..60 {
+        let r = c
+            .get(&format!("/api/v1/jeunes/recherche?nom=zzinconnu{i}"))
+            .await;
+        if r.status != StatusCode::OK {
+            assert_eq!(r.status, StatusCode::LOCKED, "{}", r.body);
+            frozen_at = Some(i);
+            break;
+        }
+    }
+    assert_eq!(
+        frozen_at,
+        Some(40 - searched_before),
+        "the 41st search of the window freezes"
+    );
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    assert!(app
+        .list_alerts(&ctx)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.kind == "balayage" && a.severity == "critique"));
 }
 
 /// Canaries: created like any dossier, absent from counts, warehouse and batches, and the

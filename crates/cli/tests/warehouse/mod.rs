@@ -550,16 +550,18 @@ async fn an_incremental_export_equals_a_full_export() {
             .unwrap()
             .join(parcours_store::testing::unique_name("entrepot"));
         let (inc, full) = (base.join("inc"), base.join("full"));
-        // The seed was written now; the exports and the day's work happen "later" (the next
-        // export re-reads what changed from 10 minutes before the previous one started).
-        let at = |h: i64| chrono::Utc::now() + chrono::Duration::hours(h);
+        // The seed was written now; the exports and the day's work happen "later", in steps of
+        // 11 minutes (the next export re-reads what changed from 10 minutes before the previous
+        // one started). Steps of an hour crossed midnight — and at the end of a month, the
+        // month, which changes the facts — whenever the test ran after 15:00 UTC.
+        let at = |step: i64| chrono::Utc::now() + chrono::Duration::minutes(11 * step);
         let first = app
             .warehouse_export(&parcours_app::Ctx::operator(at(2)), &inc, 5, false)
             .await
             .unwrap();
         assert_eq!(first.mode, "complet", "{b}: nothing to build on yet");
 
-        // The day's work, as a conseiller of the first structure, three hours later.
+        // The day's work, as a conseiller of the first structure, a step later.
         let mut conn = app.store.acquire().await.unwrap();
         let s = parcours_store::structures::list(&mut conn).await.unwrap();
         let ids: Vec<String> = parcours_store::jeunes::list_recent(&mut conn, s[0].id, i64::MAX, 0)

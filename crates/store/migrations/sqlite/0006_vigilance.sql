@@ -42,6 +42,9 @@ CREATE INDEX break_glass_structure ON break_glass(structure_id, created_at);
 -- Refused dossier ids (unknown or of another structure): id probing.
 CREATE TABLE probes (account_id INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE INDEX probes_account ON probes(account_id, at);
+-- Searches that showed candidates or nothing (a walk through the alphabet of names).
+CREATE TABLE searches (account_id INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX searches_account ON searches(account_id, at);
 CREATE TABLE alerts (
   id TEXT PRIMARY KEY,
   structure_id INTEGER,
