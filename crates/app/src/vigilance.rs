@@ -385,27 +385,63 @@ impl App {
         if delta == 0 {
             return Ok(());
         }
-        let budget = if self.store.backend() == parcours_store::Backend::Postgres {
-            // Serialise this account's counted reads across connections and instances, then
-            // read its day again (another transaction may have counted since the gate's read).
-            // SQLite needs neither: the transaction holds the write lock since its start.
-            v::lock_account(conn, p.account_id).await?;
-            self.budget_of(conn, ctx, p, gate.structure_id).await?
-        } else {
-            gate.budget.clone()
-        };
-        self.decide(conn, ctx, p, gate.structure_id, &budget, delta, 1)
+        // The gate's figures decide in the common case; the write re-checks the limit in the
+        // same statement, against the day as it is now.
+        self.decide(conn, ctx, p, gate.structure_id, &gate.budget, delta, 1)
             .await?;
-        v::record_reads(
+        self.record_within(
+            conn,
+            ctx,
+            p,
+            gate.structure_id,
+            &gate.budget,
+            &[(id, WEIGHT_OPENED)],
+            delta,
+        )
+        .await
+    }
+
+    /// Writes counted reads if the limit still holds (see [`v::record_reads_within`]). On
+    /// PostgreSQL the account's row is locked first, so that transactions on other connections
+    /// or instances wait instead of counting against a day that is about to change; SQLite's
+    /// transaction holds the database's write lock since its start.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_within(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        p: &Principal,
+        structure: i64,
+        budget: &v::Budget,
+        reads: &[(&str, i64)],
+        delta: i64,
+    ) -> Result<()> {
+        if self.store.backend() == parcours_store::Backend::Postgres {
+            v::lock_account(conn, p.account_id).await?;
+        }
+        let limit = self.limit(ctx, p, budget);
+        let now = ctx.now.timestamp();
+        if v::record_reads_within(
             conn,
             p.account_id,
             &day_of(ctx),
-            &[(id, WEIGHT_OPENED)],
+            reads,
             now,
             WEIGHT_OPENED,
+            delta,
+            limit,
         )
-        .await?;
-        Ok(())
+        .await?
+        {
+            return Ok(());
+        }
+        // Another transaction spent the points meanwhile: refuse as the decision would have.
+        let fresh = self.budget_of(conn, ctx, p, structure).await?;
+        self.decide(conn, ctx, p, structure, &fresh, delta, 0)
+            .await?;
+        Err(AppError::QuotaExceeded {
+            break_glass_left: 0,
+        })
     }
 
     /// The quota and burst decision for `delta` more points, `newly_opened` more dossiers.
@@ -522,9 +558,6 @@ impl App {
         if delta == 0 {
             return Ok(mine);
         }
-        if self.store.backend() == parcours_store::Backend::Postgres {
-            v::lock_account(conn, p.account_id).await?;
-        }
         let budget = self.budget_of(conn, ctx, p, structure).await?;
         self.decide(conn, ctx, p, structure, &budget, delta, 0)
             .await?;
@@ -533,7 +566,8 @@ impl App {
             .filter(|(_, _, prior)| *prior < WEIGHT_CANDIDATE)
             .map(|(id, _, _)| (id.as_str(), WEIGHT_CANDIDATE))
             .collect();
-        v::record_reads(conn, p.account_id, &day, &reads, now, WEIGHT_OPENED).await?;
+        self.record_within(conn, ctx, p, structure, &budget, &reads, delta)
+            .await?;
         Ok(mine)
     }
 

@@ -204,29 +204,43 @@ pub async fn referents(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Opt
         .collect()
 }
 
-/// Records that `account` was shown these dossiers today, each with its weight, in one
-/// statement; keeps the heaviest weight of the day and the first time a dossier was opened
-/// (weight ≥ `opened_weight`).
-pub async fn record_reads(
+/// Records that `account` was shown these dossiers today, each with its weight, **if** the
+/// day's points plus `delta` stay within `limit` — the check and the write are one statement,
+/// so on PostgreSQL, under the account's row lock ([`lock_account`]), two transactions never
+/// both spend the last point. Keeps the heaviest weight of the day and the first time a
+/// dossier was opened (weight ≥ `opened_weight`). Returns false (nothing written) when the
+/// limit would be passed.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_reads_within(
     conn: &mut Conn,
     account_id: i64,
     day: &str,
     reads: &[(&str, i64)],
     now: i64,
     opened_weight: i64,
-) -> Result<()> {
+    delta: i64,
+    limit: i64,
+) -> Result<bool> {
     if reads.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
-    let values = (0..reads.len())
+    let rows = (0..reads.len())
         .map(|i| {
-            let b = 4 + i * 3;
-            format!("($1, $2, ${b}, ${}, $3, ${})", b + 1, b + 2)
+            let b = 6 + i * 3;
+            format!(
+                "SELECT CAST($1 AS BIGINT) AS a, CAST($2 AS TEXT) AS d, CAST(${b} AS TEXT) AS j, \
+                 CAST(${} AS BIGINT) AS w, CAST($3 AS BIGINT) AS f, CAST(${} AS BIGINT) AS o",
+                b + 1,
+                b + 2
+            )
         })
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(" UNION ALL ");
     let q = format!(
-        "INSERT INTO quota_reads (account_id, day, jeune_id, weight, first_at, opened_at) VALUES {values} \
+        "INSERT INTO quota_reads (account_id, day, jeune_id, weight, first_at, opened_at) \
+         SELECT a, d, j, w, f, o FROM ({rows}) AS v \
+         WHERE (SELECT CAST(COALESCE(SUM(q.weight), 0) AS BIGINT) FROM quota_reads q \
+                WHERE q.account_id = $1 AND q.day = $2) + CAST($4 AS BIGINT) <= CAST($5 AS BIGINT) \
          ON CONFLICT (account_id, day, jeune_id) DO UPDATE SET \
            weight = CASE WHEN excluded.weight > quota_reads.weight THEN excluded.weight ELSE quota_reads.weight END, \
            opened_at = COALESCE(quota_reads.opened_at, excluded.opened_at)"
@@ -234,15 +248,16 @@ pub async fn record_reads(
     let mut query = sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(account_id)
         .bind(day)
-        .bind(now);
+        .bind(now)
+        .bind(delta)
+        .bind(limit);
     for (id, w) in reads {
         query = query
             .bind(*id)
             .bind(*w)
             .bind(if *w >= opened_weight { Some(now) } else { None });
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    Ok(query.execute(&mut *conn).await?.rows_affected() > 0)
 }
 
 /// Points used by an account on a day (sum of the weights of its counted reads).
