@@ -401,10 +401,11 @@ impl App {
         .await
     }
 
-    /// Writes counted reads if the limit still holds (see [`v::record_reads_within`]). On
-    /// PostgreSQL the account's row is locked first, so that transactions on other connections
-    /// or instances wait instead of counting against a day that is about to change; SQLite's
-    /// transaction holds the database's write lock since its start.
+    /// Writes counted reads. SQLite's transaction holds the database's write lock since its
+    /// start, so the decision made on its reads stands. On PostgreSQL the account's row is
+    /// locked, then the write re-checks the limit in the same statement
+    /// ([`v::record_reads_within`]): transactions on other connections or instances wait for
+    /// the lock and count against the day as it is after the previous one committed.
     #[allow(clippy::too_many_arguments)]
     async fn record_within(
         &self,
@@ -416,11 +417,15 @@ impl App {
         reads: &[(&str, i64)],
         delta: i64,
     ) -> Result<()> {
-        if self.store.backend() == parcours_store::Backend::Postgres {
-            v::lock_account(conn, p.account_id).await?;
-        }
-        let limit = self.limit(ctx, p, budget);
         let now = ctx.now.timestamp();
+        if self.store.backend() == parcours_store::Backend::Sqlite {
+            // The decision was made on this transaction's own view, and no other writer can
+            // commit before it ends: write without re-checking.
+            v::record_reads(conn, p.account_id, &day_of(ctx), reads, now, WEIGHT_OPENED).await?;
+            return Ok(());
+        }
+        v::lock_account(conn, p.account_id).await?;
+        let limit = self.limit(ctx, p, budget);
         if v::record_reads_within(
             conn,
             p.account_id,

@@ -204,6 +204,48 @@ pub async fn referents(conn: &mut Conn, ids: &[&str]) -> Result<Vec<(String, Opt
         .collect()
 }
 
+/// Records that `account` was shown these dossiers today, each with its weight, in one
+/// statement; keeps the heaviest weight of the day and the first time a dossier was opened
+/// (weight ≥ `opened_weight`). The caller has checked the limit in this transaction, and
+/// nothing else can write meanwhile (SQLite: the transaction holds the write lock).
+pub async fn record_reads(
+    conn: &mut Conn,
+    account_id: i64,
+    day: &str,
+    reads: &[(&str, i64)],
+    now: i64,
+    opened_weight: i64,
+) -> Result<()> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let values = (0..reads.len())
+        .map(|i| {
+            let b = 4 + i * 3;
+            format!("($1, $2, ${b}, ${}, $3, ${})", b + 1, b + 2)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let q = format!(
+        "INSERT INTO quota_reads (account_id, day, jeune_id, weight, first_at, opened_at) VALUES {values} \
+         ON CONFLICT (account_id, day, jeune_id) DO UPDATE SET \
+           weight = CASE WHEN excluded.weight > quota_reads.weight THEN excluded.weight ELSE quota_reads.weight END, \
+           opened_at = COALESCE(quota_reads.opened_at, excluded.opened_at)"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(account_id)
+        .bind(day)
+        .bind(now);
+    for (id, w) in reads {
+        query = query
+            .bind(*id)
+            .bind(*w)
+            .bind(if *w >= opened_weight { Some(now) } else { None });
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// Records that `account` was shown these dossiers today, each with its weight, **if** the
 /// day's points plus `delta` stay within `limit` — the check and the write are one statement,
 /// so on PostgreSQL, under the account's row lock ([`lock_account`]), two transactions never
