@@ -128,7 +128,36 @@ struct AlertLine {
     a: AlertView,
     when: String,
     evidence: String,
+    severity: &'static str,
     mail: &'static str,
+}
+
+fn severity_label(s: &str) -> &'static str {
+    match s {
+        "critique" => "critique",
+        "elevee" => "élevée",
+        "information" => "information",
+        _ => "?",
+    }
+}
+
+/// The evidence of an alert as "clé : valeur ; …" (counts and dossier ids only).
+fn evidence_text(v: &serde_json::Value) -> String {
+    match v.as_object() {
+        Some(o) => o
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Array(a) => format!("{} élément(s)", a.len()),
+                    other => other.to_string(),
+                };
+                format!("{} : {v}", k.replace('_', " "))
+            })
+            .collect::<Vec<_>>()
+            .join(" ; "),
+        None => v.to_string(),
+    }
 }
 
 struct BreakGlassLine {
@@ -188,7 +217,8 @@ async fn alerts_view(
             .into_iter()
             .map(|a| AlertLine {
                 when: when(a.created_at),
-                evidence: a.evidence.to_string(),
+                evidence: evidence_text(&a.evidence),
+                severity: severity_label(&a.severity),
                 mail: mail_label(&a.mail_status),
                 a,
             })

@@ -1408,3 +1408,10 @@ async fn two_instances_on_postgres_share_quota_and_freeze() {
         .await;
     assert_eq!(relog.status, StatusCode::LOCKED);
 }
+
+/// The pages of issue 15 in headless Chromium: search-first, Mon quota, break-glass, the
+/// directrice's review, a freeze by id probing, the login refused, the unfreeze.
+#[test]
+fn vigilance_journey_in_headless_chromium() {
+    run_browser_journey("vigilance.mjs", "vigilance journey passed");
+}
