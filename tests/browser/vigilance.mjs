@@ -25,13 +25,14 @@ try {
   await page.click('nav >> text=Mes dossiers');
   check(await page.isVisible('text=dont vous êtes référent'), 'Mes dossiers : le portefeuille seulement');
 
-  // Search a name that is outside her caseload: the candidates are partial.
-  const outside = await (await page.request.get(`${demo.base}/api/v1/quota`)).json();
-  check(outside.used === 0, 'quota du jour intact au départ');
+  // Search a name that is outside her caseload: the candidates are partial. (The pages only:
+  // a session opened through the pages that calls the JSON API is frozen, issue 15.)
+  await page.click('nav >> text=Mon quota');
+  check(await page.isVisible('text=vous en avez utilisé 0'), 'quota du jour intact au départ');
   // Find a dossier of her structure outside her caseload: search the first names of her own
-  // caseload, whose namesakes outside it the results show without the "oui".
-  const mine = await (await page.request.get(`${demo.base}/api/v1/portefeuille`)).json();
-  const firstNames = [...new Set(mine.lines.map(l => l.prenom.split(' ')[0]))];
+  // caseload (Mes dossiers), whose namesakes outside it the results show without the "oui".
+  await page.click('nav >> text=Mes dossiers');
+  const firstNames = [...new Set((await page.$$eval('table.resultats tbody tr td:nth-child(2)', tds => tds.map(t => t.textContent.trim().split(' ')[0]))))];
   let opened = false;
   for (const prenom of firstNames) {
     await page.goto(`${demo.base}/recherche?prenom=${encodeURIComponent(prenom)}`);
@@ -52,8 +53,7 @@ try {
   check(opened, 'un dossier hors portefeuille trouvé par la recherche et ouvert');
   await page.click('nav >> text=Mon quota');
   check(await page.isVisible('text=vous en avez utilisé'), 'la page Mon quota montre la consommation');
-  const used = await (await page.request.get(`${demo.base}/api/v1/quota`)).json();
-  check(used.used >= 4, `la consultation hors portefeuille est comptée (${used.used} points)`);
+  check(await page.isVisible('text=vous en avez utilisé 1'), 'la consultation hors portefeuille est comptée (un dossier)');
   await shot('quota');
 
   // Break-glass: a reason is required.

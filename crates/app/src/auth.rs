@@ -90,6 +90,9 @@ pub struct SessionInfo {
     pub csrf: String,
     pub principal: Option<Principal>,
     pub login: Option<String>,
+    /// The login was completed through the pages: this session has no business on the JSON
+    /// API's identity routes (issue 15).
+    pub via_pages: bool,
 }
 
 /// A new session: the token goes into the cookie, only its hash is stored.
@@ -131,6 +134,7 @@ impl App {
         account: Option<&AccountRow>,
         stage: &str,
         now: i64,
+        via_pages: bool,
     ) -> Result<NewSession> {
         let token = random_token();
         let row = SessionRow {
@@ -141,6 +145,7 @@ impl App {
             created_at: now,
             last_seen: now,
             pending_secret: None,
+            via_pages,
         };
         acc::session_insert(conn, &row).await?;
         Ok(NewSession {
@@ -154,6 +159,7 @@ impl App {
                     _ => None,
                 },
                 login: account.map(|a| a.login.clone()),
+                via_pages,
             },
         })
     }
@@ -161,7 +167,7 @@ impl App {
     /// An anonymous session, so that the login form carries a CSRF token.
     pub async fn start_anonymous_session(&self, ctx: &Ctx) -> Result<NewSession> {
         let mut conn = self.store.acquire().await?;
-        self.new_session(&mut conn, None, STAGE_ANON, ctx.now.timestamp())
+        self.new_session(&mut conn, None, STAGE_ANON, ctx.now.timestamp(), false)
             .await
     }
 
@@ -198,6 +204,7 @@ impl App {
                 _ => None,
             },
             login: account.map(|a| a.login),
+            via_pages: s.via_pages,
             token_hash: s.token_hash,
             stage: s.stage,
             csrf: s.csrf,
@@ -300,7 +307,7 @@ impl App {
             STAGE_ENROL
         };
         let s = self
-            .new_session(&mut tx, Some(&account), stage, now)
+            .new_session(&mut tx, Some(&account), stage, now, false)
             .await?;
         self.audit_as(
             &mut tx,
@@ -421,11 +428,13 @@ impl App {
     }
 
     /// Second factor. On success a new session token, fully authenticated.
+    /// `via_pages`: the login is completed through the pages (not the JSON API).
     pub async fn login_code(
         &self,
         ctx: &Ctx,
         session: &SessionInfo,
         code: &str,
+        via_pages: bool,
     ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_CODE).await?;
         let now = ctx.now.timestamp();
@@ -459,8 +468,14 @@ impl App {
                 .second_factor_failed(ctx, &account, session, "connexion.second_facteur")
                 .await?);
         }
-        self.finish_login(ctx, session, &account, "connexion.second_facteur")
-            .await
+        self.finish_login(
+            ctx,
+            session,
+            &account,
+            "connexion.second_facteur",
+            via_pages,
+        )
+        .await
     }
 
     async fn finish_login(
@@ -469,13 +484,20 @@ impl App {
         session: &SessionInfo,
         account: &AccountRow,
         action: &str,
+        via_pages: bool,
     ) -> Result<NewSession> {
         let mut tx = self.store.begin().await?;
         acc::session_delete(&mut tx, &session.token_hash).await?;
         acc::reset_failures(&mut tx, account.id).await?;
         acc::throttle_clear(&mut tx, &self.keys.login_key(&account.login)).await?;
         let s = self
-            .new_session(&mut tx, Some(account), STAGE_AUTH, ctx.now.timestamp())
+            .new_session(
+                &mut tx,
+                Some(account),
+                STAGE_AUTH,
+                ctx.now.timestamp(),
+                via_pages,
+            )
             .await?;
         self.audit_as(
             &mut tx,
@@ -533,6 +555,7 @@ impl App {
         ctx: &Ctx,
         session: &SessionInfo,
         code: &str,
+        via_pages: bool,
     ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_ENROL).await?;
         let mut conn = self.store.acquire().await?;
@@ -559,8 +582,14 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.finish_login(ctx, session, &account, "enrolement.second_facteur")
-            .await
+        self.finish_login(
+            ctx,
+            session,
+            &account,
+            "enrolement.second_facteur",
+            via_pages,
+        )
+        .await
     }
 
     /// Sets an account's TOTP secret directly (demo accounts only; see `setup`).

@@ -133,6 +133,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "sondage" => "Identifiants de dossiers essayés au hasard",
         "quota" => "Quota de lecture atteint",
         "balayage" => "Recherches en rafale (noms parcourus un à un)",
+        "canal" => "API appelée avec une session ouverte par les pages",
         "lot_paiement" => "Second téléchargement du lot de paiement",
         "bris_de_glace" => "Bris de glace",
         _ => "Alerte",
@@ -658,6 +659,23 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The JSON API called with a session opened through the pages: the pages never call it,
+    /// so a script holds the session (a stolen cookie). Freezes; the caller refuses the request.
+    pub fn api_from_page_session(&self, ctx: &Ctx, path: &str) -> AppError {
+        if let Actor::Account(p) = &ctx.actor {
+            self.signal(Signal::Freeze {
+                account_id: p.account_id,
+                login: p.login.clone(),
+                structure_id: p.structure_id,
+                kind: "canal",
+                evidence: serde_json::json!({ "route": path }).to_string(),
+                at: ctx.now.timestamp(),
+                request_id: ctx.request_id.clone(),
+            });
+        }
+        AppError::Frozen
     }
 
     /// A refused dossier id (unknown, or of another structure): a probe.

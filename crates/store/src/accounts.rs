@@ -170,12 +170,14 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_seen: i64,
     pub pending_secret: Option<Vec<u8>>,
+    /// Opened through the pages (its use of the JSON API is a scraping sign, issue 15).
+    pub via_pages: bool,
 }
 
 pub async fn session_insert(conn: &mut Conn, s: &SessionRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO sessions (token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(s.token_hash.clone())
     .bind(s.account_id)
@@ -184,6 +186,7 @@ pub async fn session_insert(conn: &mut Conn, s: &SessionRow) -> Result<()> {
     .bind(s.created_at)
     .bind(s.last_seen)
     .bind(s.pending_secret.clone())
+    .bind(i64::from(s.via_pages))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -191,7 +194,7 @@ pub async fn session_insert(conn: &mut Conn, s: &SessionRow) -> Result<()> {
 
 pub async fn session_get(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<SessionRow>> {
     let row = sqlx::query(
-        "SELECT token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret \
+        "SELECT token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages \
          FROM sessions WHERE token_hash = $1",
     )
     .bind(token_hash.to_vec())
@@ -207,6 +210,7 @@ pub async fn session_get(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<Se
             created_at: r.try_get(4)?,
             last_seen: r.try_get(5)?,
             pending_secret: r.try_get(6)?,
+            via_pages: r.try_get::<i64, _>(7)? == 1,
         })),
     }
 }

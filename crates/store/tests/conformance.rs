@@ -5,7 +5,9 @@
 
 use parcours_store::audit::AuditRow;
 use parcours_store::jeunes::{JeuneRow, ENCRYPTED_COLUMNS};
-use parcours_store::{accounts, audit, jeunes, keyring, structures, testing, Store, StoreError};
+use parcours_store::{
+    accounts, audit, jeunes, keyring, structures, testing, vigilance, Store, StoreError,
+};
 
 async fn backends() -> Vec<(String, Store)> {
     let mut out = Vec::new();
@@ -173,14 +175,15 @@ async fn sessions_round_trip_and_purge() {
             created_at: 10,
             last_seen: 10,
             pending_secret: None,
+            via_pages: true,
         };
         accounts::session_insert(&mut c, &row).await.expect(&name);
         assert_eq!(
             accounts::session_get(&mut c, &[1, 2, 3])
                 .await
                 .expect(&name)
-                .map(|r| r.csrf),
-            Some("x".into())
+                .map(|r| (r.csrf, r.via_pages)),
+            Some(("x".into(), true))
         );
         assert_eq!(
             accounts::sessions_purge(&mut c, 11, 0).await.expect(&name),
@@ -763,5 +766,112 @@ async fn export_reads_of_events_whole_and_scoped_in_any_chunks() {
             assert_eq!(sorted(got), expected(b, Some(&["b1"])), "{name}");
         }
         export_scope::release(&mut c).await.unwrap();
+    }
+}
+
+/// Counted reads (issue 15) on both backends: the heaviest weight of the day is kept, the gate
+/// reads a dossier and its account's day in one statement, the checking write refuses past the
+/// limit and writes nothing, canary tags are found by value only.
+#[tokio::test]
+async fn counted_reads_keep_the_heaviest_weight_and_stop_at_the_limit() {
+    for (name, s) in backends().await {
+        let mut tx = s.begin().await.expect("tx");
+        let st = structures::insert(&mut tx, "ML-Q", "Q", "75", "IDF", 0)
+            .await
+            .expect(&name);
+        for id in ["q1", "q2", "q3"] {
+            jeunes::insert(&mut tx, &jeune(id, st)).await.expect(&name);
+        }
+        jeunes::set_referent(&mut tx, "q3", Some(7))
+            .await
+            .expect(&name);
+        let day = "2026-11-30";
+        vigilance::record_reads(&mut tx, 7, day, &[("q1", 1), ("q2", 1)], 100, 4)
+            .await
+            .expect(&name);
+        // Opened later the same day: weight 4, first opening time kept; a candidate again: no change.
+        vigilance::record_reads(&mut tx, 7, day, &[("q1", 4)], 200, 4)
+            .await
+            .expect(&name);
+        vigilance::record_reads(&mut tx, 7, day, &[("q1", 1)], 300, 4)
+            .await
+            .expect(&name);
+        assert_eq!(
+            vigilance::used(&mut tx, 7, day).await.expect(&name),
+            5,
+            "{name}"
+        );
+        let g = vigilance::gate(&mut tx, "q1", 7, day, "conseiller", 150, b"tag-q1")
+            .await
+            .expect(&name)
+            .expect("dossier");
+        assert_eq!(
+            (g.structure_id, g.referent_id, g.prior_weight, g.canary),
+            (st, None, 4, false)
+        );
+        assert_eq!((g.budget.used, g.budget.opened_in_window), (5, 1), "{name}");
+        assert_eq!(g.budget.setting, None);
+        let g3 = vigilance::gate(&mut tx, "q3", 7, day, "conseiller", 150, b"x")
+            .await
+            .expect(&name)
+            .unwrap();
+        assert_eq!(g3.referent_id, Some(7));
+        assert!(
+            vigilance::gate(&mut tx, "absent", 7, day, "conseiller", 0, b"x")
+                .await
+                .expect(&name)
+                .is_none()
+        );
+        // The checking write: 5 used, +4 within 8 refused, within 9 accepted.
+        assert!(
+            !vigilance::record_reads_within(&mut tx, 7, day, &[("q2", 4)], 400, 4, 3, 7)
+                .await
+                .expect(&name)
+        );
+        assert_eq!(
+            vigilance::used(&mut tx, 7, day).await.expect(&name),
+            5,
+            "{name}: nothing written"
+        );
+        assert!(
+            vigilance::record_reads_within(&mut tx, 7, day, &[("q2", 4)], 400, 4, 3, 8)
+                .await
+                .expect(&name)
+        );
+        assert_eq!(
+            vigilance::used(&mut tx, 7, day).await.expect(&name),
+            8,
+            "{name}"
+        );
+        vigilance::set_quota_setting(&mut tx, st, "conseiller", 12, "d", 0)
+            .await
+            .expect(&name);
+        let b = vigilance::budget(&mut tx, st, 7, day, "conseiller", 150)
+            .await
+            .expect(&name);
+        assert_eq!(
+            (b.used, b.setting, b.opened_in_window),
+            (8, Some(12), 2),
+            "{name}"
+        );
+        vigilance::add_canary_tag(&mut tx, b"tag-q2", st)
+            .await
+            .expect(&name);
+        assert_eq!(
+            vigilance::canary_hits(&mut tx, &[b"tag-q1".to_vec(), b"tag-q2".to_vec()])
+                .await
+                .expect(&name),
+            1
+        );
+        let g2 = vigilance::gate(&mut tx, "q2", 7, day, "conseiller", 150, b"tag-q2")
+            .await
+            .expect(&name)
+            .unwrap();
+        assert!(g2.canary, "{name}");
+        let seen = vigilance::seen_today(&mut tx, &["q1", "q3"], 7, day)
+            .await
+            .expect(&name);
+        assert_eq!(seen.len(), 2);
+        assert!(seen.contains(&("q3".to_string(), Some(7), 0)));
     }
 }

@@ -132,7 +132,7 @@ async fn code(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>
     let session = session_at(&req, parcours_app::auth::STAGE_CODE)?;
     let ns = s
         .app
-        .login_code(&req.ctx(), &session, &b.code)
+        .login_code(&req.ctx(), &session, &b.code, false)
         .await
         .map_err(err(&req))?;
     Ok((
@@ -156,7 +156,7 @@ async fn enrol_confirm(
     let session = session_at(&req, parcours_app::auth::STAGE_ENROL)?;
     let ns = s
         .app
-        .enrolment_confirm(&req.ctx(), &session, &b.code)
+        .enrolment_confirm(&req.ctx(), &session, &b.code, false)
         .await
         .map_err(err(&req))?;
     Ok((

@@ -174,7 +174,7 @@ async fn code_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeForm
     else {
         return Ok(see_other("/connexion"));
     };
-    match s.app.login_code(&req.ctx(), &session, &f.code).await {
+    match s.app.login_code(&req.ctx(), &session, &f.code, true).await {
         Ok(ns) => Ok((
             [(header::SET_COOKIE, set_cookie(&ns))],
             Redirect::to("/portefeuille"),
@@ -262,7 +262,11 @@ async fn enrol_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeFor
     else {
         return Ok(see_other("/connexion"));
     };
-    match s.app.enrolment_confirm(&req.ctx(), &session, &f.code).await {
+    match s
+        .app
+        .enrolment_confirm(&req.ctx(), &session, &f.code, true)
+        .await
+    {
         Ok(ns) => Ok((
             [(header::SET_COOKIE, set_cookie(&ns))],
             Redirect::to("/portefeuille"),

@@ -12,6 +12,14 @@ use crate::AppState;
 
 pub const COOKIE_NAME: &str = "__Host-parcours";
 
+/// The API routes a page session may call: the dashboards' login token (posted by the
+/// "Pilotage" page), the session itself, the OpenAPI document.
+const PAGE_SESSION_API: [&str; 3] = [
+    "/api/v1/pilotage/jeton",
+    "/api/v1/session",
+    "/api/v1/openapi.json",
+];
+
 pub struct Req {
     pub request_id: String,
     pub client: String,
@@ -120,6 +128,24 @@ impl FromRequestParts<AppState> for Req {
                 .load_session(&t, &req.ctx())
                 .await
                 .map_err(|e| WebError::new(e, &req))?;
+        }
+        // A session opened through the pages has no business on the JSON API (the pages never
+        // call it; the dashboards' token and logging out excepted): a script holds it.
+        if api
+            && req
+                .session
+                .as_ref()
+                .is_some_and(|s| s.via_pages && s.principal.is_some())
+        {
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map(|u| u.0.path().to_string())
+                .unwrap_or_else(|| parts.uri.path().to_string());
+            if !PAGE_SESSION_API.iter().any(|p| path == *p) {
+                let e = state.app.api_from_page_session(&req.ctx(), &path);
+                return Err(WebError::new(e, &req));
+            }
         }
         Ok(req)
     }

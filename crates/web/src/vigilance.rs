@@ -58,13 +58,14 @@ struct QuotaLine {
 }
 
 fn quota_line(q: &QuotaStatus) -> QuotaLine {
-    // Points shown as dossiers (a candidate is a quarter of a dossier).
-    let used = q.used as f64 / WEIGHT_OPENED as f64;
+    // Points shown as dossiers: a candidate is a quarter of a dossier ("1,25").
+    let (whole, quarters) = (q.used / WEIGHT_OPENED, q.used % WEIGHT_OPENED);
+    let used_dossiers = match quarters * 100 / WEIGHT_OPENED {
+        0 => whole.to_string(),
+        f => format!("{whole},{}", format!("{f:02}").trim_end_matches('0')),
+    };
     QuotaLine {
-        used_dossiers: format!("{used:.2}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .replace('.', ","),
+        used_dossiers,
         limit_dossiers: q.limit / WEIGHT_OPENED,
     }
 }

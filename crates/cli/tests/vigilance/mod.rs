@@ -1251,6 +1251,75 @@ async fn a_dossier_changes_hands_and_its_free_reads_follow() {
     }
 }
 
+/// The text between `a` and the next `b` in a page.
+fn between(s: &str, a: &str, b: &str) -> String {
+    let start = s
+        .find(a)
+        .map(|i| i + a.len())
+        .unwrap_or_else(|| panic!("{a} not in page"));
+    let end = s[start..].find(b).unwrap() + start;
+    s[start..end].to_string()
+}
+
+/// A session opened through the pages that calls the JSON API is held by a script (the pages
+/// never call it): frozen at the first call, on both backends.
+#[tokio::test]
+async fn a_page_session_calling_the_api_freezes() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        let page = c.get("/connexion").await;
+        let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
+        let r = c
+            .form(
+                "/connexion",
+                &[
+                    ("identifiant", "conseiller.a"),
+                    ("mot_de_passe", PASSWORD),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(r.headers["location"], "/connexion/enrolement", "{b}");
+        let enrol = c.get("/connexion/enrolement").await;
+        let secret = totp_rs::Secret::Encoded(between(&enrol.body, "id=\"secret\">", "<"))
+            .to_bytes()
+            .unwrap();
+        let code =
+            parcours_app::auth::totp_code(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
+        let csrf = between(&enrol.body, "name=\"csrf\" value=\"", "\"");
+        let r = c
+            .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
+            .await;
+        assert_eq!(r.headers["location"], "/portefeuille", "{b}");
+        // The pages work; the API's identity routes freeze at once.
+        assert_eq!(c.get("/jeunes").await.status, StatusCode::OK);
+        let r = c.get("/api/v1/jeunes").await;
+        assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
+        assert_eq!(r.json()["code"], "compte_gele");
+        let after = c.get("/portefeuille").await;
+        assert_eq!(
+            after.headers["location"], "/connexion",
+            "{b}: the session is gone"
+        );
+        let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+        assert!(app
+            .list_alerts(&ctx)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == "canal" && a.login == "conseiller.a" && a.severity == "critique"));
+        // A session opened through the API uses the API (and the pages) as before.
+        inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
+        let mut api = Client::new(app.clone());
+        api.login("conseiller.b", None, 0).await;
+        assert_eq!(api.get("/api/v1/jeunes").await.status, StatusCode::OK);
+        assert_eq!(api.get("/jeunes").await.status, StatusCode::OK);
+    }
+}
+
 /// A minimal HTTP/1.1 GET over a real socket (for the `parcours serve` processes).
 async fn http_get(port: u16, path: &str, cookie: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,6 +4,8 @@
 -- downloads. See docs/SECURITY.md, "A stolen session".
 ALTER TABLE accounts ADD COLUMN frozen_at INTEGER;
 ALTER TABLE accounts ADD COLUMN frozen_reason TEXT;
+-- 1 when the session was opened through the pages: its use of the JSON API is a scraping sign.
+ALTER TABLE sessions ADD COLUMN via_pages INTEGER NOT NULL DEFAULT 0;
 -- One row per distinct (account, day, person) read outside the account's caseload. weight is
 -- the heaviest way the person was shown that day (1: a search candidate, 4: a dossier opened).
 CREATE TABLE quota_reads (
