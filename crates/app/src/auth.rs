@@ -9,8 +9,15 @@
 //! - Sessions: 256-bit random tokens; the database stores only their SHA-256, so a dump yields no
 //!   usable session. A new token at each privilege change (password accepted, code accepted).
 //!   30 min inactivity, 12 h absolute.
-//! - Throttling: failures counted per login (known or not) and per client address, in the
-//!   database (shared by instances), keyed pseudonyms only.
+//! - Throttling, in the database (shared by instances), keyed pseudonyms only:
+//!   - per login (known or not): each attempt, password or code, takes a place *before* it is
+//!     checked (one atomic increment), so parallel guesses cannot all pass the check; a right
+//!     password gives its place back, a completed login clears the count; 5 in 15 min;
+//!   - per client address (behind trusted proxies only, IPv6 by /64; see `parcours_web`):
+//!     failures slow that address's next wrong attempts down, never refuse a right password —
+//!     a reverse proxy or an office's NAT puts everyone behind one address;
+//!   - at most [`ARGON_PARALLEL`] password verifications at once and [`ARGON_WAITING`]
+//!     waiting: beyond, "busy" (503) at once rather than a queue that grows.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -28,6 +35,29 @@ pub const ABSOLUTE_TIMEOUT_S: i64 = 12 * 3600;
 pub const THROTTLE_WINDOW_S: i64 = 15 * 60;
 pub const MAX_FAILURES_PER_LOGIN: i64 = 5;
 pub const MAX_FAILURES_PER_CLIENT: i64 = 30;
+
+/// Password verifications at once, and waiting for a place (see `App::argon_slot`).
+pub const ARGON_PARALLEL: usize = 4;
+pub const ARGON_WAITING: usize = 64;
+
+/// A place in the queue of password verifications; leaving it (drop) frees the place.
+pub(crate) struct ArgonTicket<'a>(&'a App);
+
+impl ArgonTicket<'_> {
+    pub(crate) async fn acquire(
+        &self,
+    ) -> std::result::Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError> {
+        self.0.argon_permits.acquire().await
+    }
+}
+
+impl Drop for ArgonTicket<'_> {
+    fn drop(&mut self) {
+        self.0
+            .argon_waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 pub const STAGE_ANON: &str = "anonyme";
 pub const STAGE_CODE: &str = "code";
@@ -247,17 +277,18 @@ impl App {
         let login_key = self.keys.login_key(login);
         let client_key = self.keys.pseudonym("client", client);
         let mut conn = self.store.acquire().await?;
-        let throttled = acc::throttle_count(&mut conn, &login_key, now, THROTTLE_WINDOW_S).await?
-            >= MAX_FAILURES_PER_LOGIN
-            || acc::throttle_count(&mut conn, &client_key, now, THROTTLE_WINDOW_S).await?
-                >= MAX_FAILURES_PER_CLIENT;
+        // The attempt is counted before the password is checked, atomically: parallel guesses
+        // each take a place, and only the first MAX_FAILURES_PER_LOGIN of a window are checked.
+        let attempts = acc::throttle_hit(&mut conn, &login_key, now, THROTTLE_WINDOW_S).await?;
+        let from_client =
+            acc::throttle_count(&mut conn, &client_key, now, THROTTLE_WINDOW_S).await?;
         let account = acc::by_login(&mut conn, login).await?;
         drop(conn);
         let actor = match &account {
             Some(a) => a.login.clone(),
             None => format!("inconnu:{}", hex::encode(&login_key[..6])),
         };
-        if throttled {
+        if attempts > MAX_FAILURES_PER_LOGIN {
             self.audit_as_alone(ctx, &actor, "connexion.bloquee", REFUSED)
                 .await?;
             return Err(AppError::Throttled);
@@ -269,11 +300,20 @@ impl App {
                 .await?
                 .clone(),
         };
-        let ok = verify_password(hash, password.to_string()).await?;
+        let ok = {
+            let _slot = self.argon_slot()?;
+            let _slot = _slot.acquire().await.map_err(AppError::internal)?;
+            verify_password(hash, password.to_string()).await?
+        };
         let account = account.filter(|a| ok && a.active);
         let Some(account) = account else {
+            // The address's failures slow its next wrong attempts down; they never refuse a
+            // right password (behind a proxy, or a shared office address, everyone shares it).
+            if from_client >= MAX_FAILURES_PER_CLIENT {
+                let extra = (from_client - MAX_FAILURES_PER_CLIENT + 1).min(25) as u64;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * extra)).await;
+            }
             let mut tx = self.store.begin().await?;
-            acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
             acc::throttle_hit(&mut tx, &client_key, now, THROTTLE_WINDOW_S).await?;
             self.audit_as(
                 &mut tx,
@@ -298,6 +338,8 @@ impl App {
             return Err(AppError::Frozen);
         }
         let mut tx = self.store.begin().await?;
+        // A right password is not a failure: give its place back.
+        acc::throttle_undo(&mut tx, &login_key).await?;
         if let Some(o) = old {
             acc::session_delete(&mut tx, &o.token_hash).await?;
         }
@@ -365,6 +407,42 @@ impl App {
             .ok_or(AppError::Unauthenticated)
     }
 
+    /// Counts a second-factor attempt for the account before its code is checked (atomic: of
+    /// parallel guesses, only the first MAX_FAILURES_PER_LOGIN of a window are checked); past
+    /// the limit the attempt is refused unchecked — and still counted.
+    async fn count_code_attempt(&self, ctx: &Ctx, account: &AccountRow) -> Result<()> {
+        let now = ctx.now.timestamp();
+        let mut conn = self.store.acquire().await?;
+        let n = acc::throttle_hit(
+            &mut conn,
+            &self.keys.login_key(&account.login),
+            now,
+            THROTTLE_WINDOW_S,
+        )
+        .await?;
+        if n > MAX_FAILURES_PER_LOGIN {
+            drop(conn);
+            self.audit_as_alone(ctx, &account.login, "connexion.bloquee", REFUSED)
+                .await?;
+            return Err(AppError::Throttled);
+        }
+        Ok(())
+    }
+
+    /// A place among the password verifications running now (argon2 takes tens of
+    /// milliseconds and 19 MiB each): at most [`ARGON_PARALLEL`] at once, at most
+    /// [`ARGON_WAITING`] waiting; beyond, the login is answered "busy" at once.
+    fn argon_slot(&self) -> Result<ArgonTicket<'_>> {
+        let waiting = self
+            .argon_waiting
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let ticket = ArgonTicket(self);
+        if waiting >= ARGON_WAITING {
+            return Err(AppError::Busy);
+        }
+        Ok(ticket)
+    }
+
     /// Checks a code against a secret for steps t-1, t, t+1 and consumes the matching step.
     async fn check_and_consume(
         &self,
@@ -398,13 +476,13 @@ impl App {
         &self,
         ctx: &Ctx,
         account: &AccountRow,
-        session: &SessionInfo,
         action: &str,
     ) -> Result<AppError> {
         let now = ctx.now.timestamp();
         let login_key = self.keys.login_key(&account.login);
         let mut tx = self.store.begin().await?;
-        let n = acc::throttle_hit(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
+        // The attempt was counted before the code was checked (`count_code_attempt`).
+        let n = acc::throttle_count(&mut tx, &login_key, now, THROTTLE_WINDOW_S).await?;
         self.audit_as(
             &mut tx,
             ctx,
@@ -418,13 +496,14 @@ impl App {
             },
         )
         .await?;
-        if n >= MAX_FAILURES_PER_LOGIN {
-            acc::session_delete(&mut tx, &session.token_hash).await?;
-            tx.commit().await?;
-            return Ok(AppError::Throttled);
-        }
         tx.commit().await?;
-        Ok(AppError::InvalidCode)
+        // The session stays: its next attempts are counted and refused until the window ends
+        // (a new session would get no more: the count is the login's).
+        Ok(if n >= MAX_FAILURES_PER_LOGIN {
+            AppError::Throttled
+        } else {
+            AppError::InvalidCode
+        })
     }
 
     /// Second factor. On success a new session token, fully authenticated.
@@ -437,23 +516,7 @@ impl App {
         via_pages: bool,
     ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_CODE).await?;
-        let now = ctx.now.timestamp();
-        let mut conn = self.store.acquire().await?;
-        if acc::throttle_count(
-            &mut conn,
-            &self.keys.login_key(&account.login),
-            now,
-            THROTTLE_WINDOW_S,
-        )
-        .await?
-            >= MAX_FAILURES_PER_LOGIN
-        {
-            drop(conn);
-            self.audit_as_alone(ctx, &account.login, "connexion.bloquee", REFUSED)
-                .await?;
-            return Err(AppError::Throttled);
-        }
-        drop(conn);
+        self.count_code_attempt(ctx, &account).await?;
         let sealed = account
             .totp_secret
             .clone()
@@ -465,7 +528,7 @@ impl App {
             .is_none()
         {
             return Err(self
-                .second_factor_failed(ctx, &account, session, "connexion.second_facteur")
+                .second_factor_failed(ctx, &account, "connexion.second_facteur")
                 .await?);
         }
         self.finish_login(
@@ -558,6 +621,7 @@ impl App {
         via_pages: bool,
     ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_ENROL).await?;
+        self.count_code_attempt(ctx, &account).await?;
         let mut conn = self.store.acquire().await?;
         let row = acc::session_get(&mut conn, &session.token_hash)
             .await?
@@ -570,7 +634,7 @@ impl App {
             .open(&pending, &pending_ad(&session.token_hash))?;
         let Some(step) = self.check_and_consume(&account, &secret, code, ctx).await? else {
             return Err(self
-                .second_factor_failed(ctx, &account, session, "enrolement.second_facteur")
+                .second_factor_failed(ctx, &account, "enrolement.second_facteur")
                 .await?);
         };
         let mut tx = self.store.begin().await?;
@@ -665,6 +729,7 @@ impl App {
     pub async fn purge_sessions(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
         let mut conn = self.store.acquire().await?;
         let t = now.timestamp();
+        acc::throttle_purge(&mut conn, t - THROTTLE_WINDOW_S).await?;
         Ok(acc::sessions_purge(&mut conn, t - IDLE_TIMEOUT_S, t - ABSOLUTE_TIMEOUT_S).await?)
     }
 }

@@ -31,6 +31,8 @@ pub enum AppError {
     QuotaExceeded { break_glass_left: i64 },
     #[error("compte gelé par mesure de sécurité")]
     Frozen,
+    #[error("serveur occupé : réessayez dans un instant")]
+    Busy,
     #[error("{0}")]
     Conflict(String),
     #[error("le dossier a été modifié entre-temps : rechargez-le avant de l'enregistrer")]
@@ -55,6 +57,7 @@ impl AppError {
             AppError::Throttled => "trop_de_tentatives",
             AppError::QuotaExceeded { .. } => "quota_atteint",
             AppError::Frozen => "compte_gele",
+            AppError::Busy => "serveur_occupe",
             AppError::Conflict(_) => "conflit",
             AppError::Stale => "version_perimee",
             AppError::Refused(_) => "refuse",

@@ -104,6 +104,9 @@ pub struct App {
     thresholds: std::sync::RwLock<vigilance::Thresholds>,
     /// Counted reads on (always, but for the benchmark's reference: `App::set_read_counting`).
     counting: std::sync::atomic::AtomicBool,
+    /// Password verifications running, and waiting (see `auth::ARGON_PARALLEL`).
+    argon_permits: tokio::sync::Semaphore,
+    argon_waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl App {
@@ -117,6 +120,8 @@ impl App {
             pending_signals: std::sync::Mutex::new(Vec::new()),
             thresholds: std::sync::RwLock::new(vigilance::Thresholds::default()),
             counting: std::sync::atomic::AtomicBool::new(true),
+            argon_permits: tokio::sync::Semaphore::new(auth::ARGON_PARALLEL),
+            argon_waiting: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }

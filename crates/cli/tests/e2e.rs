@@ -9,6 +9,7 @@
 mod support;
 
 mod acceptance;
+mod accounts;
 mod daily_work;
 mod vigilance;
 mod warehouse;

@@ -286,6 +286,28 @@ pub async fn throttle_count(conn: &mut Conn, key: &[u8], now: i64, window: i64) 
     }
 }
 
+/// Gives back one counted attempt (a right password is not a failure).
+pub async fn throttle_undo(conn: &mut Conn, key: &[u8]) -> Result<()> {
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+    )
+    .bind(key.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the counters whose window ended before `before`.
+pub async fn throttle_purge(conn: &mut Conn, before: i64) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 pub async fn throttle_clear(conn: &mut Conn, key: &[u8]) -> Result<()> {
     sqlx::query("DELETE FROM login_throttle WHERE key = $1")
         .bind(key.to_vec())

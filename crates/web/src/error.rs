@@ -43,6 +43,7 @@ pub fn status(e: &AppError) -> StatusCode {
         }
         AppError::Throttled | AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Frozen => StatusCode::LOCKED,
+        AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Refused(_) => StatusCode::BAD_REQUEST,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -10,6 +10,7 @@
 
 mod api;
 mod api_work;
+pub mod client;
 mod error;
 mod pages;
 pub mod pilotage;
@@ -35,6 +36,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed ([`client`]).
+    pub trusted_proxies: Arc<Vec<client::Cidr>>,
 }
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -207,9 +210,17 @@ pub const IDENTITY_ROUTES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The whole application as a router (used by `serve` and by the tests).
+/// The whole application as a router (used by `serve` and by the tests), trusting no proxy.
 pub fn router(app: Arc<App>) -> Router {
-    let state = AppState { app };
+    router_with(app, Vec::new())
+}
+
+/// The whole application, believing `X-Forwarded-For` from `trusted_proxies` only.
+pub fn router_with(app: Arc<App>, trusted_proxies: Vec<client::Cidr>) -> Router {
+    let state = AppState {
+        app,
+        trusted_proxies: Arc::new(trusted_proxies),
+    };
     table()
         .router
         .fallback(error::not_found)
@@ -249,6 +260,7 @@ async fn css() -> Response {
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
+    trusted_proxies: Vec<client::Cidr>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sealer = app.clone();
@@ -286,7 +298,7 @@ pub async fn serve(
             }
         }
     });
-    let svc = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let svc = router_with(app, trusted_proxies).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, svc)
         .with_graceful_shutdown(shutdown)
         .await

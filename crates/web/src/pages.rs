@@ -116,7 +116,12 @@ async fn login_submit(State(s): State<AppState>, req: Req, Form(f): Form<LoginFo
             };
             Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to(to)).into_response())
         }
-        Err(e @ (AppError::InvalidCredentials | AppError::Throttled | AppError::Frozen)) => {
+        Err(
+            e @ (AppError::InvalidCredentials
+            | AppError::Throttled
+            | AppError::Frozen
+            | AppError::Busy),
+        ) => {
             let msg = crate::error::message(&e);
             let st = crate::error::status(&e);
             Ok((

@@ -103,11 +103,17 @@ impl FromRequestParts<AppState> for Req {
     ) -> Result<Self, Self::Rejection> {
         let now = chrono::Utc::now();
         let request_id = parcours_app::new_request_id();
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "inconnu".into());
+        let client = crate::client::client_key(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok()),
+            &state.trusted_proxies,
+        );
         // Nested routers see their URI without the prefix: the original one tells the API apart.
         let api = parts
             .extensions

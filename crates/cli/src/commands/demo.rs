@@ -186,7 +186,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         no_warehouse_export: false,
     }
     .spawn(app.clone(), &loc.data_dir)?;
-    super::serve::serve(app, &a.bind).await?;
+    super::serve::serve(app, &a.bind, Vec::new()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,9 @@ pub struct Args {
     /// Listening address.
     #[arg(long, env = "PARCOURS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated).
+    #[arg(long, env = "PARCOURS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     #[command(flatten)]
     pub export: ExportSchedule,
 }
@@ -98,18 +101,24 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let app = parcours_app::setup::open(&loc)
         .await
         .map_err(super::explain)?;
+    let proxies = parcours_web::client::parse_proxies(&a.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("PARCOURS_TRUSTED_PROXIES : {e}"))?;
     let app = Arc::new(app);
     a.export.spawn(app.clone(), &loc.data_dir)?;
-    serve(app, &a.bind).await?;
+    serve(app, &a.bind, proxies).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn serve(app: Arc<parcours_app::App>, bind: &str) -> anyhow::Result<()> {
+pub async fn serve(
+    app: Arc<parcours_app::App>,
+    bind: &str,
+    trusted_proxies: Vec<parcours_web::client::Cidr>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {bind} : {e}"))?;
     tracing::info!(bind = %bind, "Parcours à l'écoute");
-    parcours_web::serve(app, listener, async {
+    parcours_web::serve(app, listener, trusted_proxies, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

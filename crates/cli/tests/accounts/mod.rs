@@ -1,0 +1,244 @@
+//! Issue 16 (first piece) — login throttling that cannot lock everyone out: trusted proxies,
+//! per-address slowdown instead of refusal, attempts counted before they are checked.
+
+use crate::support::*;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use tower::ServiceExt;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 POST of JSON over a real socket: (status, body, the session cookie set).
+async fn post_json(
+    port: u16,
+    path: &str,
+    body: &serde_json::Value,
+    cookie: Option<&str>,
+    forwarded_for: &str,
+) -> (u16, String, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: {}={c}\r\n", parcours_web::COOKIE_NAME))
+        .unwrap_or_default();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nX-Forwarded-For: {forwarded_for}\r\n{cookie}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let set = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .and_then(|l| {
+            l.split_once('=')
+                .map(|x| x.1.split(';').next().unwrap_or("").to_string())
+        });
+    (status, body.to_string(), set)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Behind a configured proxy, 1,000 bad logins from one address for other logins do not stop
+/// a user of the same address who types the right password and code (the real server).
+#[tokio::test]
+async fn a_thousand_bad_logins_behind_the_proxy_do_not_lock_a_user_out() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        let secret = c.login("conseiller.a", None, 0).await;
+        let port = free_port();
+        let _server = Server(
+            Command::new(env!("CARGO_BIN_EXE_parcours"))
+                .args(["serve", "--no-warehouse-export"])
+                .env("PARCOURS_DATA_DIR", &inst.dir)
+                .env("PARCOURS_BIND", format!("127.0.0.1:{port}"))
+                .env("PARCOURS_TRUSTED_PROXIES", "127.0.0.1")
+                .env("PARCOURS_LOG", "warn")
+                .envs(
+                    inst.pg
+                        .as_ref()
+                        .map(|_| ("PARCOURS_DATABASE_URL", inst.loc.database_url.clone())),
+                )
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        const OFFICE: &str = "203.0.113.7";
+        let mut statuses = std::collections::BTreeMap::new();
+        for chunk in (0..1000).collect::<Vec<_>>().chunks(16) {
+            let mut hs = Vec::new();
+            for i in chunk {
+                let body =
+                    json!({"identifiant": format!("inconnu.{i}"), "mot_de_passe": "mauvais"});
+                hs.push(tokio::spawn(async move {
+                    post_json(port, "/api/v1/session", &body, None, OFFICE)
+                        .await
+                        .0
+                }));
+            }
+            for h in hs {
+                *statuses.entry(h.await.unwrap()).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(
+            statuses.get(&401),
+            Some(&1000),
+            "{b}: every bad login refused as such: {statuses:?}"
+        );
+        // The user of the same office address logs in: password, then code.
+        let (st, body, cookie) = post_json(
+            port,
+            "/api/v1/session",
+            &json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+            None,
+            OFFICE,
+        )
+        .await;
+        assert_eq!(st, 200, "{b}: {body}");
+        let code =
+            parcours_app::auth::totp_code(&secret, (chrono::Utc::now().timestamp() + 30) as u64)
+                .unwrap();
+        let (st, body, _) = post_json(
+            port,
+            "/api/v1/session/code",
+            &json!({"code": code}),
+            cookie.as_deref(),
+            OFFICE,
+        )
+        .await;
+        assert_eq!(st, 200, "{b}: {body}");
+        // The proxy's header counts only from the proxy: the failures were the office's, not
+        // everyone's behind 127.0.0.1 — and not the user's login's.
+        let mut conn = app.store.acquire().await.unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let office = app.keys.pseudonym("client", OFFICE);
+        let n = parcours_store::accounts::throttle_count(&mut conn, &office, now, 900)
+            .await
+            .unwrap();
+        assert_eq!(n, 1000, "{b}");
+        let local = app.keys.pseudonym("client", "127.0.0.1");
+        assert_eq!(
+            parcours_store::accounts::throttle_count(&mut conn, &local, now, 900)
+                .await
+                .unwrap(),
+            0,
+            "{b}"
+        );
+    }
+}
+
+/// 200 parallel wrong codes on one session record 200 attempts and none passes; the right
+/// code is then refused too (the window's places are taken).
+#[tokio::test]
+async fn parallel_code_guesses_are_all_counted_and_none_passes() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        let secret = c.login("conseiller.a", None, 0).await;
+        // A new login: password, then 200 wrong codes at once.
+        let mut c = Client::new(app.clone());
+        let r = c
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        let cookie = c.cookie.clone().unwrap();
+        let right =
+            parcours_app::auth::totp_code(&secret, (chrono::Utc::now().timestamp() + 30) as u64)
+                .unwrap();
+        let mut hs = Vec::new();
+        for i in 0..200u32 {
+            let router = c.router.clone();
+            let cookie = cookie.clone();
+            let mut wrong = format!("{:06}", (i * 7919) % 1_000_000);
+            if wrong == right {
+                wrong = "000000".into();
+            }
+            hs.push(tokio::spawn(async move {
+                let req = Request::builder()
+                    .method("POST")
+                    .uri("/api/v1/session/code")
+                    .header("content-type", "application/json")
+                    .header("cookie", format!("{}={cookie}", parcours_web::COOKIE_NAME))
+                    .body(Body::from(json!({"code": wrong}).to_string()))
+                    .unwrap();
+                router.oneshot(req).await.unwrap().status()
+            }));
+        }
+        let mut passed = 0;
+        for h in hs {
+            if h.await.unwrap() == StatusCode::OK {
+                passed += 1;
+            }
+        }
+        assert_eq!(passed, 0, "{b}");
+        let mut conn = app.store.acquire().await.unwrap();
+        let n = parcours_store::accounts::throttle_count(
+            &mut conn,
+            &app.keys.login_key("conseiller.a"),
+            chrono::Utc::now().timestamp(),
+            900,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            n, 200,
+            "{b}: every guess took its place before being checked"
+        );
+        drop(conn);
+        // Even the right code is refused now.
+        let r = c
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session/code",
+                json!({"code": right}),
+            )
+            .await;
+        assert_ne!(r.status, StatusCode::OK, "{b}: {}", r.body);
+    }
+}
