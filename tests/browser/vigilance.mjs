@@ -2,7 +2,8 @@
 // Chromium: a conseiller searches (candidates show an initial and a birth year), opens a dossier
 // outside her caseload, sees it counted on "Mon quota", uses break-glass with a reason; her
 // directrice reviews it on "Alertes"; probing dossier ids then freezes the conseiller's account,
-// her session ends, her next login is refused with whom to call, and the directrice unfreezes.
+// her session ends, her next login is refused with whom to call, and the directrice unfreezes;
+// then "Mon compte" (issue 16): her sessions, a common password refused.
 // Usage: node vigilance.mjs <path to parcours binary> <scratch dir>
 import { check, startDemo, launch, newPage, login } from './lib.mjs';
 
@@ -101,6 +102,14 @@ try {
   await nextStep();
   await login(page, demo, 'conseiller.paris');
   check(page.url().endsWith('/portefeuille'), 'la conseillère se reconnecte avec ses deux facteurs');
+  // Mon compte: her sessions (this one marked), the password form with its rule.
+  await page.click('nav >> text=Mon compte');
+  check(await page.isVisible('text=cette session'), 'Mon compte : ses sessions, celle-ci signalée');
+  await page.fill('#actuel', 'demo-parcours-2026');
+  await page.fill('#nouveau', 'motdepasse123');
+  await page.click('button:has-text("Changer le mot de passe")');
+  check(await page.isVisible('text=trop courant'), 'mot de passe courant refusé en français');
+  await shot('mon-compte');
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('vigilance journey passed');
 } catch (e) {

@@ -443,6 +443,13 @@ impl App {
         Ok(ticket)
     }
 
+    /// Checks a password against an account's hash, within the bounded verification pool.
+    pub(crate) async fn check_password(&self, hash: &str, password: &str) -> Result<bool> {
+        let ticket = self.argon_slot()?;
+        let _permit = ticket.acquire().await.map_err(AppError::internal)?;
+        verify_password(hash.to_string(), password.to_string()).await
+    }
+
     /// Checks a code against a secret for steps t-1, t, t+1 and consumes the matching step.
     async fn check_and_consume(
         &self,

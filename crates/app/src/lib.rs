@@ -14,6 +14,7 @@ pub mod import;
 pub mod insight;
 pub mod jeunes;
 pub mod keys;
+pub mod lifecycle;
 pub mod mail;
 pub mod payments;
 pub mod programmes;

@@ -159,7 +159,66 @@ pub async fn set_password(conn: &mut Conn, id: i64, hash: &str) -> Result<()> {
     Ok(())
 }
 
+/// Disables or re-enables an account (a disabled account's sessions are refused at load).
+pub async fn set_active(conn: &mut Conn, id: i64, active: bool) -> Result<bool> {
+    let r = sqlx::query("UPDATE accounts SET active = $2 WHERE id = $1 AND active <> $2")
+        .bind(id)
+        .bind(i64::from(active))
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 // ---- sessions ----
+
+/// An account's sessions, most recent first.
+pub async fn sessions_of(conn: &mut Conn, account_id: i64) -> Result<Vec<SessionRow>> {
+    sqlx::query(
+        "SELECT token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages \
+         FROM sessions WHERE account_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SessionRow {
+            token_hash: r.try_get(0)?,
+            account_id: r.try_get(1)?,
+            stage: r.try_get(2)?,
+            csrf: r.try_get(3)?,
+            created_at: r.try_get(4)?,
+            last_seen: r.try_get(5)?,
+            pending_secret: r.try_get(6)?,
+            via_pages: r.try_get::<i64, _>(7)? == 1,
+        })
+    })
+    .collect()
+}
+
+/// Ends every session of an account but `keep` (its own, when changing its password).
+pub async fn sessions_end_all(
+    conn: &mut Conn,
+    account_id: i64,
+    keep: Option<&[u8]>,
+) -> Result<u64> {
+    let r = match keep {
+        Some(k) => {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+                .bind(account_id)
+                .bind(k.to_vec())
+                .execute(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&mut *conn)
+                .await?
+        }
+    };
+    Ok(r.rows_affected())
+}
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {

@@ -8,6 +8,7 @@
 //! requires `Content-Type: application/json` on writes, which browsers cannot send cross-site
 //! without a CORS preflight that Parcours never grants.
 
+mod account;
 mod api;
 mod api_work;
 pub mod client;
@@ -106,11 +107,13 @@ fn table() -> routes::Routes {
         .merge(pages::routes())
         .merge(work::routes())
         .merge(vigilance::pages())
+        .merge(account::pages())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(api_work::routes())
-                .merge(vigilance::api()),
+                .merge(vigilance::api())
+                .merge(account::api()),
         )
         .route("/pilotage", get(pilotage::page))
         .route(

@@ -242,3 +242,197 @@ async fn parallel_code_guesses_are_all_counted_and_none_passes() {
         assert_ne!(r.status, StatusCode::OK, "{b}: {}", r.body);
     }
 }
+
+/// Mon compte: one's sessions listed and ended, one's password changed (length, common
+/// passwords, the current one asked again; the other sessions end); a directrice disables,
+/// re-enables an advisor and ends all her sessions, on every instance at once.
+#[tokio::test]
+async fn an_account_manages_its_sessions_and_password_and_a_directrice_hers() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        inst.add_user("directrice.a", "directeur", Some("ML-A"));
+        inst.add_user("conseiller.z", "conseiller", Some("ML-A"));
+        let app = inst.app().await;
+        let mut one = Client::new(app.clone());
+        let secret = one.login("conseiller.a", None, 0).await;
+        let mut two = Client::new(app.clone());
+        two.login("conseiller.a", Some(&secret), 1).await;
+        let list = one.get("/api/v1/compte/sessions").await.json();
+        let sessions = list["sessions"].as_array().unwrap().clone();
+        assert_eq!(sessions.len(), 2, "{b}: {list}");
+        let other = sessions.iter().find(|s| s["current"] == false).unwrap();
+        let id = other["id"].as_str().unwrap();
+        let r = one
+            .send(
+                axum::http::Method::DELETE,
+                &format!("/api/v1/compte/sessions/{id}"),
+                None,
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.body);
+        assert_eq!(
+            two.get("/api/v1/portefeuille").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        // Password: refused when short, common, containing the login, or with a wrong current one.
+        for (actuel, nouveau, field) in [
+            (PASSWORD, "court", "nouveau"),
+            (PASSWORD, "motdepasse123", "nouveau"),
+            (PASSWORD, "conseiller.a-et-la-suite", "nouveau"),
+            (
+                "pas-le-bon-mot-de-passe",
+                "Une phrase assez longue pour passer",
+                "actuel",
+            ),
+        ] {
+            let r = one
+                .json(
+                    axum::http::Method::POST,
+                    "/api/v1/compte/mot-de-passe",
+                    json!({"actuel": actuel, "nouveau": nouveau}),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{b}: {nouveau}: {}",
+                r.body
+            );
+            assert_eq!(r.json()["champs"][0]["field"], field, "{b}: {}", r.body);
+        }
+        // A session waiting for its code is a session of the account too (one more TOTP step
+        // would be outside the ±1 window of this test's minute).
+        let mut three = Client::new(app.clone());
+        let r = three
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        let count = |v: serde_json::Value| v["sessions"].as_array().unwrap().len();
+        assert_eq!(
+            count(one.get("/api/v1/compte/sessions").await.json()),
+            2,
+            "{b}"
+        );
+        let new_password = "Le chat de la voisine dort au soleil";
+        let r = one
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/compte/mot-de-passe",
+                json!({"actuel": PASSWORD, "nouveau": new_password}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.body);
+        assert_eq!(
+            one.get("/api/v1/portefeuille").await.status,
+            StatusCode::OK,
+            "{b}: this session stays"
+        );
+        assert_eq!(
+            count(one.get("/api/v1/compte/sessions").await.json()),
+            1,
+            "{b}: the others end"
+        );
+        let old = Client::new(app.clone())
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            old.status,
+            StatusCode::UNAUTHORIZED,
+            "{b}: the old password is gone"
+        );
+        let mut fresh = Client::new(app.clone());
+        let r = fresh
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.a", "mot_de_passe": new_password}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        // The directrice disables conseiller.z (sessions end at once), then re-enables her.
+        let mut z = Client::new(app.clone());
+        z.login("conseiller.z", None, 0).await;
+        let mut d = Client::new(app.clone());
+        d.login("directrice.a", None, 0).await;
+        let r = d
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/comptes/conseiller.z/desactivation",
+                json!({"motif": "Fin de contrat"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        assert_eq!(
+            z.get("/api/v1/portefeuille").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let r = Client::new(app.clone())
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.z", "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{b}: a disabled account cannot log in"
+        );
+        let r = d
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/comptes/conseiller.z/reactivation",
+                json!({"motif": "Contrat prolongé"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        // Not her own account, not a conseiller's right.
+        let r = d
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/comptes/directrice.a/desactivation",
+                json!({"motif": "Essai sur soi"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
+        let r = fresh
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/comptes/conseiller.z/sessions/revocation",
+                json!({}),
+            )
+            .await;
+        assert_ne!(
+            r.status,
+            StatusCode::OK,
+            "{b}: a conseiller manages no account"
+        );
+        let mut conn = app.store.acquire().await.unwrap();
+        let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+            .await
+            .unwrap();
+        for action in [
+            "compte.desactivation",
+            "compte.reactivation",
+            "compte.mot_de_passe",
+            "compte.session.fin",
+        ] {
+            assert!(
+                audit
+                    .iter()
+                    .any(|e| e.action == action && e.outcome == "ok"),
+                "{b}: {action} audited"
+            );
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! "Mon compte" (one's sessions and password) and the management of others' accounts
+//! (disable, re-enable, end all sessions): pages and API over `parcours_app::lifecycle`.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json};
+use parcours_app::lifecycle::SessionView;
+use parcours_app::AppError;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::ApiJson;
+use crate::error::{render, WebError};
+use crate::request::Req;
+use crate::routes::Routes;
+use crate::work::form::{posted_ctx, Posted};
+use crate::AppState;
+
+pub fn pages() -> Routes {
+    Routes::new()
+        .route("/compte", get(page))
+        .route("/compte/mot-de-passe", post(password_submit))
+        .route("/compte/sessions/{id}/fin", post(end_submit))
+}
+
+pub fn api() -> Routes {
+    Routes::new()
+        .route("/compte/sessions", get(sessions_api))
+        .route("/compte/sessions/{id}", delete(end_api))
+        .route("/compte/mot-de-passe", post(password_api))
+        .route("/comptes/{login}/desactivation", post(disable_api))
+        .route("/comptes/{login}/reactivation", post(enable_api))
+        .route("/comptes/{login}/sessions/revocation", post(revoke_api))
+}
+
+type Res = Result<Response, WebError>;
+
+struct Line {
+    s: SessionView,
+    created: String,
+    seen: String,
+}
+
+#[derive(Template)]
+#[template(path = "compte.html")]
+struct AccountPage {
+    login: Option<String>,
+    csrf: String,
+    sessions: Vec<Line>,
+    message: Option<String>,
+    errors: Vec<String>,
+}
+
+fn when(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.format("%d/%m/%Y %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+async fn view(s: &AppState, req: &Req, message: Option<String>, errors: Vec<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let session = req
+        .session
+        .as_ref()
+        .ok_or_else(|| WebError::new(AppError::Unauthenticated, req))?;
+    let sessions = s
+        .app
+        .my_sessions(&ctx, session)
+        .await
+        .map_err(|e| WebError::new(e, req))?
+        .into_iter()
+        .map(|s| Line {
+            created: when(s.created_at),
+            seen: when(s.last_seen),
+            s,
+        })
+        .collect();
+    Ok(render(&AccountPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        sessions,
+        message,
+        errors,
+    }))
+}
+
+async fn page(State(s): State<AppState>, req: Req) -> Res {
+    view(&s, &req, None, Vec::new()).await
+}
+
+async fn password_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {
+    let ctx = posted_ctx(&req, &p)?;
+    let session = req
+        .session
+        .clone()
+        .ok_or_else(|| WebError::new(AppError::Unauthenticated, &req))?;
+    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    match s
+        .app
+        .change_my_password(&ctx, &session, &get("actuel"), &get("nouveau"))
+        .await
+    {
+        Ok(()) => {
+            view(
+                &s,
+                &req,
+                Some("Mot de passe changé ; vos autres sessions sont fermées.".into()),
+                Vec::new(),
+            )
+            .await
+        }
+        Err(AppError::Validation(v)) => {
+            view(&s, &req, None, v.0.into_iter().map(|f| f.message).collect()).await
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
+}
+
+async fn end_submit(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(p): Form<Posted>,
+) -> Res {
+    let ctx = posted_ctx(&req, &p)?;
+    s.app
+        .end_my_session(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    view(&s, &req, Some("Session fermée.".into()), Vec::new()).await
+}
+
+async fn sessions_api(State(s): State<AppState>, req: Req) -> Res {
+    let ctx = req.authenticated()?;
+    let session = req
+        .session
+        .as_ref()
+        .ok_or_else(|| WebError::new(AppError::Unauthenticated, &req))?;
+    let list = s
+        .app
+        .my_sessions(&ctx, session)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({ "sessions": list })).into_response())
+}
+
+async fn end_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    s.app
+        .end_my_session(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct PasswordBody {
+    actuel: String,
+    nouveau: String,
+}
+
+async fn password_api(
+    State(s): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> Res {
+    let ctx = req.authenticated()?;
+    let session = req
+        .session
+        .clone()
+        .ok_or_else(|| WebError::new(AppError::Unauthenticated, &req))?;
+    s.app
+        .change_my_password(&ctx, &session, &b.actuel, &b.nouveau)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct ReasonBody {
+    motif: String,
+}
+
+async fn disable_api(
+    State(s): State<AppState>,
+    req: Req,
+    Path(login): Path<String>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> Res {
+    let ctx = req.authenticated()?;
+    s.app
+        .set_account_active(&ctx, &login, false, &b.motif)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({"compte": login, "actif": false})).into_response())
+}
+
+async fn enable_api(
+    State(s): State<AppState>,
+    req: Req,
+    Path(login): Path<String>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> Res {
+    let ctx = req.authenticated()?;
+    s.app
+        .set_account_active(&ctx, &login, true, &b.motif)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({"compte": login, "actif": true})).into_response())
+}
+
+async fn revoke_api(State(s): State<AppState>, req: Req, Path(login): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let n = s
+        .app
+        .revoke_sessions(&ctx, &login)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({"compte": login, "sessions_fermees": n})).into_response())
+}
