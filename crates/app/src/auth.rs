@@ -331,6 +331,7 @@ impl App {
             tx.commit().await?;
             return Err(AppError::InvalidCredentials);
         };
+        self.expire_if_idle(ctx, &account).await?;
         if account.frozen_at.is_some() {
             // Only after the right password: a frozen account answers a wrong one as any other.
             self.audit_as_alone(ctx, &account.login, "connexion.compte_gele", REFUSED)
@@ -559,6 +560,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         acc::session_delete(&mut tx, &session.token_hash).await?;
         acc::reset_failures(&mut tx, account.id).await?;
+        acc::set_last_login(&mut tx, account.id, ctx.now.timestamp()).await?;
         acc::throttle_clear(&mut tx, &self.keys.login_key(&account.login)).await?;
         let s = self
             .new_session(

@@ -14,6 +14,18 @@ use crate::audit::{Event, OK, REFUSED};
 use crate::auth::{hash_password, SessionInfo};
 use crate::{Actor, App, AppError, Ctx, Result};
 
+/// Where the instance keeps its inactivity limit, in days (absent or 0: none).
+pub const EXPIRY_META: &str = "comptes.expiration_jours";
+
+/// One line of an account's recent activity (from the audit log: actions and dossier ids).
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityLine {
+    pub at: i64,
+    pub action: String,
+    pub dossier: Option<String>,
+    pub outcome: String,
+}
+
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 
@@ -265,6 +277,96 @@ impl App {
         }
     }
 
+    /// Sets the instance's inactivity limit (operator): an account without a completed login
+    /// for `days` days is disabled at its next attempt. 0 turns the limit off.
+    pub async fn set_account_expiry(&self, days: i64) -> Result<()> {
+        if !(0..=3650).contains(&days) {
+            return Err(AppError::Refused(
+                "--jours : entre 0 (aucune limite) et 3650".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        parcours_store::keyring::meta_set(&mut tx, EXPIRY_META, &days.to_string()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Called after a right password: an account idle beyond the limit is disabled now, and
+    /// the login refused with whom to ask.
+    pub(crate) async fn expire_if_idle(&self, ctx: &Ctx, account: &acc::AccountRow) -> Result<()> {
+        let days = {
+            let mut conn = self.store.acquire().await?;
+            parcours_store::keyring::meta_get(&mut conn, EXPIRY_META)
+                .await?
+                .and_then(|d| d.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let since = account.last_login_at.unwrap_or(account.created_at);
+        if days <= 0 || ctx.now.timestamp() - since <= days * 86_400 {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        acc::set_active(&mut tx, account.id, false).await?;
+        acc::sessions_end_all(&mut tx, account.id, None).await?;
+        self.audit_as(
+            &mut tx,
+            ctx,
+            &account.login,
+            Event {
+                action: "compte.expiration",
+                subject: None,
+                fields: &format!(
+                    "jours_sans_connexion:{}",
+                    (ctx.now.timestamp() - since) / 86_400
+                ),
+                outcome: OK,
+                structure_id: account.structure_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Err(AppError::Refused(format!(
+            "Ce compte a expiré après {days} jours sans connexion. Demandez à la direction de votre Mission Locale de le réactiver."
+        )))
+    }
+
+    /// An account's recent activity (the last 30 days of the audit log, most recent first, at
+    /// most 200 lines): for an administrator or the account's directeur. Reading it is audited.
+    pub async fn account_activity(&self, ctx: &Ctx, login: &str) -> Result<Vec<ActivityLine>> {
+        let a = self
+            .managed_account(ctx, login, "compte.activite.lecture")
+            .await?;
+        let now = crate::audit::micros(ctx.now);
+        let from = now - 30 * 86_400 * 1_000_000;
+        let mut tx = self.store.begin().await?;
+        let rows =
+            parcours_store::audit::search(&mut tx, Some(&a.login), from, now + 1, 100_000).await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            Event {
+                action: "compte.activite.lecture",
+                subject: None,
+                fields: &format!("compte:{}", a.login),
+                outcome: OK,
+                structure_id: a.structure_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .rev()
+            .take(200)
+            .map(|r| ActivityLine {
+                at: r.ts / 1_000_000,
+                action: r.action,
+                dossier: r.subject,
+                outcome: r.outcome,
+            })
+            .collect())
+    }
+
     /// Disables (or re-enables) an account: a disabled account cannot log in and its sessions
     /// end at once, on every instance.
     pub async fn set_account_active(
@@ -299,6 +401,8 @@ impl App {
             }));
         }
         let ended = if active {
+            // Re-enabled: the inactivity clock starts again.
+            acc::set_last_login(&mut tx, a.id, ctx.now.timestamp()).await?;
             0
         } else {
             acc::sessions_end_all(&mut tx, a.id, None).await?

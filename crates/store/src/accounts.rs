@@ -21,10 +21,12 @@ pub struct AccountRow {
     pub created_at: i64,
     /// When the account was frozen (scraping, quota abuse, canary), `None` when not frozen.
     pub frozen_at: Option<i64>,
+    /// Last completed login (`None`: never).
+    pub last_login_at: Option<i64>,
 }
 
 const COLS: &str = "id, login, password_hash, role, structure_id, scope_region, totp_secret, \
-                    totp_last_step, failed_logins, locked_until, active, created_at, frozen_at";
+                    totp_last_step, failed_logins, locked_until, active, created_at, frozen_at, last_login_at";
 
 fn from_row(r: &AnyRow) -> Result<AccountRow> {
     Ok(AccountRow {
@@ -41,6 +43,7 @@ fn from_row(r: &AnyRow) -> Result<AccountRow> {
         active: r.try_get::<i64, _>(10)? == 1,
         created_at: r.try_get(11)?,
         frozen_at: r.try_get(12)?,
+        last_login_at: r.try_get(13)?,
     })
 }
 
@@ -154,6 +157,16 @@ pub async fn set_password(conn: &mut Conn, id: i64, hash: &str) -> Result<()> {
     sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
         .bind(id)
         .bind(hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a completed login (or restarts the inactivity clock, at re-enabling).
+pub async fn set_last_login(conn: &mut Conn, id: i64, at: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET last_login_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -33,6 +33,7 @@ pub fn api() -> Routes {
         .route("/comptes/{login}/desactivation", post(disable_api))
         .route("/comptes/{login}/reactivation", post(enable_api))
         .route("/comptes/{login}/sessions/revocation", post(revoke_api))
+        .route("/comptes/{login}/activite", get(activity_api))
 }
 
 type Res = Result<Response, WebError>;
@@ -219,4 +220,14 @@ async fn revoke_api(State(s): State<AppState>, req: Req, Path(login): Path<Strin
         .await
         .map_err(|e| WebError::new(e, &req))?;
     Ok(Json(json!({"compte": login, "sessions_fermees": n})).into_response())
+}
+
+async fn activity_api(State(s): State<AppState>, req: Req, Path(login): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let lines = s
+        .app
+        .account_activity(&ctx, &login)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(json!({"compte": login, "activite": lines})).into_response())
 }

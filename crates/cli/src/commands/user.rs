@@ -29,10 +29,29 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Accounts without a completed login for this many days are disabled at their next
+    /// attempt (their directeur re-enables them); 0 turns the limit off.
+    Expiration {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        jours: i64,
+    },
 }
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
+        Cmd::Expiration { common, jours } => {
+            let app = super::open(&common).await?;
+            app.set_account_expiry(jours)
+                .await
+                .map_err(super::explain)?;
+            if jours == 0 {
+                println!("Plus d'expiration des comptes inactifs.");
+            } else {
+                println!("Un compte sans connexion depuis {jours} jours sera désactivé à sa prochaine tentative.");
+            }
+        }
         Cmd::Add {
             common,
             login,

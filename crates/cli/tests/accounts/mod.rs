@@ -436,3 +436,79 @@ async fn an_account_manages_its_sessions_and_password_and_a_directrice_hers() {
         }
     }
 }
+
+/// Accounts idle beyond the instance's limit are disabled at their next attempt, with whom to
+/// ask; re-enabled, the clock starts again. The directrice reads an advisor's recent activity.
+#[tokio::test]
+async fn idle_accounts_expire_and_a_directrice_reads_an_advisors_activity() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        inst.add_user("directrice.a", "directeur", Some("ML-A"));
+        let out = inst.ok(&["user", "expiration", "--jours", "30"]);
+        assert!(out.contains("30 jours"), "{out}");
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        let secret = c.login("conseiller.a", None, 0).await;
+        assert_eq!(c.get("/api/v1/portefeuille").await.status, StatusCode::OK);
+        // Her activity, for her directrice (not for herself through this route, not for others).
+        let mut d = Client::new(app.clone());
+        d.login("directrice.a", None, 0).await;
+        let a = d.get("/api/v1/comptes/conseiller.a/activite").await;
+        assert_eq!(a.status, StatusCode::OK, "{b}: {}", a.body);
+        let lines = a.json()["activite"].as_array().unwrap().clone();
+        assert!(
+            lines.iter().any(|l| l["action"] == "jeune.portefeuille"
+                || l["action"] == "connexion.second_facteur"
+                || l["action"] == "enrolement.second_facteur"),
+            "{b}: {lines:?}"
+        );
+        assert_eq!(
+            c.get("/api/v1/comptes/directrice.a/activite").await.status,
+            StatusCode::FORBIDDEN
+        );
+        // Forty days without a login.
+        let forty = chrono::Utc::now().timestamp() - 40 * 86_400;
+        inst.sql(
+            &app,
+            &format!("UPDATE accounts SET last_login_at = {forty} WHERE login = 'conseiller.a'"),
+        )
+        .await;
+        let r = Client::new(app.clone())
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("expiré après 30 jours"),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            c.get("/api/v1/portefeuille").await.status,
+            StatusCode::UNAUTHORIZED,
+            "{b}: sessions ended"
+        );
+        let r = d
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/comptes/conseiller.a/reactivation",
+                json!({"motif": "Retour de congé"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        let mut again = Client::new(app.clone());
+        again.login("conseiller.a", Some(&secret), 1).await;
+        assert_eq!(
+            again.get("/api/v1/portefeuille").await.status,
+            StatusCode::OK,
+            "{b}"
+        );
+    }
+}

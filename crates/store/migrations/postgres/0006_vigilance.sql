@@ -4,6 +4,8 @@
 -- downloads. See docs/SECURITY.md, "A stolen session".
 ALTER TABLE accounts ADD COLUMN frozen_at BIGINT;
 ALTER TABLE accounts ADD COLUMN frozen_reason TEXT;
+-- Last completed login (issue 16: accounts expire after N days without one).
+ALTER TABLE accounts ADD COLUMN last_login_at BIGINT;
 -- 1 when the session was opened through the pages: its use of the JSON API is a scraping sign.
 ALTER TABLE sessions ADD COLUMN via_pages BIGINT NOT NULL DEFAULT 0;
 -- One row per distinct (account, day, person) read outside the account's caseload. weight is
