@@ -332,18 +332,6 @@ pub async fn read_ids(
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
-pub async fn quota_setting(conn: &mut Conn, structure_id: i64, role: &str) -> Result<Option<i64>> {
-    let r = sqlx::query("SELECT daily FROM quota_settings WHERE structure_id = $1 AND role = $2")
-        .bind(structure_id)
-        .bind(role)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match r {
-        Some(r) => Some(r.try_get(0)?),
-        None => None,
-    })
-}
-
 pub async fn set_quota_setting(
     conn: &mut Conn,
     structure_id: i64,
@@ -666,31 +654,6 @@ pub async fn alert_mail_outcome(
     Ok(())
 }
 
-pub async fn close_alert(conn: &mut Conn, id: &str, by: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE alerts SET closed_by = $2, closed_at = $3 WHERE id = $1 AND closed_at IS NULL",
-    )
-    .bind(id)
-    .bind(by)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-pub async fn alert(conn: &mut Conn, id: &str) -> Result<Option<AlertRow>> {
-    match sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ALERT_COLS} FROM alerts WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    {
-        Some(r) => Ok(Some(alert_of(&r)?)),
-        None => Ok(None),
-    }
-}
-
 pub async fn add_canary_tag(conn: &mut Conn, tag: &[u8], structure_id: i64) -> Result<()> {
     sqlx::query("INSERT INTO canary_tags (tag, structure_id) VALUES ($1, $2)")
         .bind(tag.to_vec())
@@ -698,14 +661,6 @@ pub async fn add_canary_tag(conn: &mut Conn, tag: &[u8], structure_id: i64) -> R
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-pub async fn is_canary_tag(conn: &mut Conn, tag: &[u8]) -> Result<bool> {
-    let r = sqlx::query("SELECT COUNT(*) FROM canary_tags WHERE tag = $1")
-        .bind(tag.to_vec())
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(r.try_get::<i64, _>(0)? > 0)
 }
 
 /// Every canary tag with its structure (a few per structure).
@@ -716,14 +671,6 @@ pub async fn canary_tags(conn: &mut Conn) -> Result<Vec<(Vec<u8>, i64)>> {
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
-}
-
-pub async fn canaries_in(conn: &mut Conn, structure_id: i64) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM canary_tags WHERE structure_id = $1")
-        .bind(structure_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(r.try_get(0)?)
 }
 
 #[derive(Debug, Clone)]
