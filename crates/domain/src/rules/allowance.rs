@@ -19,9 +19,10 @@ use crate::vocab::{AllowanceDecision, TaxSituation};
 /// not taxable or first bracket).
 pub type Amounts = (i64, i64, i64);
 
-/// CEJ amounts. The 2024 and 2025 lines are the published amounts; the 2023 line is the 2024
-/// line divided by the 1 April 2024 coefficient (1.046) — check it against the instruction
-/// before paying arrears for that year (docs/PARCOURS.md, "Figures to verify").
+/// CEJ amounts, each line with its source. Every line follows from the previous by the
+/// revaluation it names (rounded to the cent), which the tests check: 1 July 2022 +4 % (loi
+/// n° 2022-1158 du 16 août 2022, art. 9); 1 April 2023, 1.056 on the 2022 decree's amounts;
+/// 1 April 2024 ×1.046; 1 April 2025 ×1.017.
 pub static CEJ_AMOUNTS: &[Dated<Amounts>] = &[
     Dated {
         from: (2022, 3, 1),
@@ -29,14 +30,19 @@ pub static CEJ_AMOUNTS: &[Dated<Amounts>] = &[
         source: "Décret n° 2022-199 du 18 février 2022",
     },
     Dated {
+        from: (2022, 7, 1),
+        value: (52_000, 31_200, 20_800),
+        source: "Loi n° 2022-1158 du 16 août 2022, art. 9 (revalorisation anticipée de 4 % au 1er juillet 2022)",
+    },
+    Dated {
         from: (2023, 4, 1),
-        value: (52_800, 31_661, 21_120),
-        source: "Revalorisation du 1er avril 2023 (montants déduits du coefficient 2024)",
+        value: (52_800, 31_680, 21_120),
+        source: "Revalorisation du 1er avril 2023 (instruction DSS/2B/2023/41 : 1,056 sur les montants de 2022)",
     },
     Dated {
         from: (2024, 4, 1),
-        value: (55_229, 33_117, 22_092),
-        source: "Revalorisation du 1er avril 2024 (coefficient 1,046)",
+        value: (55_229, 33_137, 22_092),
+        source: "Revalorisation du 1er avril 2024 (instruction DSS/2A/2C/2024/42 : coefficient 1,046)",
     },
     Dated {
         from: (2025, 4, 1),
@@ -86,6 +92,11 @@ pub static SMIC_MONTHLY: &[Dated<i64>] = &[
         from: (2026, 1, 1),
         value: 182_303,
         source: "Revalorisation du 1er janvier 2026",
+    },
+    Dated {
+        from: (2026, 6, 1),
+        value: 186_702,
+        source: "Arrêté du 22 mai 2026 (12,31 € de l'heure, 1 867,02 € bruts par mois)",
     },
 ];
 
@@ -249,11 +260,13 @@ mod tests {
         // month of each period.
         let cases = [
             (d(2022, 3, 1), (50_000, 30_000, 20_000)),
-            (d(2023, 3, 1), (50_000, 30_000, 20_000)),
-            (d(2023, 4, 1), (52_800, 31_661, 21_120)),
-            (d(2024, 3, 1), (52_800, 31_661, 21_120)),
-            (d(2024, 4, 1), (55_229, 33_117, 22_092)),
-            (d(2025, 3, 1), (55_229, 33_117, 22_092)),
+            (d(2022, 6, 1), (50_000, 30_000, 20_000)),
+            (d(2022, 7, 1), (52_000, 31_200, 20_800)),
+            (d(2023, 3, 1), (52_000, 31_200, 20_800)),
+            (d(2023, 4, 1), (52_800, 31_680, 21_120)),
+            (d(2024, 3, 1), (52_800, 31_680, 21_120)),
+            (d(2024, 4, 1), (55_229, 33_137, 22_092)),
+            (d(2025, 3, 1), (55_229, 33_137, 22_092)),
             (d(2025, 4, 1), (56_168, 33_700, 22_468)),
             (d(2026, 11, 1), (56_168, 33_700, 22_468)),
         ];
@@ -294,6 +307,40 @@ mod tests {
             cej_month(d(2022, 2, 1), adult, NonImposable, 0).err(),
             Some(AllowanceError::BeforeProgramme)
         );
+    }
+
+    #[test]
+    fn each_line_follows_from_its_revaluation() {
+        let r = |base: i64, num: i64, den: i64| {
+            div_round(i128::from(base) * i128::from(num), i128::from(den))
+        };
+        let base = CEJ_AMOUNTS[0].value;
+        let apply = |(a, b, m): Amounts, num: i64, den: i64| {
+            (r(a, num, den), r(b, num, den), r(m, num, den))
+        };
+        assert_eq!(
+            CEJ_AMOUNTS[1].value,
+            apply(base, 104, 100),
+            "1 July 2022: +4 %"
+        );
+        assert_eq!(
+            CEJ_AMOUNTS[2].value,
+            apply(base, 1056, 1000),
+            "1 April 2023: 1.056"
+        );
+        assert_eq!(
+            CEJ_AMOUNTS[3].value,
+            apply(CEJ_AMOUNTS[2].value, 1046, 1000),
+            "1 April 2024"
+        );
+        assert_eq!(
+            CEJ_AMOUNTS[4].value,
+            apply(CEJ_AMOUNTS[3].value, 1017, 1000),
+            "1 April 2025"
+        );
+        // The first bracket, one cent around the old wrong values: 316.61 and 331.17 are gone.
+        assert_eq!(CEJ_AMOUNTS[2].value.1, 31_680);
+        assert_eq!(CEJ_AMOUNTS[3].value.1, 33_137);
     }
 
     #[test]
@@ -346,11 +393,22 @@ mod tests {
             amount(month, adult, TaxSituation::NonImposable, mid),
             full / 2
         );
-        // After the 2026 SMIC revaluation the zero point moves.
+        // After the 2026 SMIC revaluations the zero point moves (January, then June).
         let m2026 = d(2026, 1, 1);
         assert!(amount(m2026, adult, TaxSituation::NonImposable, smic80) > 0);
         assert_eq!(
             amount(m2026, adult, TaxSituation::NonImposable, 182_303 * 80 / 100),
+            0
+        );
+        let may = d(2026, 5, 1);
+        let june = d(2026, 6, 1);
+        assert_eq!(
+            amount(may, adult, TaxSituation::NonImposable, 182_303 * 80 / 100),
+            0
+        );
+        assert!(amount(june, adult, TaxSituation::NonImposable, 182_303 * 80 / 100) > 0);
+        assert_eq!(
+            amount(june, adult, TaxSituation::NonImposable, 186_702 * 80 / 100),
             0
         );
     }
