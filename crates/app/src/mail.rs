@@ -115,9 +115,12 @@ impl App {
                 }
             }
         }
-        drop(conn);
         let (mut sent, mut failed) = (0u64, 0u64);
         for a in &due {
+            // Several instances poll the same alerts: the one that claims it sends it.
+            if !v::claim_alert_mail(&mut conn, &a.id, now, now + 120).await? {
+                continue;
+            }
             let outcome = match (&relay, &sender) {
                 (Some(relay), Some(sender)) => {
                     let list = match a.structure_id.and_then(|s| structures.get(&s)) {

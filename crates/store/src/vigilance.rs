@@ -634,6 +634,21 @@ pub async fn alerts_to_mail(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec
     .collect()
 }
 
+/// Claims an alert's delivery for this instance until `until` (atomic: of several instances
+/// polling the same due alert, one sends it). False: another instance has it.
+pub async fn claim_alert_mail(conn: &mut Conn, id: &str, now: i64, until: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE alerts SET mail_next_at = $3 WHERE id = $1 AND mail_status = 'a_envoyer' \
+         AND (mail_next_at IS NULL OR mail_next_at <= $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(until)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Records the outcome of one delivery attempt.
 pub async fn alert_mail_outcome(
     conn: &mut Conn,

@@ -476,15 +476,30 @@ async fn a_stolen_session_leaks_a_bounded_number_of_identities() {
         );
         // Mailed through the real SMTP server.
         if let Some(sink) = &sink {
-            let (sent, failed) = app
-                .deliver_alert_mails(chrono::Utc::now().timestamp())
-                .await
-                .unwrap();
+            // Two instances deliver at once: each alert is mailed once (the claim is atomic).
+            let other_instance = inst.app().await;
+            let now = chrono::Utc::now().timestamp();
+            let (one, two) = tokio::join!(
+                app.deliver_alert_mails(now),
+                other_instance.deliver_alert_mails(now)
+            );
+            let ((s1, f1), (s2, f2)) = (one.unwrap(), two.unwrap());
+            let (sent, failed) = (s1 + s2, f1 + f2);
             assert!(
                 sent >= 1 && failed == 0,
                 "{b}: sent {sent}, failed {failed}"
             );
             let mails = sink.messages();
+            let stored = d.get("/api/v1/alertes").await.json()["alertes"]
+                .as_array()
+                .unwrap()
+                .len() as u64;
+            assert_eq!(sent, stored, "{b}: every alert mailed once");
+            assert_eq!(
+                mails.len() as u64,
+                stored,
+                "{b}: the SMTP server received each once"
+            );
             let m = mails
                 .iter()
                 .find(|m| m.contains(frozen["id"].as_str().unwrap()))
