@@ -148,6 +148,11 @@ impl App {
             &Self::iban_ad_id(jeune_id),
             &iban,
         );
+        let change = if pq::bank(&mut tx, jeune_id).await?.is_some() {
+            "modification"
+        } else {
+            "creation"
+        };
         pq::upsert_bank(
             &mut tx,
             &BankRow {
@@ -157,6 +162,33 @@ impl App {
                 bic,
                 updated_at: ctx.now.timestamp(),
             },
+        )
+        .await?;
+        // The directeur hears of every IBAN entered or changed (a diverted allowance starts
+        // there), and of an IBAN already given for another dossier — by a keyed tag, never the
+        // IBAN itself (issue 16).
+        let tag = self.keys.pseudonym("iban", &iban);
+        vigilance::set_iban_tag(&mut tx, jeune_id, &tag).await?;
+        let shared = vigilance::iban_shared_with(&mut tx, &tag, jeune_id).await?;
+        let (account, login) = match &ctx.actor {
+            Actor::Account(p) => (Some(p.account_id), p.login.clone()),
+            other => (None, other.audit_name()),
+        };
+        let (kind, severity) = if shared.is_empty() {
+            ("iban", "information")
+        } else {
+            ("iban_partage", "elevee")
+        };
+        self.raise_alert(
+            &mut tx,
+            Some(structure),
+            account,
+            &login,
+            kind,
+            severity,
+            &serde_json::json!({ "dossier": jeune_id, "saisie": change, "meme_iban_que": shared })
+                .to_string(),
+            ctx.now.timestamp(),
         )
         .await?;
         self.audit(

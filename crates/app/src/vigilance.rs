@@ -134,6 +134,8 @@ pub fn kind_label(kind: &str) -> &'static str {
         "quota" => "Quota de lecture atteint",
         "balayage" => "Recherches en rafale (noms parcourus un à un)",
         "canal" => "API appelée avec une session ouverte par les pages",
+        "iban" => "IBAN saisi ou modifié",
+        "iban_partage" => "IBAN déjà donné pour un autre dossier",
         "lot_paiement" => "Second téléchargement du lot de paiement",
         "bris_de_glace" => "Bris de glace",
         _ => "Alerte",

@@ -782,3 +782,25 @@ pub async fn record_batch_download(
     .await?;
     Ok(())
 }
+
+/// Sets the keyed tag of a dossier's IBAN.
+pub async fn set_iban_tag(conn: &mut Conn, jeune_id: &str, tag: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE bank_accounts SET iban_tag = $2 WHERE jeune_id = $1")
+        .bind(jeune_id)
+        .bind(tag.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The other dossiers whose IBAN has this tag.
+pub async fn iban_shared_with(conn: &mut Conn, tag: &[u8], except: &str) -> Result<Vec<String>> {
+    sqlx::query("SELECT jeune_id FROM bank_accounts WHERE iban_tag = $1 AND jeune_id <> $2 ORDER BY jeune_id")
+        .bind(tag.to_vec())
+        .bind(except)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}

@@ -1266,6 +1266,65 @@ async fn a_dossier_changes_hands_and_its_free_reads_follow() {
     }
 }
 
+/// Every IBAN entered or changed alerts the directrice; the same IBAN for a second dossier is
+/// flagged higher, naming the other dossier — never the IBAN (issue 16).
+#[tokio::test]
+async fn an_iban_given_for_two_dossiers_is_flagged() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        inst.add_user("directrice.a", "directeur", Some("ML-A"));
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        c.login("conseiller.a", None, 0).await;
+        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
+            .format("%Y-%m-%d")
+            .to_string();
+        let mut ids = Vec::new();
+        for nom in ["Aubertin", "Bellegarde"] {
+            ids.push(
+                post_id(
+                    &mut c,
+                    "/api/v1/jeunes",
+                    json!({"nom": nom, "prenom": "Lou", "date_naissance": birth, "sexe": "F"}),
+                )
+                .await,
+            );
+        }
+        for id in &ids {
+            let r = c
+                .json(
+                    Method::PUT,
+                    &format!("/api/v1/jeunes/{id}/iban"),
+                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": ""}),
+                )
+                .await;
+            assert!(r.status.is_success(), "{b}: {}", r.body);
+        }
+        let mut d = Client::new(app.clone());
+        d.login("directrice.a", None, 0).await;
+        let a = d.get("/api/v1/alertes").await.json();
+        let list = a["alertes"].as_array().unwrap();
+        let first = list
+            .iter()
+            .find(|x| x["kind"] == "iban" && x["evidence"]["dossier"] == ids[0].as_str())
+            .unwrap_or_else(|| panic!("{b}: {a}"));
+        assert_eq!(first["evidence"]["saisie"], "creation");
+        let shared = list
+            .iter()
+            .find(|x| x["kind"] == "iban_partage")
+            .unwrap_or_else(|| panic!("{b}: {a}"));
+        assert_eq!(shared["severity"], "elevee");
+        assert_eq!(shared["evidence"]["dossier"], ids[1].as_str());
+        assert_eq!(shared["evidence"]["meme_iban_que"], json!([ids[0]]));
+        let text = a.to_string();
+        assert!(
+            !text.contains("30006000011234567890189") && !text.contains("3456 7890"),
+            "{b}: no IBAN in an alert"
+        );
+    }
+}
+
 /// The text between `a` and the next `b` in a page.
 fn between(s: &str, a: &str, b: &str) -> String {
     let start = s

@@ -90,3 +90,6 @@ CREATE TABLE batch_downloads (
   at INTEGER NOT NULL,
   PRIMARY KEY (structure_id, month)
 );
+-- A keyed tag of each IBAN (issue 16): an IBAN entered for two dossiers is flagged.
+ALTER TABLE bank_accounts ADD COLUMN iban_tag BLOB;
+CREATE INDEX bank_accounts_tag ON bank_accounts(iban_tag);
