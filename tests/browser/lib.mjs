@@ -17,13 +17,18 @@ export async function startDemo(bin, scratch, name, jeunes, extraEnv = {}) {
   const env = { ...process.env, PARCOURS_LOG: 'warn' };
   delete env.PARCOURS_DATABASE_URL;
   execFileSync(bin, ['demo', '--data-dir', dataDir, '--jeunes', String(jeunes), '--no-serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // Below Linux's ephemeral range (32768+), which the tests' client sockets and free ports
+  // use: a random port there could be taken by a connection of a test running beside this one.
+  const port = 20000 + Math.floor(Math.random() * 12000);
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(bin, ['serve', '--data-dir', dataDir], { env: { ...env, ...extraEnv, PARCOURS_BIND: `127.0.0.1:${port}` }, stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
-    await new Promise(r => setTimeout(r, 100));
+  // Up to a minute: the tests beside this one may keep both cores busy.
+  let up = false;
+  for (let i = 0; i < 600 && !up; i++) {
+    try { up = (await fetch(`${base}/healthz`)).ok; } catch { /* not yet */ }
+    if (!up) await new Promise(r => setTimeout(r, 100));
   }
+  if (!up) { server.kill(); throw new Error(`le serveur de démonstration n'a pas démarré sur ${base}`); }
   const code = login => execFileSync(bin, ['demo-code', '--data-dir', dataDir, '--login', login], { env }).toString().trim();
   return { base, dataDir, code, stop: () => server.kill() };
 }

@@ -12,7 +12,7 @@ const [bin, scratch] = process.argv.slice(2);
 if (!bin || !scratch) { console.error('usage: node pilotage.mjs <parcours> <dir>'); process.exit(2); }
 const insightBin = join(dirname(bin), 'parcours-insight');
 if (!existsSync(insightBin)) { console.error(`${insightBin} absent : cargo build --workspace`); process.exit(1); }
-const iport = 20000 + Math.floor(Math.random() * 20000);
+const iport = 20000 + Math.floor(Math.random() * 12000); // below the ephemeral range (see lib.mjs)
 const insightBase = `http://127.0.0.1:${iport}`;
 const demo = await startDemo(bin, scratch, 'pilotage', 400, { PARCOURS_INSIGHT_URL: insightBase });
 // Only the warehouse and the public key: what a separate host would receive.
