@@ -613,8 +613,14 @@ impl App {
         }
         let now = ctx.now.timestamp();
         let t = self.thresholds();
-        v::add_search(conn, p.account_id, now).await?;
-        let n = v::searches_since(conn, p.account_id, now - t.searches_window_s).await?;
+        v::tally_add(conn, v::Tally::Searches, p.account_id, now).await?;
+        let n = v::tally_since(
+            conn,
+            v::Tally::Searches,
+            p.account_id,
+            now - t.searches_window_s,
+        )
+        .await?;
         if n > t.searches {
             self.signal(Signal::Freeze {
                 account_id: p.account_id,
@@ -771,9 +777,15 @@ impl App {
                 at,
                 request_id,
             } => {
-                v::add_probe(&mut tx, *account_id, *at).await?;
+                v::tally_add(&mut tx, v::Tally::Probes, *account_id, *at).await?;
                 let t = self.thresholds();
-                let n = v::probes_since(&mut tx, *account_id, at - t.probes_window_s).await?;
+                let n = v::tally_since(
+                    &mut tx,
+                    v::Tally::Probes,
+                    *account_id,
+                    at - t.probes_window_s,
+                )
+                .await?;
                 if n >= t.probes {
                     let evidence = serde_json::json!({
                         "identifiants_refuses": n,

@@ -457,39 +457,53 @@ pub async fn review_break_glass(conn: &mut Conn, id: &str, by: &str, now: i64) -
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn add_probe(conn: &mut Conn, account_id: i64, at: i64) -> Result<()> {
-    sqlx::query("INSERT INTO probes (account_id, at) VALUES ($1, $2)")
-        .bind(account_id)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+/// The per-account event logs counted over a sliding window by the scraping rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// Refused dossier ids (unknown, or of another structure): id probing.
+    Probes,
+    /// Searches (walking the names).
+    Searches,
+}
+
+impl Tally {
+    fn table(self) -> &'static str {
+        match self {
+            Tally::Probes => "probes",
+            Tally::Searches => "searches",
+        }
+    }
+}
+
+/// Records one event of `tally` for an account.
+pub async fn tally_add(conn: &mut Conn, tally: Tally, account_id: i64, at: i64) -> Result<()> {
+    // The table name comes from the closed enum above, never from input.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {} (account_id, at) VALUES ($1, $2)",
+        tally.table()
+    )))
+    .bind(account_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-pub async fn probes_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM probes WHERE account_id = $1 AND at >= $2")
-        .bind(account_id)
-        .bind(since)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(r.try_get(0)?)
-}
-
-pub async fn add_search(conn: &mut Conn, account_id: i64, at: i64) -> Result<()> {
-    sqlx::query("INSERT INTO searches (account_id, at) VALUES ($1, $2)")
-        .bind(account_id)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-pub async fn searches_since(conn: &mut Conn, account_id: i64, since: i64) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM searches WHERE account_id = $1 AND at >= $2")
-        .bind(account_id)
-        .bind(since)
-        .fetch_one(&mut *conn)
-        .await?;
+/// An account's events of `tally` since `since`.
+pub async fn tally_since(
+    conn: &mut Conn,
+    tally: Tally,
+    account_id: i64,
+    since: i64,
+) -> Result<i64> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {} WHERE account_id = $1 AND at >= $2",
+        tally.table()
+    )))
+    .bind(account_id)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(r.try_get(0)?)
 }
 

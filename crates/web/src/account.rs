@@ -15,6 +15,7 @@ use crate::api::ApiJson;
 use crate::error::{render, WebError};
 use crate::request::Req;
 use crate::routes::Routes;
+use crate::vigilance::{when, ReasonBody};
 use crate::work::form::{posted_ctx, Posted};
 use crate::AppState;
 
@@ -52,12 +53,6 @@ struct AccountPage {
     sessions: Vec<Line>,
     message: Option<String>,
     errors: Vec<String>,
-}
-
-fn when(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|d| d.format("%d/%m/%Y %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 async fn view(s: &AppState, req: &Req, message: Option<String>, errors: Vec<String>) -> Res {
@@ -177,11 +172,6 @@ async fn password_api(
         .await
         .map_err(|e| WebError::new(e, &req))?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize)]
-struct ReasonBody {
-    motif: String,
 }
 
 async fn disable_api(

@@ -178,7 +178,8 @@ struct AlertsPage {
     directeur: bool,
 }
 
-fn when(ts: i64) -> String {
+/// A Unix time as a French date and time (UTC).
+pub(crate) fn when(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
         .map(|d| d.format("%d/%m/%Y %H:%M UTC").to_string())
         .unwrap_or_default()
@@ -345,9 +346,10 @@ async fn quota_api(State(s): State<AppState>, req: Req) -> Res {
     Ok(Json(q).into_response())
 }
 
+/// A body carrying only a reason (break-glass, unfreeze, disabling an account…).
 #[derive(Deserialize)]
-struct ReasonBody {
-    motif: String,
+pub(crate) struct ReasonBody {
+    pub(crate) motif: String,
 }
 
 async fn break_glass_api(
