@@ -146,8 +146,13 @@ try {
   await page.click('text=Saisir l\'IBAN');
   await page.fill('#iban', 'FR76 3000 6000 0112 3456 7890 189');
   await page.click('button:has-text("Enregistrer")');
+  check(await seen('text=Rien n\'a été enregistré'), 'IBAN sans motif refusé');
+  // The sensitive tier: a reason, and her second factor of the login (less than 5 minutes old).
+  await page.fill('#iban', 'FR76 3000 6000 0112 3456 7890 189');
+  await page.fill('#motif', 'premier versement');
+  await page.click('button:has-text("Enregistrer")');
   await page.waitForSelector('text=Dossier enregistré.');
-  check(await seen('text=enregistré (jamais réaffiché)') && !(await page.content()).includes('3456 7890'), 'IBAN enregistré, jamais réaffiché');
+  check(await seen('text=en attente d\'approbation') && !(await page.content()).includes('3456 7890'), 'IBAN enregistré, jamais réaffiché, en attente d\'approbation');
   await shot('allocation-decidee');
 
   // 8. Exit with the national list ("autre" needs a note).
@@ -168,12 +173,41 @@ try {
   // Lines outside her caseload are masked (issue 15): the names leave only in the batch file.
   check(await seen('text=Dossier ') && !(await seen('text=Ferrand-Lhuillier')), 'allocations du mois de la structure, noms hors portefeuille masqués');
   await page.click('text=lot de paiement');
+  check(await seen('text=0 virement(s) SEPA') && await seen('text=1 IBAN en attente d\'approbation'), 'lot : l\'IBAN nouveau attend une approbation');
+  // She approves the IBAN (Administration → Demandes), then asks for both files.
+  await page.click('nav >> text=Demandes');
+  check(await seen('text=IBAN saisi ou modifié'), 'demande d\'approbation de l\'IBAN listée');
+  await page.click('button:has-text("Approuver")');
+  check(await seen('text=Demande approuvée'), 'IBAN approuvé par la directrice');
+  await page.goto(`${demo.base}/allocations/lot?mois=${month}`);
   check(await seen('text=1 virement(s) SEPA'), 'lot de paiement : un virement');
+  for (const fmt of ['pain001', 'csv']) {
+    await page.selectOption('#format', fmt);
+    await page.fill('#motif', 'versement du mois');
+    await page.click('button:has-text("Demander le fichier")');
+    check(await seen('text=Demande enregistrée'), `fichier ${fmt} demandé`);
+  }
   await shot('lot');
-  const xml = await page.request.get(`${demo.base}/allocations/lot.xml?mois=${month}`);
+  // A second person approves the files: the DPO.
+  await page.click('button:has-text("Se déconnecter")');
+  await login(page, demo, 'dpo');
+  await page.click('nav >> text=Demandes');
+  for (let i = 0; i < 2; i++) {
+    await page.click('button:has-text("Approuver") >> nth=0');
+    check(await seen('text=Demande approuvée'), 'fichier approuvé par le DPO');
+  }
+  await page.click('button:has-text("Se déconnecter")');
+  // Codes are single-use: her second login waits for the next 30-second step.
+  await new Promise(r => setTimeout(r, (31 - (Math.floor(Date.now() / 1000) % 30)) * 1000));
+  await login(page, demo, 'directrice.paris');
+  await page.goto(`${demo.base}/allocations/lot?mois=${month}`);
+  check(await seen('button:has-text("Télécharger le fichier SEPA")'), 'fichier prêt au téléchargement');
+  const csrf = await page.inputValue('form[action="/allocations/lot/fichier"] input[name=csrf]');
+  const take = format => page.request.post(`${demo.base}/allocations/lot/fichier`, { form: { csrf, mois: month, format, motif: 'versement du mois' } });
+  const xml = await take('pain001');
   const body = await xml.text();
   check(xml.status() === 200 && body.includes('<NbOfTxs>1</NbOfTxs>') && body.includes('FR7630006000011234567890189'), 'fichier SEPA pain.001 téléchargé');
-  const csv = await page.request.get(`${demo.base}/allocations/lot.csv?mois=${month}`);
+  const csv = await take('csv');
   check((await csv.text()).includes('Ferrand-Lhuillier'), 'fichier CSV téléchargé');
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('daily work journeys passed');

@@ -95,8 +95,18 @@ try {
   check(await page.isVisible('text=Identifiants de dossiers essayés au hasard'), 'alerte critique listée');
   await page.fill('#compte', 'conseiller.paris');
   await page.fill('#motif', 'Vérifié par téléphone avec elle');
-  await page.click('button:has-text("Dégeler")');
-  check(await page.isVisible('text=Compte conseiller.paris dégelé'), 'compte dégelé par la directrice');
+  await page.click('button:has-text("Demander le dégel")');
+  check(await page.isVisible('text=Demande de dégel du compte conseiller.paris enregistrée'), 'dégel demandé par la directrice');
+  await shot('degel-demande');
+  // Four eyes: she cannot approve her own request; the DPO does.
+  await page.click('nav >> text=Demandes');
+  check(await page.isVisible('text=une autre personne décide'), 'la directrice ne peut approuver sa propre demande');
+  await page.click('button:has-text("Se déconnecter")');
+  await login(page, demo, 'dpo');
+  await page.click('nav >> text=Demandes');
+  check(await page.isVisible('text=Dégeler le compte conseiller.paris'), 'la demande de dégel attend le DPO');
+  await page.click('button:has-text("Approuver")');
+  check(await page.isVisible('text=Demande approuvée'), 'dégel approuvé par une seconde personne');
   await shot('degel');
   await page.click('button:has-text("Se déconnecter")');
   await nextStep();

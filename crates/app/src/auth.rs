@@ -23,7 +23,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use parcours_domain::Role;
+use parcours_domain::{Role, ValidationErrors};
 use parcours_store::accounts::{self as acc, AccountRow, SessionRow};
 use totp_rs::{Algorithm as TotpAlg, Secret, TOTP};
 
@@ -147,18 +147,22 @@ pub struct Enrolment {
     pub otpauth_url: String,
 }
 
-fn principal_of(a: &AccountRow) -> Result<Principal> {
+fn principal_of(a: &AccountRow, factor_at: Option<i64>) -> Result<Principal> {
     Ok(Principal {
         account_id: a.id,
         login: a.login.clone(),
         role: Role::parse(&a.role).ok_or_else(|| AppError::internal("rôle inconnu en base"))?,
         structure_id: a.structure_id,
         scope_region: a.scope_region.clone(),
+        factor_at,
     })
 }
 
+/// The sensitive tier needs a second factor entered in the last 5 minutes.
+pub const STEP_UP_S: i64 = 5 * 60;
+
 impl App {
-    async fn new_session(
+    pub(crate) async fn new_session(
         &self,
         conn: &mut parcours_store::Conn,
         account: Option<&AccountRow>,
@@ -176,6 +180,8 @@ impl App {
             last_seen: now,
             pending_secret: None,
             via_pages,
+            // A fully authenticated session starts with the factor just entered.
+            factor_at: (stage == STAGE_AUTH).then_some(now),
         };
         acc::session_insert(conn, &row).await?;
         Ok(NewSession {
@@ -185,7 +191,7 @@ impl App {
                 stage: row.stage,
                 csrf: row.csrf,
                 principal: match (stage, account) {
-                    (STAGE_AUTH, Some(a)) => Some(principal_of(a)?),
+                    (STAGE_AUTH, Some(a)) => Some(principal_of(a, row.factor_at)?),
                     _ => None,
                 },
                 login: account.map(|a| a.login.clone()),
@@ -230,7 +236,7 @@ impl App {
         }
         Ok(Some(SessionInfo {
             principal: match (&account, s.stage.as_str()) {
-                (Some(a), STAGE_AUTH) => Some(principal_of(a)?),
+                (Some(a), STAGE_AUTH) => Some(principal_of(a, s.factor_at)?),
                 _ => None,
             },
             login: account.map(|a| a.login),
@@ -294,8 +300,12 @@ impl App {
             return Err(AppError::Throttled);
         }
         let hash = match &account {
-            Some(a) => a.password_hash.clone(),
-            None => DUMMY_HASH
+            // An account whose owner has not set her password yet (enrolment link) matches
+            // no password, in the same time as any other.
+            Some(a) if a.password_hash != crate::setup::UNUSABLE_PASSWORD => {
+                a.password_hash.clone()
+            }
+            _ => DUMMY_HASH
                 .get_or_try_init(|| hash_password(random_token()))
                 .await?
                 .clone(),
@@ -305,7 +315,8 @@ impl App {
             let _slot = _slot.acquire().await.map_err(AppError::internal)?;
             verify_password(hash, password.to_string()).await?
         };
-        let account = account.filter(|a| ok && a.active);
+        let account = account
+            .filter(|a| ok && a.active && a.password_hash != crate::setup::UNUSABLE_PASSWORD);
         let Some(account) = account else {
             // The address's failures slow its next wrong attempts down; they never refuse a
             // right password (behind a proxy, or a shared office address, everyone shares it).
@@ -338,17 +349,27 @@ impl App {
                 .await?;
             return Err(AppError::Frozen);
         }
+        if account.totp_secret.is_none() {
+            // No trust on first use: the second factor is enrolled only in the session an
+            // enrolment link opens (`enrolment`).
+            self.audit_as_alone(
+                ctx,
+                &account.login,
+                "connexion.inscription_inachevee",
+                REFUSED,
+            )
+            .await?;
+            return Err(AppError::Refused(
+                "Votre inscription n'est pas terminée (second facteur non enrôlé) : demandez un nouveau lien d'inscription à votre direction.".into(),
+            ));
+        }
         let mut tx = self.store.begin().await?;
         // A right password is not a failure: give its place back.
         acc::throttle_undo(&mut tx, &login_key).await?;
         if let Some(o) = old {
             acc::session_delete(&mut tx, &o.token_hash).await?;
         }
-        let stage = if account.totp_secret.is_some() {
-            STAGE_CODE
-        } else {
-            STAGE_ENROL
-        };
+        let stage = STAGE_CODE;
         let s = self
             .new_session(&mut tx, Some(&account), stage, now, false)
             .await?;
@@ -369,7 +390,7 @@ impl App {
         Ok(s)
     }
 
-    async fn audit_as_alone(
+    pub(crate) async fn audit_as_alone(
         &self,
         ctx: &Ctx,
         actor: &str,
@@ -663,6 +684,88 @@ impl App {
             via_pages,
         )
         .await
+    }
+
+    /// Step-up: the owner of an authenticated session enters her second factor again; the
+    /// sensitive tier is open to the session for [`STEP_UP_S`]. Counted and throttled as a
+    /// login code.
+    pub async fn confirm_factor(&self, ctx: &Ctx, session: &SessionInfo, code: &str) -> Result<()> {
+        let account = self.session_account(session, STAGE_AUTH).await?;
+        self.count_code_attempt(ctx, &account).await?;
+        let sealed = account
+            .totp_secret
+            .clone()
+            .ok_or(AppError::Unauthenticated)?;
+        let secret = self.keys.accounts.open(&sealed, &totp_ad(account.id))?;
+        if self
+            .check_and_consume(&account, &secret, code, ctx)
+            .await?
+            .is_none()
+        {
+            return Err(self
+                .second_factor_failed(ctx, &account, "confirmation.second_facteur")
+                .await?);
+        }
+        let mut tx = self.store.begin().await?;
+        acc::session_set_factor(&mut tx, &session.token_hash, ctx.now.timestamp()).await?;
+        acc::throttle_clear(&mut tx, &self.keys.login_key(&account.login)).await?;
+        self.audit_as(
+            &mut tx,
+            ctx,
+            &account.login,
+            Event {
+                action: "confirmation.second_facteur",
+                subject: None,
+                fields: "",
+                outcome: OK,
+                structure_id: account.structure_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The sensitive tier (revealing a NIR, entering an IBAN, a payment file with IBANs, a bulk
+    /// export): a second factor entered in the last [`STEP_UP_S`] and a stated reason. Returns
+    /// the reason, cleaned for the audit entry. Refusals are audited.
+    pub(crate) fn sensitive(&self, ctx: &Ctx, action: &str, reason: &str) -> Result<String> {
+        let fresh = match &ctx.actor {
+            Actor::Account(p) => p
+                .factor_at
+                .is_some_and(|t| ctx.now.timestamp() - t <= STEP_UP_S),
+            // The operator at the console has no second factor to give (and no such use case
+            // is open to it).
+            _ => false,
+        };
+        let refuse = |why: &str| {
+            self.audit_refusal(
+                ctx,
+                Event {
+                    action,
+                    subject: None,
+                    fields: why,
+                    outcome: REFUSED,
+                    structure_id: None,
+                },
+            );
+        };
+        if !fresh {
+            refuse("confirmation_requise");
+            return Err(AppError::StepUpRequired);
+        }
+        let r = reason.trim();
+        if r.chars().count() < 5 || r.chars().count() > 300 {
+            refuse("motif_manquant");
+            let mut e = ValidationErrors::default();
+            e.push(
+                "motif",
+                "requis",
+                "Indiquez le motif de cette opération sensible (5 à 300 caractères).",
+            );
+            return Err(e.into());
+        }
+        Ok(r.replace([',', '\r', '\n'], " "))
     }
 
     /// Sets an account's TOTP secret directly (demo accounts only; see `setup`).

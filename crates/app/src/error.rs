@@ -33,6 +33,10 @@ pub enum AppError {
     Frozen,
     #[error("serveur occupé : réessayez dans un instant")]
     Busy,
+    #[error(
+        "opération sensible : saisissez à nouveau votre code de second facteur (valable 5 minutes)"
+    )]
+    StepUpRequired,
     #[error("{0}")]
     Conflict(String),
     #[error("le dossier a été modifié entre-temps : rechargez-le avant de l'enregistrer")]
@@ -58,6 +62,7 @@ impl AppError {
             AppError::QuotaExceeded { .. } => "quota_atteint",
             AppError::Frozen => "compte_gele",
             AppError::Busy => "serveur_occupe",
+            AppError::StepUpRequired => "confirmation_requise",
             AppError::Conflict(_) => "conflit",
             AppError::Stale => "version_perimee",
             AppError::Refused(_) => "refuse",

@@ -3,12 +3,14 @@
 //! call the same functions. Time is a parameter ([`Ctx::now`]); nothing here reads the clock.
 
 pub mod allowances;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod caseload;
 pub mod companies;
 pub mod dossier;
+pub mod enrolment;
 pub mod error;
 pub mod import;
 pub mod insight;
@@ -49,7 +51,7 @@ impl Actor {
     pub fn audit_name(&self) -> String {
         match self {
             Actor::Account(p) => p.login.clone(),
-            Actor::Operator => "operateur-cli".into(),
+            Actor::Operator => format!("operateur-cli:{}", approvals::os_user()),
             Actor::Anonymous => "anonyme".into(),
         }
     }
@@ -63,6 +65,9 @@ pub struct Principal {
     pub role: Role,
     pub structure_id: Option<i64>,
     pub scope_region: Option<String>,
+    /// When the session's owner last entered her second factor (`None`: not in this
+    /// session); the sensitive tier needs it recent (`auth::STEP_UP_S`).
+    pub factor_at: Option<i64>,
 }
 
 /// The context of one request or command.

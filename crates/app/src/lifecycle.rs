@@ -238,7 +238,7 @@ impl App {
 
     /// The account `login` if the actor may manage it: an administrator any account, a
     /// directeur the accounts of her structure; never one's own.
-    async fn managed_account(
+    pub(crate) async fn managed_account(
         &self,
         ctx: &Ctx,
         login: &str,

@@ -36,6 +36,8 @@ pub struct BatchLine {
     pub decision: String,
     pub amount_cents: i64,
     pub has_iban: bool,
+    /// An IBAN entered or changed, waiting for a second person's approval: not paid yet.
+    pub iban_waiting: bool,
 }
 
 /// A month's batch. `csv` and `pain001` hold IBANs: they are files to hand over, never logged.
@@ -47,6 +49,8 @@ pub struct Batch {
     pub transfers: usize,
     pub transfers_cents: i64,
     pub missing_iban: usize,
+    /// Lines whose IBAN waits for approval (counted in `missing_iban` too).
+    pub waiting_iban: usize,
     #[serde(skip)]
     pub csv: String,
     #[serde(skip)]
@@ -57,6 +61,8 @@ pub struct Batch {
 #[derive(Debug, Clone, Serialize)]
 pub struct BankStatus {
     pub on_file: bool,
+    /// Entered or changed, waiting for a second person's approval.
+    pub waiting: bool,
     pub updated_at: Option<i64>,
 }
 
@@ -109,14 +115,19 @@ impl App {
         jeune_id.to_string()
     }
 
-    /// Records (or replaces) the IBAN of a jeune, for allowance payments.
+    /// Records (or replaces) the IBAN of a jeune, for allowance payments. The sensitive tier:
+    /// a second factor entered in the last 5 minutes and a reason. The IBAN is paid only once a
+    /// second person approves it (a four-eyes request, `approvals::IBAN`); the directeur is
+    /// alerted, higher when the same IBAN is already given for another dossier.
     pub async fn set_bank_account(
         &self,
         ctx: &Ctx,
         jeune_id: &str,
         iban: &str,
         bic: &str,
+        reason: &str,
     ) -> Result<()> {
+        let reason = self.sensitive(ctx, "iban.modification", reason)?;
         let mut e = ValidationErrors::default();
         let iban = match ids::iban(iban) {
             Ok(i) => Some(i),
@@ -161,6 +172,7 @@ impl App {
                 iban: ct,
                 bic,
                 updated_at: ctx.now.timestamp(),
+                approved_at: None,
             },
         )
         .await?;
@@ -191,13 +203,35 @@ impl App {
             ctx.now.timestamp(),
         )
         .await?;
+        // An earlier waiting request for this dossier is superseded: only the newest IBAN can
+        // be approved (`programmes::approve_bank` matches the tag).
+        let target = jeune_id.to_string();
+        parcours_store::requests::supersede(
+            &mut tx,
+            crate::approvals::IBAN,
+            &target,
+            ctx.now.timestamp(),
+        )
+        .await?;
+        self.write_request(
+            &mut tx,
+            ctx,
+            crate::approvals::NewRequest {
+                kind: crate::approvals::IBAN,
+                structure_id: Some(structure),
+                target: &target,
+                payload: serde_json::json!({ "etiquette": hex::encode(&tag), "saisie": change, "meme_iban_que": shared }),
+                reason: &reason,
+            },
+        )
+        .await?;
         self.audit(
             &mut tx,
             ctx,
             Event {
                 action: "iban.modification",
                 subject: Some(jeune_id),
-                fields: "iban,bic",
+                fields: &format!("iban,bic,motif:{reason}"),
                 outcome: OK,
                 structure_id: Some(structure),
             },
@@ -205,6 +239,56 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Asks for the month's payment file with names and IBANs (`csv` or `pain001`): a bulk
+    /// export of personal data, approved by another directeur of the structure or the DPO, then
+    /// downloaded once by the requester (with a fresh second factor).
+    pub async fn request_batch_export(
+        &self,
+        ctx: &Ctx,
+        month: &str,
+        file: &str,
+        reason: &str,
+    ) -> Result<crate::approvals::Requested> {
+        let m = parse_month_field(month)?.format("%Y-%m").to_string();
+        if !matches!(file, "csv" | "pain001") {
+            let mut e = ValidationErrors::default();
+            e.push("format", "invalide", "Format : csv ou pain001.");
+            return Err(e.into());
+        }
+        let structure = match &ctx.actor {
+            Actor::Account(p) if p.role == Role::Directeur => {
+                p.structure_id.ok_or(AppError::Forbidden)?
+            }
+            _ => return Err(AppError::Forbidden),
+        };
+        let r = reason.trim();
+        if r.chars().count() < 5 {
+            let mut e = ValidationErrors::default();
+            e.push(
+                "motif",
+                "requis",
+                "Indiquez le motif de la demande (5 caractères au moins).",
+            );
+            return Err(e.into());
+        }
+        let mut tx = self.store.begin().await?;
+        let req = self
+            .write_request(
+                &mut tx,
+                ctx,
+                crate::approvals::NewRequest {
+                    kind: crate::approvals::BATCH_EXPORT,
+                    structure_id: Some(structure),
+                    target: &format!("{m}:{file}"),
+                    payload: serde_json::json!({}),
+                    reason: &r.replace([',', '\r', '\n'], " "),
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(req)
     }
 
     /// The paying agency's account, if configured (`parcours payer set`).
@@ -258,7 +342,13 @@ impl App {
     /// name); `Some("csv")` or `Some("pain001")` for a file with names and IBANs, which each
     /// structure downloads **once per month and format**: a second download is refused
     /// (`AppError::Conflict`) and raises an alert for the directeur and the DPO (issue 15).
-    pub async fn payment_batch(&self, ctx: &Ctx, month: &str, file: Option<&str>) -> Result<Batch> {
+    pub async fn payment_batch(
+        &self,
+        ctx: &Ctx,
+        month: &str,
+        file: Option<&str>,
+        reason: &str,
+    ) -> Result<Batch> {
         let month_date = parse_month_field(month)?;
         let m = month_date.format("%Y-%m").to_string();
         let structure = match &ctx.actor {
@@ -282,6 +372,36 @@ impl App {
         };
         let payer = self.payer().await?;
         let download_key = file.map(|f| format!("{m}:{f}"));
+        let mut export_reason = String::new();
+        if let Some(key) = &download_key {
+            export_reason = self.sensitive(ctx, "allocation.lot.fichier", reason)?;
+            let mut conn = self.store.acquire().await?;
+            let approved = parcours_store::requests::approved_untaken(
+                &mut conn,
+                crate::approvals::BATCH_EXPORT,
+                key,
+                structure,
+            )
+            .await?
+            .filter(|r| matches!(&ctx.actor, Actor::Account(p) if r.requested_by_account == Some(p.account_id)));
+            if approved.is_none() {
+                drop(conn);
+                self.audit_alone(
+                    ctx,
+                    Event {
+                        action: "allocation.lot.fichier",
+                        subject: None,
+                        fields: &format!("{key},sans_approbation"),
+                        outcome: REFUSED,
+                        structure_id: Some(structure),
+                    },
+                )
+                .await?;
+                return Err(AppError::Refused(
+                    "Ce fichier contient les noms et les IBAN : demandez-le d'abord (page du lot, « Demander le fichier ») ; un autre directeur de la structure ou le DPO l'approuve, puis vous le téléchargez une fois.".into(),
+                ));
+            }
+        }
         if let Some(key) = &download_key {
             let mut tx = self.store.begin().await?;
             if let Some((by, at)) = vigilance::batch_download(&mut tx, structure, key).await? {
@@ -324,6 +444,26 @@ impl App {
             }
         }
         let mut tx = self.store.begin().await?;
+        if let Some(key) = &download_key {
+            let taken = match parcours_store::requests::approved_untaken(
+                &mut tx,
+                crate::approvals::BATCH_EXPORT,
+                key,
+                structure,
+            )
+            .await?
+            {
+                Some(r) => {
+                    parcours_store::requests::take(&mut tx, &r.id, ctx.now.timestamp()).await?
+                }
+                None => false,
+            };
+            if !taken {
+                return Err(AppError::Conflict(
+                    "L'approbation de ce fichier vient d'être utilisée : faites une nouvelle demande.".into(),
+                ));
+            }
+        }
         if let (Some(key), Actor::Account(p)) = (&download_key, &ctx.actor) {
             vigilance::record_batch_download(
                 &mut tx,
@@ -347,6 +487,9 @@ impl App {
             };
             let d = self.decrypt_row(&row)?;
             let bank = pq::bank(&mut tx, &a.jeune_id).await?;
+            // An IBAN waiting for approval is not paid: the line stays without transfer.
+            let waiting = bank.as_ref().is_some_and(|b| b.approved_at.is_none());
+            let bank = bank.filter(|b| b.approved_at.is_some());
             let iban = match &bank {
                 Some(b) => Some(
                     self.keys
@@ -369,6 +512,7 @@ impl App {
                 decision: a.decision.clone(),
                 amount_cents: a.amount_cents,
                 has_iban: iban.is_some(),
+                iban_waiting: waiting,
             };
             let cells = [
                 m.clone(),
@@ -421,16 +565,16 @@ impl App {
             }
         }
         let fields = if file.is_some() {
-            "nom,prenom,iban"
+            format!("nom,prenom,iban,motif:{export_reason}")
         } else {
-            "montant"
+            "montant".to_string()
         };
         let events: Vec<Event> = lines
             .iter()
             .map(|l| Event {
                 action: "allocation.lot",
                 subject: Some(&l.jeune_id),
-                fields,
+                fields: &fields,
                 outcome: OK,
                 structure_id: Some(structure),
             })
@@ -440,6 +584,7 @@ impl App {
         Ok(Batch {
             month: m,
             missing_iban: lines.iter().filter(|l| !l.has_iban).count(),
+            waiting_iban: lines.iter().filter(|l| l.iban_waiting).count(),
             transfers: transfers.len(),
             transfers_cents,
             total_cents,
@@ -459,6 +604,7 @@ impl App {
         let b = pq::bank(conn, jeune_id).await?;
         Ok(BankStatus {
             on_file: b.is_some(),
+            waiting: b.as_ref().is_some_and(|b| b.approved_at.is_none()),
             updated_at: b.map(|b| b.updated_at),
         })
     }

@@ -121,6 +121,18 @@ pub struct NewUser<'a> {
     pub password: Option<String>,
 }
 
+/// A new account's fields, checked.
+#[derive(Debug, Clone)]
+pub struct ValidUser {
+    pub login: String,
+    pub role: Role,
+    pub structure_id: Option<i64>,
+    pub region: Option<String>,
+}
+
+/// The password hash of an account whose owner has not set hers yet: no password matches it.
+pub const UNUSABLE_PASSWORD: &str = "!";
+
 fn valid_login(l: &str) -> bool {
     (3..=64).contains(&l.len())
         && l.chars()
@@ -197,9 +209,8 @@ impl App {
         Ok(st::by_id(&mut conn, id).await?)
     }
 
-    /// Creates an account. Returns its id and the initial password (generated when not given).
-    /// The second factor is enrolled at first login.
-    pub async fn create_account(&self, ctx: &Ctx, u: NewUser<'_>) -> Result<(i64, String)> {
+    /// Checks a new account's fields (login, role, structure, region) without writing.
+    pub async fn validate_new_user(&self, u: &NewUser<'_>) -> Result<ValidUser> {
         let mut e = ValidationErrors::default();
         let login = u.login.trim().to_lowercase();
         if !valid_login(&login) {
@@ -230,58 +241,90 @@ impl App {
                 "Ce rôle est rattaché à une structure (--structure CODE).",
             );
         }
-        let password = match u.password {
-            Some(p) if p.chars().count() < 12 => {
+        if let Some(p) = &u.password {
+            if p.chars().count() < 12 {
                 e.push(
                     "password",
                     "mot_de_passe_court",
                     "Le mot de passe doit faire au moins 12 caractères.",
                 );
-                p
             }
-            Some(p) => p,
-            None => base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                parcours_vault::random_bytes::<15>(),
-            ),
-        };
+        }
         if !e.is_empty() {
             return Err(AppError::Validation(e));
         }
-        let hash = crate::auth::hash_password(password.clone()).await?;
         let region = u
             .region
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .map(str::to_string)
             .or_else(|| structure.as_ref().map(|s| s.region.clone()));
-        let mut tx = self.store.begin().await?;
+        Ok(ValidUser {
+            login,
+            role: u.role,
+            structure_id: structure.as_ref().map(|s| s.id),
+            region,
+        })
+    }
+
+    /// Writes an account (inside the caller's transaction) with the given password hash
+    /// (`UNUSABLE_PASSWORD` until its owner sets one through her enrolment link).
+    pub(crate) async fn insert_account(
+        &self,
+        tx: &mut parcours_store::Conn,
+        ctx: &Ctx,
+        u: &ValidUser,
+        password_hash: &str,
+        action: &str,
+    ) -> Result<i64> {
         let id = acc::insert(
-            &mut tx,
+            tx,
             &acc::NewAccount {
-                login: &login,
-                password_hash: &hash,
+                login: &u.login,
+                password_hash,
                 role: u.role.code(),
-                structure_id: structure.as_ref().map(|s| s.id),
-                scope_region: region.as_deref(),
+                structure_id: u.structure_id,
+                scope_region: u.region.as_deref(),
                 now: ctx.now.timestamp(),
             },
         )
         .await?;
         self.audit(
-            &mut tx,
+            tx,
             ctx,
             Event {
-                action: "compte.creation",
-                subject: Some(&login),
+                action,
+                subject: Some(&u.login),
                 fields: "login,role,structure",
                 outcome: OK,
-                structure_id: structure.as_ref().map(|s| s.id),
+                structure_id: u.structure_id,
             },
         )
         .await?;
+        Ok(id)
+    }
+
+    /// Creates a demonstration account with a known password, alone: refused on any instance
+    /// that is not a demo (`parcours demo` marks it first). Real accounts go through a
+    /// four-eyes request and an enrolment link (`approvals`, `enrolment`).
+    pub async fn create_demo_account(&self, ctx: &Ctx, u: NewUser<'_>) -> Result<i64> {
+        if !self.is_demo().await? {
+            return Err(AppError::Refused(
+                "comptes à mot de passe connu réservés aux instances de démonstration".into(),
+            ));
+        }
+        let password = u
+            .password
+            .clone()
+            .ok_or_else(|| AppError::internal("compte de démonstration sans mot de passe"))?;
+        let v = self.validate_new_user(&u).await?;
+        let hash = crate::auth::hash_password(password).await?;
+        let mut tx = self.store.begin().await?;
+        let id = self
+            .insert_account(&mut tx, ctx, &v, &hash, "compte.creation")
+            .await?;
         tx.commit().await?;
-        Ok((id, password))
+        Ok(id)
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<acc::AccountRow>> {

@@ -897,7 +897,7 @@ impl App {
 
     /// The structure whose alerts, break-glass and freezes the actor oversees: a directeur her
     /// structure (`Some`), the DPO every structure (`None`); anyone else is refused (audited).
-    async fn oversight(&self, ctx: &Ctx, action: &str) -> Result<Option<i64>> {
+    pub(crate) async fn oversight(&self, ctx: &Ctx, action: &str) -> Result<Option<i64>> {
         match &ctx.actor {
             Actor::Account(p) if p.role == Role::Directeur && p.structure_id.is_some() => {
                 Ok(p.structure_id)
@@ -942,49 +942,6 @@ impl App {
                 closed_by: a.closed_by,
             })
             .collect())
-    }
-
-    /// Lifts the freeze of an account (a directeur for her structure, the DPO for any), with a
-    /// reason; audited. The account's owner logs in again with both factors.
-    pub async fn unfreeze(&self, ctx: &Ctx, login: &str, reason: &str) -> Result<()> {
-        let scope = self.oversight(ctx, "compte.degel").await?;
-        let reason = reason.trim();
-        if reason.chars().count() < 5 {
-            let mut e = parcours_domain::ValidationErrors::default();
-            e.push(
-                "motif",
-                "requis",
-                "Indiquez le motif du dégel (5 caractères au moins).",
-            );
-            return Err(e.into());
-        }
-        let mut tx = self.store.begin().await?;
-        let account = parcours_store::accounts::by_login(&mut tx, login.trim())
-            .await?
-            .filter(|a| scope.is_none() || a.structure_id == scope)
-            .ok_or(AppError::NotFound)?;
-        if !v::unfreeze(&mut tx, account.id).await? {
-            return Err(AppError::Refused("Ce compte n'est pas gelé.".into()));
-        }
-        let fields = format!(
-            "compte:{},motif:{}",
-            account.login,
-            reason.replace(',', " ")
-        );
-        self.audit(
-            &mut tx,
-            ctx,
-            Event {
-                action: "compte.degel",
-                subject: None,
-                fields: &fields,
-                outcome: OK,
-                structure_id: account.structure_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Break-glass: the advisor states why she needs more today and gets

@@ -249,6 +249,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
                 role: Role::Conseiller,
                 structure_id: Some(*structure),
                 scope_region: None,
+                factor_at: None,
             }),
             request_id: parcours_app::new_request_id(),
             now: chrono::Utc::now(),
@@ -481,9 +482,10 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
             .map_err(explain)?;
     }
     tx.commit().await.map_err(|e| explain(e.into()))?;
-    // An advisor with 150 jeunes.
-    let (account_id, _) = app
-        .create_account(
+    // An advisor with 150 jeunes (a throwaway instance: a demo account, known password).
+    app.mark_demo().await.map_err(explain)?;
+    let account_id = app
+        .create_demo_account(
             &op,
             parcours_app::setup::NewUser {
                 login: "bench.conseiller",
@@ -556,6 +558,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
             role: Role::Conseiller,
             structure_id: Some(structure),
             scope_region: None,
+            factor_at: None,
         }),
         request_id: "bench".into(),
         now: chrono::Utc::now(),

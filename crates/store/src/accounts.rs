@@ -184,29 +184,35 @@ pub async fn set_active(conn: &mut Conn, id: i64, active: bool) -> Result<bool> 
 
 // ---- sessions ----
 
+const SESSION_COLS: &str =
+    "token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages, factor_at";
+
+fn session_from_row(r: &AnyRow) -> Result<SessionRow> {
+    Ok(SessionRow {
+        token_hash: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        stage: r.try_get(2)?,
+        csrf: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        last_seen: r.try_get(5)?,
+        pending_secret: r.try_get(6)?,
+        via_pages: r.try_get::<i64, _>(7)? == 1,
+        factor_at: r.try_get(8)?,
+    })
+}
+
 /// An account's sessions, most recent first.
 pub async fn sessions_of(conn: &mut Conn, account_id: i64) -> Result<Vec<SessionRow>> {
-    sqlx::query(
-        "SELECT token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages \
-         FROM sessions WHERE account_id = $1 ORDER BY created_at DESC",
-    )
-    .bind(account_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(SessionRow {
-            token_hash: r.try_get(0)?,
-            account_id: r.try_get(1)?,
-            stage: r.try_get(2)?,
-            csrf: r.try_get(3)?,
-            created_at: r.try_get(4)?,
-            last_seen: r.try_get(5)?,
-            pending_secret: r.try_get(6)?,
-            via_pages: r.try_get::<i64, _>(7)? == 1,
-        })
-    })
-    .collect()
+    let q = format!(
+        "SELECT {SESSION_COLS} FROM sessions WHERE account_id = $1 ORDER BY created_at DESC"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(session_from_row)
+        .collect()
 }
 
 /// Ends every session of an account but `keep` (its own, when changing its password).
@@ -244,12 +250,14 @@ pub struct SessionRow {
     pub pending_secret: Option<Vec<u8>>,
     /// Opened through the pages (its use of the JSON API is a scraping sign, issue 15).
     pub via_pages: bool,
+    /// When the owner last entered her second factor in this session (step-up, issue 16).
+    pub factor_at: Option<i64>,
 }
 
 pub async fn session_insert(conn: &mut Conn, s: &SessionRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO sessions (token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages, factor_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(s.token_hash.clone())
     .bind(s.account_id)
@@ -259,36 +267,36 @@ pub async fn session_insert(conn: &mut Conn, s: &SessionRow) -> Result<()> {
     .bind(s.last_seen)
     .bind(s.pending_secret.clone())
     .bind(i64::from(s.via_pages))
+    .bind(s.factor_at)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 pub async fn session_get(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<SessionRow>> {
-    let row = sqlx::query(
-        "SELECT token_hash, account_id, stage, csrf, created_at, last_seen, pending_secret, via_pages \
-         FROM sessions WHERE token_hash = $1",
-    )
-    .bind(token_hash.to_vec())
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
+    let q = format!("SELECT {SESSION_COLS} FROM sessions WHERE token_hash = $1");
+    match sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(token_hash.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         None => Ok(None),
-        Some(r) => Ok(Some(SessionRow {
-            token_hash: r.try_get(0)?,
-            account_id: r.try_get(1)?,
-            stage: r.try_get(2)?,
-            csrf: r.try_get(3)?,
-            created_at: r.try_get(4)?,
-            last_seen: r.try_get(5)?,
-            pending_secret: r.try_get(6)?,
-            via_pages: r.try_get::<i64, _>(7)? == 1,
-        })),
+        Some(r) => Ok(Some(session_from_row(&r)?)),
     }
 }
 
 pub async fn session_touch(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<()> {
     sqlx::query("UPDATE sessions SET last_seen = $2 WHERE token_hash = $1")
+        .bind(token_hash.to_vec())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a second factor entered in the session now (step-up).
+pub async fn session_set_factor(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET factor_at = $2 WHERE token_hash = $1")
         .bind(token_hash.to_vec())
         .bind(now)
         .execute(&mut *conn)

@@ -18,6 +18,7 @@ pub mod jeunes;
 pub mod keyring;
 pub mod packed;
 pub mod programmes;
+pub mod requests;
 pub mod situations;
 pub mod structures;
 pub mod testing;
@@ -128,6 +129,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "vigilance",
         include_str!("../migrations/sqlite/0006_vigilance.sql"),
     ),
+    (
+        7,
+        "quatre_yeux",
+        include_str!("../migrations/sqlite/0007_quatre_yeux.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -159,6 +165,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "vigilance",
         include_str!("../migrations/postgres/0006_vigilance.sql"),
+    ),
+    (
+        7,
+        "quatre_yeux",
+        include_str!("../migrations/postgres/0007_quatre_yeux.sql"),
     ),
 ];
 

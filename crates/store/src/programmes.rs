@@ -318,18 +318,22 @@ pub struct BankRow {
     pub iban: Vec<u8>,
     pub bic: Option<String>,
     pub updated_at: i64,
+    /// When the IBAN was approved by a second person (`None`: waiting; not paid until then).
+    pub approved_at: Option<i64>,
 }
 
 pub async fn upsert_bank(conn: &mut Conn, r: &BankRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO bank_accounts (jeune_id, structure_id, iban, bic, updated_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (jeune_id) DO UPDATE SET iban = excluded.iban, bic = excluded.bic, updated_at = excluded.updated_at",
+        "INSERT INTO bank_accounts (jeune_id, structure_id, iban, bic, updated_at, approved_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (jeune_id) DO UPDATE SET iban = excluded.iban, bic = excluded.bic, updated_at = excluded.updated_at, \
+         approved_at = excluded.approved_at",
     )
     .bind(&r.jeune_id)
     .bind(r.structure_id)
     .bind(&r.iban)
     .bind(&r.bic)
     .bind(r.updated_at)
+    .bind(r.approved_at)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -337,11 +341,25 @@ pub async fn upsert_bank(conn: &mut Conn, r: &BankRow) -> Result<()> {
 
 pub async fn bank(conn: &mut Conn, jeune_id: &str) -> Result<Option<BankRow>> {
     Ok(sqlx::query_as::<_, BankRow>(
-        "SELECT jeune_id, structure_id, iban, bic, updated_at FROM bank_accounts WHERE jeune_id = $1",
+        "SELECT jeune_id, structure_id, iban, bic, updated_at, approved_at FROM bank_accounts WHERE jeune_id = $1",
     )
     .bind(jeune_id)
     .fetch_optional(&mut *conn)
     .await?)
+}
+
+/// Approves a waiting IBAN, only if it is still the one the request named (by its keyed tag):
+/// an IBAN changed again after the request stays waiting. Returns false when nothing matched.
+pub async fn approve_bank(conn: &mut Conn, jeune_id: &str, tag: &[u8], now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE bank_accounts SET approved_at = $3 WHERE jeune_id = $1 AND iban_tag = $2 AND approved_at IS NULL",
+    )
+    .bind(jeune_id)
+    .bind(tag.to_vec())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Every programme of a structure (warehouse export).

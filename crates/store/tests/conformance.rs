@@ -176,6 +176,7 @@ async fn sessions_round_trip_and_purge() {
             last_seen: 10,
             pending_secret: None,
             via_pages: true,
+            factor_at: None,
         };
         accounts::session_insert(&mut c, &row).await.expect(&name);
         assert_eq!(

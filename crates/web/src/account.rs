@@ -55,7 +55,12 @@ struct AccountPage {
     errors: Vec<String>,
 }
 
-async fn view(s: &AppState, req: &Req, message: Option<String>, errors: Vec<String>) -> Res {
+pub(crate) async fn view(
+    s: &AppState,
+    req: &Req,
+    message: Option<String>,
+    errors: Vec<String>,
+) -> Res {
     let ctx = req.authenticated()?;
     let session = req
         .session

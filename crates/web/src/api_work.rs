@@ -3,7 +3,7 @@
 //! CEJ weeks, allowances and the payment batch, companies, immersions, workshops, caseload.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Json;
@@ -241,6 +241,9 @@ struct IbanBody {
     iban: String,
     #[serde(default)]
     bic: String,
+    /// Why (the sensitive tier: with a second factor confirmed in the last 5 minutes).
+    #[serde(default)]
+    motif: String,
 }
 
 async fn set_iban(
@@ -250,8 +253,12 @@ async fn set_iban(
     ApiJson(b): ApiJson<IbanBody>,
 ) -> ApiResult {
     let ctx = req.authenticated()?;
-    call!(req, s.app.set_bank_account(&ctx, &id, &b.iban, &b.bic));
-    Ok(StatusCode::NO_CONTENT.into_response())
+    call!(
+        req,
+        s.app.set_bank_account(&ctx, &id, &b.iban, &b.bic, &b.motif)
+    );
+    // Accepted: the IBAN is paid once a second person approves it.
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -275,32 +282,20 @@ async fn month_allowances(
     )
 }
 
-/// The payment batch: `format=csv` (semicolon, UTF-8 with BOM), `format=pain001` (SEPA XML), or
-/// JSON (the lines, without IBANs).
+/// The payment batch preview (JSON, lines without IBANs). The files with IBANs are
+/// `POST /allocations/lot/fichier` (four eyes, step-up, once).
 async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> ApiResult {
     let ctx = req.authenticated()?;
-    let file = match q.format.as_str() {
-        "csv" => Some("csv"),
-        "pain001" => Some("pain001"),
-        _ => None,
-    };
-    let b = call!(req, s.app.payment_batch(&ctx, &q.mois, file));
-    let attachment = |ext: &str| format!("attachment; filename=\"allocations-{}.{ext}\"", b.month);
-    Ok(match q.format.as_str() {
-        "csv" => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, attachment("csv"))], b.csv.clone()).into_response(),
-        "pain001" => match &b.pain001 {
-            Some(x) => ([(header::CONTENT_TYPE, "application/xml".to_string()), (header::CONTENT_DISPOSITION, attachment("xml"))], x.clone()).into_response(),
-            None => {
-                return Err(WebError::new(
-                    parcours_app::AppError::Refused(
-                        "Pas de fichier SEPA : aucun virement avec IBAN ce mois-ci, ou compte payeur non configuré (parcours payer set).".into(),
-                    ),
-                    &req,
-                ))
-            }
-        },
-        _ => Json(&b).into_response(),
-    })
+    if !q.format.is_empty() && q.format != "json" {
+        return Err(WebError::new(
+            parcours_app::AppError::Refused(
+                "Les fichiers avec IBAN se demandent (POST /api/v1/allocations/lot/demande) puis se téléchargent une fois approuvés (POST /api/v1/allocations/lot/fichier).".into(),
+            ),
+            &req,
+        ));
+    }
+    let b = call!(req, s.app.payment_batch(&ctx, &q.mois, None, ""));
+    Ok(Json(json!(b)).into_response())
 }
 
 async fn companies(State(s): State<AppState>, req: Req) -> ApiResult {

@@ -44,6 +44,7 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Throttled | AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Frozen => StatusCode::LOCKED,
         AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::StepUpRequired => StatusCode::FORBIDDEN,
         AppError::Refused(_) => StatusCode::BAD_REQUEST,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -69,6 +70,7 @@ pub fn message(e: &AppError) -> String {
             }
             m
         }
+        AppError::StepUpRequired => "Opération sensible : confirmez d'abord votre identité en saisissant à nouveau le code de votre application d'authentification (page « Mon compte » → « Confirmer mon identité »). La confirmation vaut 5 minutes.".into(),
         AppError::Frozen => "Votre compte est gelé par mesure de sécurité : une activité inhabituelle a été détectée et toutes vos sessions ont été fermées. Appelez la direction de votre Mission Locale ou le délégué à la protection des données (DPO) pour le faire réactiver ; vous vous reconnecterez ensuite avec votre mot de passe et votre code.".into(),
         other => {
             let s = other.to_string();

@@ -11,6 +11,7 @@
 mod account;
 mod api;
 mod api_work;
+mod approvals;
 pub mod client;
 mod error;
 mod pages;
@@ -108,12 +109,14 @@ fn table() -> routes::Routes {
         .merge(work::routes())
         .merge(vigilance::pages())
         .merge(account::pages())
+        .merge(approvals::pages())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(api_work::routes())
                 .merge(vigilance::api())
-                .merge(account::api()),
+                .merge(account::api())
+                .merge(approvals::api()),
         )
         .route("/pilotage", get(pilotage::page))
         .route(
@@ -200,16 +203,13 @@ pub const IDENTITY_ROUTES: &[(&str, &str)] = &[
         "preview: names only for the caseload; other lines masked",
     ),
     (
-        "/allocations/lot.csv",
-        "file with names and IBANs: once per month and structure, then refused and alerted",
+        "/allocations/lot/fichier",
+        "file with names and IBANs: four-eyes request, fresh second factor and reason, once",
     ),
+    ("/api/v1/allocations/lot", "preview masked (JSON only)"),
     (
-        "/allocations/lot.xml",
-        "file with names and IBANs: once per month and structure, then refused and alerted",
-    ),
-    (
-        "/api/v1/allocations/lot",
-        "preview masked; format=csv|pain001 once per month and structure",
+        "/api/v1/allocations/lot/fichier",
+        "file with names and IBANs: four-eyes request, fresh second factor and reason, once",
     ),
 ];
 

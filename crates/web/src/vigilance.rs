@@ -246,13 +246,13 @@ async fn unfreeze_submit(State(s): State<AppState>, req: Req, Form(p): Form<Post
     let ctx = posted_ctx(&req, &p)?;
     let login = p.get("compte").cloned().unwrap_or_default();
     let reason = p.get("motif").cloned().unwrap_or_default();
-    match s.app.unfreeze(&ctx, &login, &reason).await {
-        Ok(()) => {
+    match s.app.request_unfreeze(&ctx, &login, &reason).await {
+        Ok(_) => {
             alerts_view(
                 &s,
                 &req,
                 Some(format!(
-                    "Compte {login} dégelé. La personne se reconnecte avec son mot de passe et son code."
+                    "Demande de dégel du compte {login} enregistrée : une seconde personne l'approuve dans Administration → Demandes ; la personne se reconnecte ensuite avec son mot de passe et son code."
                 )),
                 None,
             )
@@ -260,6 +260,7 @@ async fn unfreeze_submit(State(s): State<AppState>, req: Req, Form(p): Form<Post
         }
         Err(e @ (parcours_app::AppError::Validation(_)
         | parcours_app::AppError::Refused(_)
+        | parcours_app::AppError::Conflict(_)
         | parcours_app::AppError::NotFound)) => {
             alerts_view(&s, &req, None, Some(crate::error::message(&e))).await
         }
@@ -403,11 +404,16 @@ async fn unfreeze_api(
     ApiJson(b): ApiJson<ReasonBody>,
 ) -> Res {
     let ctx = req.authenticated()?;
-    s.app
-        .unfreeze(&ctx, &login, &b.motif)
+    let r = s
+        .app
+        .request_unfreeze(&ctx, &login, &b.motif)
         .await
         .map_err(|e| WebError::new(e, &req))?;
-    Ok(Json(json!({"compte": login, "gele": false})).into_response())
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({"compte": login, "demande": r})),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

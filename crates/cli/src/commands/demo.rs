@@ -91,8 +91,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     eprintln!("Création de {} dossiers synthétiques…", a.jeunes);
     crate::seed::seed(&app, &ctx, a.jeunes, 2024, 20, true).await?;
     for (login, role, structure, region) in ACCOUNTS {
-        let (id, _) = app
-            .create_account(
+        let id = app
+            .create_demo_account(
                 &ctx,
                 parcours_app::setup::NewUser {
                     login,

@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {
-    /// Add an account; prints its initial password once. The second factor is enrolled at
-    /// first login.
+    /// Ask for a new account (a four-eyes request that an admin or a directeur of the
+    /// structure approves in Administration → Demandes, which hands over the enrolment link).
+    /// On an instance without any account, creates the first admin alone and prints its
+    /// single-use enrolment link.
     Add {
         #[command(flatten)]
         common: Common,
@@ -20,9 +22,24 @@ pub enum Cmd {
         /// Region (pilote); empty means the nation.
         #[arg(long)]
         region: Option<String>,
-        /// Read the initial password from this file instead of generating one.
+        /// Why this account is needed (read by the person who approves).
+        #[arg(long, default_value = "")]
+        motif: String,
+    },
+    /// Ask for a reset of an account's password and second factor (four eyes); the approver
+    /// gets a new enrolment link for the person.
+    Reinitialiser {
+        #[command(flatten)]
+        common: Common,
         #[arg(long)]
-        password_file: Option<std::path::PathBuf>,
+        login: String,
+        #[arg(long)]
+        motif: String,
+    },
+    /// The four-eyes requests of the instance (pending first).
+    Demandes {
+        #[command(flatten)]
+        common: Common,
     },
     /// List accounts.
     List {
@@ -58,48 +75,92 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             role,
             structure,
             region,
-            password_file,
+            motif,
         } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 anyhow::anyhow!(
                     "rôle inconnu « {role} » : conseiller, directeur, pilote, dpo ou admin"
                 )
             })?;
-            let password = match password_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(&p)
-                        .map_err(|e| anyhow::anyhow!("{} : {e}", p.display()))?
-                        .trim_end_matches(['\n', '\r'])
-                        .to_string(),
-                ),
-                None => None,
-            };
-            let given = password.is_some();
             let app = super::open(&common).await?;
             let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-            let (_, pw) = app
-                .create_account(
+            let login = login.trim().to_lowercase();
+            let empty = app
+                .list_accounts()
+                .await
+                .map_err(super::explain)?
+                .is_empty();
+            if empty && role == Role::Admin {
+                let token = app
+                    .bootstrap_admin(&ctx, &login)
+                    .await
+                    .map_err(super::explain)?;
+                super::seal(&app).await?;
+                println!("Premier compte de l'instance : administrateur {login}, créé seul (journalisé comme tel).");
+                println!(
+                    "Lien d'inscription (une seule fois, 24 heures) : {}{token}",
+                    parcours_app::enrolment::LINK_PATH
+                );
+                println!("Ouvrez-le sur l'adresse du service : la personne y choisit son mot de passe et enrôle son second facteur.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if empty {
+                anyhow::bail!("cette instance n'a encore aucun compte : créez d'abord son administrateur (--role admin)");
+            }
+            let r = app
+                .request_account(
                     &ctx,
                     parcours_app::setup::NewUser {
                         login: &login,
                         role,
                         structure_code: structure.as_deref(),
                         region: region.as_deref(),
-                        password,
+                        password: None,
                     },
+                    &motif,
                 )
                 .await
                 .map_err(super::explain)?;
             super::seal(&app).await?;
             println!(
-                "Compte {} créé ({}).",
-                login.trim().to_lowercase(),
+                "Demande {} enregistrée : compte {login} ({}).",
+                r.id,
                 role.label()
             );
-            if !given {
-                println!("Mot de passe initial (affiché une seule fois) : {pw}");
+            println!("Aucun compte n'est créé tant qu'une seconde personne (un admin, ou un directeur de la structure) ne l'a pas approuvée dans Administration → Demandes ; elle y reçoit le lien d'inscription à remettre. La demande expire dans 72 heures.");
+        }
+        Cmd::Reinitialiser {
+            common,
+            login,
+            motif,
+        } => {
+            let app = super::open(&common).await?;
+            let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+            let r = app
+                .request_reset(&ctx, &login, &motif)
+                .await
+                .map_err(super::explain)?;
+            super::seal(&app).await?;
+            println!(
+                "Demande {} enregistrée : réinitialisation du compte {}.",
+                r.id,
+                login.trim()
+            );
+            println!("Une seconde personne l'approuve dans Administration → Demandes et reçoit le nouveau lien d'inscription.");
+        }
+        Cmd::Demandes { common } => {
+            let app = super::open(&common).await?;
+            let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+            let list = app.list_requests(&ctx).await.map_err(super::explain)?;
+            if list.is_empty() {
+                println!("Aucune demande.");
             }
-            println!("Le second facteur sera enrôlé à la première connexion.");
+            for r in list {
+                println!(
+                    "{}\t{}\t{}\tpar {}\t{}",
+                    r.id, r.status_label, r.details, r.requested_by, r.reason
+                );
+            }
         }
         Cmd::List { common } => {
             let app = super::open(&common).await?;

@@ -219,6 +219,7 @@ async fn a2_misplaced_ciphertext_and_bad_keys() {
                     role: parcours_domain::Role::Conseiller,
                     structure_id: app.structure_by_code("ML-A").await.unwrap().map(|s| s.id),
                     scope_region: None,
+                    factor_at: None,
                 }),
                 request_id: "r".into(),
                 now: chrono::Utc::now(),
@@ -351,7 +352,8 @@ async fn a3_cross_structure_access_is_404_and_audited() {
             .any(|e| e.action == "jeune.liste" && e.outcome == "refus"));
         assert!(entries.iter().all(|e| e.outcome != OK
             || e.action.starts_with("connexion")
-            || e.action.starts_with("enrolement")));
+            || e.action.starts_with("enrolement")
+            || e.action.starts_with("inscription")));
     }
 }
 

@@ -1,6 +1,8 @@
 //! Issue 16 (first piece) — login throttling that cannot lock everyone out: trusted proxies,
 //! per-address slowdown instead of refusal, attempts counted before they are checked.
 
+mod four_eyes;
+
 use crate::support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -115,6 +115,7 @@ async fn daily_work_rules_batch_and_dump() {
         ]);
         inst.add_user("conseiller.b", "conseiller", Some("ML-B"));
         inst.add_user("directeur.a", "directeur", Some("ML-A"));
+        inst.add_user("dpo.essais", "dpo", None);
         inst.ok(&[
             "payer",
             "set",
@@ -370,7 +371,7 @@ async fn daily_work_rules_batch_and_dump() {
         put(
             &mut c,
             &format!("/api/v1/jeunes/{a}/iban"),
-            json!({"iban": "FR76 3000 6000 0112 3456 7890 188"}),
+            json!({"iban": "FR76 3000 6000 0112 3456 7890 188", "motif": "premier versement"}),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -378,7 +379,14 @@ async fn daily_work_rules_batch_and_dump() {
             &mut c,
             &format!("/api/v1/jeunes/{a}/iban"),
             json!({"iban": IBAN, "bic": "AGRIFRPP"}),
-            StatusCode::NO_CONTENT,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        put(
+            &mut c,
+            &format!("/api/v1/jeunes/{a}/iban"),
+            json!({"iban": IBAN, "bic": "AGRIFRPP", "motif": "premier versement"}),
+            StatusCode::ACCEPTED,
         )
         .await;
         let dossier = c.get(&format!("/api/v1/jeunes/{a}/dossier")).await;
@@ -402,18 +410,32 @@ async fn daily_work_rules_batch_and_dump() {
         );
         let mut dir = Client::new(app.clone());
         dir.login("directeur.a", None, 0).await;
+        let mut dpo = Client::new(app.clone());
+        dpo.login("dpo.essais", None, 0).await;
         let batch = dir
             .get(&format!("/api/v1/allocations/lot?mois={month}"))
             .await
             .json();
         assert_eq!(batch["total_cents"], 10_000 + 20_000, "{batch}");
         assert_eq!(
+            (
+                batch["transfers"].as_i64(),
+                batch["missing_iban"].as_i64(),
+                batch["waiting_iban"].as_i64()
+            ),
+            (Some(0), Some(2), Some(1)),
+            "{b}: the IBAN waits for the directeur's approval"
+        );
+        approve(&mut dir, "iban", &a).await;
+        let batch = dir
+            .get(&format!("/api/v1/allocations/lot?mois={month}"))
+            .await
+            .json();
+        assert_eq!(
             (batch["transfers"].as_i64(), batch["missing_iban"].as_i64()),
             (Some(1), Some(1))
         );
-        let csv = dir
-            .get(&format!("/api/v1/allocations/lot?mois={month}&format=csv"))
-            .await;
+        let csv = batch_file(&mut dir, &mut dpo, &month, "csv").await;
         assert!(
             csv.body.starts_with('\u{feff}')
                 && csv.body.contains("FR7630006000011234567890189;AGRIFRPP"),
@@ -421,11 +443,7 @@ async fn daily_work_rules_batch_and_dump() {
             csv.body
         );
         assert!(csv.body.contains("100,00") && csv.body.contains("200,00"));
-        let x = dir
-            .get(&format!(
-                "/api/v1/allocations/lot?mois={month}&format=pain001"
-            ))
-            .await;
+        let x = batch_file(&mut dir, &mut dpo, &month, "pain001").await;
         assert_eq!(x.status, StatusCode::OK, "{}", x.body);
         assert_eq!(tag(&x.body, "CtrlSum"), vec!["100.00", "100.00"]);
         assert_eq!(tag(&x.body, "NbOfTxs"), vec!["1", "1"]);
@@ -576,7 +594,7 @@ async fn daily_work_rules_batch_and_dump() {
             (
                 Method::PUT,
                 format!("/api/v1/jeunes/{a}/iban"),
-                json!({"iban": IBAN}),
+                json!({"iban": IBAN, "motif": "premier versement"}),
             ),
         ] {
             let r = other.json(method, &uri, body).await;
@@ -703,7 +721,12 @@ async fn daily_work_rules_batch_and_dump() {
                 .unwrap();
         for j in [&a, &m] {
             assert!(
-                has(&by_director, "allocation.lot", j, "nom,prenom,iban"),
+                has(
+                    &by_director,
+                    "allocation.lot",
+                    j,
+                    "nom,prenom,iban,motif:versement du mois"
+                ),
                 "{b}: batch line audited"
             );
         }

@@ -12,6 +12,32 @@ use tower::ServiceExt;
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 pub const PASSWORD: &str = "mot-de-passe-de-test-123";
+/// The harness's administrator, who approves the accounts the tests ask for.
+pub const ADMIN: &str = "admin.essais";
+const ADMIN_COOKIE: &str = "harness-admin.cookie";
+const ADMIN_SECRET: &str = "harness-admin.secret";
+const ENROLMENT_PREFIX: &str = "harness-enrolment-";
+
+/// The id in "Demande <id> enregistrée".
+pub fn request_id(out: &str) -> String {
+    out.split_whitespace()
+        .skip_while(|w| *w != "Demande")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no request id in {out}"))
+        .to_string()
+}
+
+/// The token of an enrolment link printed by the CLI.
+pub fn link_token(out: &str) -> String {
+    let i = out
+        .find(parcours_app::enrolment::LINK_PATH)
+        .unwrap_or_else(|| panic!("no enrolment link in {out}"));
+    out[i + parcours_app::enrolment::LINK_PATH.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
 
 pub struct Instance {
     pub backend: &'static str,
@@ -108,9 +134,20 @@ impl Instance {
         self.add_user("conseiller.a", "conseiller", Some("ML-A"));
     }
 
+    /// An account as a real instance gets one: `parcours user add` asks for it (a four-eyes
+    /// request), the harness's administrator approves it through the API, and the enrolment
+    /// link it receives is kept in the data dir for the account's first [`Client::login`]
+    /// (which sets the password [`PASSWORD`] and enrols the second factor).
     pub fn add_user(&self, login: &str, role: &str, structure: Option<&str>) {
-        let pw = self.dir.join("pw");
-        std::fs::write(&pw, PASSWORD).unwrap();
+        match structure {
+            Some(s) => self.add_user_with(login, role, &["--structure", s]),
+            None => self.add_user_with(login, role, &[]),
+        }
+    }
+
+    /// [`Instance::add_user`] with more arguments to `parcours user add` (e.g. `--region`).
+    pub fn add_user_with(&self, login: &str, role: &str, extra: &[&str]) {
+        self.ensure_admin();
         let mut args = vec![
             "user",
             "add",
@@ -118,13 +155,77 @@ impl Instance {
             login,
             "--role",
             role,
-            "--password-file",
-            pw.to_str().unwrap(),
+            "--motif",
+            "compte de test",
         ];
-        if let Some(s) = structure {
-            args.extend(["--structure", s]);
+        args.extend(extra);
+        let out = self.ok(&args);
+        let id = request_id(&out);
+        let cookie = std::fs::read_to_string(self.dir.join(ADMIN_COOKIE)).unwrap();
+        let r = self.block(|app| async move {
+            let mut c = Client::new(app);
+            c.cookie = Some(cookie);
+            c.json(
+                Method::POST,
+                &format!("/api/v1/demandes/{id}/approbation"),
+                serde_json::json!({}),
+            )
+            .await
+        });
+        assert_eq!(r.status, StatusCode::OK, "approval of {login}: {}", r.body);
+        let token = r.json()["jeton_inscription"].as_str().unwrap().to_string();
+        std::fs::write(self.dir.join(format!("{ENROLMENT_PREFIX}{login}")), token).unwrap();
+    }
+
+    /// The harness's own administrator ([`ADMIN`]): the first account of the instance,
+    /// bootstrapped alone through the CLI, enrolled through its link; its API session is kept
+    /// in the data dir (one login per instance: second-factor codes are single-use).
+    pub fn ensure_admin(&self) {
+        if self.dir.join(ADMIN_COOKIE).exists() {
+            return;
         }
-        self.ok(&args);
+        let out = self.ok(&["user", "add", "--login", ADMIN, "--role", "admin"]);
+        let token = link_token(&out);
+        let (cookie, secret) = self.block(|app| async move {
+            let mut c = Client::new(app);
+            let secret = c.enrol(&token, 0).await;
+            (c.cookie.clone().unwrap(), secret)
+        });
+        std::fs::write(self.dir.join(ADMIN_SECRET), secret).unwrap();
+        std::fs::write(self.dir.join(ADMIN_COOKIE), cookie).unwrap();
+    }
+
+    /// A client logged in as the harness's administrator.
+    pub fn admin_client(&self, app: Arc<App>) -> Client {
+        self.ensure_admin();
+        let mut c = Client::new(app);
+        c.cookie = Some(std::fs::read_to_string(self.dir.join(ADMIN_COOKIE)).unwrap());
+        c
+    }
+
+    /// Runs async work on this instance from synchronous code (the harness's CLI helpers are
+    /// called from inside the tests' runtime): a thread of its own with its own runtime.
+    fn block<F, Fut, T>(&self, f: F) -> T
+    where
+        F: FnOnce(Arc<App>) -> Fut + Send,
+        Fut: std::future::Future<Output = T>,
+        T: Send,
+    {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                        .block_on(async {
+                            let app = self.app().await;
+                            f(app).await
+                        })
+                })
+                .join()
+                .unwrap()
+        })
     }
 
     pub async fn app(&self) -> Arc<App> {
@@ -177,6 +278,8 @@ pub struct Client {
     pub router: axum::Router,
     pub cookie: Option<String>,
     pub last_set_cookie: Option<String>,
+    /// The instance's data dir, where `Instance::add_user` left the enrolment links.
+    pub data_dir: Option<PathBuf>,
 }
 
 pub struct Resp {
@@ -206,10 +309,16 @@ fn init_logs() {
 impl Client {
     pub fn new(app: Arc<App>) -> Client {
         init_logs();
+        let data_dir = app
+            .checkpoint_log
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf);
         Client {
             router: parcours_web::router(app),
             cookie: None,
             last_set_cookie: None,
+            data_dir,
         }
     }
 
@@ -290,9 +399,56 @@ impl Client {
         .await
     }
 
-    /// Full API login; enrols the second factor on first login. `step_offset` picks the TOTP
-    /// time step (codes are single-use, so a second login in the same 30 s uses the next one).
+    /// Uses an enrolment link (password [`PASSWORD`]) and enrols the second factor; returns
+    /// its secret. `step_offset` picks the TOTP time step.
+    pub async fn enrol(&mut self, token: &str, step_offset: i64) -> Vec<u8> {
+        let r = self
+            .json(
+                Method::POST,
+                "/api/v1/inscription",
+                serde_json::json!({"jeton": token, "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "enrolment link: {}", r.body);
+        assert_eq!(r.json()["etape"], "enrolement", "{}", r.body);
+        let now = chrono::Utc::now().timestamp() + step_offset * 30;
+        let e = self.get("/api/v1/session/enrolement").await.json();
+        let secret = totp_rs::Secret::Encoded(e["secret"].as_str().unwrap().to_string())
+            .to_bytes()
+            .unwrap();
+        let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
+        let r = self
+            .json(
+                Method::POST,
+                "/api/v1/session/enrolement",
+                serde_json::json!({"code": code}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "enrolment: {}", r.body);
+        secret
+    }
+
+    /// The enrolment link `Instance::add_user` kept for `login`, if not used yet (taken).
+    pub fn take_enrolment_link(&self, login: &str) -> Option<String> {
+        let p = self
+            .data_dir
+            .as_ref()?
+            .join(format!("{ENROLMENT_PREFIX}{login}"));
+        let t = std::fs::read_to_string(&p).ok()?;
+        std::fs::remove_file(&p).ok()?;
+        Some(t)
+    }
+
+    /// Full API login. An account not enrolled yet (`secret` None) uses its enrolment link
+    /// and enrols its second factor; returns the secret. `step_offset` picks the TOTP time
+    /// step (codes are single-use, so a second login in the same 30 s uses the next one).
     pub async fn login(&mut self, login: &str, secret: Option<&[u8]>, step_offset: i64) -> Vec<u8> {
+        if secret.is_none() {
+            let token = self
+                .take_enrolment_link(login)
+                .unwrap_or_else(|| panic!("{login}: no secret given and no enrolment link left"));
+            return self.enrol(&token, step_offset).await;
+        }
         let r = self
             .json(
                 Method::POST,
@@ -302,35 +458,86 @@ impl Client {
             .await;
         assert_eq!(r.status, StatusCode::OK, "login {login}: {}", r.body);
         let now = chrono::Utc::now().timestamp() + step_offset * 30;
-        if r.json()["etape"] == "enrolement" {
-            let e = self.get("/api/v1/session/enrolement").await.json();
-            let secret = totp_rs::Secret::Encoded(e["secret"].as_str().unwrap().to_string())
-                .to_bytes()
-                .unwrap();
-            let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
-            let r = self
-                .json(
-                    Method::POST,
-                    "/api/v1/session/enrolement",
-                    serde_json::json!({"code": code}),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "enrolment: {}", r.body);
-            secret
-        } else {
-            let secret = secret.expect("secret of an enrolled account").to_vec();
-            let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
-            let r = self
-                .json(
-                    Method::POST,
-                    "/api/v1/session/code",
-                    serde_json::json!({"code": code}),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "code: {}", r.body);
-            secret
-        }
+        let secret = secret.expect("secret of an enrolled account").to_vec();
+        let code = parcours_app::auth::totp_code(&secret, now as u64).unwrap();
+        let r = self
+            .json(
+                Method::POST,
+                "/api/v1/session/code",
+                serde_json::json!({"code": code}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "code: {}", r.body);
+        secret
     }
+
+    /// Step-up: enters the second factor again (the sensitive tier, 5 minutes).
+    pub async fn confirm(&mut self, secret: &[u8], step_offset: i64) {
+        let now = chrono::Utc::now().timestamp() + step_offset * 30;
+        let code = parcours_app::auth::totp_code(secret, now as u64).unwrap();
+        let r = self
+            .json(
+                Method::POST,
+                "/api/v1/session/confirmation",
+                serde_json::json!({"code": code}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "confirmation: {}", r.body);
+    }
+}
+
+/// Approves, as `c`, the pending request of `kind` about `target`; returns the answer.
+pub async fn approve(c: &mut Client, kind: &str, target: &str) -> serde_json::Value {
+    let list = c.get("/api/v1/demandes").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let id = list.json()["demandes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == kind && r["target"] == target && r["status"] == "en_attente")
+        .unwrap_or_else(|| panic!("no pending {kind} request on {target}: {}", list.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/demandes/{id}/approbation"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "approval of {kind} {target}: {}",
+        r.body
+    );
+    r.json()
+}
+
+/// Asks for the month's payment file (as its directeur `dir`), has `approver` approve it,
+/// and downloads it (`dir`'s second factor is fresh from her login, or confirmed).
+pub async fn batch_file(
+    dir: &mut Client,
+    approver: &mut Client,
+    month: &str,
+    format: &str,
+) -> Resp {
+    let r = dir
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/demande",
+            serde_json::json!({"mois": month, "format": format, "motif": "versement du mois"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    approve(approver, "lot.ibans", &format!("{month}:{format}")).await;
+    dir.json(
+        Method::POST,
+        "/api/v1/allocations/lot/fichier",
+        serde_json::json!({"mois": month, "format": format, "motif": "versement du mois"}),
+    )
+    .await
 }
 
 pub fn enc(s: &str) -> String {

@@ -520,7 +520,8 @@ async fn a_stolen_session_leaks_a_bounded_number_of_identities() {
                 .iter()
                 .any(|a| a["id"] == frozen["id"] && a["mail_status"] == "envoye"));
         }
-        // Unfreeze by the directrice, with a reason; the owner logs in again with both factors.
+        // Unfreeze asked by the directrice, with a reason, approved by a second person (four
+        // eyes); the owner logs in again with both factors.
         let r = d
             .json(
                 Method::POST,
@@ -528,7 +529,37 @@ async fn a_stolen_session_leaks_a_bounded_number_of_identities() {
                 json!({"motif": "Vérifié par téléphone : mot de passe hameçonné, changé"}),
             )
             .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+        let still = c
+            .json(
+                Method::POST,
+                "/api/v1/session",
+                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            still.status,
+            StatusCode::LOCKED,
+            "{b}: frozen until approved"
+        );
+        let r = d
+            .json(
+                Method::POST,
+                &format!(
+                    "/api/v1/demandes/{}/approbation",
+                    r.json()["demande"]["id"].as_str().unwrap()
+                ),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{b}: the requester cannot approve: {}",
+            r.body
+        );
+        let mut admin = inst.admin_client(app.clone());
+        approve(&mut admin, "compte.degel", "conseiller.a").await;
         let relog = c
             .json(
                 Method::POST,
@@ -547,9 +578,13 @@ async fn a_stolen_session_leaks_a_bounded_number_of_identities() {
             .await
             .unwrap();
         assert!(audit.iter().any(|e| e.action == "compte.gel"));
-        assert!(audit
-            .iter()
-            .any(|e| e.action == "compte.degel" && e.actor == "directrice.a"));
+        assert!(audit.iter().any(|e| e.action == "demande.creation"
+            && e.actor == "directrice.a"
+            && e.fields.contains("type:compte.degel")));
+        assert!(audit.iter().any(|e| e.action == "demande.approbation"
+            && e.actor == ADMIN
+            && e.fields.contains("type:compte.degel")
+            && e.fields.contains("demandeur:directrice.a")));
     }
 }
 
@@ -946,35 +981,179 @@ async fn canaries_freeze_at_first_read_and_are_counted_nowhere() {
     }
 }
 
-/// The payment batch's file (names and IBANs) leaves once per month and structure; the second
-/// download is refused and alerted (decision in docs/SECURITY.md).
+/// The payment batch's file (names and IBANs): asked for, approved by a second person, taken
+/// with a second factor entered in the last 5 minutes and a reason (audited), and once per
+/// month and structure: a second download is refused and alerted (docs/SECURITY.md).
 #[tokio::test]
-async fn the_payment_batch_file_leaves_once_a_month() {
+async fn the_payment_batch_file_needs_four_eyes_a_fresh_factor_and_leaves_once() {
     for inst in instances().await {
         let b = inst.backend;
         inst.standard();
         inst.add_user("directrice.a", "directeur", Some("ML-A"));
+        inst.add_user("dpo.essais", "dpo", None);
         let app = inst.app().await;
         let mut d = Client::new(app.clone());
-        d.login("directrice.a", None, 0).await;
+        let secret = d.login("directrice.a", None, 0).await;
+        let mut dpo = Client::new(app.clone());
+        dpo.login("dpo.essais", None, 0).await;
         let month = chrono::Utc::now().format("%Y-%m").to_string();
         let preview = d
             .get(&format!("/api/v1/allocations/lot?mois={month}"))
             .await;
         assert_eq!(preview.status, StatusCode::OK, "{b}: {}", preview.body);
+        assert_eq!(
+            d.get(&format!("/api/v1/allocations/lot?mois={month}&format=csv"))
+                .await
+                .status,
+            StatusCode::BAD_REQUEST,
+            "{b}: no file by GET"
+        );
+        let file = json!({"mois": month, "format": "csv", "motif": "versement du mois"});
+        // Not asked for: refused.
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/demande",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+        let id = r.json()["demande"]["id"].as_str().unwrap().to_string();
+        // Asked, not approved: refused; the requester cannot approve her own request.
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+        let r = d
+            .json(
+                Method::POST,
+                &format!("/api/v1/demandes/{id}/approbation"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+        approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
+        // Approved, but her second factor is older than 5 minutes: refused, and audited.
+        inst.sql(&app, "UPDATE sessions SET factor_at = factor_at - 301")
+            .await;
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: {}", r.body);
+        assert_eq!(r.json()["code"], "confirmation_requise");
+        // Confirmed now, without a reason: refused; with one: served.
+        d.confirm(&secret, 1).await;
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                json!({"mois": month, "format": "csv"}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b}: {}",
+            r.body
+        );
         let first = d
-            .get(&format!("/api/v1/allocations/lot?mois={month}&format=csv"))
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                file.clone(),
+            )
             .await;
         assert_eq!(first.status, StatusCode::OK, "{b}: {}", first.body);
+        assert!(first.body.starts_with('\u{feff}'), "{b}: the CSV");
+        // The approval is used: downloading again needs a new request.
+        let again = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{b}: {}", again.body);
+        {
+            let mut conn = app.store.acquire().await.unwrap();
+            let log =
+                parcours_store::audit::search(&mut conn, Some("directrice.a"), 0, i64::MAX, 1000)
+                    .await
+                    .unwrap();
+            assert!(
+                log.iter().any(|e| e.action == "allocation.lot.fichier"
+                    && e.outcome == "refus"
+                    && e.fields == "confirmation_requise"),
+                "{b}: the stale factor's refusal is audited"
+            );
+            assert!(
+                log.iter()
+                    .any(|e| e.action == "confirmation.second_facteur" && e.outcome == "ok"),
+                "{b}: the confirmation is audited"
+            );
+        }
+        // A second approved request: the file still leaves once a month (refused, alerted).
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/demande",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+        approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
         let second = d
-            .get(&format!("/api/v1/allocations/lot?mois={month}&format=csv"))
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/fichier",
+                file.clone(),
+            )
             .await;
         assert_eq!(second.status, StatusCode::CONFLICT, "{b}: {}", second.body);
         assert!(second.json()["message"]
             .as_str()
             .unwrap()
             .contains("directrice.a"));
-        let page = d.get(&format!("/allocations/lot.csv?mois={month}")).await;
+        // The pages share the rule (a third approved request, the page's form).
+        let r = d
+            .json(
+                Method::POST,
+                "/api/v1/allocations/lot/demande",
+                file.clone(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+        approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
+        let page = d.get(&format!("/allocations/lot?mois={month}")).await;
+        assert!(page.body.contains("Télécharger le fichier CSV"), "{b}");
+        let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
+        let page = d
+            .form(
+                "/allocations/lot/fichier",
+                &[
+                    ("csrf", &csrf),
+                    ("mois", &month),
+                    ("format", "csv"),
+                    ("motif", "versement du mois"),
+                ],
+            )
+            .await;
         assert_eq!(
             page.status,
             StatusCode::CONFLICT,
@@ -1296,7 +1475,7 @@ async fn an_iban_given_for_two_dossiers_is_flagged() {
                 .json(
                     Method::PUT,
                     &format!("/api/v1/jeunes/{id}/iban"),
-                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": ""}),
+                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "motif": "premier versement"}),
                 )
                 .await;
             assert!(r.status.is_success(), "{b}: {}", r.body);
@@ -1344,14 +1523,15 @@ async fn a_page_session_calling_the_api_freezes() {
         inst.standard();
         let app = inst.app().await;
         let mut c = Client::new(app.clone());
-        let page = c.get("/connexion").await;
+        let token = c.take_enrolment_link("conseiller.a").unwrap();
+        let page = c.get(&format!("/inscription/{token}")).await;
         let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
         let r = c
             .form(
-                "/connexion",
+                &format!("/inscription/{token}"),
                 &[
-                    ("identifiant", "conseiller.a"),
                     ("mot_de_passe", PASSWORD),
+                    ("confirmation", PASSWORD),
                     ("csrf", &csrf),
                 ],
             )

@@ -387,19 +387,11 @@ async fn insight_assertions_follow_the_role_and_name_nobody() {
     let inst = Instance::new("sqlite").await;
     inst.standard();
     inst.add_user("pilote.nation", "pilote", None);
-    let pw = inst.dir.join("pw");
-    inst.ok(&[
-        "user",
-        "add",
-        "--login",
+    inst.add_user_with(
         "pilote.ara",
-        "--role",
         "pilote",
-        "--region",
-        "Auvergne-Rhône-Alpes",
-        "--password-file",
-        pw.to_str().unwrap(),
-    ]);
+        &["--region", "Auvergne-Rhône-Alpes"],
+    );
     inst.add_user("dpo.a", "dpo", None);
     let key_file = inst.dir.join("insight.pub");
     inst.ok(&["insight", "public-key", "--out", key_file.to_str().unwrap()]);
@@ -595,6 +587,7 @@ async fn an_incremental_export_equals_a_full_export() {
                 role: parcours_domain::Role::Conseiller,
                 structure_id: Some(s[0].id),
                 scope_region: None,
+                factor_at: None,
             }),
             request_id: "r".into(),
             now: at(3),

@@ -55,7 +55,7 @@ async fn sessions_cookies_headers_and_openapi() {
     let not_found = c.get("/nulle-part").await;
     assert_eq!(not_found.status, StatusCode::NOT_FOUND);
     assert!(not_found.headers.contains_key("content-security-policy"));
-    // Page login: password then enrolment, with the CSRF token of the form.
+    // No initial password: before her enrolment link is used, no password opens the account.
     let csrf = between(&login_page.body, "name=\"csrf\" value=\"", "\"");
     let r = c
         .form(
@@ -67,7 +67,32 @@ async fn sessions_cookies_headers_and_openapi() {
             ],
         )
         .await;
-    assert_eq!(r.headers["location"], "/connexion/enrolement");
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    // The enrolment link: she sets her password, then enrols her second factor.
+    let token = c.take_enrolment_link("conseiller.a").unwrap();
+    let link = c.get(&format!("/inscription/{token}")).await;
+    assert_eq!(link.status, StatusCode::OK, "{}", link.body);
+    assert!(
+        link.body.contains("conseiller.a"),
+        "the page greets the person"
+    );
+    let csrf = between(&link.body, "name=\"csrf\" value=\"", "\"");
+    let r = c
+        .form(
+            &format!("/inscription/{token}"),
+            &[
+                ("mot_de_passe", PASSWORD),
+                ("confirmation", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.headers["location"], "/connexion/enrolement", "{}", r.body);
+    // Used once: the link is dead now.
+    assert_eq!(
+        c.get(&format!("/inscription/{token}")).await.status,
+        StatusCode::BAD_REQUEST
+    );
     let after_password = c.cookie.clone().unwrap();
     assert_ne!(after_password, anon, "new session id at login");
     let enrol = c.get("/connexion/enrolement").await;
@@ -363,7 +388,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
                 .json(
                     Method::PUT,
                     &format!("/api/v1/jeunes/{jeune}/iban"),
-                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": ""}),
+                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "motif": "premier versement"}),
                 )
                 .await;
             assert!(r.status.is_success(), "{}", r.body);
@@ -645,9 +670,32 @@ async fn operator_commands_validate_and_refuse_clearly() {
     );
     let o = inst.run(&["user", "add", "--login", "x.y", "--role", "chef"]);
     assert!(!o.status.success() && stderr(&o).contains("rôle inconnu"));
+    // An empty instance: its first account, an administrator, is the only one made alone.
+    let o = inst.run(&[
+        "user",
+        "add",
+        "--login",
+        "x.y",
+        "--role",
+        "conseiller",
+        "--structure",
+        "ML-Z",
+        "--motif",
+        "arrivée",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("aucun compte"),
+        "{}",
+        stderr(&o)
+    );
+    let out = inst.ok(&["user", "add", "--login", "admin.z", "--role", "admin"]);
+    assert!(
+        out.contains("/inscription/") && !out.to_lowercase().contains("mot de passe initial"),
+        "{out}"
+    );
     let o = inst.run(&["user", "add", "--login", "x.y", "--role", "conseiller"]);
     assert!(!o.status.success() && stderr(&o).contains("rattaché à une structure"));
-    let out = inst.ok(&[
+    let o = inst.run(&[
         "user",
         "add",
         "--login",
@@ -657,9 +705,40 @@ async fn operator_commands_validate_and_refuse_clearly() {
         "--structure",
         "ML-Z",
     ]);
-    assert!(out.contains("Mot de passe initial"));
+    assert!(
+        !o.status.success() && stderr(&o).contains("motif"),
+        "{}",
+        stderr(&o)
+    );
+    // Every later account is a request: nothing is created, no password exists.
+    let out = inst.ok(&[
+        "user",
+        "add",
+        "--login",
+        "x.y",
+        "--role",
+        "conseiller",
+        "--structure",
+        "ML-Z",
+        "--motif",
+        "arrivée au 1er décembre",
+    ]);
+    assert!(
+        out.contains("Demande") && !out.contains("/inscription/"),
+        "{out}"
+    );
     let listed = inst.ok(&["user", "list"]);
-    assert!(listed.contains("x.y") && listed.contains("à enrôler"));
+    assert!(
+        listed.contains("admin.z") && !listed.contains("x.y"),
+        "{listed}"
+    );
+    let requests = inst.ok(&["user", "demandes"]);
+    assert!(
+        requests.contains("x.y")
+            && requests.contains("en attente")
+            && requests.contains("operateur-cli:"),
+        "{requests}"
+    );
     assert!(inst.ok(&["audit", "verify"]).contains("intact"));
     // Secrets never leave in the logs: the database URL password is redacted in Debug output.
     assert_eq!(

@@ -792,10 +792,25 @@ fn iban_page(req: &Req, id: &str) -> ActPage {
         back(id),
         format!("/jeunes/{}/iban", safe_id(id)),
         vec![
-            field("iban", "IBAN", "text").required().autofocus().hint("Chiffré à part ; il ne sera plus jamais affiché, seulement transmis dans le lot de paiement"),
+            field("iban", "IBAN", "text").required().autofocus().hint("Chiffré à part ; il ne sera plus jamais affiché, seulement transmis dans le lot de paiement, une fois approuvé par la direction"),
             field("bic", "BIC", "text"),
+            field("motif", "Motif", "text").required().hint("Premier versement, changement de banque signalé par le jeune…"),
+            field("code", "Code de votre application d'authentification", "text").hint("Opération sensible : votre code, sauf si vous l'avez saisi il y a moins de 5 minutes"),
         ],
     )
+}
+
+/// A wrong or missing code is shown on the code field of the form.
+fn code_error(e: parcours_app::AppError) -> parcours_app::AppError {
+    use parcours_app::AppError;
+    match e {
+        AppError::InvalidCode | AppError::StepUpRequired | AppError::Throttled => {
+            let mut v = parcours_domain::ValidationErrors::default();
+            v.push("code", "confirmation_requise", crate::error::message(&e));
+            v.into()
+        }
+        other => other,
+    }
 }
 
 pub async fn iban_form(req: Req, Path(id): Path<String>) -> PageResult {
@@ -809,11 +824,27 @@ pub async fn iban_submit(
     Path(id): Path<String>,
     Form(p): Form<Posted>,
 ) -> PageResult {
-    let ctx = posted_ctx(&req, &p)?;
+    let mut ctx = posted_ctx(&req, &p)?;
     let g = |k: &str| p.get(k).cloned().unwrap_or_default();
+    if !g("code").trim().is_empty() {
+        let session = req
+            .session
+            .clone()
+            .ok_or_else(|| WebError::new(parcours_app::AppError::Unauthenticated, &req))?;
+        if let Err(e) = s.app.confirm_factor(&ctx, &session, &g("code")).await {
+            let mut p2 = p.clone();
+            p2.remove("iban");
+            p2.remove("code");
+            return iban_page(&req, &id).failed(&req, &p2, code_error(e));
+        }
+        let now = ctx.now.timestamp();
+        if let parcours_app::Actor::Account(pr) = &mut ctx.actor {
+            pr.factor_at = Some(now);
+        }
+    }
     match s
         .app
-        .set_bank_account(&ctx, &id, &g("iban"), &g("bic"))
+        .set_bank_account(&ctx, &id, &g("iban"), &g("bic"), &g("motif"))
         .await
     {
         Ok(()) => Ok(saved(&id)),
@@ -821,7 +852,8 @@ pub async fn iban_submit(
             // Never echo an IBAN back into a page.
             let mut p2 = p.clone();
             p2.remove("iban");
-            iban_page(&req, &id).failed(&req, &p2, e)
+            p2.remove("code");
+            iban_page(&req, &id).failed(&req, &p2, code_error(e))
         }
     }
 }

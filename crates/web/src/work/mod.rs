@@ -7,7 +7,7 @@
 mod acts;
 mod dossier;
 pub(crate) mod form;
-mod structure;
+pub(crate) mod structure;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -65,8 +65,6 @@ pub fn routes() -> crate::routes::Routes {
         .route("/jeunes/{id}/atelier", post(acts::workshop_register))
         .route("/allocations", get(structure::month))
         .route("/allocations/lot", get(structure::batch))
-        .route("/allocations/lot.csv", get(structure::batch_csv))
-        .route("/allocations/lot.xml", get(structure::batch_xml))
         .route(
             "/entreprises",
             get(structure::companies).post(structure::company_create),

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Form;
 use parcours_app::allowances::MonthLine;
@@ -85,17 +84,28 @@ struct BatchPage {
     b: Batch,
     total: String,
     transfers: String,
-    lines: Vec<(String, String, String, String, bool)>,
+    lines: Vec<(String, String, String, String, bool, bool)>,
+    /// This month's requests for the file with IBANs: (format, status label, approved and
+    /// still to take by the viewer).
+    files: Vec<(String, String, bool)>,
+    message: Option<String>,
+    error: Option<String>,
 }
 
-pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> PageResult {
+/// The batch page, with a message or an error of the last act (file requested or refused).
+pub(crate) async fn batch_view(
+    s: &AppState,
+    req: &Req,
+    month: &str,
+    message: Option<String>,
+    error: Option<String>,
+) -> PageResult {
     let ctx = req.authenticated()?;
-    let month = month_or_now(&req, &q.mois);
     let b = s
         .app
-        .payment_batch(&ctx, &month, None)
+        .payment_batch(&ctx, month, None, "")
         .await
-        .map_err(|e| WebError::new(e, &req))?;
+        .map_err(|e| WebError::new(e, req))?;
     let lines = b
         .lines
         .iter()
@@ -106,60 +116,52 @@ pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQue
                 l.decision.clone(),
                 parcours_domain::situation::format_euros(l.amount_cents),
                 l.has_iban,
+                l.iban_waiting,
             )
         })
         .collect();
-    Ok(render(&BatchPage {
-        login: req.login(),
-        csrf: req.csrf(),
-        total: parcours_domain::situation::format_euros(b.total_cents),
-        transfers: parcours_domain::situation::format_euros(b.transfers_cents),
-        lines,
-        b,
-    }))
-}
-
-pub async fn batch_csv(
-    State(s): State<AppState>,
-    req: Req,
-    Query(q): Query<MonthQuery>,
-) -> PageResult {
-    let ctx = req.authenticated()?;
-    let b = s
+    let me = req.login().unwrap_or_default();
+    let files = s
         .app
-        .payment_batch(&ctx, &month_or_now(&req, &q.mois), Some("csv"))
+        .list_requests(&ctx)
         .await
-        .map_err(|e| WebError::new(e, &req))?;
-    let cd = format!("attachment; filename=\"allocations-{}.csv\"", b.month);
+        .map_err(|e| WebError::new(e, req))?
+        .into_iter()
+        .filter(|r| {
+            r.kind == parcours_app::approvals::BATCH_EXPORT
+                && r.target.starts_with(&format!("{}:", b.month))
+        })
+        .map(|r| {
+            let fmt = r.target.rsplit(':').next().unwrap_or_default().to_string();
+            let ready = r.status == "approuvee" && r.requested_by == me;
+            (fmt, r.status_label.to_string(), ready)
+        })
+        .collect();
+    let st = if error.is_some() {
+        axum::http::StatusCode::CONFLICT
+    } else {
+        axum::http::StatusCode::OK
+    };
     Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, cd),
-        ],
-        b.csv,
+        st,
+        render(&BatchPage {
+            login: req.login(),
+            csrf: req.csrf(),
+            total: parcours_domain::situation::format_euros(b.total_cents),
+            transfers: parcours_domain::situation::format_euros(b.transfers_cents),
+            lines,
+            files,
+            message,
+            error,
+            b,
+        }),
     )
         .into_response())
 }
 
-pub async fn batch_xml(
-    State(s): State<AppState>,
-    req: Req,
-    Query(q): Query<MonthQuery>,
-) -> PageResult {
-    let ctx = req.authenticated()?;
-    let b = s
-        .app
-        .payment_batch(&ctx, &month_or_now(&req, &q.mois), Some("pain001"))
-        .await
-        .map_err(|e| WebError::new(e, &req))?;
-    let cd = format!("attachment; filename=\"virements-sepa-{}.xml\"", b.month);
-    match b.pain001 {
-        Some(x) => Ok(([(header::CONTENT_TYPE, "application/xml".to_string()), (header::CONTENT_DISPOSITION, cd)], x).into_response()),
-        None => Err(WebError::new(
-            parcours_app::AppError::Refused("Pas de fichier SEPA : aucun virement avec IBAN ce mois-ci, ou compte payeur non configuré (parcours payer set).".into()),
-            &req,
-        )),
-    }
+pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> PageResult {
+    let month = month_or_now(&req, &q.mois);
+    batch_view(&s, &req, &month, None, None).await
 }
 
 #[derive(Template)]
