@@ -40,6 +40,7 @@ pub struct DossierView {
     pub immersions: Vec<ImmersionView>,
     pub workshops: Vec<WorkshopLine>,
     pub bank: BankStatus,
+    pub nir: crate::nir::NirStatus,
 }
 
 /// Everything the full view decrypts, as named in its audit entry.
@@ -103,6 +104,7 @@ impl App {
             }
         }
         let bank = self.bank_status(&mut tx, id).await?;
+        let nir = self.nir_status(&mut tx, id).await?;
         let phase = timeline
             .iter()
             .find_map(|e| match e.kind.as_str() {
@@ -137,6 +139,7 @@ impl App {
             immersions,
             workshops: ws,
             bank,
+            nir,
         })
     }
 }

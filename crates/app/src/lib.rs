@@ -18,6 +18,7 @@ pub mod jeunes;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;
+pub mod nir;
 pub mod payments;
 pub mod programmes;
 mod records;

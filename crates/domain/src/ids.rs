@@ -37,6 +37,44 @@ pub fn siret(raw: &str) -> Result<String, &'static str> {
     }
 }
 
+/// A French social-security number (NIR): 13 characters and a 2-digit key, spaces allowed.
+/// The key is 97 − (number mod 97); for Corsica the department is `2A` or `2B`, counted as 19
+/// and 18 in the key (the number minus 1,000,000 or 2,000,000). The first digit is the sex (1,
+/// 2) or a temporary number (3, 4, 7, 8). Returns the 15 characters without spaces, uppercase.
+pub fn nir(raw: &str) -> Result<String, &'static str> {
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    if s.len() != 15 || !s.is_ascii() {
+        return Err("NIR invalide : 13 chiffres et une clé de 2 chiffres (15 caractères).");
+    }
+    let (body, key) = s.split_at(13);
+    let department = &body[5..7];
+    let digits_ok = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !digits_ok(&body[..5])
+        || !digits_ok(&body[7..])
+        || !(digits_ok(department) || department == "2A" || department == "2B")
+        || !digits_ok(key)
+    {
+        return Err("NIR invalide : seuls des chiffres (et 2A ou 2B pour la Corse).");
+    }
+    if !matches!(body.as_bytes()[0], b'1' | b'2' | b'3' | b'4' | b'7' | b'8') {
+        return Err("NIR invalide : le premier chiffre est 1 ou 2 (ou 3, 4, 7, 8 pour un numéro provisoire).");
+    }
+    let numeric: String = body.replace("2A", "19").replace("2B", "18");
+    let number: u64 = numeric
+        .parse()
+        .map_err(|_| "NIR invalide : seuls des chiffres (et 2A ou 2B pour la Corse).")?;
+    let expected = 97 - (number % 97);
+    let given: u64 = key.parse().map_err(|_| "NIR invalide : clé illisible.")?;
+    if given != expected {
+        return Err("NIR invalide : la clé ne correspond pas au numéro (vérifiez la saisie).");
+    }
+    Ok(s)
+}
+
 /// Normalises (upper case, no spaces) and checks an IBAN: country, length for the SEPA
 /// countries Parcours pays into, and the mod-97 key.
 pub fn iban(raw: &str) -> Result<String, &'static str> {
@@ -126,6 +164,35 @@ pub fn naf(raw: &str) -> Result<String, &'static str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn nir_key_and_corsica() {
+        // 2 55 08 14 168 025 → key 97 − (2550814168025 mod 97).
+        let n: u64 = 2_550_814_168_025;
+        let key = 97 - n % 97;
+        let valid = format!("2550814168025{key:02}");
+        assert_eq!(super::nir(&valid).as_deref(), Ok(valid.as_str()));
+        let spaced = format!("2 55 08 14 168 025 {key:02}");
+        assert_eq!(super::nir(&spaced).as_deref(), Ok(valid.as_str()));
+        let wrong = format!("2550814168025{:02}", (key % 97) + 1);
+        assert!(super::nir(&wrong).unwrap_err().contains("clé"));
+        // Corsica: 2A counts as 19, 2B as 18 in the key.
+        for (dep, as_num) in [("2A", "19"), ("2B", "18")] {
+            let body = format!("18001{dep}123456");
+            let n: u64 = body.replace(dep, as_num).parse().unwrap();
+            let key = 97 - n % 97;
+            let nir = format!("{body}{key:02}");
+            assert_eq!(super::nir(&nir.to_lowercase()).as_deref(), Ok(nir.as_str()));
+            // The same key with 20 in the department does not pass.
+            let plain = format!("1800120123456{key:02}");
+            assert!(super::nir(&plain).is_err(), "{plain}");
+        }
+        assert!(super::nir("12345").is_err());
+        assert!(super::nir("5550814168025 00")
+            .unwrap_err()
+            .contains("premier chiffre"));
+        assert!(super::nir("2550814X68025 00").is_err());
+    }
     use super::*;
 
     #[test]

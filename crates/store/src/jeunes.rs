@@ -296,7 +296,7 @@ pub async fn caseload(
 }
 
 /// Tables that carry a dossier's structure, moved with it on a transfer.
-const FOLLOWING_TABLES: [&str; 10] = [
+const FOLLOWING_TABLES: [&str; 11] = [
     "blind_index",
     "situations",
     "legal_reps",
@@ -305,6 +305,7 @@ const FOLLOWING_TABLES: [&str; 10] = [
     "cej_weeks",
     "allowances",
     "bank_accounts",
+    "nirs",
     "immersions",
     "workshop_registrations",
 ];

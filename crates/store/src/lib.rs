@@ -16,6 +16,7 @@ pub mod events;
 pub mod export_scope;
 pub mod jeunes;
 pub mod keyring;
+pub mod nirs;
 pub mod packed;
 pub mod programmes;
 pub mod requests;

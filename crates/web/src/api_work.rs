@@ -39,6 +39,8 @@ pub fn routes() -> crate::routes::Routes {
         .route("/jeunes/{id}/allocations/calcul", get(preview_allowance))
         .route("/jeunes/{id}/allocations", post(decide_allowance))
         .route("/jeunes/{id}/iban", put(set_iban))
+        .route("/jeunes/{id}/nir", put(set_nir))
+        .route("/jeunes/{id}/nir/revelation", post(reveal_nir))
         .route("/allocations", get(month_allowances))
         .route("/allocations/lot", get(batch))
         .route("/entreprises", get(companies).post(create_company))
@@ -259,6 +261,42 @@ async fn set_iban(
     );
     // Accepted: the IBAN is paid once a second person approves it.
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Deserialize)]
+struct NirBody {
+    nir: String,
+    #[serde(default)]
+    motif: String,
+}
+
+/// The NIR (sensitive tier: a second factor confirmed in the last 5 minutes and a reason).
+async fn set_nir(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<NirBody>,
+) -> ApiResult {
+    let ctx = req.authenticated()?;
+    call!(req, s.app.set_nir(&ctx, &id, &b.nir, &b.motif));
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct ReasonOnly {
+    #[serde(default)]
+    motif: String,
+}
+
+async fn reveal_nir(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReasonOnly>,
+) -> ApiResult {
+    let ctx = req.authenticated()?;
+    let nir = call!(req, s.app.reveal_nir(&ctx, &id, &b.motif));
+    Ok(Json(json!({ "nir": nir })).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -531,3 +531,140 @@ async fn an_iban_needs_a_fresh_factor_and_a_second_person() {
             && e.fields.contains("motif:premier versement")));
     }
 }
+
+/// The NIR in the sensitive tier: validated (key, Corsica), stored encrypted, shown masked,
+/// revealed only with a fresh second factor and a reason, both audited.
+#[tokio::test]
+async fn a_nir_is_validated_masked_and_revealed_on_demand() {
+    // A Corsican NIR (2A) with its key: 97 − (number with 19 for 2A, mod 97).
+    let body = "28001".to_string() + "2A" + "123456";
+    let n: u64 = body.replace("2A", "19").parse().unwrap();
+    let nir = format!("{body}{:02}", 97 - n % 97);
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        let secret = c.login("conseiller.a", None, 0).await;
+        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
+            .format("%Y-%m-%d")
+            .to_string();
+        let r = c
+            .json(
+                Method::POST,
+                "/api/v1/jeunes",
+                json!({"nom": "Santoni", "prenom": "Lisa", "date_naissance": birth, "sexe": "F"}),
+            )
+            .await;
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let uri = format!("/api/v1/jeunes/{id}/nir");
+        let wrong_key = format!("{body}{:02}", (97 - n % 97) % 97 + 1);
+        let r = c
+            .json(
+                Method::PUT,
+                &uri,
+                json!({"nir": wrong_key, "motif": "ouverture de droits"}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b}: {}",
+            r.body
+        );
+        assert!(r.body.contains("clé"), "{b}: {}", r.body);
+        let r = c
+            .json(
+                Method::PUT,
+                &uri,
+                json!({"nir": nir, "motif": "ouverture de droits"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.body);
+        let dossier = c.get(&format!("/api/v1/jeunes/{id}/dossier")).await;
+        assert_eq!(dossier.json()["nir"]["on_file"], true, "{b}");
+        assert!(
+            !dossier.body.contains(&nir[7..13]),
+            "{b}: masked in the dossier"
+        );
+        let page = c.get(&format!("/jeunes/{id}")).await;
+        assert!(page.body.contains("• •• •• ••") && !page.body.contains(&nir[7..13]));
+        // Revealing: a stale factor is refused, a missing reason too; then shown.
+        inst.sql(&app, "UPDATE sessions SET factor_at = factor_at - 301")
+            .await;
+        let reveal = format!("/api/v1/jeunes/{id}/nir/revelation");
+        let r = c
+            .json(
+                Method::POST,
+                &reveal,
+                json!({"motif": "dossier France Travail"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: {}", r.body);
+        assert_eq!(r.json()["code"], "confirmation_requise");
+        c.confirm(&secret, 1).await;
+        let r = c.json(Method::POST, &reveal, json!({})).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b}: {}",
+            r.body
+        );
+        let r = c
+            .json(
+                Method::POST,
+                &reveal,
+                json!({"motif": "dossier France Travail"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+        assert_eq!(r.json()["nir"], nir.as_str());
+        // Through the page too (the confirmation is still fresh).
+        let form = c.get(&format!("/jeunes/{id}/nir/revelation")).await;
+        let csrf = form
+            .body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let shown = c
+            .form(
+                &format!("/jeunes/{id}/nir/revelation"),
+                &[("csrf", &csrf), ("motif", "attestation demandée")],
+            )
+            .await;
+        assert_eq!(shown.status, StatusCode::OK, "{b}: {}", shown.body);
+        assert!(shown
+            .body
+            .contains(&format!("{} {}", &nir[7..10], &nir[10..13])));
+        // Audited with the reasons; never in clear in the database.
+        let mut conn = app.store.acquire().await.unwrap();
+        let audit =
+            parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
+                .await
+                .unwrap();
+        for (action, outcome, fields) in [
+            ("nir.modification", "ok", "nir,motif:ouverture de droits"),
+            ("nir.lecture", "refus", "confirmation_requise"),
+            ("nir.lecture", "ok", "nir,motif:dossier France Travail"),
+            ("nir.lecture", "ok", "nir,motif:attestation demandée"),
+        ] {
+            assert!(
+                audit
+                    .iter()
+                    .any(|e| e.action == action && e.outcome == outcome && e.fields == fields),
+                "{b}: {action} {outcome} {fields}"
+            );
+        }
+        drop(conn);
+        app.seal_audit(chrono::Utc::now()).await.unwrap();
+        let dump = inst.dump();
+        assert!(
+            !dump.windows(nir.len()).any(|w| w == nir.as_bytes()),
+            "{b}: the NIR in clear in the dump"
+        );
+    }
+}

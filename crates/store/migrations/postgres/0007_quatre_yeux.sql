@@ -44,3 +44,12 @@ UPDATE bank_accounts SET approved_at = updated_at;
 -- When the session's owner last entered her second factor (login or confirmation): the
 -- sensitive tier needs one in the last 5 minutes.
 ALTER TABLE sessions ADD COLUMN factor_at BIGINT;
+-- The social-security number (NIR), in the sensitive tier: encrypted with the sensitive key
+-- (AD nirs‖nir‖dossier id), shown masked, revealed on demand with a fresh second factor and a
+-- reason.
+CREATE TABLE nirs (
+  jeune_id TEXT PRIMARY KEY REFERENCES jeunes(id),
+  structure_id BIGINT NOT NULL,
+  nir BYTEA NOT NULL,
+  updated_at BIGINT NOT NULL
+);

@@ -15,7 +15,7 @@ use parcours_domain::vocab::{
 };
 use serde::Deserialize;
 
-use super::form::{field, input, opts, posted_ctx, ActPage, Field, Posted};
+use super::form::{code_error, field, input, opts, posted_ctx, ActPage, Field, Posted};
 use super::{safe_id, see_other, PageResult};
 use crate::error::WebError;
 use crate::request::Req;
@@ -800,19 +800,6 @@ fn iban_page(req: &Req, id: &str) -> ActPage {
     )
 }
 
-/// A wrong or missing code is shown on the code field of the form.
-fn code_error(e: parcours_app::AppError) -> parcours_app::AppError {
-    use parcours_app::AppError;
-    match e {
-        AppError::InvalidCode | AppError::StepUpRequired | AppError::Throttled => {
-            let mut v = parcours_domain::ValidationErrors::default();
-            v.push("code", "confirmation_requise", crate::error::message(&e));
-            v.into()
-        }
-        other => other,
-    }
-}
-
 pub async fn iban_form(req: Req, Path(id): Path<String>) -> PageResult {
     req.authenticated()?;
     Ok(iban_page(&req, &id).respond())
@@ -824,37 +811,23 @@ pub async fn iban_submit(
     Path(id): Path<String>,
     Form(p): Form<Posted>,
 ) -> PageResult {
-    let mut ctx = posted_ctx(&req, &p)?;
+    let ctx = posted_ctx(&req, &p)?;
     let g = |k: &str| p.get(k).cloned().unwrap_or_default();
-    if !g("code").trim().is_empty() {
-        let session = req
-            .session
-            .clone()
-            .ok_or_else(|| WebError::new(parcours_app::AppError::Unauthenticated, &req))?;
-        if let Err(e) = s.app.confirm_factor(&ctx, &session, &g("code")).await {
-            let mut p2 = p.clone();
-            p2.remove("iban");
-            p2.remove("code");
-            return iban_page(&req, &id).failed(&req, &p2, code_error(e));
-        }
-        let now = ctx.now.timestamp();
-        if let parcours_app::Actor::Account(pr) = &mut ctx.actor {
-            pr.factor_at = Some(now);
-        }
-    }
+    let mut p2 = p.clone();
+    // Never echo an IBAN or a code back into a page.
+    p2.remove("iban");
+    p2.remove("code");
+    let ctx = match super::form::with_code(&s.app, &req, ctx, &g("code")).await {
+        Ok(c) => c,
+        Err(e) => return iban_page(&req, &id).failed(&req, &p2, code_error(e)),
+    };
     match s
         .app
         .set_bank_account(&ctx, &id, &g("iban"), &g("bic"), &g("motif"))
         .await
     {
         Ok(()) => Ok(saved(&id)),
-        Err(e) => {
-            // Never echo an IBAN back into a page.
-            let mut p2 = p.clone();
-            p2.remove("iban");
-            p2.remove("code");
-            iban_page(&req, &id).failed(&req, &p2, code_error(e))
-        }
+        Err(e) => iban_page(&req, &id).failed(&req, &p2, code_error(e)),
     }
 }
 

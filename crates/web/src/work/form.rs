@@ -21,6 +21,38 @@ pub fn posted_ctx(req: &Req, p: &Posted) -> Result<parcours_app::Ctx, WebError> 
     Ok(ctx)
 }
 
+/// Step-up inside a form: a second-factor code typed with the act (optional when the last one
+/// is less than 5 minutes old) is checked first, and the context then carries it.
+pub async fn with_code(
+    app: &parcours_app::App,
+    req: &Req,
+    mut ctx: parcours_app::Ctx,
+    code: &str,
+) -> Result<parcours_app::Ctx, AppError> {
+    if code.trim().is_empty() {
+        return Ok(ctx);
+    }
+    let session = req.session.clone().ok_or(AppError::Unauthenticated)?;
+    app.confirm_factor(&ctx, &session, code).await?;
+    let now = ctx.now.timestamp();
+    if let parcours_app::Actor::Account(p) = &mut ctx.actor {
+        p.factor_at = Some(now);
+    }
+    Ok(ctx)
+}
+
+/// A wrong or missing second factor, shown on the form's code field.
+pub fn code_error(e: AppError) -> AppError {
+    match e {
+        AppError::InvalidCode | AppError::StepUpRequired | AppError::Throttled => {
+            let mut v = parcours_domain::ValidationErrors::default();
+            v.push("code", "confirmation_requise", message(&e));
+            v.into()
+        }
+        other => other,
+    }
+}
+
 /// Turns the posted fields into a use case's input (unknown fields are ignored).
 /// Inputs are structs of strings with `#[serde(default)]`, so this only fails on a field of
 /// another type, which then takes its default.

@@ -7,6 +7,7 @@
 mod acts;
 mod dossier;
 pub(crate) mod form;
+mod nir;
 pub(crate) mod structure;
 
 use axum::response::{IntoResponse, Redirect, Response};
@@ -56,6 +57,11 @@ pub fn routes() -> crate::routes::Routes {
         .route(
             "/jeunes/{id}/iban",
             get(acts::iban_form).post(acts::iban_submit),
+        )
+        .route("/jeunes/{id}/nir", get(nir::form).post(nir::submit))
+        .route(
+            "/jeunes/{id}/nir/revelation",
+            get(nir::reveal_form).post(nir::reveal_submit),
         )
         .route(
             "/jeunes/{id}/immersion",
