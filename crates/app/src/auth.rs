@@ -415,7 +415,11 @@ impl App {
         Ok(())
     }
 
-    async fn session_account(&self, session: &SessionInfo, stage: &str) -> Result<AccountRow> {
+    pub(crate) async fn session_account(
+        &self,
+        session: &SessionInfo,
+        stage: &str,
+    ) -> Result<AccountRow> {
         if session.stage != stage {
             return Err(AppError::Unauthenticated);
         }
@@ -432,7 +436,7 @@ impl App {
     /// Counts a second-factor attempt for the account before its code is checked (atomic: of
     /// parallel guesses, only the first MAX_FAILURES_PER_LOGIN of a window are checked); past
     /// the limit the attempt is refused unchecked — and still counted.
-    async fn count_code_attempt(&self, ctx: &Ctx, account: &AccountRow) -> Result<()> {
+    pub(crate) async fn count_code_attempt(&self, ctx: &Ctx, account: &AccountRow) -> Result<()> {
         let now = ctx.now.timestamp();
         let mut conn = self.store.acquire().await?;
         let n = acc::throttle_hit(
@@ -501,7 +505,7 @@ impl App {
         Ok(None)
     }
 
-    async fn second_factor_failed(
+    pub(crate) async fn second_factor_failed(
         &self,
         ctx: &Ctx,
         account: &AccountRow,
@@ -545,6 +549,13 @@ impl App {
         via_pages: bool,
     ) -> Result<NewSession> {
         let account = self.session_account(session, STAGE_CODE).await?;
+        if !self.code_allowed(&account).await? {
+            self.audit_as_alone(ctx, &account.login, "connexion.second_facteur", REFUSED)
+                .await?;
+            return Err(AppError::Refused(
+                "Votre structure exige la clé d'accès : utilisez « Se connecter avec ma clé d'accès ».".into(),
+            ));
+        }
         self.count_code_attempt(ctx, &account).await?;
         let sealed = account
             .totp_secret
@@ -570,7 +581,7 @@ impl App {
         .await
     }
 
-    async fn finish_login(
+    pub(crate) async fn finish_login(
         &self,
         ctx: &Ctx,
         session: &SessionInfo,
@@ -730,14 +741,7 @@ impl App {
     /// export): a second factor entered in the last [`STEP_UP_S`] and a stated reason. Returns
     /// the reason, cleaned for the audit entry. Refusals are audited.
     pub(crate) fn sensitive(&self, ctx: &Ctx, action: &str, reason: &str) -> Result<String> {
-        let fresh = match &ctx.actor {
-            Actor::Account(p) => p
-                .factor_at
-                .is_some_and(|t| ctx.now.timestamp() - t <= STEP_UP_S),
-            // The operator at the console has no second factor to give (and no such use case
-            // is open to it).
-            _ => false,
-        };
+        let fresh = Self::factor_is_fresh(ctx);
         let refuse = |why: &str| {
             self.audit_refusal(
                 ctx,
@@ -766,6 +770,35 @@ impl App {
             return Err(e.into());
         }
         Ok(r.replace([',', '\r', '\n'], " "))
+    }
+
+    fn factor_is_fresh(ctx: &Ctx) -> bool {
+        match &ctx.actor {
+            Actor::Account(p) => p
+                .factor_at
+                .is_some_and(|t| ctx.now.timestamp() - t <= STEP_UP_S),
+            // The operator at the console has no second factor to give (and no such use case
+            // is open to it).
+            _ => false,
+        }
+    }
+
+    /// A second factor entered in the last [`STEP_UP_S`], without a reason (adding a passkey).
+    pub(crate) fn require_fresh_factor(&self, ctx: &Ctx, action: &str) -> Result<()> {
+        if Self::factor_is_fresh(ctx) {
+            return Ok(());
+        }
+        self.audit_refusal(
+            ctx,
+            Event {
+                action,
+                subject: None,
+                fields: "confirmation_requise",
+                outcome: REFUSED,
+                structure_id: None,
+            },
+        );
+        Err(AppError::StepUpRequired)
     }
 
     /// Sets an account's TOTP secret directly (demo accounts only; see `setup`).

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod mail;
 pub mod nir;
+pub mod passkeys;
 pub mod payments;
 pub mod programmes;
 mod records;
@@ -114,6 +115,8 @@ pub struct App {
     /// Password verifications running, and waiting (see `auth::ARGON_PARALLEL`).
     argon_permits: tokio::sync::Semaphore,
     argon_waiting: std::sync::atomic::AtomicUsize,
+    /// The WebAuthn relying party, once the public address is known (`passkeys`).
+    webauthn: std::sync::OnceLock<webauthn_rs::Webauthn>,
 }
 
 impl App {
@@ -129,6 +132,7 @@ impl App {
             counting: std::sync::atomic::AtomicBool::new(true),
             argon_permits: tokio::sync::Semaphore::new(auth::ARGON_PARALLEL),
             argon_waiting: std::sync::atomic::AtomicUsize::new(0),
+            webauthn: std::sync::OnceLock::new(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod jeunes;
 pub mod keyring;
 pub mod nirs;
 pub mod packed;
+pub mod passkeys;
 pub mod programmes;
 pub mod requests;
 pub mod situations;

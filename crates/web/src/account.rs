@@ -51,6 +51,8 @@ struct AccountPage {
     login: Option<String>,
     csrf: String,
     sessions: Vec<Line>,
+    /// (id, name, created, last used)
+    passkeys: Vec<(String, String, String, String)>,
     message: Option<String>,
     errors: Vec<String>,
 }
@@ -78,17 +80,44 @@ pub(crate) async fn view(
             s,
         })
         .collect();
+    let passkeys = s
+        .app
+        .my_passkeys(&ctx)
+        .await
+        .map_err(|e| WebError::new(e, req))?
+        .into_iter()
+        .map(|k| {
+            (
+                k.id,
+                k.name,
+                when(k.created_at),
+                k.last_used_at.map(when).unwrap_or_else(|| "jamais".into()),
+            )
+        })
+        .collect();
     Ok(render(&AccountPage {
         login: req.login(),
         csrf: req.csrf(),
         sessions,
+        passkeys,
         message,
         errors,
     }))
 }
 
-async fn page(State(s): State<AppState>, req: Req) -> Res {
-    view(&s, &req, None, Vec::new()).await
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PageQuery {
+    cle: String,
+}
+
+async fn page(
+    State(s): State<AppState>,
+    req: Req,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Res {
+    let message = (q.cle == "1").then(|| "Clé d'accès enregistrée.".to_string());
+    view(&s, &req, message, Vec::new()).await
 }
 
 async fn password_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {

@@ -15,6 +15,7 @@ mod approvals;
 pub mod client;
 mod error;
 mod pages;
+mod passkeys;
 pub mod pilotage;
 mod request;
 pub mod routes;
@@ -42,7 +43,7 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<client::Cidr>>,
 }
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
@@ -110,6 +111,7 @@ fn table() -> routes::Routes {
         .merge(vigilance::pages())
         .merge(account::pages())
         .merge(approvals::pages())
+        .merge(passkeys::pages())
         .nest(
             "/api/v1",
             api::routes()

@@ -24,6 +24,9 @@ pub struct Args {
     /// Address of the insight server (dashboards) the demo starts beside the main one.
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub insight_bind: String,
+    /// The address people type (passkeys' relying party); default http://localhost:<port>.
+    #[arg(long, env = "PARCOURS_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// Starts `parcours-insight` (built beside this binary) on the demo's warehouse and public key.
@@ -142,7 +145,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let dir = loc.data_dir.display();
     println!();
     println!("Parcours — instance de démonstration (données synthétiques) dans {dir}");
-    println!("Adresse : http://{}/", a.bind);
+    let public = super::serve::public_url(a.public_url.as_deref(), &a.bind);
+    println!(
+        "Adresse : {public}/ (ou http://{}/ ; les clés d'accès demandent l'adresse {public})",
+        a.bind
+    );
     println!();
     println!("Comptes (mot de passe : {DEMO_PASSWORD}) :");
     for (login, role, structure, region) in ACCOUNTS {
@@ -176,6 +183,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    app.configure_passkeys(&public).map_err(super::explain)?;
     let app = Arc::new(app);
     // Nightly export by default, as in production.
     super::serve::ExportSchedule {

@@ -12,8 +12,24 @@ pub struct Args {
     /// Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated).
     #[arg(long, env = "PARCOURS_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// The address people type to reach the service (https://parcours.example.fr): the
+    /// passkeys' relying party. Default: http://localhost:<port of --bind>.
+    #[arg(long, env = "PARCOURS_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub export: ExportSchedule,
+}
+
+/// The service's public address: the one given, or `http://localhost:<port>` (browsers refuse
+/// an IP address as a passkey's relying party, and treat localhost as a secure context).
+pub fn public_url(given: Option<&str>, bind: &str) -> String {
+    match given.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let port = bind.rsplit(':').next().unwrap_or("8080");
+            format!("http://localhost:{port}")
+        }
+    }
 }
 
 /// The decision module's warehouse, exported by the server on a schedule (nightly by default).
@@ -103,6 +119,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         .map_err(super::explain)?;
     let proxies = parcours_web::client::parse_proxies(&a.trusted_proxies)
         .map_err(|e| anyhow::anyhow!("PARCOURS_TRUSTED_PROXIES : {e}"))?;
+    app.configure_passkeys(&public_url(a.public_url.as_deref(), &a.bind))
+        .map_err(super::explain)?;
     let app = Arc::new(app);
     a.export.spawn(app.clone(), &loc.data_dir)?;
     serve(app, &a.bind, proxies).await?;

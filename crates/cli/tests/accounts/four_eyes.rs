@@ -668,3 +668,10 @@ async fn a_nir_is_validated_masked_and_revealed_on_demand() {
         );
     }
 }
+
+/// Passkeys: registration, login without a code, a structure requiring them, revocation — in
+/// headless Chromium with a virtual authenticator (tests/browser/passkeys.mjs).
+#[test]
+fn passkeys_journey_in_headless_chromium() {
+    run_browser_journey("passkeys.mjs", "passkeys journey passed");
+}

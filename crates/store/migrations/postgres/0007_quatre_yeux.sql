@@ -53,3 +53,16 @@ CREATE TABLE nirs (
   nir BYTEA NOT NULL,
   updated_at BIGINT NOT NULL
 );
+-- Passkeys (WebAuthn) as a second factor: the credential (public key, counter) as webauthn-rs
+-- serialises it; its id (base64url) is unique across accounts.
+CREATE TABLE passkeys (
+  id TEXT PRIMARY KEY,
+  account_id BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  credential TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT
+);
+CREATE INDEX passkeys_account ON passkeys(account_id);
+-- A structure may require passkeys: its accounts that hold one log in with it, not a code.
+ALTER TABLE structures ADD COLUMN passkeys_required BIGINT NOT NULL DEFAULT 0;
