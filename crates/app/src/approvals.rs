@@ -108,7 +108,8 @@ pub struct Requested {
     pub expires_at: i64,
 }
 
-fn reason_checked(reason: &str) -> Result<String> {
+/// A request's reason: 5 to 500 characters, on one line.
+pub(crate) fn reason_checked(reason: &str) -> Result<String> {
     let r = reason.trim();
     if r.chars().count() < 5 || r.chars().count() > 500 {
         let mut e = ValidationErrors::default();
@@ -183,23 +184,23 @@ impl App {
         }
     }
 
-    async fn refuse_request_kind(&self, ctx: &Ctx, kind: &str, target: &str) -> AppError {
-        let _ = self
-            .audit_alone(
-                ctx,
-                Event {
-                    action: "demande.creation",
-                    subject: None,
-                    fields: &format!(
-                        "type:{kind},cible:{}",
-                        target.chars().take(64).collect::<String>()
-                    ),
-                    outcome: REFUSED,
-                    structure_id: None,
-                },
-            )
-            .await;
-        AppError::Forbidden
+    /// Audits a request refused for its asker's role or perimeter; returns the error to give.
+    async fn refuse_request_kind(&self, ctx: &Ctx, kind: &str, target: &str) -> Result<AppError> {
+        self.audit_alone(
+            ctx,
+            Event {
+                action: "demande.creation",
+                subject: None,
+                fields: &format!(
+                    "type:{kind},cible:{}",
+                    target.chars().take(64).collect::<String>()
+                ),
+                outcome: REFUSED,
+                structure_id: None,
+            },
+        )
+        .await?;
+        Ok(AppError::Forbidden)
     }
 
     /// Writes a request (in the caller's transaction), audits it, and alerts on account kinds.
@@ -300,7 +301,7 @@ impl App {
         if !allowed {
             return Err(self
                 .refuse_request_kind(ctx, ACCOUNT_CREATION, &v.login)
-                .await);
+                .await?);
         }
         let mut tx = self.store.begin().await?;
         if acc::by_login(&mut tx, &v.login).await?.is_some() {
@@ -352,7 +353,7 @@ impl App {
                 && (v.structure_id != p.structure_id
                     || !matches!(v.role, Role::Conseiller | Role::Directeur))
             {
-                return Err(self.refuse_request_kind(ctx, ROLE_CHANGE, &v.login).await);
+                return Err(self.refuse_request_kind(ctx, ROLE_CHANGE, &v.login).await?);
             }
         }
         let mut tx = self.store.begin().await?;

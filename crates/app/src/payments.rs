@@ -263,16 +263,7 @@ impl App {
             }
             _ => return Err(AppError::Forbidden),
         };
-        let r = reason.trim();
-        if r.chars().count() < 5 {
-            let mut e = ValidationErrors::default();
-            e.push(
-                "motif",
-                "requis",
-                "Indiquez le motif de la demande (5 caractères au moins).",
-            );
-            return Err(e.into());
-        }
+        let reason = crate::approvals::reason_checked(reason)?;
         let mut tx = self.store.begin().await?;
         let req = self
             .write_request(
@@ -283,7 +274,7 @@ impl App {
                     structure_id: Some(structure),
                     target: &format!("{m}:{file}"),
                     payload: serde_json::json!({}),
-                    reason: &r.replace([',', '\r', '\n'], " "),
+                    reason: &reason,
                 },
             )
             .await?;

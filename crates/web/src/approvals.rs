@@ -62,15 +62,6 @@ pub fn link_path(token: &str) -> String {
     format!("{}{token}", parcours_app::enrolment::LINK_PATH)
 }
 
-/// After a second factor accepted in this request, the context carries it (step-up).
-fn fresh(mut ctx: Ctx) -> Ctx {
-    let now = ctx.now.timestamp();
-    if let Actor::Account(p) = &mut ctx.actor {
-        p.factor_at = Some(now);
-    }
-    ctx
-}
-
 // ---------- Administration → Demandes ----------
 
 struct Line {
@@ -618,18 +609,9 @@ async fn batch_request_api(
 /// The file, once its request is approved, with a fresh second factor (entered before through
 /// `/session/confirmation`, or here as `code`).
 async fn batch_file(s: &AppState, req: &Req, ctx: Ctx, b: &BatchBody) -> Res {
-    let mut ctx = ctx;
-    if !b.code.trim().is_empty() {
-        let session = req
-            .session
-            .clone()
-            .ok_or_else(|| WebError::new(AppError::Unauthenticated, req))?;
-        s.app
-            .confirm_factor(&ctx, &session, &b.code)
-            .await
-            .map_err(|e| WebError::new(e, req))?;
-        ctx = fresh(ctx);
-    }
+    let ctx = crate::work::form::with_code(&s.app, req, ctx, &b.code)
+        .await
+        .map_err(|e| WebError::new(e, req))?;
     let file = match b.format.as_str() {
         "csv" => "csv",
         "pain001" => "pain001",
