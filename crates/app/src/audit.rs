@@ -417,16 +417,24 @@ pub struct VerifyError {
     /// Sequence number of the first bad entry (0 when the log could not be read).
     pub seq: i64,
     pub message: String,
+    /// True when the log was read and found altered; false when it could not be read at all
+    /// (the command exits differently: docs/SECURITY.md, "Audit chain").
+    pub tampered: bool,
 }
 
 impl VerifyError {
     fn bad(seq: i64, message: String) -> VerifyError {
-        VerifyError { seq, message }
+        VerifyError {
+            seq,
+            message,
+            tampered: true,
+        }
     }
     fn from_app(e: AppError) -> VerifyError {
         VerifyError {
             seq: 0,
             message: format!("lecture du journal impossible : {e}"),
+            tampered: false,
         }
     }
 }

@@ -233,7 +233,7 @@ impl App {
                 contract: o.contract,
             })
             .collect();
-        let immersions = c::immersions_for_company(&mut tx, id)
+        let immersions = c::immersions_for_company(&mut tx, id, structure)
             .await?
             .into_iter()
             .map(|i| ImmersionSummary {

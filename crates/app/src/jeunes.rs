@@ -197,6 +197,16 @@ fn opt(s: String) -> Option<String> {
     }
 }
 
+/// The offset of a result page (from 0; a negative page is the first). A page whose offset would
+/// not fit in an i64 — `?page=` × page size — is refused (422), never wrapped.
+fn page_offset(page: i64, size: i64) -> Result<i64> {
+    page.max(0).checked_mul(size).ok_or_else(|| {
+        let mut e = ValidationErrors::default();
+        e.push("page", "invalide", "Numéro de page trop grand.");
+        AppError::from(e)
+    })
+}
+
 impl App {
     fn encrypt_row(&self, id: &str, dek: &DataKey, identity: &Identity) -> Vec<Vec<u8>> {
         field_values(identity)
@@ -559,16 +569,10 @@ impl App {
         let Actor::Account(p) = &ctx.actor else {
             return Err(AppError::Forbidden);
         };
+        let offset = page_offset(page, PAGE_SIZE)?;
         let mut tx = self.store.begin().await?;
         let total = q::count_caseload(&mut tx, structure, p.account_id).await?;
-        let rows = q::list_caseload(
-            &mut tx,
-            structure,
-            p.account_id,
-            PAGE_SIZE,
-            page.max(0) * PAGE_SIZE,
-        )
-        .await?;
+        let rows = q::list_caseload(&mut tx, structure, p.account_id, PAGE_SIZE, offset).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(Summary::from(&self.decrypt_row(r)?));
@@ -595,15 +599,12 @@ impl App {
     /// actor's caseload is a counted read of weight [`WEIGHT_CANDIDATE`], on every page.
     pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<SearchPage> {
         let structure = self.identity_scope(ctx, "jeune.recherche").await?;
+        let skip = page_offset(query.page, SEARCH_PAGE as i64)? as usize;
+        let page = query.page.max(0) as usize;
         let mut tx = self.store.begin().await?;
         let found = self.search_in(&mut tx, structure, query).await?;
         let total = found.len();
-        let page = query.page.max(0) as usize;
-        let shown: Vec<&Summary> = found
-            .iter()
-            .skip(page * SEARCH_PAGE)
-            .take(SEARCH_PAGE)
-            .collect();
+        let shown: Vec<&Summary> = found.iter().skip(skip).take(SEARCH_PAGE).collect();
         let ids: Vec<&str> = shown.iter().map(|d| d.id.as_str()).collect();
         let mine = self.count_candidates(&mut tx, ctx, structure, &ids).await?;
         self.count_search(&mut tx, ctx, structure).await?;

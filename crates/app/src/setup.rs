@@ -250,15 +250,27 @@ impl App {
                 );
             }
         }
+        let given_region = u.region.map(str::trim).filter(|r| !r.is_empty());
+        // A pilote's perimeter is said, never assumed: without one she used to get the nation.
+        let national = given_region
+            .is_some_and(|r| matches!(r.to_lowercase().as_str(), "national" | "nationale"));
+        if u.role == Role::Pilote && given_region.is_none() {
+            e.push(
+                "region",
+                "requis",
+                "Un pilote a un périmètre : --region <région> (par exemple « Île-de-France »), ou --region national pour le territoire national.",
+            );
+        }
         if !e.is_empty() {
             return Err(AppError::Validation(e));
         }
-        let region = u
-            .region
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_string)
-            .or_else(|| structure.as_ref().map(|s| s.region.clone()));
+        let region = if national {
+            None
+        } else {
+            given_region
+                .map(str::to_string)
+                .or_else(|| structure.as_ref().map(|s| s.region.clone()))
+        };
         Ok(ValidUser {
             login,
             role: u.role,

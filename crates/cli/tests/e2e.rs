@@ -11,6 +11,7 @@ mod support;
 mod acceptance;
 mod accounts;
 mod daily_work;
+mod review;
 mod vigilance;
 mod warehouse;
 mod web_and_cli;

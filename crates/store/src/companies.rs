@@ -200,15 +200,20 @@ pub async fn immersions_for_jeune(conn: &mut Conn, jeune_id: &str) -> Result<Vec
         .await?)
 }
 
+/// A company's immersions of one structure's dossiers (a dossier transferred elsewhere takes its
+/// immersions with it: they are no longer this structure's to see).
 pub async fn immersions_for_company(
     conn: &mut Conn,
     company_id: &str,
+    structure_id: i64,
 ) -> Result<Vec<ImmersionRow>> {
     let q = format!(
-        "SELECT {ICOLS} FROM immersions WHERE company_id = $1 ORDER BY start_date DESC, id"
+        "SELECT {ICOLS} FROM immersions WHERE company_id = $1 AND structure_id = $2 \
+         ORDER BY start_date DESC, id"
     );
     Ok(sqlx::query_as::<_, ImmersionRow>(sqlx::AssertSqlSafe(q))
         .bind(company_id)
+        .bind(structure_id)
         .fetch_all(&mut *conn)
         .await?)
 }

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {
-    /// Verify the whole audit chain; exit 0 if intact, 1 naming the first bad entry.
+    /// Verify the whole audit chain. Exit status: 0 intact; 3 altered (naming the first bad
+    /// entry); 1 when it could not be checked (database or key file unreadable, bad arguments).
     Verify {
         #[command(flatten)]
         common: Common,
@@ -14,6 +15,9 @@ pub enum Cmd {
         common: Common,
     },
 }
+
+/// Exit status of `audit verify` when the log is altered (1 stays for "could not check").
+pub const TAMPERED: u8 = 3;
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
@@ -27,12 +31,16 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                     );
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => {
+                Err(e) if e.tampered => {
                     eprintln!(
                         "JOURNAL D'AUDIT ALTÉRÉ — première entrée en cause : n° {}",
                         e.seq
                     );
                     eprintln!("{}", e.message);
+                    Ok(ExitCode::from(TAMPERED))
+                }
+                Err(e) => {
+                    eprintln!("Vérification impossible : {}", e.message);
                     Ok(ExitCode::FAILURE)
                 }
             }

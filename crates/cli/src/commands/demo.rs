@@ -169,7 +169,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    let _insight = match start_insight(&loc.data_dir, &a.insight_bind)? {
+    let insight = match start_insight(&loc.data_dir, &a.insight_bind)? {
         Some(child) => {
             parcours_web::pilotage::set_insight_url(&format!("http://{}", a.insight_bind));
             println!(
@@ -194,7 +194,12 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         no_warehouse_export: false,
     }
     .spawn(app.clone(), &loc.data_dir)?;
-    super::serve::serve(app, &a.bind, Vec::new()).await?;
+    let served = super::serve::serve(app, &a.bind, Vec::new()).await;
+    // Stopped (SIGINT or SIGTERM) or failed: the dashboards server goes with the demo.
+    if let Some(mut child) = insight {
+        let _ = child.kill().await;
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

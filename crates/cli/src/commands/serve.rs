@@ -136,9 +136,31 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("impossible d'écouter sur {bind} : {e}"))?;
     tracing::info!(bind = %bind, "Parcours à l'écoute");
-    parcours_web::serve(app, listener, trusted_proxies, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    parcours_web::serve(app, listener, trusted_proxies, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Resolves at SIGINT (Ctrl-C) or SIGTERM (what a service manager sends): the server stops
+/// cleanly, and `demo` then stops the dashboards server it started.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM non écouté ; Ctrl-C seulement");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

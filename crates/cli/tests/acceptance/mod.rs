@@ -296,7 +296,7 @@ async fn a3_cross_structure_access_is_404_and_audited() {
             "Île-de-France",
         ]);
         inst.add_user("conseiller.b", "conseiller", Some("ML-B"));
-        inst.add_user("pilote.n", "pilote", None);
+        inst.add_user_with("pilote.n", "pilote", &["--region", "national"]);
         let app = inst.app().await;
         let mut a = Client::new(app.clone());
         a.login("conseiller.a", None, 0).await;
@@ -432,10 +432,12 @@ async fn a4_audit_tampering_detected() {
                     stderr(&o)
                 ),
                 Some(seq) => {
-                    assert!(
-                        !o.status.success(),
-                        "{kind} on {} not detected",
-                        inst.backend
+                    assert_eq!(
+                        o.status.code(),
+                        Some(3),
+                        "{kind} on {} not detected as tampering (exit 3): {}",
+                        inst.backend,
+                        stderr(&o)
                     );
                     assert!(
                         stderr(&o).contains(&format!("n° {seq}")),

@@ -386,7 +386,7 @@ async fn insight_assertions_follow_the_role_and_name_nobody() {
     use parcours_vault::assertion::{parse_public_key, verify, Perimeter};
     let inst = Instance::new("sqlite").await;
     inst.standard();
-    inst.add_user("pilote.nation", "pilote", None);
+    inst.add_user_with("pilote.nation", "pilote", &["--region", "national"]);
     inst.add_user_with(
         "pilote.ara",
         "pilote",

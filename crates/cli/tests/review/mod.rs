@@ -1,0 +1,258 @@
+//! Issue 17 — the defects found by the review of the landed main, each with the test that
+//! failed before its fix.
+
+use crate::support::*;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+fn ml_b(inst: &Instance) {
+    inst.ok(&[
+        "structure",
+        "add",
+        "--code",
+        "ML-B",
+        "--name",
+        "Mission Locale B",
+        "--departement",
+        "13",
+        "--region",
+        "Provence-Alpes-Côte d'Azur",
+    ]);
+}
+
+/// `?page=` × the page size used to overflow i64 (a panic in debug, a wrapped offset in
+/// release): refused with 422 now, on both backends, for the list and the search.
+#[tokio::test]
+async fn huge_pages_are_refused_not_wrapped() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        c.login("conseiller.a", None, 0).await;
+        for uri in [
+            "/api/v1/jeunes?page=9223372036854775807",
+            "/api/v1/jeunes/recherche?nom=martin&page=9223372036854775807",
+        ] {
+            let r = c.get(uri).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{b}: {uri}: {}",
+                r.body
+            );
+            assert_eq!(r.json()["champs"][0]["field"], "page", "{b}: {}", r.body);
+        }
+        let page = c.get("/jeunes?page=9223372036854775807").await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b}: the page too"
+        );
+        assert_eq!(
+            c.get("/api/v1/jeunes?page=1").await.status,
+            StatusCode::OK,
+            "{b}"
+        );
+    }
+}
+
+/// A company's page showed the immersions of dossiers transferred to another structure.
+#[tokio::test]
+async fn a_company_shows_only_its_structures_immersions() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        ml_b(&inst);
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        c.login("conseiller.a", None, 0).await;
+        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
+            .format("%Y-%m-%d")
+            .to_string();
+        let r = c
+            .json(
+                Method::POST,
+                "/api/v1/jeunes",
+                json!({"nom": "Ravenel", "prenom": "Ilan", "date_naissance": birth, "sexe": "M"}),
+            )
+            .await;
+        let jeune = r.json()["id"].as_str().unwrap().to_string();
+        let r = c
+            .json(
+                Method::POST,
+                "/api/v1/entreprises",
+                json!({"siret": "120 027 016 00019", "nom": "Boulangerie du Vieux-Lyon"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.body);
+        let co = r.json()["id"].as_str().unwrap().to_string();
+        let start = chrono::Utc::now().date_naive() + chrono::Days::new(7);
+        let r = c
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{jeune}/immersions"),
+                json!({"entreprise": co, "date_debut": start.format("%Y-%m-%d").to_string(),
+                       "date_fin": (start + chrono::Days::new(9)).format("%Y-%m-%d").to_string(),
+                       "tuteur": "Tuteur Test"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.body);
+        let before = c.get(&format!("/api/v1/entreprises/{co}")).await.json();
+        assert_eq!(before["immersions"].as_array().unwrap().len(), 1, "{b}");
+        let r = c
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{jeune}/transfert"),
+                json!({"structure": "ML-B"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.body);
+        let after = c.get(&format!("/api/v1/entreprises/{co}")).await;
+        assert_eq!(after.status, StatusCode::OK, "{b}: {}", after.body);
+        assert!(
+            after.json()["immersions"].as_array().unwrap().is_empty(),
+            "{b}: the transferred dossier's immersion left with it: {}",
+            after.body
+        );
+        assert!(!after.body.contains(&jeune), "{b}: not even its id");
+    }
+}
+
+/// A pilote created without a région used to get the national perimeter by default.
+#[tokio::test]
+async fn a_pilote_needs_a_perimeter() {
+    let inst = Instance::new("sqlite").await;
+    inst.standard();
+    let o = inst.run(&[
+        "user",
+        "add",
+        "--login",
+        "pilote.x",
+        "--role",
+        "pilote",
+        "--motif",
+        "pilotage régional",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--region national"),
+        "{}",
+        stderr(&o)
+    );
+    inst.add_user_with("pilote.nat", "pilote", &["--region", "national"]);
+    inst.add_user_with(
+        "pilote.ara",
+        "pilote",
+        &["--region", "Auvergne-Rhône-Alpes"],
+    );
+    let app = inst.app().await;
+    let accounts = app.list_accounts().await.unwrap();
+    let region = |l: &str| {
+        accounts
+            .iter()
+            .find(|a| a.login == l)
+            .map(|a| a.scope_region.clone())
+            .unwrap()
+    };
+    assert_eq!(region("pilote.nat"), None, "national, said explicitly");
+    assert_eq!(
+        region("pilote.ara").as_deref(),
+        Some("Auvergne-Rhône-Alpes")
+    );
+}
+
+/// `audit verify` told "altered" and "could not check" apart by message only (both exit 1).
+#[tokio::test]
+async fn audit_verify_tells_tampering_from_an_unreadable_log() {
+    let inst = Instance::new("sqlite").await;
+    inst.standard();
+    assert_eq!(inst.run(&["audit", "verify"]).status.code(), Some(0));
+    let o = inst.run_env(
+        &["audit", "verify"],
+        &[(
+            "PARCOURS_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none",
+        )],
+    );
+    assert_eq!(o.status.code(), Some(1), "unreadable: {}", stderr(&o));
+    let app = inst.app().await;
+    inst.sql(&app, "UPDATE audit SET fields = 'falsifie' WHERE seq = 2")
+        .await;
+    let o = inst.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(3), "altered: {}", stderr(&o));
+    assert!(stderr(&o).contains("ALTÉRÉ"));
+}
+
+/// `parcours demo` left its dashboards server running after a SIGTERM (a service manager's
+/// stop): the child stops with it now.
+#[tokio::test]
+async fn the_demo_stops_its_dashboards_server_on_sigterm() {
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_parcours"));
+    let insight = bin.with_file_name("parcours-insight");
+    assert!(
+        insight.exists(),
+        "{} absent : cargo build --workspace (or cargo test --workspace)",
+        insight.display()
+    );
+    let dir = std::env::temp_dir().join(parcours_store::testing::unique_name("parcours-demo"));
+    let port = |base: u16| base + (std::process::id() % 1000) as u16;
+    let (main, dash) = (port(23000), port(24000));
+    let mut demo = std::process::Command::new(&bin)
+        .args([
+            "demo",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--jeunes",
+            "20",
+            "--bind",
+            &format!("127.0.0.1:{main}"),
+            "--insight-bind",
+            &format!("127.0.0.1:{dash}"),
+        ])
+        .env("PARCOURS_LOG", "warn")
+        .env_remove("PARCOURS_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
+    let mut ready = false;
+    for _ in 0..600 {
+        if up(main) && up(dash) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if !ready {
+        let _ = demo.kill();
+        panic!("the demo and its dashboards did not start");
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..200 {
+        if let Some(st) = demo.try_wait().unwrap() {
+            exited = Some(st);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if exited.is_none() {
+        let _ = demo.kill();
+        panic!("the demo did not stop on SIGTERM");
+    }
+    let mut gone = false;
+    for _ in 0..100 {
+        if !up(dash) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(gone, "the dashboards server outlived the demo");
+}
