@@ -86,12 +86,18 @@ impl Job {
     }
 }
 
-/// Checks the request, then starts building the workbook. Returns the job id.
-async fn start(s: &Arc<Server>, headers: &HeaderMap, p: &ExportParams) -> Result<String, Failure> {
+/// Checks the request, then starts building the workbook. Returns the job id and the reader's
+/// perimeter (read once: a bearer assertion serves one check).
+async fn start(
+    s: &Arc<Server>,
+    headers: &HeaderMap,
+    p: &ExportParams,
+) -> Result<(String, Perimeter), Failure> {
     let (_, perimeter) = s
         .perimeter_of(headers)
         .await
         .ok_or(Failure::Unauthenticated)?;
+    let reader = perimeter.clone();
     let w = s.warehouse().await;
     let (annee, niveau, code) = {
         let home = &w.hierarchy.units[w.hierarchy.home(&perimeter).unwrap_or(0)];
@@ -167,7 +173,7 @@ async fn start(s: &Arc<Server>, headers: &HeaderMap, p: &ExportParams) -> Result
             j.result = Some(result);
         }
     });
-    Ok(id)
+    Ok((id, reader))
 }
 
 /// A job of the reader's perimeter (another perimeter's job does not exist for them).
@@ -176,9 +182,13 @@ async fn progress_of(s: &Server, headers: &HeaderMap, id: &str) -> Result<Progre
         .perimeter_of(headers)
         .await
         .ok_or(Failure::Unauthenticated)?;
+    progress_for(s, &perimeter, id).await
+}
+
+async fn progress_for(s: &Server, perimeter: &Perimeter, id: &str) -> Result<Progress, Failure> {
     let jobs = s.exports.0.lock().await;
     jobs.get(id)
-        .filter(|j| j.perimeter == perimeter)
+        .filter(|j| &j.perimeter == perimeter)
         .map(|j| j.progress(id))
         .ok_or(Failure::NotFound)
 }
@@ -190,7 +200,7 @@ pub async fn create(
     Form(p): Form<ExportParams>,
 ) -> Response {
     match start(&s, &headers, &p).await {
-        Ok(id) => Redirect::to(&format!("/exports/{id}")).into_response(),
+        Ok((id, _)) => Redirect::to(&format!("/exports/{id}")).into_response(),
         Err(f) => f.page(),
     }
 }
@@ -247,7 +257,7 @@ pub async fn api_create(
     axum::Json(p): axum::Json<ExportParams>,
 ) -> Response {
     let started = match start(&s, &headers, &p).await {
-        Ok(id) => progress_of(&s, &headers, &id).await,
+        Ok((id, perimeter)) => progress_for(&s, &perimeter, &id).await,
         Err(f) => Err(f),
     };
     match started {

@@ -39,8 +39,12 @@ enum Command {
         /// Seconds between two checks for a new warehouse version.
         #[arg(long, default_value_t = 10)]
         rechargement: u64,
-        /// Mark the session cookie `Secure` (when served behind HTTPS).
+        /// Do not mark the session cookie `Secure` (it is by default; only for a plain-HTTP
+        /// host other than localhost, which browsers would refuse it on).
         #[arg(long)]
+        cookie_non_securise: bool,
+        /// Former flag (the cookie is `Secure` by default now); accepted for one release.
+        #[arg(long, hide = true)]
         cookie_securise: bool,
     },
     /// List the indicators and their definitions.
@@ -117,7 +121,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             bind,
             seuil,
             rechargement,
-            cookie_securise,
+            cookie_non_securise,
+            cookie_securise: _,
         } => {
             if seuil < 2 {
                 return Err("le seuil de diffusion doit valoir au moins 2".into());
@@ -132,7 +137,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 public_key,
                 threshold: seuil,
                 reload_every: rechargement,
-                secure_cookie: cookie_securise,
+                secure_cookie: !cookie_non_securise,
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&bind)

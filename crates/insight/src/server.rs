@@ -39,7 +39,8 @@ pub struct Config {
     pub threshold: i64,
     /// Seconds between two checks for a new warehouse version.
     pub reload_every: u64,
-    /// Set the cookie's `Secure` flag (behind HTTPS).
+    /// Set the cookie's `Secure` flag: on by default (browsers accept it on https and on
+    /// localhost); off only for a plain-HTTP host that is not localhost.
     pub secure_cookie: bool,
 }
 
@@ -107,7 +108,15 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
         {
-            return self.check(token).ok().map(|c| (c.role, c.perimetre));
+            // An assertion serves once, as a bearer as at the page login: a copied header
+            // replays nothing (API clients ask the main server for one per call).
+            let c = self.check(token).ok()?;
+            let mut used = self.used.lock().await;
+            used.retain(|_, exp| *exp >= now());
+            if used.insert(c.jti.clone(), c.exp).is_some() {
+                return None;
+            }
+            return Some((c.role, c.perimetre));
         }
         let id = cookie(headers)?;
         let mut sessions = self.sessions.lock().await;

@@ -302,7 +302,10 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
     let r = http(a, "POST", "/connexion", &[], &format!("jeton={t}"));
     assert_eq!(r.status, 303, "{}", r.text());
     let set_cookie = r.headers["set-cookie"].clone();
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("; Secure"),
+        "HttpOnly and Secure by default: {set_cookie}"
+    );
     let cookie = set_cookie.split(';').next().unwrap().to_string();
     assert_eq!(
         http(a, "POST", "/connexion", &[], &format!("jeton={t}")).status,
@@ -336,7 +339,37 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
     // A national pilote (API by assertion): the same table as page, API, CSV and XLSX carries
     // the same suppressed cells and the same figures.
     let t = token(&main_key, "pilote", Perimeter::Nation, 0);
-    let auth = format!("Bearer {t}");
+    // A bearer assertion serves once: each API call carries a new one.
+    let auth = || {
+        format!(
+            "Bearer {}",
+            token(&main_key, "pilote", Perimeter::Nation, 0)
+        )
+    };
+    let once = auth();
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/indicateurs",
+            &[("Authorization", &once)],
+            ""
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/indicateurs",
+            &[("Authorization", &once)],
+            ""
+        )
+        .status,
+        401,
+        "a bearer assertion replayed is refused"
+    );
     let r = http(a, "POST", "/connexion", &[], &format!("jeton={t}"));
     let pilot = r.headers["set-cookie"]
         .split(';')
@@ -349,7 +382,7 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
         "indicateur=jeunes_accompagnes&annee=2026&ventilation=tranche_age&niveau=structure&code=ML-GRENOBLE",
         "indicateur=entrees_cej&annee=2026&ventilation=trimestre&niveau=region&code=Auvergne-Rh%C3%B4ne-Alpes",
     ] {
-        let json = http(a, "GET", &format!("/api/v1/tableau?{q}"), &[("Authorization", &auth)], "");
+        let json = http(a, "GET", &format!("/api/v1/tableau?{q}"), &[("Authorization", &auth())], "");
         assert_eq!(json.status, 200, "{q}: {}", json.text());
         let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
         let g = grid_of_json(&v);
@@ -378,7 +411,7 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
             a,
             "GET",
             "/api/v1/tableau?indicateur=entretiens_individuels&annee=2026&ventilation=tranche_age&niveau=region&code=Auvergne-Rh%C3%B4ne-Alpes",
-            &[("Authorization", &auth)],
+            &[("Authorization", &auth())],
             "",
         )
         .body,
@@ -391,8 +424,9 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
 
     // A whole perimeter as one workbook, built in the background with its progress: every
     // sheet is the API's table (same suppressions); another perimeter cannot see the job.
+    let bearer = auth();
     let json = [
-        ("Authorization", auth.as_str()),
+        ("Authorization", bearer.as_str()),
         ("Content-Type", "application/json"),
     ];
     let r = http(
@@ -410,7 +444,7 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
             a,
             "GET",
             "/api/v1/indicateurs",
-            &[("Authorization", &auth)],
+            &[("Authorization", &auth())],
             "",
         )
         .body,
@@ -429,7 +463,7 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
             a,
             "GET",
             &format!("/api/v1/exports/{id}"),
-            &[("Authorization", &auth)],
+            &[("Authorization", &auth())],
             "",
         );
         assert_eq!(p.status, 200, "{}", p.text());
@@ -481,7 +515,7 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
                 a,
                 "GET",
                 &format!("/api/v1/tableau?{q}"),
-                &[("Authorization", &auth)],
+                &[("Authorization", &auth())],
                 "",
             );
             let g = grid_of_json(&serde_json::from_slice(&api.body).unwrap());
