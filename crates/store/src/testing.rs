@@ -20,7 +20,34 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// The PostgreSQL server for tests, from `PARCOURS_TEST_POSTGRES_URL` (CI sets it).
+/// Says that a test, or part of one, did not run because `env` (`postgres`, `browser`, `smtp`,
+/// `xsd`) is not available here. Where it is required — `PARCOURS_TEST_REQUIRED` lists it
+/// (comma-separated; CI requires them all) — the test fails instead. Otherwise it prints
+/// `SKIP` on stderr and appends a line to the file `PARCOURS_TEST_SKIPS` names, which CI
+/// prints at the end: a skipped test never passes silently.
+pub fn skip(env: &str, what: &str) {
+    let required = std::env::var("PARCOURS_TEST_REQUIRED")
+        .unwrap_or_default()
+        .split(',')
+        .any(|r| r.trim() == env || r.trim() == "all");
+    if required {
+        panic!("{what}: not run, but PARCOURS_TEST_REQUIRED requires {env} here");
+    }
+    eprintln!("SKIP ({env}): {what}");
+    if let Ok(path) = std::env::var("PARCOURS_TEST_SKIPS") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "SKIP ({env}): {what}");
+        }
+    }
+}
+
+/// The PostgreSQL server for tests, from `PARCOURS_TEST_POSTGRES_URL` (CI sets it); without it
+/// the PostgreSQL half of a test is skipped ([`skip`]).
 pub fn postgres_base_url() -> Option<String> {
     std::env::var("PARCOURS_TEST_POSTGRES_URL")
         .ok()

@@ -477,8 +477,9 @@ async fn daily_work_rules_batch_and_dump() {
                     "the schema check can fail"
                 );
             }
-            None => eprintln!(
-                "pain.001 XSD check skipped: set PARCOURS_TEST_PAIN001_XSD (bash .ci/run does)"
+            None => parcours_store::testing::skip(
+                "xsd",
+                "pain.001 against the ISO 20022 schema (set PARCOURS_TEST_PAIN001_XSD; bash .ci/run does)",
             ),
         }
 

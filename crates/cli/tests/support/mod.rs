@@ -51,6 +51,11 @@ pub async fn instances() -> Vec<Instance> {
     let mut v = vec![Instance::new("sqlite").await];
     if testing::postgres_base_url().is_some() {
         v.push(Instance::new("postgres").await);
+    } else {
+        testing::skip(
+            "postgres",
+            "the PostgreSQL half of a storage test (set PARCOURS_TEST_POSTGRES_URL)",
+        );
     }
     v
 }
@@ -571,7 +576,10 @@ pub fn unescape(s: &str) -> String {
 /// PARCOURS_TEST_BROWSER is set (CI sets it); the script prints `done` when every check passed.
 pub fn run_browser_journey(script: &str, done: &str) {
     if std::env::var("PARCOURS_TEST_BROWSER").is_err() {
-        eprintln!("browser journey {script} not run: set PARCOURS_TEST_BROWSER=1 (needs /usr/bin/chromium and `npm ci` in tests/browser)");
+        testing::skip(
+            "browser",
+            &format!("browser journey {script} (set PARCOURS_TEST_BROWSER=1; needs /usr/bin/chromium and `npm ci` in tests/browser)"),
+        );
         return;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

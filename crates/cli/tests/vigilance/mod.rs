@@ -77,7 +77,10 @@ impl SmtpSink {
             Ok(c) => c,
             Err(e) => {
                 assert!(!required, "python3: {e}");
-                eprintln!("SMTP checks skipped: python3 missing (set PARCOURS_TEST_SMTP=1 to require them)");
+                parcours_store::testing::skip(
+                    "smtp",
+                    "alert e-mails through a real SMTP server (python3 missing)",
+                );
                 return None;
             }
         };
@@ -97,7 +100,10 @@ impl SmtpSink {
                     let _ = e.read_to_string(&mut err);
                 }
                 assert!(!required, "SMTP sink did not start: {err}");
-                eprintln!("SMTP checks skipped: aiosmtpd missing (pip install aiosmtpd; set PARCOURS_TEST_SMTP=1 to require them)");
+                parcours_store::testing::skip(
+                    "smtp",
+                    "alert e-mails through a real SMTP server (pip install aiosmtpd)",
+                );
                 None
             }
         }
@@ -1622,7 +1628,10 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn two_instances_on_postgres_share_quota_and_freeze() {
     let Some(_) = parcours_store::testing::postgres_base_url() else {
-        eprintln!("two-instance test not run: set PARCOURS_TEST_POSTGRES_URL");
+        parcours_store::testing::skip(
+            "postgres",
+            "two serve instances on one PostgreSQL (set PARCOURS_TEST_POSTGRES_URL)",
+        );
         return;
     };
     let inst = Instance::new("postgres").await;
