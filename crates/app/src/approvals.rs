@@ -622,7 +622,9 @@ impl App {
         ctx: &Ctx,
         r: &RequestRow,
     ) -> Result<Option<String>> {
-        let payload: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or_default();
+        // A payload that does not parse is an integrity problem, not an empty request.
+        let payload: serde_json::Value =
+            serde_json::from_str(&r.payload).map_err(AppError::internal)?;
         match r.kind.as_str() {
             ACCOUNT_CREATION => {
                 let role = payload_str(&payload, "role")

@@ -38,18 +38,21 @@ pub const REFUSED: &str = "refus";
 pub const FAILED: &str = "echec";
 
 fn canonical(r: &AuditRow) -> Vec<u8> {
-    // A JSON array: deterministic, unambiguous, readable when debugging.
-    serde_json::to_vec(&(
+    // A JSON array: deterministic, unambiguous, readable when debugging. Built as a value and
+    // printed (infallible), byte for byte what serialising the tuple gave: existing chains
+    // still verify (the unit test below pins the form).
+    serde_json::json!([
         r.ts,
-        &r.actor,
-        &r.action,
-        &r.subject,
-        &r.fields,
-        &r.request_id,
-        &r.outcome,
+        r.actor,
+        r.action,
+        r.subject,
+        r.fields,
+        r.request_id,
+        r.outcome,
         r.structure_id,
-    ))
-    .unwrap_or_default()
+    ])
+    .to_string()
+    .into_bytes()
 }
 
 fn link(prev: &[u8], r: &AuditRow, pos: i64) -> Vec<u8> {
@@ -442,5 +445,40 @@ impl VerifyError {
 impl std::fmt::Display for VerifyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parcours_store::audit::AuditRow;
+
+    #[test]
+    fn the_canonical_form_is_the_serialised_tuple() {
+        let r = AuditRow {
+            seq: 7,
+            ts: 1_700_000_000_123_456,
+            actor: "conseillère \"a\"".into(),
+            action: "jeune.lecture".into(),
+            subject: None,
+            fields: "identite,motif:é\u{1}".into(),
+            request_id: "abc".into(),
+            outcome: "ok".into(),
+            structure_id: Some(3),
+            mac: vec![],
+            chain_pos: None,
+            hash: None,
+        };
+        let tuple = serde_json::to_vec(&(
+            r.ts,
+            &r.actor,
+            &r.action,
+            &r.subject,
+            &r.fields,
+            &r.request_id,
+            &r.outcome,
+            r.structure_id,
+        ))
+        .unwrap();
+        assert_eq!(super::canonical(&r), tuple);
     }
 }

@@ -77,6 +77,6 @@ impl App {
             },
         )
         .await?;
-        Ok(assertion::sign(&self.keys.insight_signing, &claims))
+        assertion::sign(&self.keys.insight_signing, &claims).map_err(AppError::internal)
     }
 }

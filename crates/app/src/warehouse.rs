@@ -120,7 +120,7 @@ impl App {
         persons.append(&mut x.persons);
         let guarded = parcours_warehouse::kanon::k_anonymise(&mut persons, k);
         let (report, gone) = (guarded.report, guarded.suppressed);
-        let state = self.seal_export_state(&guarded.generalised);
+        let state = self.seal_export_state(&guarded.generalised)?;
         persons.sort_unstable_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
         steps.lap("k-anonymat");
         for part in &mut x.facts {
@@ -199,10 +199,11 @@ impl App {
         ))
     }
 
-    fn seal_export_state(&self, generalised: &[Person]) -> Vec<u8> {
-        // Serialising plain strings into memory cannot fail.
-        let json = serde_json::to_vec(generalised).unwrap_or_default();
-        self.export_state_key().seal(&json, STATE_AD)
+    fn seal_export_state(&self, generalised: &[Person]) -> Result<Vec<u8>> {
+        // An empty state would make the next export re-read everything as new: an error, not a
+        // silent default.
+        let json = serde_json::to_vec(generalised).map_err(crate::AppError::internal)?;
+        Ok(self.export_state_key().seal(&json, STATE_AD))
     }
 
     fn open_export_state(&self, path: &std::path::Path) -> Vec<Person> {

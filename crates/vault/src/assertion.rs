@@ -57,13 +57,16 @@ pub enum AssertionError {
     TooLong,
     #[error("clé publique invalide")]
     BadKey,
+    #[error("assertion impossible à sérialiser")]
+    Serialise,
 }
 
-/// Signs claims into a token.
-pub fn sign(key: &SigningKey, claims: &Claims) -> String {
-    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
+/// Signs claims into a token (never an empty body: a serialisation failure is an error).
+pub fn sign(key: &SigningKey, claims: &Claims) -> Result<String, AssertionError> {
+    let json = serde_json::to_vec(claims).map_err(|_| AssertionError::Serialise)?;
+    let body = URL_SAFE_NO_PAD.encode(json);
     let sig = key.sign(body.as_bytes());
-    format!("{body}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    Ok(format!("{body}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes())))
 }
 
 /// Checks a token's signature, audience and validity window at `now` (Unix seconds).
@@ -139,12 +142,12 @@ mod tests {
         let k = SigningKey::from_bytes(&[7; 32]);
         let other = SigningKey::from_bytes(&[8; 32]);
         let pk = parse_public_key(&public_key_hex(&k)).unwrap();
-        let t = sign(&k, &claims(1000));
+        let t = sign(&k, &claims(1000)).unwrap();
         assert_eq!(verify(&pk, &t, 1010).unwrap(), claims(1000));
         assert_eq!(verify(&pk, &t, 1061), Err(AssertionError::Expired));
         assert_eq!(verify(&pk, &t, 900), Err(AssertionError::Expired));
         assert_eq!(
-            verify(&pk, &sign(&other, &claims(1000)), 1010),
+            verify(&pk, &sign(&other, &claims(1000)).unwrap(), 1010),
             Err(AssertionError::BadSignature)
         );
         // A forged body with the genuine signature.
@@ -159,13 +162,13 @@ mod tests {
         let mut long = claims(1000);
         long.exp = 1000 + 3600;
         assert_eq!(
-            verify(&pk, &sign(&k, &long), 1010),
+            verify(&pk, &sign(&k, &long).unwrap(), 1010),
             Err(AssertionError::TooLong)
         );
         let mut aud = claims(1000);
         aud.aud = "autre".into();
         assert_eq!(
-            verify(&pk, &sign(&k, &aud), 1010),
+            verify(&pk, &sign(&k, &aud).unwrap(), 1010),
             Err(AssertionError::WrongAudience)
         );
         assert_eq!(verify(&pk, "abc", 1010), Err(AssertionError::Malformed));

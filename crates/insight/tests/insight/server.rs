@@ -112,6 +112,7 @@ fn token(key: &SigningKey, role: &str, perimetre: Perimeter, iat_offset: i64) ->
                 .collect(),
         },
     )
+    .unwrap()
 }
 
 fn start(root: &std::path::Path) -> Server {
