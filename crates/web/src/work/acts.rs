@@ -205,7 +205,7 @@ pub async fn entry_submit(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let e: EntryInput = input(&p);
+    let e: EntryInput = input(&p, &req)?;
     match s.app.add_entry(&ctx, &id, &e).await {
         Ok(_) => Ok(saved(&id)),
         Err(err) => entry_page(&s, &req, &id, &e.kind)
@@ -352,7 +352,7 @@ pub async fn situation_submit(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: SituationInput = input(&p);
+    let i: SituationInput = input(&p, &req)?;
     match s.app.save_situation(&ctx, &id, &i).await {
         Ok(_) => Ok(saved(&id)),
         Err(e) => ActPage::new(
@@ -398,7 +398,7 @@ pub async fn legal_rep_submit(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: LegalRepInput = input(&p);
+    let i: LegalRepInput = input(&p, &req)?;
     match s.app.add_legal_rep(&ctx, &id, &i).await {
         Ok(_) => Ok(saved(&id)),
         Err(e) => legal_rep_page(&req, &id).failed(&req, &p, e),
@@ -511,7 +511,7 @@ pub async fn programme_submit(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: ProgrammeInput = input(&p);
+    let i: ProgrammeInput = input(&p, &req)?;
     match s.app.enter_programme(&ctx, &id, &i).await {
         Ok(_) => Ok(saved(&id)),
         Err(e) => programme_page(&req, &id).failed(&req, &p, e),
@@ -768,7 +768,7 @@ pub async fn allowance_submit(
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
     let version = p.remove("version").and_then(|v| v.parse().ok());
-    let mut i: DecisionInput = input(&p);
+    let mut i: DecisionInput = input(&p, &req)?;
     i.version = version;
     match s.app.decide_allowance(&ctx, &id, &i).await {
         Ok(_) => Ok(saved(&id)),
@@ -878,7 +878,7 @@ pub async fn immersion_submit(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: ImmersionInput = input(&p);
+    let i: ImmersionInput = input(&p, &req)?;
     match s.app.create_immersion(&ctx, &id, &i).await {
         Ok(_) => Ok(saved(&id)),
         Err(e) => immersion_page(&s, &req, &id).await?.failed(&req, &p, e),

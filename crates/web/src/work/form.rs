@@ -53,14 +53,22 @@ pub fn code_error(e: AppError) -> AppError {
     }
 }
 
-/// Turns the posted fields into a use case's input (unknown fields are ignored).
-/// Inputs are structs of strings with `#[serde(default)]`, so this only fails on a field of
-/// another type, which then takes its default.
-pub fn input<T: serde::de::DeserializeOwned + Default>(p: &Posted) -> T {
+/// Turns the posted fields into a use case's input (unknown fields are ignored). Inputs are
+/// structs of strings with `#[serde(default)]`; a form that still does not fit (a field of
+/// another type) is refused with 422, never silently replaced by an empty input.
+pub fn input<T: serde::de::DeserializeOwned + Default>(p: &Posted, req: &Req) -> Result<T, WebError> {
     serde_json::to_value(p)
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default()
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            tracing::warn!(request_id = %req.request_id, error = %e, "formulaire illisible");
+            let mut v = parcours_domain::ValidationErrors::default();
+            v.push(
+                "formulaire",
+                "illisible",
+                "Le formulaire envoyé est illisible : rechargez la page et recommencez.",
+            );
+            WebError::new(v.into(), req)
+        })
 }
 
 #[derive(Debug, Clone)]

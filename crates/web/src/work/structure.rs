@@ -202,7 +202,7 @@ pub async fn company_create(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: CompanyInput = input(&p);
+    let i: CompanyInput = input(&p, &req)?;
     match s.app.create_company(&ctx, &i).await {
         Ok(id) => Ok(see_other(&format!("/entreprises/{id}"))),
         Err(e @ (parcours_app::AppError::Validation(_) | parcours_app::AppError::Conflict(_))) => {
@@ -265,7 +265,7 @@ pub async fn contact_add(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: ContactInput = input(&p);
+    let i: ContactInput = input(&p, &req)?;
     s.app
         .add_contact(&ctx, &id, &i)
         .await
@@ -280,7 +280,7 @@ pub async fn offer_add(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: OfferInput = input(&p);
+    let i: OfferInput = input(&p, &req)?;
     s.app
         .add_offer(&ctx, &id, &i)
         .await
@@ -334,7 +334,7 @@ pub async fn workshop_create(
     Form(p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let i: WorkshopInput = input(&p);
+    let i: WorkshopInput = input(&p, &req)?;
     match s.app.create_workshop(&ctx, &i).await {
         Ok(_) => Ok(see_other("/ateliers")),
         Err(parcours_app::AppError::Validation(v)) => {
