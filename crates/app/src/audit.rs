@@ -195,7 +195,7 @@ impl App {
                 if self.entry_mac(r) != r.mac {
                     // Never seal a forged entry; `audit verify` names it.
                     tx.commit().await?;
-                    return Err(AppError::Refused(format!(
+                    return Err(AppError::Integrity(format!(
                         "entrée d'audit n° {} falsifiée : scellement arrêté",
                         r.seq
                     )));

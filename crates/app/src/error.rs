@@ -41,8 +41,20 @@ pub enum AppError {
     Conflict(String),
     #[error("le dossier a été modifié entre-temps : rechargez-le avant de l'enregistrer")]
     Stale,
+    /// A business rule or an operator's request refused, in words for people.
     #[error("{0}")]
     Refused(String),
+    /// Stored data failed an integrity check (a forged audit entry, a ciphertext that does not
+    /// open): never a user's mistake; the detail goes to the log.
+    #[error("contrôle d'intégrité en échec : {0}")]
+    Integrity(String),
+    /// A file or directory of the instance could not be read or written.
+    #[error("{what} : {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("erreur interne")]
     Internal(String),
 }
@@ -66,12 +78,25 @@ impl AppError {
             AppError::Conflict(_) => "conflit",
             AppError::Stale => "version_perimee",
             AppError::Refused(_) => "refuse",
+            AppError::Integrity(_) => "integrite",
+            AppError::Io { .. } => "fichier",
             AppError::Internal(_) => "erreur_interne",
         }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> AppError {
         AppError::Internal(e.to_string())
+    }
+
+    /// A file error, with what was being done (kept as the error's source).
+    pub fn io(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> AppError {
+        AppError::Io {
+            what: what.into(),
+            source: Box::new(source),
+        }
     }
 }
 

@@ -177,7 +177,7 @@ impl Keys {
 /// company contacts' data keys, see [`WrappedKeys::ALL`]) is re-wrapped in one transaction; field ciphertexts are untouched. The new key is
 /// written next to the old file first (`<file>.new`, 0600), then renamed over it once the
 /// database is committed, so a crash leaves a recoverable state (see [`recover_interrupted`]).
-pub async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
+pub(crate) async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
     let old = MasterKey::load(key_file).map_err(|e| AppError::Refused(e.to_string()))?;
     let old_version = old.version();
     // Proves the old key is right before touching anything.
@@ -219,8 +219,41 @@ pub async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
         }
     }
     tx.commit().await?;
-    std::fs::rename(&new_path, key_file).map_err(AppError::internal)?;
+    std::fs::rename(&new_path, key_file)
+        .map_err(|e| AppError::io(format!("fichier de clé {}", key_file.display()), e))?;
     Ok((old_version + 1, count))
+}
+
+impl crate::App {
+    /// `parcours keys rotate`: [`rotate`], then its audit entry in a transaction of its own —
+    /// the outcome as it happened (`ok` with the new version and the number of keys, or
+    /// `echec`), never assumed by the caller.
+    pub async fn rotate_master_key(&self, ctx: &crate::Ctx, key_file: &Path) -> Result<(u32, u64)> {
+        let result = rotate(&self.store, key_file).await;
+        let fields = match &result {
+            Ok((version, count)) => format!("version:{version},cles:{count}"),
+            Err(e) => format!("erreur:{}", e.code()),
+        };
+        let mut tx = self.store.begin().await?;
+        self.audit(
+            &mut tx,
+            ctx,
+            crate::audit::Event {
+                action: "cles.rotation",
+                subject: None,
+                fields: &fields,
+                outcome: if result.is_ok() {
+                    crate::audit::OK
+                } else {
+                    crate::audit::FAILED
+                },
+                structure_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        result
+    }
 }
 
 pub fn pending_path(key_file: &Path) -> std::path::PathBuf {

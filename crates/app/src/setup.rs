@@ -52,12 +52,8 @@ impl Location {
 
 /// Creates a new instance: schema, master key file (0600, never overwritten), keyring.
 pub async fn init(loc: &Location) -> Result<App> {
-    std::fs::create_dir_all(&loc.data_dir).map_err(|e| {
-        AppError::Refused(format!(
-            "dossier de données {} : {e}",
-            loc.data_dir.display()
-        ))
-    })?;
+    std::fs::create_dir_all(&loc.data_dir)
+        .map_err(|e| AppError::io(format!("dossier de données {}", loc.data_dir.display()), e))?;
     #[cfg(unix)]
     {
         // Database, WAL and key files are for the service account only.

@@ -78,7 +78,7 @@ impl App {
                     && m.k == k
             })
         };
-        let io = |e: files::FileError| crate::AppError::Refused(e.to_string());
+        let io = |e: files::FileError| crate::AppError::io("entrepôt", e);
         let started_at = ctx.now.timestamp();
         let (mode, persons_in, mut x, affected) = match &previous {
             None => (

@@ -46,14 +46,16 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StepUpRequired => StatusCode::FORBIDDEN,
         AppError::Refused(_) => StatusCode::BAD_REQUEST,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Internal(_) | AppError::Integrity(_) | AppError::Io { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
 /// The French message shown for an error (never internal details).
 pub fn message(e: &AppError) -> String {
     match e {
-        AppError::Internal(_) => "Erreur interne. Le problème a été enregistré ; communiquez la référence ci-dessous à l'assistance.".into(),
+        AppError::Internal(_) | AppError::Integrity(_) | AppError::Io { .. } => "Erreur interne. Le problème a été enregistré ; communiquez la référence ci-dessous à l'assistance.".into(),
         AppError::Validation(v) => format!("Certains champs sont à corriger : {v}"),
         AppError::NotFound => "Dossier ou page introuvable.".into(),
         AppError::Forbidden => "Votre rôle ne donne pas accès à cette page.".into(),
@@ -106,8 +108,14 @@ pub fn render<T: Template>(t: &T) -> Response {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let st = status(&self.error);
-        if let AppError::Internal(detail) = &self.error {
-            tracing::error!(request_id = %self.request_id, detail = %detail, "erreur interne");
+        match &self.error {
+            AppError::Internal(detail) | AppError::Integrity(detail) => {
+                tracing::error!(request_id = %self.request_id, detail = %detail, code = self.error.code(), "erreur interne");
+            }
+            e @ AppError::Io { .. } => {
+                tracing::error!(request_id = %self.request_id, detail = %e, "erreur de fichier");
+            }
+            _ => {}
         }
         if self.api {
             let mut body = json!({

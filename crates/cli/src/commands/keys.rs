@@ -18,28 +18,10 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
         .await
         .map_err(super::explain)?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-    let (version, count) = parcours_app::keys::rotate(&app.store, &loc.key_file)
+    let (version, count) = app
+        .rotate_master_key(&ctx, &loc.key_file)
         .await
         .map_err(super::explain)?;
-    let mut tx = app
-        .store
-        .begin()
-        .await
-        .map_err(|e| super::explain(e.into()))?;
-    app.audit(
-        &mut tx,
-        &ctx,
-        parcours_app::audit::Event {
-            action: "cles.rotation",
-            subject: None,
-            fields: "",
-            outcome: "ok",
-            structure_id: None,
-        },
-    )
-    .await
-    .map_err(super::explain)?;
-    tx.commit().await.map_err(|e| super::explain(e.into()))?;
     super::seal(&app).await?;
     println!("Clé maîtresse passée en version {version} : {count} clé(s) de personne (dossiers, contacts d'entreprise) et le trousseau ré-enveloppés.");
     println!(

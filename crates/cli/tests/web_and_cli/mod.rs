@@ -404,6 +404,20 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
         );
         let app = inst.app().await;
         assert_eq!(app.keys.master.version(), 2);
+        {
+            let mut conn = app.store.acquire().await.unwrap();
+            let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+                .await
+                .unwrap();
+            assert!(
+                log.iter().any(|e| e.action == "cles.rotation"
+                    && e.outcome == "ok"
+                    && e.fields == "version:2,cles:13"
+                    && e.actor.starts_with("operateur-cli:")),
+                "{}: the rotation audits itself, with what it did",
+                inst.backend
+            );
+        }
         let mut c = Client::new(app.clone());
         c.login("conseiller.a", Some(&secret), 1).await;
         assert_eq!(

@@ -56,7 +56,10 @@ pub fn code_error(e: AppError) -> AppError {
 /// Turns the posted fields into a use case's input (unknown fields are ignored). Inputs are
 /// structs of strings with `#[serde(default)]`; a form that still does not fit (a field of
 /// another type) is refused with 422, never silently replaced by an empty input.
-pub fn input<T: serde::de::DeserializeOwned + Default>(p: &Posted, req: &Req) -> Result<T, WebError> {
+pub fn input<T: serde::de::DeserializeOwned + Default>(
+    p: &Posted,
+    req: &Req,
+) -> Result<T, WebError> {
     serde_json::to_value(p)
         .and_then(serde_json::from_value)
         .map_err(|e| {
