@@ -48,6 +48,10 @@ pub enum AppError {
     /// open): never a user's mistake; the detail goes to the log.
     #[error("contrôle d'intégrité en échec : {0}")]
     Integrity(String),
+    /// The master key file: missing, too open, malformed, or not to be overwritten (the
+    /// operator's business; its message says what to do).
+    #[error(transparent)]
+    KeyFile(#[from] parcours_vault::KeyFileError),
     /// A file or directory of the instance could not be read or written.
     #[error("{what} : {source}")]
     Io {
@@ -80,6 +84,7 @@ impl AppError {
             AppError::Refused(_) => "refuse",
             AppError::Integrity(_) => "integrite",
             AppError::Io { .. } => "fichier",
+            AppError::KeyFile(_) => "fichier_de_cle",
             AppError::Internal(_) => "erreur_interne",
         }
     }

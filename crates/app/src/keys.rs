@@ -178,14 +178,10 @@ impl Keys {
 /// written next to the old file first (`<file>.new`, 0600), then renamed over it once the
 /// database is committed, so a crash leaves a recoverable state (see [`recover_interrupted`]).
 pub(crate) async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)> {
-    let old = MasterKey::load(key_file).map_err(|e| AppError::Refused(e.to_string()))?;
+    let old = MasterKey::load(key_file)?;
     let old_version = old.version();
     // Proves the old key is right before touching anything.
-    Keys::load(
-        store,
-        MasterKey::load(key_file).map_err(|e| AppError::Refused(e.to_string()))?,
-    )
-    .await?;
+    Keys::load(store, MasterKey::load(key_file)?).await?;
     let new = MasterKey::generate(old_version + 1);
     let new_path = pending_path(key_file);
     if new_path.exists() {
@@ -194,8 +190,7 @@ pub(crate) async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)>
             new_path.display()
         )));
     }
-    new.write_new(&new_path)
-        .map_err(|e| AppError::Refused(e.to_string()))?;
+    new.write_new(&new_path)?;
     let mut tx = store.begin().await?;
     for (purpose, w) in keyring::all(&mut tx).await? {
         let k = old.unwrap_key(&w, &ctx(&purpose))?;
@@ -269,7 +264,7 @@ pub async fn recover_interrupted(store: &Store, key_file: &Path) -> Result<bool>
     if !pending.exists() {
         return Ok(false);
     }
-    let candidate = MasterKey::load(&pending).map_err(|e| AppError::Refused(e.to_string()))?;
+    let candidate = MasterKey::load(&pending)?;
     if Keys::load(store, candidate).await.is_ok() {
         std::fs::rename(&pending, key_file).map_err(AppError::internal)?;
         return Ok(true);

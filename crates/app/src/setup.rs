@@ -67,9 +67,7 @@ pub async fn init(loc: &Location) -> Result<App> {
         return Err(AppError::Refused("cette base est déjà initialisée".into()));
     }
     let master = MasterKey::generate(1);
-    master
-        .write_new(&loc.key_file)
-        .map_err(|e| AppError::Refused(e.to_string()))?;
+    master.write_new(&loc.key_file)?;
     let keys = Keys::create(&store, master).await?;
     let public = loc.data_dir.join("audit-public.key");
     std::fs::write(&public, format!("{}\n", keys.audit_public_hex()))
@@ -91,7 +89,7 @@ pub async fn open(loc: &Location) -> Result<App> {
     if keys::recover_interrupted(&store, &loc.key_file).await? {
         tracing::warn!("rotation de clé interrompue terminée : nouveau fichier de clé en place");
     }
-    let master = MasterKey::load(&loc.key_file).map_err(|e| AppError::Refused(e.to_string()))?;
+    let master = MasterKey::load(&loc.key_file)?;
     let keys = Keys::load(&store, master).await?;
     let app = App::new(store, keys, Some(loc.checkpoint_log()));
     app.load_thresholds().await?;

@@ -46,16 +46,17 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StepUpRequired => StatusCode::FORBIDDEN,
         AppError::Refused(_) => StatusCode::BAD_REQUEST,
-        AppError::Internal(_) | AppError::Integrity(_) | AppError::Io { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        AppError::Internal(_)
+        | AppError::Integrity(_)
+        | AppError::Io { .. }
+        | AppError::KeyFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 /// The French message shown for an error (never internal details).
 pub fn message(e: &AppError) -> String {
     match e {
-        AppError::Internal(_) | AppError::Integrity(_) | AppError::Io { .. } => "Erreur interne. Le problème a été enregistré ; communiquez la référence ci-dessous à l'assistance.".into(),
+        AppError::Internal(_) | AppError::Integrity(_) | AppError::Io { .. } | AppError::KeyFile(_) => "Erreur interne. Le problème a été enregistré ; communiquez la référence ci-dessous à l'assistance.".into(),
         AppError::Validation(v) => format!("Certains champs sont à corriger : {v}"),
         AppError::NotFound => "Dossier ou page introuvable.".into(),
         AppError::Forbidden => "Votre rôle ne donne pas accès à cette page.".into(),
@@ -112,7 +113,7 @@ impl IntoResponse for WebError {
             AppError::Internal(detail) | AppError::Integrity(detail) => {
                 tracing::error!(request_id = %self.request_id, detail = %detail, code = self.error.code(), "erreur interne");
             }
-            e @ AppError::Io { .. } => {
+            e @ (AppError::Io { .. } | AppError::KeyFile(_)) => {
                 tracing::error!(request_id = %self.request_id, detail = %e, "erreur de fichier");
             }
             _ => {}
