@@ -179,3 +179,134 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     };
     (StatusCode::NOT_FOUND, render(&page)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The error mapping, on its own: every variant's status and stable code, and no internal
+    //! detail in what a person or a program receives.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use axum::body::to_bytes;
+
+    fn req(api: bool) -> Req {
+        Req {
+            request_id: "req-123".into(),
+            client: String::new(),
+            session: None,
+            now: chrono::Utc::now(),
+            api,
+        }
+    }
+
+    fn every_variant() -> Vec<(AppError, StatusCode, &'static str)> {
+        let mut v = parcours_domain::ValidationErrors::default();
+        v.push("nom", "requis", "Le nom est obligatoire.");
+        vec![
+            (
+                AppError::Validation(v),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+            ),
+            (AppError::NotFound, StatusCode::NOT_FOUND, "introuvable"),
+            (AppError::Forbidden, StatusCode::FORBIDDEN, "interdit"),
+            (
+                AppError::Unauthenticated,
+                StatusCode::UNAUTHORIZED,
+                "non_authentifie",
+            ),
+            (
+                AppError::InvalidCode,
+                StatusCode::UNAUTHORIZED,
+                "code_invalide",
+            ),
+            (
+                AppError::Throttled,
+                StatusCode::TOO_MANY_REQUESTS,
+                "trop_de_tentatives",
+            ),
+            (AppError::Frozen, StatusCode::LOCKED, "compte_gele"),
+            (
+                AppError::Busy,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serveur_occupe",
+            ),
+            (
+                AppError::StepUpRequired,
+                StatusCode::FORBIDDEN,
+                "confirmation_requise",
+            ),
+            (
+                AppError::Conflict("déjà".into()),
+                StatusCode::CONFLICT,
+                "conflit",
+            ),
+            (
+                AppError::Refused("non".into()),
+                StatusCode::BAD_REQUEST,
+                "refuse",
+            ),
+            (
+                AppError::Internal("SELECT secret FROM x".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "erreur_interne",
+            ),
+            (
+                AppError::Integrity("entrée n° 42 falsifiée".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "integrite",
+            ),
+            (
+                AppError::io(
+                    "/srv/parcours/entrepot",
+                    std::io::Error::other("disque plein"),
+                ),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "fichier",
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn each_error_has_its_status_code_and_hides_internal_details() {
+        for (e, st, code) in every_variant() {
+            assert_eq!(status(&e), st, "{code}");
+            assert_eq!(e.code(), code);
+            let internal = st == StatusCode::INTERNAL_SERVER_ERROR;
+            let detail = e.to_string();
+            let r = WebError::new(e, &req(true)).into_response();
+            assert_eq!(r.status(), st, "{code}");
+            let body: serde_json::Value =
+                serde_json::from_slice(&to_bytes(r.into_body(), usize::MAX).await.unwrap())
+                    .unwrap();
+            assert_eq!(body["code"], code);
+            assert_eq!(body["request_id"], "req-123");
+            let message = body["message"].as_str().unwrap();
+            assert!(!message.is_empty());
+            if internal {
+                for secret in ["SELECT", "42", "/srv", "disque"] {
+                    assert!(
+                        !message.contains(secret),
+                        "{code}: internal detail in the answer: {message} ({detail})"
+                    );
+                }
+            }
+            if code == "validation" {
+                assert_eq!(body["champs"][0]["field"], "nom", "{body}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_get_a_french_page_and_the_login_page_for_no_session() {
+        let r = WebError::new(AppError::Unauthenticated, &req(false)).into_response();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/connexion");
+        let r = WebError::new(AppError::Internal("détail".into()), &req(false)).into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let html =
+            String::from_utf8(to_bytes(r.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("req-123") && html.contains("Erreur interne"));
+        assert!(!html.contains("détail"));
+    }
+}
