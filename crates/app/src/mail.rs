@@ -147,7 +147,7 @@ impl App {
                             Some(now + (30i64 << attempts.min(7)).min(3600)),
                         )
                     };
-                    tracing::warn!(alerte = %a.id, tentative = attempts, erreur = %e, "courriel d'alerte non remis");
+                    tracing::warn!(alert = %a.id, attempt = attempts, error = %e, "courriel d'alerte non remis");
                     v::alert_mail_outcome(&mut tx, &a.id, status, Some(&e), next).await?;
                     failed += 1;
                 }

@@ -855,7 +855,7 @@ impl App {
             },
         )
         .await?;
-        tracing::warn!(compte = %login, motif = kind, "compte gelé");
+        tracing::warn!(account = %login, reason = kind, "compte gelé");
         Ok(())
     }
 

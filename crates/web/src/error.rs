@@ -100,7 +100,7 @@ pub fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
-            tracing::error!(erreur = %e, "rendu de page impossible");
+            tracing::error!(error = %e, "rendu de page impossible");
             (StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne.").into_response()
         }
     }

@@ -280,7 +280,7 @@ pub async fn serve(
                 continue;
             };
             if let Err(e) = sealer.seal_audit(chrono::Utc::now()).await {
-                tracing::error!(erreur = %e, "scellement du journal d'audit en échec");
+                tracing::error!(error = %e, "scellement du journal d'audit en échec");
             }
             n += 1;
             if n.is_multiple_of(600) {
@@ -299,7 +299,7 @@ pub async fn serve(
                 .deliver_alert_mails(chrono::Utc::now().timestamp())
                 .await
             {
-                tracing::error!(erreur = %e, "envoi des courriels d'alerte en échec");
+                tracing::error!(error = %e, "envoi des courriels d'alerte en échec");
             }
         }
     });

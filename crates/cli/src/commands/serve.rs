@@ -96,15 +96,15 @@ impl ExportSchedule {
                     Ok(x) => tracing::info!(
                         version = %x.dir.display(),
                         mode = x.mode,
-                        relus = x.reread,
-                        mois_ecrits = x.months_written,
-                        mois_repris = x.months_reused,
-                        mois_relus = x.months_read,
-                        personnes = x.report.persons_out,
-                        faits = x.facts,
+                        reread = x.reread,
+                        months_written = x.months_written,
+                        months_reused = x.months_reused,
+                        months_read = x.months_read,
+                        persons = x.report.persons_out,
+                        facts = x.facts,
                         "entrepôt exporté"
                     ),
-                    Err(e) => tracing::error!(erreur = %e, "export de l'entrepôt en échec"),
+                    Err(e) => tracing::error!(error = %e, "export de l'entrepôt en échec"),
                 }
             }
         });
