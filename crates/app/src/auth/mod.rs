@@ -34,7 +34,6 @@ use parcours_domain::Role;
 use parcours_store::accounts::{self as acc, AccountRow};
 
 use passwords::{verify_password, DUMMY_HASH};
-use totp::totp_ad;
 
 use crate::audit::{Event, FAILED, OK, REFUSED};
 use crate::{Actor, App, AppError, Ctx, Principal, Result};
@@ -331,21 +330,8 @@ impl App {
                 "Votre structure exige la clé d'accès : utilisez « Se connecter avec ma clé d'accès ».".into(),
             ));
         }
-        self.count_code_attempt(ctx, &account).await?;
-        let sealed = account
-            .totp_secret
-            .clone()
-            .ok_or(AppError::Unauthenticated)?;
-        let secret = self.keys.accounts.open(&sealed, &totp_ad(account.id))?;
-        if self
-            .check_and_consume(&account, &secret, code, ctx)
-            .await?
-            .is_none()
-        {
-            return Err(self
-                .second_factor_failed(ctx, &account, "connexion.second_facteur")
-                .await?);
-        }
+        self.verify_enrolled_code(ctx, &account, code, "connexion.second_facteur")
+            .await?;
         self.finish_login(
             ctx,
             session,

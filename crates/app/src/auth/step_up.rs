@@ -4,7 +4,6 @@
 use parcours_domain::ValidationErrors;
 use parcours_store::accounts as acc;
 
-use super::totp::totp_ad;
 use super::{SessionInfo, STAGE_AUTH, STEP_UP_S};
 use crate::audit::{Event, OK, REFUSED};
 use crate::{Actor, App, AppError, Ctx, Result};
@@ -15,21 +14,8 @@ impl App {
     /// login code.
     pub async fn confirm_factor(&self, ctx: &Ctx, session: &SessionInfo, code: &str) -> Result<()> {
         let account = self.session_account(session, STAGE_AUTH).await?;
-        self.count_code_attempt(ctx, &account).await?;
-        let sealed = account
-            .totp_secret
-            .clone()
-            .ok_or(AppError::Unauthenticated)?;
-        let secret = self.keys.accounts.open(&sealed, &totp_ad(account.id))?;
-        if self
-            .check_and_consume(&account, &secret, code, ctx)
-            .await?
-            .is_none()
-        {
-            return Err(self
-                .second_factor_failed(ctx, &account, "confirmation.second_facteur")
-                .await?);
-        }
+        self.verify_enrolled_code(ctx, &account, code, "confirmation.second_facteur")
+            .await?;
         let mut tx = self.store.begin().await?;
         acc::session_set_factor(&mut tx, &session.token_hash, ctx.now.timestamp()).await?;
         acc::throttle_clear(&mut tx, &self.keys.login_key(&account.login)).await?;

@@ -32,6 +32,31 @@ pub struct Enrolment {
 }
 
 impl App {
+    /// Checks a code against an account's enrolled secret: the attempt counted before the
+    /// check (throttled), the time step consumed, a failure audited as `action`.
+    pub(crate) async fn verify_enrolled_code(
+        &self,
+        ctx: &Ctx,
+        account: &AccountRow,
+        code: &str,
+        action: &str,
+    ) -> Result<()> {
+        self.count_code_attempt(ctx, account).await?;
+        let sealed = account
+            .totp_secret
+            .clone()
+            .ok_or(AppError::Unauthenticated)?;
+        let secret = self.keys.accounts.open(&sealed, &totp_ad(account.id))?;
+        if self
+            .check_and_consume(account, &secret, code, ctx)
+            .await?
+            .is_none()
+        {
+            return Err(self.second_factor_failed(ctx, account, action).await?);
+        }
+        Ok(())
+    }
+
     /// Checks a code against a secret for steps t-1, t, t+1 and consumes the matching step.
     pub(crate) async fn check_and_consume(
         &self,
