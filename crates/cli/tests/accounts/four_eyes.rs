@@ -675,3 +675,166 @@ async fn a_nir_is_validated_masked_and_revealed_on_demand() {
 fn passkeys_journey_in_headless_chromium() {
     run_browser_journey("passkeys.mjs", "passkeys journey passed");
 }
+
+/// Every kind of request, the same three refusals: its requester, a directeur of another
+/// structure, and anyone after expiry (the December 2025 lesson applies to each of them).
+#[tokio::test]
+async fn every_kind_of_request_refuses_its_requester_another_structure_and_late_approval() {
+    for inst in instances().await {
+        let b = inst.backend;
+        inst.standard();
+        ml_b_structure(&inst);
+        inst.add_user("directrice.a", "directeur", Some("ML-A"));
+        inst.add_user("directeur.a2", "directeur", Some("ML-A"));
+        inst.add_user("directeur.b", "directeur", Some("ML-B"));
+        inst.add_user("conseiller.gel", "conseiller", Some("ML-A"));
+        let app = inst.app().await;
+        let mut da = Client::new(app.clone());
+        da.login("directrice.a", None, 0).await;
+        let mut db = Client::new(app.clone());
+        db.login("directeur.b", None, 0).await;
+        let mut da2 = Client::new(app.clone());
+        da2.login("directeur.a2", None, 0).await;
+        let mut cons = Client::new(app.clone());
+        cons.login("conseiller.a", None, 0).await;
+        Client::new(app.clone())
+            .login("conseiller.gel", None, 0)
+            .await;
+        // A dossier for the IBAN, a frozen account for the unfreeze.
+        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
+            .format("%Y-%m-%d")
+            .to_string();
+        let r = cons
+            .json(
+                Method::POST,
+                "/api/v1/jeunes",
+                json!({"nom": "Quémeneur", "prenom": "Aël", "date_naissance": birth, "sexe": "M"}),
+            )
+            .await;
+        let jeune = r.json()["id"].as_str().unwrap().to_string();
+        inst.sql(
+            &app,
+            "UPDATE accounts SET frozen_at = 1, frozen_reason = 'essai' WHERE login = 'conseiller.gel'",
+        )
+        .await;
+        let month = chrono::Utc::now().format("%Y-%m").to_string();
+        let asks: Vec<(&str, Method, String, Value)> = vec![
+            (
+                "compte.creation",
+                Method::POST,
+                "/api/v1/comptes".into(),
+                json!({"identifiant": "nouvelle.a", "role": "conseiller", "structure": "ML-A", "motif": "arrivée"}),
+            ),
+            (
+                "compte.role",
+                Method::POST,
+                "/api/v1/comptes/conseiller.a/role".into(),
+                json!({"role": "directeur", "structure": "ML-A", "motif": "promotion"}),
+            ),
+            (
+                "compte.reinitialisation",
+                Method::POST,
+                "/api/v1/comptes/conseiller.a/reinitialisation".into(),
+                json!({"motif": "téléphone perdu"}),
+            ),
+            (
+                "compte.degel",
+                Method::POST,
+                "/api/v1/comptes/conseiller.gel/degel".into(),
+                json!({"motif": "vérifié par téléphone"}),
+            ),
+            (
+                "iban",
+                Method::PUT,
+                format!("/api/v1/jeunes/{jeune}/iban"),
+                json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "motif": "premier versement"}),
+            ),
+            (
+                "lot.ibans",
+                Method::POST,
+                "/api/v1/allocations/lot/demande".into(),
+                json!({"mois": month, "format": "csv", "motif": "versement du mois"}),
+            ),
+        ];
+        for (kind, method, uri, body) in asks {
+            let r = da.json(method, &uri, body).await;
+            assert!(r.status.is_success(), "{b}: {kind}: {}", r.body);
+        }
+        let list = da2.get("/api/v1/demandes").await.json();
+        let pending: Vec<(String, String)> = list["demandes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["status"] == "en_attente" && d["requested_by"] == "directrice.a")
+            .map(|d| {
+                (
+                    d["kind"].as_str().unwrap().to_string(),
+                    d["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let kinds: std::collections::BTreeSet<&str> =
+            pending.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kinds.len(), 6, "{b}: one request of each kind: {kinds:?}");
+        for (kind, id) in &pending {
+            let r = decide(&mut da, id, "approbation", "").await;
+            assert_eq!(
+                r.status,
+                StatusCode::BAD_REQUEST,
+                "{b}: {kind} by its requester: {}",
+                r.body
+            );
+            let r = decide(&mut db, id, "approbation", "").await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{b}: {kind} by another structure: {}",
+                r.body
+            );
+        }
+        inst.sql(&app, "UPDATE requests SET expires_at = 1").await;
+        for (kind, id) in &pending {
+            let r = decide(&mut da2, id, "approbation", "").await;
+            assert_eq!(
+                r.status,
+                StatusCode::CONFLICT,
+                "{b}: {kind} after expiry: {}",
+                r.body
+            );
+        }
+        // Nothing happened: no account, no role, the freeze holds, the IBAN waits.
+        assert_eq!(
+            login_status(&app, "nouvelle.a").await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            cons.get("/api/v1/alertes").await.status,
+            StatusCode::FORBIDDEN,
+            "{b}: still a conseiller"
+        );
+        assert_eq!(
+            login_status(&app, "conseiller.gel").await,
+            StatusCode::LOCKED
+        );
+        let d = cons
+            .get(&format!("/api/v1/jeunes/{jeune}/dossier"))
+            .await
+            .json();
+        assert_eq!(d["bank"]["waiting"], true, "{b}");
+    }
+}
+
+fn ml_b_structure(inst: &Instance) {
+    inst.ok(&[
+        "structure",
+        "add",
+        "--code",
+        "ML-B",
+        "--name",
+        "Mission Locale B",
+        "--departement",
+        "13",
+        "--region",
+        "Provence-Alpes-Côte d'Azur",
+    ]);
+}
