@@ -1,0 +1,176 @@
+//! Money: the allowance of a month (computed, then decided) and the IBAN (sensitive tier).
+
+use super::{back, saved};
+use crate::error::WebError;
+use crate::request::Req;
+use crate::work::form::{code_error, field, input, opts, posted_ctx, ActPage, Posted};
+use crate::work::{safe_id, PageResult};
+use crate::AppState;
+use axum::extract::Path;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::Form;
+use parcours_app::allowances::DecisionInput;
+use parcours_domain::situation::format_euros;
+use parcours_domain::vocab::AllowanceDecision;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct MonthQuery {
+    #[serde(default)]
+    mois: String,
+    #[serde(default)]
+    revenus: String,
+    #[serde(default)]
+    montant_demande: String,
+}
+
+async fn allowance_page(
+    s: &AppState,
+    req: &Req,
+    id: &str,
+    q: &MonthQuery,
+) -> Result<ActPage, WebError> {
+    let ctx = req.authenticated()?;
+    let month = if q.mois.is_empty() {
+        req.now.format("%Y-%m").to_string()
+    } else {
+        q.mois.clone()
+    };
+    let mut page = ActPage::new(
+        req,
+        format!("Allocation de {month}"),
+        back(id),
+        format!("/jeunes/{}/allocation", safe_id(id)),
+        vec![
+            field("revenus", "Revenus du mois (€)", "text").value(q.revenus.clone()).hint("CEJ : revenus d'activité (300 € non pris en compte) ; PACEA : autres ressources").autofocus(),
+            field("montant_demande", "Montant demandé (PACEA, €)", "text").value(q.montant_demande.clone()),
+            field("decision", "Décision", "text").options(opts(AllowanceDecision::ALL, AllowanceDecision::code, AllowanceDecision::label)).value("attribuee").required(),
+            field("montant_reduit", "Montant réduit (€)", "text").hint("Seulement pour une réduction"),
+            field("motif", "Motif", "textarea").hint("Obligatoire pour une réduction ou une suspension (engagements non respectés…)"),
+        ],
+    );
+    page.hidden.push((
+        "mois".into(),
+        month
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '-')
+            .collect(),
+    ));
+    page.submit = "Enregistrer la décision";
+    page.info_title = "Calcul selon les règles".into();
+    match s
+        .app
+        .preview_allowance(&ctx, id, &month, &q.revenus, &q.montant_demande)
+        .await
+    {
+        Ok(ent) => {
+            page.info = ent
+                .steps
+                .into_iter()
+                .map(|st| (st.label, st.value))
+                .collect();
+            page.info
+                .push(("Montant calculé".into(), format_euros(ent.computed_cents)));
+            page.info.extend(
+                ent.sources
+                    .iter()
+                    .map(|src| ("Source".to_string(), src.to_string())),
+            );
+            if let Some(a) = &ent.current {
+                page.hidden.push(("version".into(), a.version.to_string()));
+                page.info.push((
+                    "Décision en vigueur".into(),
+                    format!(
+                        "{} : {} (par {})",
+                        a.decision_label,
+                        format_euros(a.amount_cents),
+                        a.author
+                    ),
+                ));
+            }
+        }
+        Err(parcours_app::AppError::Refused(m)) => page.general_error = Some(m),
+        Err(parcours_app::AppError::Validation(v)) => page.general_error = Some(v.to_string()),
+        Err(e) => return Err(WebError::new(e, req)),
+    }
+    Ok(page)
+}
+
+pub async fn allowance_form(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Query(q): Query<MonthQuery>,
+) -> PageResult {
+    Ok(allowance_page(&s, &req, &id, &q).await?.respond())
+}
+
+pub async fn allowance_submit(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(mut p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let version = p.remove("version").and_then(|v| v.parse().ok());
+    let mut i: DecisionInput = input(&p, &req)?;
+    i.version = version;
+    match s.app.decide_allowance(&ctx, &id, &i).await {
+        Ok(_) => Ok(saved(&id)),
+        Err(e) => {
+            let q = MonthQuery {
+                mois: i.mois.clone(),
+                revenus: i.revenus.clone(),
+                montant_demande: i.montant_demande.clone(),
+            };
+            allowance_page(&s, &req, &id, &q).await?.failed(&req, &p, e)
+        }
+    }
+}
+
+fn iban_page(req: &Req, id: &str) -> ActPage {
+    ActPage::new(
+        req,
+        "IBAN pour le versement de l'allocation",
+        back(id),
+        format!("/jeunes/{}/iban", safe_id(id)),
+        vec![
+            field("iban", "IBAN", "text").required().autofocus().hint("Chiffré à part ; il ne sera plus jamais affiché, seulement transmis dans le lot de paiement, une fois approuvé par la direction"),
+            field("bic", "BIC", "text"),
+            field("motif", "Motif", "text").required().hint("Premier versement, changement de banque signalé par le jeune…"),
+            field("code", "Code de votre application d'authentification", "text").hint("Opération sensible : votre code, sauf si vous l'avez saisi il y a moins de 5 minutes"),
+        ],
+    )
+}
+
+pub async fn iban_form(req: Req, Path(id): Path<String>) -> PageResult {
+    req.authenticated()?;
+    Ok(iban_page(&req, &id).respond())
+}
+
+pub async fn iban_submit(
+    State(s): State<AppState>,
+    req: Req,
+    Path(id): Path<String>,
+    Form(p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let g = |k: &str| p.get(k).cloned().unwrap_or_default();
+    let mut p2 = p.clone();
+    // Never echo an IBAN or a code back into a page.
+    p2.remove("iban");
+    p2.remove("code");
+    let ctx = match crate::work::form::with_code(&s.app, &req, ctx, &g("code")).await {
+        Ok(c) => c,
+        Err(e) => return iban_page(&req, &id).failed(&req, &p2, code_error(e)),
+    };
+    match s
+        .app
+        .set_bank_account(&ctx, &id, &g("iban"), &g("bic"), &g("motif"))
+        .await
+    {
+        Ok(()) => Ok(saved(&id)),
+        Err(e) => iban_page(&req, &id).failed(&req, &p2, code_error(e)),
+    }
+}
