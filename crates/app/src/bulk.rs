@@ -1,7 +1,8 @@
 //! Bulk insertion for `parcours seed`, the demo and the benchmarks: the rows a year of daily
-//! work would have written, without one authorisation check and audit entry per row — the
-//! caller is an operator command, audited as a whole. Free text is encrypted exactly as the use
-//! cases do it.
+//! work would have written, without one authorisation check and audit entry per row. Only the
+//! operator at the console may call it (any account is refused: a handler cannot reach it by
+//! mistake), and each call is one audit entry for its dossier (`parcours.lot`, with what it
+//! wrote). Free text is encrypted exactly as the use cases do it.
 
 use chrono::NaiveDate;
 use parcours_domain::timeline::Entry;
@@ -9,8 +10,17 @@ use parcours_domain::vocab::{ProgrammeKind, ProgrammeStatus, TaxSituation};
 use parcours_store::programmes::{self as pq, ProgrammeRow, WeekRow};
 use parcours_store::Conn;
 
+use crate::audit::{Event, OK};
 use crate::records::{new_id, ymd};
-use crate::{App, Ctx, Result};
+use crate::{Actor, App, AppError, Ctx, Result};
+
+/// Bulk writes are the operator's only.
+fn operator_only(ctx: &Ctx) -> Result<()> {
+    match ctx.actor {
+        Actor::Operator => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
 
 /// A programme to record as it stands today.
 #[derive(Debug, Clone)]
@@ -34,6 +44,7 @@ impl App {
         structure: i64,
         entries: &[Entry],
     ) -> Result<()> {
+        operator_only(ctx)?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -42,6 +53,18 @@ impl App {
             self.insert_entry(conn, ctx, &dek, jeune_id, structure, e)
                 .await?;
         }
+        self.audit(
+            conn,
+            ctx,
+            Event {
+                action: "parcours.lot",
+                subject: Some(jeune_id),
+                fields: &format!("entrees:{}", entries.len()),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -54,6 +77,7 @@ impl App {
         structure: i64,
         p: &BulkProgramme,
     ) -> Result<String> {
+        operator_only(ctx)?;
         let id = new_id();
         pq::insert(
             conn,
@@ -95,6 +119,18 @@ impl App {
             )
             .await?;
         }
+        self.audit(
+            conn,
+            ctx,
+            Event {
+                action: "parcours.lot",
+                subject: Some(jeune_id),
+                fields: &format!("dispositif:{},semaines:{}", p.kind.code(), p.weeks.len()),
+                outcome: OK,
+                structure_id: Some(structure),
+            },
+        )
+        .await?;
         Ok(id)
     }
 }

@@ -256,3 +256,44 @@ async fn the_demo_stops_its_dashboards_server_on_sigterm() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(gone, "the dashboards server outlived the demo");
 }
+
+/// `bulk_*` wrote without an actor check or an audit entry: now the operator's only, and each
+/// call is audited for its dossier.
+#[tokio::test]
+async fn bulk_writes_are_the_operators_and_audited() {
+    let inst = Instance::new("sqlite").await;
+    inst.standard();
+    inst.ok(&["seed", "--jeunes", "3", "--events", "4", "--seed", "5"]);
+    let app = inst.app().await;
+    let mut conn = app.store.acquire().await.unwrap();
+    let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+        .await
+        .unwrap();
+    let lots: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "parcours.lot" && e.actor.starts_with("operateur-cli:"))
+        .collect();
+    assert!(
+        lots.len() >= 3,
+        "one entry per dossier written in bulk: {}",
+        lots.len()
+    );
+    let jeune = lots[0].subject.clone().unwrap();
+    drop(conn);
+    // An account cannot reach it.
+    let ctx = parcours_app::Ctx {
+        actor: parcours_app::Actor::Account(parcours_app::Principal {
+            account_id: 1,
+            login: "conseiller.a".into(),
+            role: parcours_domain::Role::Conseiller,
+            structure_id: Some(1),
+            scope_region: None,
+            factor_at: None,
+        }),
+        request_id: "r".into(),
+        now: chrono::Utc::now(),
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    let r = app.bulk_entries(&mut tx, &ctx, &jeune, 1, &[]).await;
+    assert!(matches!(r, Err(parcours_app::AppError::Forbidden)), "{r:?}");
+}
