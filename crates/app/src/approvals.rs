@@ -437,7 +437,7 @@ impl App {
     }
 
     /// Requests the actor may see: all for an admin or the DPO (or an operator), her
-    /// structure's for a directeur. Expired ones are marked so first.
+    /// structure's for a directeur. A pending request past its expiry reads "expirée".
     pub async fn list_requests(&self, ctx: &Ctx) -> Result<Vec<RequestView>> {
         let scope = match &ctx.actor {
             Actor::Operator => None,
@@ -448,22 +448,19 @@ impl App {
             _ => return Err(AppError::Forbidden),
         };
         let mut conn = self.store.acquire().await?;
-        rq::expire(&mut conn, ctx.now.timestamp()).await?;
+        let now = ctx.now.timestamp();
         let rows = rq::list(&mut conn, scope, 300).await?;
         let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
+        for mut r in rows {
+            // Expiry is derived from the time, never written: a pending request past its
+            // expiry reads "expirée" (and `decide` refuses it by the same test).
+            if r.status == rq::PENDING && r.expires_at <= now {
+                r.status = rq::EXPIRED.into();
+            }
             let can = r.status == rq::PENDING && Self::may_decide(ctx, &r);
             out.push(view(r, can));
         }
         Ok(out)
-    }
-
-    pub async fn get_request(&self, ctx: &Ctx, id: &str) -> Result<RequestView> {
-        self.list_requests(ctx)
-            .await?
-            .into_iter()
-            .find(|r| r.id == id)
-            .ok_or(AppError::NotFound)
     }
 
     /// Whether the actor may decide this request: an eligible role and perimeter, never the
@@ -655,7 +652,7 @@ impl App {
                 let role = payload_str(&payload, "role")
                     .and_then(|c| Role::parse(&c))
                     .ok_or_else(|| AppError::internal("demande sans rôle"))?;
-                rq::set_role(
+                acc::set_role(
                     tx,
                     a.id,
                     role.code(),
@@ -671,7 +668,7 @@ impl App {
                 let a = acc::by_login(tx, &r.target)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                rq::set_credentials(tx, a.id, UNUSABLE_PASSWORD, true).await?;
+                acc::set_credentials(tx, a.id, UNUSABLE_PASSWORD, true).await?;
                 acc::sessions_end_all(tx, a.id, None).await?;
                 Ok(Some(
                     self.issue_link(tx, a.id, "reinitialisation", ctx).await?,

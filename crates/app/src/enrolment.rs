@@ -78,7 +78,7 @@ impl App {
             })
             .await?;
         let mut tx = self.store.begin().await?;
-        if rq::account_count(&mut tx).await? > 0 {
+        if acc::account_count(&mut tx).await? > 0 {
             return Err(AppError::Refused(
                 "cette instance a déjà des comptes : un nouveau compte est une demande qu'une seconde personne approuve".into(),
             ));
@@ -140,7 +140,7 @@ impl App {
         let account = acc::by_login(&mut tx, &info.login)
             .await?
             .ok_or_else(invalid_link)?;
-        rq::set_credentials(&mut tx, account.id, &hash, true).await?;
+        acc::set_credentials(&mut tx, account.id, &hash, true).await?;
         acc::sessions_end_all(&mut tx, account.id, None).await?;
         let s = self
             .new_session(&mut tx, Some(&account), STAGE_ENROL, now, via_pages)

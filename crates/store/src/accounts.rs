@@ -182,6 +182,55 @@ pub async fn set_active(conn: &mut Conn, id: i64, active: bool) -> Result<bool> 
     Ok(r.rows_affected() == 1)
 }
 
+/// Sets a password hash (enrolment link, reset) and, with `clear_factor`, forgets the second
+/// factor, so that the next step is its enrolment.
+pub async fn set_credentials(
+    conn: &mut Conn,
+    account_id: i64,
+    password_hash: &str,
+    clear_factor: bool,
+) -> Result<()> {
+    let q = if clear_factor {
+        "UPDATE accounts SET password_hash = $2, totp_secret = NULL WHERE id = $1"
+    } else {
+        "UPDATE accounts SET password_hash = $2 WHERE id = $1"
+    };
+    sqlx::query(q)
+        .bind(account_id)
+        .bind(password_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Changes an account's role and perimeter (an approved request).
+pub async fn set_role(
+    conn: &mut Conn,
+    account_id: i64,
+    role: &str,
+    structure_id: Option<i64>,
+    region: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET role = $2, structure_id = $3, scope_region = $4 WHERE id = $1",
+    )
+    .bind(account_id)
+    .bind(role)
+    .bind(structure_id)
+    .bind(region)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Accounts in the instance (0: the first admin may be bootstrapped alone).
+pub async fn account_count(conn: &mut Conn) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(r.try_get(0)?)
+}
+
 // ---- sessions ----
 
 const SESSION_COLS: &str =

@@ -186,17 +186,6 @@ pub async fn supersede(conn: &mut Conn, kind: &str, target: &str, now: i64) -> R
     Ok(r.rows_affected())
 }
 
-/// Marks pending requests past their expiry as expired; returns how many.
-pub async fn expire(conn: &mut Conn, now: i64) -> Result<u64> {
-    let r = sqlx::query("UPDATE requests SET status = $1 WHERE status = $2 AND expires_at <= $3")
-        .bind(EXPIRED)
-        .bind(PENDING)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(r.rows_affected())
-}
-
 /// Takes an approved export once: true for the first caller only.
 pub async fn take(conn: &mut Conn, id: &str, now: i64) -> Result<bool> {
     let r = sqlx::query(
@@ -304,53 +293,4 @@ pub async fn link_use(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<bo
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
-}
-
-/// Sets a password hash (enrolment link, reset) and, with `clear_factor`, forgets the second
-/// factor, so that the next step is its enrolment.
-pub async fn set_credentials(
-    conn: &mut Conn,
-    account_id: i64,
-    password_hash: &str,
-    clear_factor: bool,
-) -> Result<()> {
-    let q = if clear_factor {
-        "UPDATE accounts SET password_hash = $2, totp_secret = NULL WHERE id = $1"
-    } else {
-        "UPDATE accounts SET password_hash = $2 WHERE id = $1"
-    };
-    sqlx::query(q)
-        .bind(account_id)
-        .bind(password_hash)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// Changes an account's role and perimeter (an approved request).
-pub async fn set_role(
-    conn: &mut Conn,
-    account_id: i64,
-    role: &str,
-    structure_id: Option<i64>,
-    region: Option<&str>,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE accounts SET role = $2, structure_id = $3, scope_region = $4 WHERE id = $1",
-    )
-    .bind(account_id)
-    .bind(role)
-    .bind(structure_id)
-    .bind(region)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Accounts in the instance (0: the first admin may be bootstrapped alone).
-pub async fn account_count(conn: &mut Conn) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM accounts")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(r.try_get(0)?)
 }

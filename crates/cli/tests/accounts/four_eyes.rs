@@ -48,18 +48,7 @@ async fn four_eyes_refuses_alone_elsewhere_and_late_and_happens_once() {
     for inst in instances().await {
         let b = inst.backend;
         inst.standard();
-        inst.ok(&[
-            "structure",
-            "add",
-            "--code",
-            "ML-B",
-            "--name",
-            "Mission Locale B",
-            "--departement",
-            "13",
-            "--region",
-            "Provence-Alpes-Côte d'Azur",
-        ]);
+        inst.add_ml_b();
         inst.add_user("directrice.a", "directeur", Some("ML-A"));
         inst.add_user("directeur.a2", "directeur", Some("ML-A"));
         inst.add_user("directeur.b", "directeur", Some("ML-B"));
@@ -480,18 +469,7 @@ async fn an_iban_needs_a_fresh_factor_and_a_second_person() {
         let app = inst.app().await;
         let mut c = Client::new(app.clone());
         let secret = c.login("conseiller.a", None, 0).await;
-        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
-            .format("%Y-%m-%d")
-            .to_string();
-        let r = c
-            .json(
-                Method::POST,
-                "/api/v1/jeunes",
-                json!({"nom": "Vasseur", "prenom": "Inès", "date_naissance": birth, "sexe": "F"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let id = r.json()["id"].as_str().unwrap().to_string();
+        let id = new_jeune(&mut c, "Vasseur", "Inès", "F").await;
         let iban =
             json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "motif": "premier versement"});
         inst.sql(&app, "UPDATE sessions SET factor_at = factor_at - 301")
@@ -546,17 +524,7 @@ async fn a_nir_is_validated_masked_and_revealed_on_demand() {
         let app = inst.app().await;
         let mut c = Client::new(app.clone());
         let secret = c.login("conseiller.a", None, 0).await;
-        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
-            .format("%Y-%m-%d")
-            .to_string();
-        let r = c
-            .json(
-                Method::POST,
-                "/api/v1/jeunes",
-                json!({"nom": "Santoni", "prenom": "Lisa", "date_naissance": birth, "sexe": "F"}),
-            )
-            .await;
-        let id = r.json()["id"].as_str().unwrap().to_string();
+        let id = new_jeune(&mut c, "Santoni", "Lisa", "F").await;
         let uri = format!("/api/v1/jeunes/{id}/nir");
         let wrong_key = format!("{body}{:02}", (97 - n % 97) % 97 + 1);
         let r = c
@@ -683,7 +651,7 @@ async fn every_kind_of_request_refuses_its_requester_another_structure_and_late_
     for inst in instances().await {
         let b = inst.backend;
         inst.standard();
-        ml_b_structure(&inst);
+        inst.add_ml_b();
         inst.add_user("directrice.a", "directeur", Some("ML-A"));
         inst.add_user("directeur.a2", "directeur", Some("ML-A"));
         inst.add_user("directeur.b", "directeur", Some("ML-B"));
@@ -701,17 +669,7 @@ async fn every_kind_of_request_refuses_its_requester_another_structure_and_late_
             .login("conseiller.gel", None, 0)
             .await;
         // A dossier for the IBAN, a frozen account for the unfreeze.
-        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
-            .format("%Y-%m-%d")
-            .to_string();
-        let r = cons
-            .json(
-                Method::POST,
-                "/api/v1/jeunes",
-                json!({"nom": "Quémeneur", "prenom": "Aël", "date_naissance": birth, "sexe": "M"}),
-            )
-            .await;
-        let jeune = r.json()["id"].as_str().unwrap().to_string();
+        let jeune = new_jeune(&mut cons, "Quémeneur", "Aël", "M").await;
         inst.sql(
             &app,
             "UPDATE accounts SET frozen_at = 1, frozen_reason = 'essai' WHERE login = 'conseiller.gel'",
@@ -822,19 +780,4 @@ async fn every_kind_of_request_refuses_its_requester_another_structure_and_late_
             .json();
         assert_eq!(d["bank"]["waiting"], true, "{b}");
     }
-}
-
-fn ml_b_structure(inst: &Instance) {
-    inst.ok(&[
-        "structure",
-        "add",
-        "--code",
-        "ML-B",
-        "--name",
-        "Mission Locale B",
-        "--departement",
-        "13",
-        "--region",
-        "Provence-Alpes-Côte d'Azur",
-    ]);
 }

@@ -5,21 +5,6 @@ use crate::support::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-fn ml_b(inst: &Instance) {
-    inst.ok(&[
-        "structure",
-        "add",
-        "--code",
-        "ML-B",
-        "--name",
-        "Mission Locale B",
-        "--departement",
-        "13",
-        "--region",
-        "Provence-Alpes-Côte d'Azur",
-    ]);
-}
-
 /// `?page=` × the page size used to overflow i64 (a panic in debug, a wrapped offset in
 /// release): refused with 422 now, on both backends, for the list and the search.
 #[tokio::test]
@@ -63,21 +48,11 @@ async fn a_company_shows_only_its_structures_immersions() {
     for inst in instances().await {
         let b = inst.backend;
         inst.standard();
-        ml_b(&inst);
+        inst.add_ml_b();
         let app = inst.app().await;
         let mut c = Client::new(app.clone());
         c.login("conseiller.a", None, 0).await;
-        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
-            .format("%Y-%m-%d")
-            .to_string();
-        let r = c
-            .json(
-                Method::POST,
-                "/api/v1/jeunes",
-                json!({"nom": "Ravenel", "prenom": "Ilan", "date_naissance": birth, "sexe": "M"}),
-            )
-            .await;
-        let jeune = r.json()["id"].as_str().unwrap().to_string();
+        let jeune = new_jeune(&mut c, "Ravenel", "Ilan", "M").await;
         let r = c
             .json(
                 Method::POST,

@@ -233,6 +233,22 @@ impl Instance {
         })
     }
 
+    /// A second Mission Locale, ML-B (Provence-Alpes-Côte d'Azur), for cross-structure tests.
+    pub fn add_ml_b(&self) {
+        self.ok(&[
+            "structure",
+            "add",
+            "--code",
+            "ML-B",
+            "--name",
+            "Mission Locale B",
+            "--departement",
+            "13",
+            "--region",
+            "Provence-Alpes-Côte d'Azur",
+        ]);
+    }
+
     pub async fn app(&self) -> Arc<App> {
         Arc::new(parcours_app::setup::open(&self.loc).await.unwrap())
     }
@@ -489,6 +505,22 @@ impl Client {
             .await;
         assert_eq!(r.status, StatusCode::OK, "confirmation: {}", r.body);
     }
+}
+
+/// Creates a dossier of a 20-year-old through the API (as `c`); returns its id.
+pub async fn new_jeune(c: &mut Client, nom: &str, prenom: &str, sexe: &str) -> String {
+    let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
+        .format("%Y-%m-%d")
+        .to_string();
+    let r = c
+        .json(
+            Method::POST,
+            "/api/v1/jeunes",
+            serde_json::json!({"nom": nom, "prenom": prenom, "date_naissance": birth, "sexe": sexe}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_string()
 }
 
 /// Approves, as `c`, the pending request of `kind` about `target`; returns the answer.
