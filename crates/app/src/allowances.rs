@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use parcours_domain::rules::{allowance, pacea, parse_month, Step};
 use parcours_domain::situation::parse_euros;
 use parcours_domain::timeline::clean_note;
-use parcours_domain::vocab::{AllowanceDecision, ProgrammeKind, TaxSituation};
+use parcours_domain::vocab::{AllowanceDecision, IncomeKind, ProgrammeKind, TaxSituation};
 use parcours_domain::ValidationErrors;
 use parcours_store::programmes::{self as pq, AllowanceRow, ProgrammeRow};
 use parcours_store::{jeunes as q, Conn};
@@ -26,8 +26,9 @@ use crate::{App, AppError, Ctx, Result};
 pub struct DecisionInput {
     /// `AAAA-MM`.
     pub mois: String,
-    /// Activity income (CEJ) or other income (PACEA) of the month, in euros.
-    pub revenus: String,
+    /// The resources declared (CEJ: over the reference period; PACEA: the month's).
+    #[serde(flatten)]
+    pub ressources: ResourcesInput,
     /// `attribuee`, `reduite`, `suspendue`.
     pub decision: String,
     pub montant_reduit: String,
@@ -38,18 +39,138 @@ pub struct DecisionInput {
     pub version: Option<i64>,
 }
 
+/// Resources as typed. For the CEJ, the three months before the month paid (`_1` is the month
+/// before, `_3` three months before), income from work and other resources apart, and whether
+/// the household receives the RSA or the prime d'activité; `revenus` alone is a shorthand for
+/// the same income from work each of the three months. For the PACEA, `revenus` is the
+/// month's other income.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourcesInput {
+    pub revenus: String,
+    pub activite_1: String,
+    pub activite_2: String,
+    pub activite_3: String,
+    pub autres_1: String,
+    pub autres_2: String,
+    pub autres_3: String,
+    /// `oui` (or `on`, `true`) when the household receives the RSA or the prime d'activité.
+    pub rsa_prime_activite: String,
+}
+
+/// Names of the per-month fields, by kind of resource and month (1 = the month before).
+pub const ACTIVITY_FIELDS: [&str; 3] = ["activite_1", "activite_2", "activite_3"];
+pub const OTHER_FIELDS: [&str; 3] = ["autres_1", "autres_2", "autres_3"];
+
+impl ResourcesInput {
+    fn monthly(&self) -> [(&'static str, &str); 6] {
+        [
+            (ACTIVITY_FIELDS[0], &self.activite_1),
+            (ACTIVITY_FIELDS[1], &self.activite_2),
+            (ACTIVITY_FIELDS[2], &self.activite_3),
+            (OTHER_FIELDS[0], &self.autres_1),
+            (OTHER_FIELDS[1], &self.autres_2),
+            (OTHER_FIELDS[2], &self.autres_3),
+        ]
+    }
+
+    /// Parses every amount (each error on its field) into the resources of `month`'s reference
+    /// period, and the shorthand `revenus` (PACEA: the month's income).
+    pub fn parse(&self, month: NaiveDate) -> Result<(allowance::Resources, i64)> {
+        if self.monthly().iter().any(|(_, raw)| !raw.trim().is_empty())
+            && !self.revenus.trim().is_empty()
+        {
+            return Err(bad(
+                "revenus",
+                "ambigu",
+                "Indiquez soit les ressources de chacun des trois mois, soit « Revenus », pas les deux.",
+            ));
+        }
+        let mut e = ValidationErrors::default();
+        let mut amount = |field: &'static str, raw: &str| -> i64 {
+            match raw.trim() {
+                "" => 0,
+                r => parse_euros(r).unwrap_or_else(|| {
+                    e.push(
+                        field,
+                        "invalide",
+                        "Un montant en euros (ex. 350 ou 350,50).",
+                    );
+                    0
+                }),
+            }
+        };
+        let revenus = amount("revenus", &self.revenus);
+        let period = allowance::reference_period(month);
+        let mut incomes = Vec::new();
+        let mut any_monthly = false;
+        for (field, raw) in self.monthly() {
+            let cents = amount(field, raw);
+            any_monthly |= !raw.trim().is_empty();
+            let back: usize = field[field.len() - 1..].parse().unwrap_or(1);
+            let kind = if field.starts_with("activite") {
+                IncomeKind::RevenusActivite
+            } else {
+                IncomeKind::AutreRessource
+            };
+            if let Some(m) = period.len().checked_sub(back).and_then(|i| period.get(i)) {
+                if cents > 0 {
+                    incomes.push(allowance::Income {
+                        month: *m,
+                        kind,
+                        cents,
+                    });
+                }
+            }
+        }
+        let flag = match self.rsa_prime_activite.trim() {
+            "" | "non" | "off" | "false" => false,
+            "oui" | "on" | "true" => true,
+            _ => {
+                e.push(
+                    "rsa_prime_activite",
+                    "invalide",
+                    "RSA ou prime d'activité : oui ou non.",
+                );
+                false
+            }
+        };
+        if !e.is_empty() {
+            return Err(e.into());
+        }
+        let mut resources = if any_monthly {
+            allowance::Resources {
+                incomes,
+                household_rsa_or_activity_bonus: false,
+            }
+        } else {
+            allowance::Resources::steady_activity(month, revenus)
+        };
+        resources.household_rsa_or_activity_bonus = flag;
+        Ok((resources, revenus))
+    }
+}
+
 /// The encrypted part of a decision.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AllowanceText {
+    /// CEJ: monthly average of income from work over the reference period; PACEA: the month's
+    /// income.
     revenus_cents: i64,
+    /// CEJ: the resources declared for the reference period (absent before issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ressources: Option<allowance::Resources>,
     motif: Option<String>,
     steps: Vec<Step>,
 }
 
-/// The month asked about, with the income declared and (PACEA) the amount requested.
-#[derive(Debug, Clone, Copy)]
+/// The month asked about, with the resources declared and (PACEA) the amount requested.
+#[derive(Debug, Clone)]
 pub(crate) struct Ask {
     pub month: NaiveDate,
+    /// CEJ: the resources of the reference period.
+    pub resources: allowance::Resources,
+    /// PACEA: the month's income.
     pub income_cents: i64,
     pub requested_cents: Option<i64>,
 }
@@ -179,6 +300,7 @@ impl App {
     ) -> Result<Entitlement> {
         let Ask {
             month,
+            resources,
             income_cents,
             requested_cents,
         } = ask;
@@ -192,7 +314,7 @@ impl App {
                 .as_deref()
                 .and_then(TaxSituation::parse)
                 .unwrap_or(TaxSituation::NonImposable);
-            let c = allowance::cej_month(month, birth, tax, income_cents)
+            let c = allowance::cej_month(month, birth, tax, &resources)
                 .map_err(|_| AppError::Refused("Aucun barème CEJ pour ce mois.".into()))?;
             return Ok(Entitlement {
                 month: m,
@@ -203,6 +325,18 @@ impl App {
                 sources: c.sources,
                 current: None,
             });
+        }
+        let cej_only = resources.household_rsa_or_activity_bonus
+            || resources
+                .incomes
+                .iter()
+                .any(|i| i.kind != IncomeKind::RevenusActivite || i.cents != income_cents);
+        if cej_only {
+            return Err(bad(
+                "revenus",
+                "pacea",
+                "PACEA : indiquez seulement les ressources du mois dans « Revenus ».",
+            ));
         }
         let year_start = format!("{}-01", month.year());
         let next_year = format!("{}-01", month.year() + 1);
@@ -257,15 +391,16 @@ impl App {
         ctx: &Ctx,
         jeune_id: &str,
         month: &str,
-        income: &str,
+        resources: &ResourcesInput,
         requested: &str,
     ) -> Result<Entitlement> {
         let month = parse_month_field(month)?;
-        let income = parse_income(income)?;
+        let (resources, income) = resources.parse(month)?;
         let requested = parse_requested(requested)?;
         let mut tx = self.store.begin().await?;
         let ask = Ask {
             month,
+            resources,
             income_cents: income,
             requested_cents: requested,
         };
@@ -304,7 +439,7 @@ impl App {
         input: &DecisionInput,
     ) -> Result<AllowanceView> {
         let month = parse_month_field(&input.mois)?;
-        let income = parse_income(&input.revenus)?;
+        let (resources, income) = input.ressources.parse(month)?;
         let requested = parse_requested(&input.montant_demande)?;
         let decision = AllowanceDecision::parse(input.decision.trim()).ok_or_else(|| {
             bad(
@@ -331,6 +466,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let ask = Ask {
             month,
+            resources: resources.clone(),
             income_cents: income,
             requested_cents: requested,
         };
@@ -380,7 +516,12 @@ impl App {
                 "payload",
                 &format!("{jeune_id}#{m}"),
                 &AllowanceText {
-                    revenus_cents: income,
+                    revenus_cents: if ent.kind == ProgrammeKind::Cej.code() {
+                        allowance::reference_income(month, &resources).0
+                    } else {
+                        income
+                    },
+                    ressources: (ent.kind == ProgrammeKind::Cej.code()).then_some(resources),
                     motif,
                     steps: ent.steps.clone(),
                 },
@@ -490,6 +631,7 @@ impl App {
                             &mine,
                             Ask {
                                 month,
+                                resources: allowance::Resources::default(),
                                 income_cents: 0,
                                 requested_cents: None,
                             },
@@ -525,19 +667,6 @@ impl App {
                 .cmp(&(b.nom.to_lowercase(), b.prenom.to_lowercase()))
         });
         Ok(out)
-    }
-}
-
-fn parse_income(raw: &str) -> Result<i64> {
-    match raw.trim() {
-        "" => Ok(0),
-        r => parse_euros(r).ok_or_else(|| {
-            bad(
-                "revenus",
-                "invalide",
-                "Revenus : un montant en euros (ex. 350 ou 350,50).",
-            )
-        }),
     }
 }
 

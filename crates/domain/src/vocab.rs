@@ -217,6 +217,38 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Kinds of resources a jeune declares for the CEJ allowance. Income from work gets the
+    /// 300 € disregard and the degressivity; every other resource is deducted in full (see
+    /// `rules::allowance`).
+    IncomeKind {
+        RevenusActivite = "revenus_activite" : "Revenus d'activité",
+        Salaire = "salaire" : "Salaire",
+        Apprentissage = "apprentissage" : "Rémunération d'apprenti",
+        Independant = "independant" : "Revenus d'activité non salariée",
+        ActivitePartielle = "activite_partielle" : "Indemnités d'activité partielle",
+        IndemnitesMaladie = "indemnites_maladie" : "Indemnités journalières (maladie, maternité, accident du travail)",
+        AllocationChomage = "allocation_chomage" : "Allocation chômage",
+        RemunerationFormation = "remuneration_formation" : "Rémunération de formation professionnelle",
+        AutreRessource = "autre_ressource" : "Autre ressource",
+    }
+}
+
+impl IncomeKind {
+    /// Income from work: disregarded up to 300 € and then degressive, not deducted in full.
+    pub fn is_activity(self) -> bool {
+        matches!(
+            self,
+            IncomeKind::RevenusActivite
+                | IncomeKind::Salaire
+                | IncomeKind::Apprentissage
+                | IncomeKind::Independant
+                | IncomeKind::ActivitePartielle
+                | IncomeKind::IndemnitesMaladie
+        )
+    }
+}
+
+vocabulary! {
     PmsmpStatus {
         Prevue = "prevue" : "Prévue",
         EnCours = "en_cours" : "En cours",

@@ -209,7 +209,8 @@ async fn record_week(
 #[serde(default)]
 struct PreviewQuery {
     mois: String,
-    revenus: String,
+    #[serde(flatten)]
+    ressources: parcours_app::allowances::ResourcesInput,
     montant_demande: String,
 }
 
@@ -223,7 +224,7 @@ async fn preview_allowance(
     Ok(Json(call!(
         req,
         s.app
-            .preview_allowance(&ctx, &id, &q.mois, &q.revenus, &q.montant_demande)
+            .preview_allowance(&ctx, &id, &q.mois, &q.ressources, &q.montant_demande)
     ))
     .into_response())
 }

@@ -270,9 +270,14 @@ async fn daily_work_rules_batch_and_dump() {
             .any(|x| x["jeune_id"] == a.as_str()));
 
         // Allowance of the month: the rules' amount, shown with its reasons, then decided.
-        let expected = allowance::cej_month(m0, adult, TaxSituation::NonImposable, 0)
-            .unwrap()
-            .amount_cents;
+        let expected = allowance::cej_month(
+            m0,
+            adult,
+            TaxSituation::NonImposable,
+            &allowance::Resources::default(),
+        )
+        .unwrap()
+        .amount_cents;
         let p = c
             .get(&format!(
                 "/api/v1/jeunes/{a}/allocations/calcul?mois={month}&revenus=0"
@@ -288,6 +293,20 @@ async fn daily_work_rules_batch_and_dump() {
             .await
             .json();
         assert!(p301["computed_cents"].as_i64().unwrap() < expected);
+        // The reference period, month by month: 900 € of wages three months before (300 € a
+        // month on average, disregarded) and 60 € of unemployment benefit the month before (20 €
+        // a month, deducted in full); a household on RSA gets nothing.
+        let calc = |q: &str| format!("/api/v1/jeunes/{a}/allocations/calcul?mois={month}&{q}");
+        let p = c.get(&calc("activite_3=900&autres_1=60")).await.json();
+        assert_eq!(p["computed_cents"], expected - 2_000, "{p}");
+        let p = c.get(&calc("rsa_prime_activite=oui")).await.json();
+        assert_eq!(p["computed_cents"], 0, "{p}");
+        // Bad input lands on its field; both forms at once are refused.
+        let r = c.get(&calc("autres_2=beaucoup")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("autres_2"), "{}", r.body);
+        let r = c.get(&calc("activite_1=10&revenus=10")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         post(
             &mut c,
             &format!("/api/v1/jeunes/{a}/allocations"),
@@ -342,6 +361,14 @@ async fn daily_work_rules_batch_and_dump() {
             dv["programmes"][0]["phases"][0]["evaluation"],
             "Objectifs atteints, poursuite en formation"
         );
+        // The CEJ's reference period has no meaning for a PACEA: refused, nothing decided.
+        post(
+            &mut c,
+            &format!("/api/v1/jeunes/{m}/allocations"),
+            json!({"mois": month, "decision": "attribuee", "activite_1": "100"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
         let pac = post(
             &mut c,
             &format!("/api/v1/jeunes/{m}/allocations"),

@@ -3,17 +3,29 @@
 //! - Amount by age (minor / adult on the first day of the month) and the tax situation of the
 //!   household, revalued each 1 April (décret n° 2022-199 du 18 février 2022; code du travail,
 //!   art. L. 5131-6): 500 / 300 / 200 € at 1 March 2022.
-//! - Activity income up to 300 € a month is disregarded; above, the allowance decreases linearly
-//!   and reaches zero when income reaches 80 % of the gross monthly SMIC.
+//! - Resources are taken over a **reference period**: the monthly average of the
+//!   [`REFERENCE_MONTHS`] months before the month paid ([`reference_period`]). A month without
+//!   a declaration counts as a month without resources.
+//! - Income from work ([`IncomeKind::is_activity`]: wages, apprentice pay, self-employment,
+//!   short-time work, sick pay) up to 300 € a month is disregarded; above, the allowance
+//!   decreases linearly and reaches zero at 80 % of the gross monthly SMIC.
+//! - Every other resource (unemployment benefit, training pay…) is deducted in full from what
+//!   the activity income leaves.
+//! - Not due when the jeune's household receives the RSA or the prime d'activité
+//!   ([`EXCLUSION_SOURCE`]).
 //! - A household taxable beyond the first bracket gives no allowance.
 //! - Missed commitments: the référent may reduce or suspend the month ([`decide`]).
+//!
+//! The reference period, the income kinds and the exclusion follow the review of issue 17 and
+//! the public simulators; the articles of the code du travail could not be consulted offline
+//! when this was written (docs/PARCOURS.md, "Allocation CEJ" says what to re-check).
 
 use chrono::{Datelike, NaiveDate};
 
 use super::{in_force, month_start, step, Dated, Step};
 use crate::jeune::age_on;
 use crate::situation::format_euros;
-use crate::vocab::{AllowanceDecision, TaxSituation};
+use crate::vocab::{AllowanceDecision, IncomeKind, TaxSituation};
 
 /// Monthly amounts in cents: (adult, household not taxable), (adult, first bracket), (minor,
 /// not taxable or first bracket).
@@ -126,12 +138,86 @@ fn div_round(num: i128, den: i128) -> i64 {
     i64::try_from((2 * num + den) / (2 * den)).unwrap_or(i64::MAX)
 }
 
-/// The CEJ allowance of `month` for a jeune born on `birth`.
+/// How many months before the month paid make its reference period.
+pub const REFERENCE_MONTHS: u32 = 3;
+
+/// Source of the reference period and of the treatment of each kind of resource.
+pub const RESOURCES_SOURCE: &str = "Décret n° 2022-199 du 18 février 2022 ; code du travail, art. D. 5131-23 et suivants (ressources : moyenne mensuelle des trois mois précédents ; revenus d'activité après abattement de 300 €, autres ressources déduites)";
+
+/// Source of the exclusion of households receiving the RSA or the prime d'activité.
+pub const EXCLUSION_SOURCE: &str = "Code du travail, art. L. 5131-6 et décret n° 2022-199 : allocation non cumulable avec le revenu de solidarité active ni la prime d'activité perçus par le foyer";
+
+/// One resource declared for one month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Income {
+    /// First day of the month the resource was received.
+    pub month: NaiveDate,
+    pub kind: IncomeKind,
+    pub cents: i64,
+}
+
+/// What the jeune declared for the reference period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Resources {
+    pub incomes: Vec<Income>,
+    /// The household receives the RSA or the prime d'activité.
+    pub household_rsa_or_activity_bonus: bool,
+}
+
+impl Resources {
+    /// The same activity income every month of `month`'s reference period (a shorthand).
+    pub fn steady_activity(month: NaiveDate, cents: i64) -> Resources {
+        Resources {
+            incomes: reference_period(month)
+                .into_iter()
+                .map(|m| Income {
+                    month: m,
+                    kind: IncomeKind::RevenusActivite,
+                    cents,
+                })
+                .collect(),
+            household_rsa_or_activity_bonus: false,
+        }
+    }
+}
+
+/// The months whose resources count for `month`: the [`REFERENCE_MONTHS`] before it, oldest
+/// first.
+pub fn reference_period(month: NaiveDate) -> Vec<NaiveDate> {
+    let m = month_start(month);
+    (1..=REFERENCE_MONTHS)
+        .rev()
+        .filter_map(|k| m.checked_sub_months(chrono::Months::new(k)))
+        .collect()
+}
+
+/// Monthly averages over `month`'s reference period: (income from work, other resources).
+/// Resources declared for months outside the period are not counted.
+pub fn reference_income(month: NaiveDate, resources: &Resources) -> (i64, i64) {
+    let period = reference_period(month);
+    let (mut work, mut other) = (0i128, 0i128);
+    for i in &resources.incomes {
+        if !period.contains(&month_start(i.month)) {
+            continue;
+        }
+        let c = i128::from(i.cents.max(0));
+        if i.kind.is_activity() {
+            work += c;
+        } else {
+            other += c;
+        }
+    }
+    let months = i128::from(REFERENCE_MONTHS);
+    (div_round(work, months), div_round(other, months))
+}
+
+/// The CEJ allowance of `month` for a jeune born on `birth`, given the resources declared for
+/// its reference period.
 pub fn cej_month(
     month: NaiveDate,
     birth: NaiveDate,
     tax: TaxSituation,
-    activity_income_cents: i64,
+    resources: &Resources,
 ) -> Result<Computation, AllowanceError> {
     let month = month_start(month);
     let line = in_force(CEJ_AMOUNTS, month).ok_or(AllowanceError::BeforeProgramme)?;
@@ -158,14 +244,42 @@ pub fn cej_month(
         ),
         format_euros(base),
     ));
+    let mut sources = vec![
+        super::cej::SOURCE,
+        line.source,
+        smic.source,
+        RESOURCES_SOURCE,
+    ];
+    if resources.household_rsa_or_activity_bonus {
+        steps.push(step(
+            "Foyer bénéficiaire du RSA ou de la prime d'activité : allocation non due",
+            format_euros(0),
+        ));
+        sources.push(EXCLUSION_SOURCE);
+        return Ok(Computation {
+            month,
+            base_cents: base,
+            amount_cents: 0,
+            steps,
+            sources,
+        });
+    }
+    let period = reference_period(month);
+    let (income, other) = reference_income(month, resources);
+    let period_label = match (period.first(), period.last()) {
+        (Some(a), Some(b)) => format!("{} à {}", a.format("%m/%Y"), b.format("%m/%Y")),
+        _ => String::new(),
+    };
+    steps.push(step(
+        format!("Revenus d'activité, moyenne mensuelle de {period_label}"),
+        format_euros(income),
+    ));
     let zero_at = smic.value * ZERO_AT_SMIC_PERCENT / 100;
-    let income = activity_income_cents.max(0);
-    steps.push(step("Revenus d'activité du mois", format_euros(income)));
-    let amount = if base == 0 {
+    let after_activity = if base == 0 {
         0
     } else if income <= DISREGARD_CENTS {
         steps.push(step(
-            "Revenus jusqu'à 300 € : non pris en compte",
+            "Revenus d'activité jusqu'à 300 € : non pris en compte",
             format_euros(base),
         ));
         base
@@ -193,12 +307,25 @@ pub fn cej_month(
         ));
         a
     };
+    let amount = if other > 0 && after_activity > 0 {
+        let left = (after_activity - other).max(0);
+        steps.push(step(
+            format!(
+                "Autres ressources (chômage, rémunération de formation…), moyenne mensuelle de {period_label} : {} déduits en totalité",
+                format_euros(other)
+            ),
+            format_euros(left),
+        ));
+        left
+    } else {
+        after_activity
+    };
     Ok(Computation {
         month,
         base_cents: base,
         amount_cents: amount,
         steps,
-        sources: vec![super::cej::SOURCE, line.source, smic.source],
+        sources,
     })
 }
 
@@ -243,9 +370,14 @@ mod tests {
     }
 
     fn amount(month: NaiveDate, birth: NaiveDate, tax: TaxSituation, income: i64) -> i64 {
-        cej_month(month, birth, tax, income)
-            .map(|c| c.amount_cents)
-            .unwrap_or(-1)
+        cej_month(
+            month,
+            birth,
+            tax,
+            &Resources::steady_activity(month, income),
+        )
+        .map(|c| c.amount_cents)
+        .unwrap_or(-1)
     }
 
     const ADULT: (i32, u32, u32) = (2000, 1, 1);
@@ -304,7 +436,7 @@ mod tests {
             );
         }
         assert_eq!(
-            cej_month(d(2022, 2, 1), adult, NonImposable, 0).err(),
+            cej_month(d(2022, 2, 1), adult, NonImposable, &Resources::default()).err(),
             Some(AllowanceError::BeforeProgramme)
         );
     }
@@ -419,11 +551,149 @@ mod tests {
             d(2025, 5, 1),
             d(2000, 1, 1),
             TaxSituation::NonImposable,
-            40_000,
+            &Resources::steady_activity(d(2025, 5, 1), 40_000),
         );
         let c = c.unwrap_or_else(|_| panic!("computation"));
         assert!(c.steps.iter().any(|s| s.label.contains("Dégressivité")));
         assert!(c.sources.iter().any(|s| s.contains("2022-199")));
+    }
+
+    fn income(y: i32, m: u32, kind: IncomeKind, cents: i64) -> Income {
+        Income {
+            month: d(y, m, 1),
+            kind,
+            cents,
+        }
+    }
+
+    fn with(incomes: Vec<Income>) -> Resources {
+        Resources {
+            incomes,
+            household_rsa_or_activity_bonus: false,
+        }
+    }
+
+    #[test]
+    fn the_reference_period_is_the_three_months_before() {
+        assert_eq!(
+            reference_period(d(2026, 11, 15)),
+            vec![d(2026, 8, 1), d(2026, 9, 1), d(2026, 10, 1)]
+        );
+        // Across a year.
+        assert_eq!(
+            reference_period(d(2026, 2, 1)),
+            vec![d(2025, 11, 1), d(2025, 12, 1), d(2026, 1, 1)]
+        );
+    }
+
+    #[test]
+    fn resources_are_averaged_over_the_reference_period() {
+        let adult = d(ADULT.0, ADULT.1, ADULT.2);
+        let nov = d(2026, 11, 1);
+        use IncomeKind::*;
+        // 900 € earned in September only: 300 € a month on average, disregarded.
+        let r = with(vec![income(2026, 9, Salaire, 90_000)]);
+        assert_eq!(reference_income(nov, &r), (30_000, 0));
+        let c = cej_month(nov, adult, TaxSituation::NonImposable, &r).map(|c| c.amount_cents);
+        assert_eq!(c, Ok(56_168));
+        // One cent more over the period: the average is 300.00 € (rounded); three cents more:
+        // 300.01 €, over the disregard (the loss, 0.47 cent, rounds away); three euros more:
+        // 301 € a month, 47 cents less.
+        let r = with(vec![income(2026, 9, Salaire, 90_001)]);
+        assert_eq!(reference_income(nov, &r).0, 30_000);
+        let r = with(vec![income(2026, 9, Salaire, 90_003)]);
+        assert_eq!(reference_income(nov, &r).0, 30_001);
+        let r = with(vec![income(2026, 9, Salaire, 90_300)]);
+        let c = cej_month(nov, adult, TaxSituation::NonImposable, &r).map(|c| c.amount_cents);
+        assert_eq!(c, Ok(56_121));
+        // Income of the month paid and of the fourth month before does not count.
+        let r = with(vec![
+            income(2026, 11, Salaire, 500_000),
+            income(2026, 7, Salaire, 500_000),
+        ]);
+        assert_eq!(reference_income(nov, &r), (0, 0));
+        // Several kinds of work income add up: apprentice pay, short-time work, sick pay.
+        let r = with(vec![
+            income(2026, 8, Apprentissage, 60_000),
+            income(2026, 9, ActivitePartielle, 30_000),
+            income(2026, 10, IndemnitesMaladie, 30_000),
+        ]);
+        assert_eq!(reference_income(nov, &r), (40_000, 0));
+    }
+
+    #[test]
+    fn other_resources_are_deducted_in_full() {
+        let adult = d(ADULT.0, ADULT.1, ADULT.2);
+        let nov = d(2026, 11, 1);
+        use IncomeKind::*;
+        let amount = |r: &Resources| {
+            cej_month(nov, adult, TaxSituation::NonImposable, r).map(|c| c.amount_cents)
+        };
+        // 150 € of unemployment benefit each month: no disregard, 150 € less.
+        let r = with(
+            reference_period(nov)
+                .into_iter()
+                .map(|m| Income {
+                    month: m,
+                    kind: AllocationChomage,
+                    cents: 15_000,
+                })
+                .collect(),
+        );
+        assert_eq!(amount(&r), Ok(56_168 - 15_000));
+        // The same 150 € as wages would be disregarded.
+        let r = Resources::steady_activity(nov, 15_000);
+        assert_eq!(amount(&r), Ok(56_168));
+        // Training pay above the allowance: nothing, never negative.
+        let r = with(
+            reference_period(nov)
+                .into_iter()
+                .map(|m| Income {
+                    month: m,
+                    kind: RemunerationFormation,
+                    cents: 60_000,
+                })
+                .collect(),
+        );
+        assert_eq!(amount(&r), Ok(0));
+        // Wages after the degressivity, then other resources deducted from what is left.
+        let smic80 = 186_702 * 80 / 100;
+        let wages = 60_000;
+        let after = div_round(
+            i128::from(56_168) * i128::from(smic80 - wages),
+            i128::from(smic80 - DISREGARD_CENTS),
+        );
+        let mut r = Resources::steady_activity(nov, wages);
+        r.incomes
+            .extend(reference_period(nov).into_iter().map(|m| Income {
+                month: m,
+                kind: AutreRessource,
+                cents: 10_000,
+            }));
+        assert_eq!(amount(&r), Ok(after - 10_000));
+        let c = cej_month(nov, adult, TaxSituation::NonImposable, &r);
+        assert!(c.is_ok_and(|c| c
+            .steps
+            .iter()
+            .any(|s| s.label.contains("déduits en totalité"))));
+    }
+
+    #[test]
+    fn not_due_to_a_household_receiving_rsa_or_the_activity_bonus() {
+        let adult = d(ADULT.0, ADULT.1, ADULT.2);
+        let nov = d(2026, 11, 1);
+        let mut r = Resources::default();
+        assert_eq!(
+            cej_month(nov, adult, TaxSituation::NonImposable, &r).map(|c| c.amount_cents),
+            Ok(56_168)
+        );
+        r.household_rsa_or_activity_bonus = true;
+        let c = cej_month(nov, adult, TaxSituation::NonImposable, &r);
+        assert!(
+            c.as_ref()
+                .is_ok_and(|c| c.amount_cents == 0 && c.sources.contains(&EXCLUSION_SOURCE)),
+            "{c:?}"
+        );
     }
 
     #[test]

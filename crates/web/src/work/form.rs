@@ -77,7 +77,7 @@ pub fn input<T: serde::de::DeserializeOwned + Default>(
 #[derive(Debug, Clone)]
 pub struct Field {
     pub name: &'static str,
-    pub label: &'static str,
+    pub label: std::borrow::Cow<'static, str>,
     /// An input type (`text`, `date`, `time`, `email`, `tel`, `month`), `select` or `textarea`.
     pub kind: &'static str,
     pub value: String,
@@ -88,10 +88,14 @@ pub struct Field {
     pub autofocus: bool,
 }
 
-pub fn field(name: &'static str, label: &'static str, kind: &'static str) -> Field {
+pub fn field(
+    name: &'static str,
+    label: impl Into<std::borrow::Cow<'static, str>>,
+    kind: &'static str,
+) -> Field {
     Field {
         name,
-        label,
+        label: label.into(),
         kind,
         value: String::new(),
         options: vec![],

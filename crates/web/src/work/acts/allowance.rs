@@ -3,26 +3,97 @@
 use super::{back, saved};
 use crate::error::WebError;
 use crate::request::Req;
-use crate::work::form::{code_error, field, input, opts, posted_ctx, ActPage, Posted};
+use crate::work::form::{code_error, field, input, opts, posted_ctx, ActPage, Field, Posted};
 use crate::work::{safe_id, PageResult};
 use crate::AppState;
 use axum::extract::Path;
 use axum::extract::Query;
 use axum::extract::State;
 use axum::Form;
-use parcours_app::allowances::DecisionInput;
+use chrono::Datelike;
+use parcours_app::allowances::{DecisionInput, ResourcesInput, ACTIVITY_FIELDS, OTHER_FIELDS};
+use parcours_domain::rules::allowance;
 use parcours_domain::situation::format_euros;
 use parcours_domain::vocab::AllowanceDecision;
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct MonthQuery {
-    #[serde(default)]
     mois: String,
-    #[serde(default)]
-    revenus: String,
-    #[serde(default)]
+    #[serde(flatten)]
+    ressources: ResourcesInput,
     montant_demande: String,
+}
+
+/// `2026-08-01` → « août 2026 ».
+fn month_words(m: chrono::NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let name = MONTHS.get(m.month0() as usize).copied().unwrap_or("");
+    format!("{name} {}", m.year())
+}
+
+/// The CEJ resources of the reference period: income from work and other resources of each
+/// of the three months before, then the household's RSA or prime d'activité.
+fn resource_fields(month: &str, r: &ResourcesInput) -> Vec<Field> {
+    let Some(m) = parcours_domain::rules::parse_month(month) else {
+        return vec![];
+    };
+    let period = allowance::reference_period(m);
+    let values = [
+        (&r.activite_1, &r.autres_1),
+        (&r.activite_2, &r.autres_2),
+        (&r.activite_3, &r.autres_3),
+    ];
+    let mut fields = Vec::new();
+    for back in (1..=3usize).rev() {
+        let Some(month) = period.len().checked_sub(back).and_then(|i| period.get(i)) else {
+            continue;
+        };
+        let (work, other) = values[back - 1];
+        let words = month_words(*month);
+        fields.push(
+            field(ACTIVITY_FIELDS[back - 1], format!("Revenus d'activité de {words} (€)"), "text")
+                .value(work.clone())
+                .hint("Salaire, apprentissage, activité non salariée, activité partielle, indemnités journalières : 300 € par mois non pris en compte"),
+        );
+        fields.push(
+            field(
+                OTHER_FIELDS[back - 1],
+                format!("Autres ressources de {words} (€)"),
+                "text",
+            )
+            .value(other.clone())
+            .hint("Allocation chômage, rémunération de formation… : déduites en totalité"),
+        );
+    }
+    fields.push(
+        field(
+            "rsa_prime_activite",
+            "Le foyer perçoit le RSA ou la prime d'activité",
+            "select",
+        )
+        .options([("non", "Non"), ("oui", "Oui : allocation non due")])
+        .value(if r.rsa_prime_activite.is_empty() {
+            "non".to_string()
+        } else {
+            r.rsa_prime_activite.clone()
+        }),
+    );
+    fields
 }
 
 async fn allowance_page(
@@ -42,14 +113,31 @@ async fn allowance_page(
         format!("Allocation de {month}"),
         back(id),
         format!("/jeunes/{}/allocation", safe_id(id)),
-        vec![
-            field("revenus", "Revenus du mois (€)", "text").value(q.revenus.clone()).hint("CEJ : revenus d'activité (300 € non pris en compte) ; PACEA : autres ressources").autofocus(),
-            field("montant_demande", "Montant demandé (PACEA, €)", "text").value(q.montant_demande.clone()),
-            field("decision", "Décision", "text").options(opts(AllowanceDecision::ALL, AllowanceDecision::code, AllowanceDecision::label)).value("attribuee").required(),
-            field("montant_reduit", "Montant réduit (€)", "text").hint("Seulement pour une réduction"),
-            field("motif", "Motif", "textarea").hint("Obligatoire pour une réduction ou une suspension (engagements non respectés…)"),
-        ],
+        vec![],
     );
+    let mut fields = resource_fields(&month, &q.ressources);
+    fields.extend([
+        field("revenus", "PACEA : ressources du mois (€)", "text")
+            .value(q.ressources.revenus.clone())
+            .hint("Pour un CEJ, laissez vide et remplissez les trois mois ci-dessus"),
+        field("montant_demande", "Montant demandé (PACEA, €)", "text")
+            .value(q.montant_demande.clone()),
+        field("decision", "Décision", "text")
+            .options(opts(
+                AllowanceDecision::ALL,
+                AllowanceDecision::code,
+                AllowanceDecision::label,
+            ))
+            .value("attribuee")
+            .required(),
+        field("montant_reduit", "Montant réduit (€)", "text").hint("Seulement pour une réduction"),
+        field("motif", "Motif", "textarea")
+            .hint("Obligatoire pour une réduction ou une suspension (engagements non respectés…)"),
+    ]);
+    if let Some(f) = fields.first_mut() {
+        f.autofocus = true;
+    }
+    page.fields = fields;
     page.hidden.push((
         "mois".into(),
         month
@@ -61,7 +149,7 @@ async fn allowance_page(
     page.info_title = "Calcul selon les règles".into();
     match s
         .app
-        .preview_allowance(&ctx, id, &month, &q.revenus, &q.montant_demande)
+        .preview_allowance(&ctx, id, &month, &q.ressources, &q.montant_demande)
         .await
     {
         Ok(ent) => {
@@ -121,7 +209,7 @@ pub async fn allowance_submit(
         Err(e) => {
             let q = MonthQuery {
                 mois: i.mois.clone(),
-                revenus: i.revenus.clone(),
+                ressources: i.ressources.clone(),
                 montant_demande: i.montant_demande.clone(),
             };
             allowance_page(&s, &req, &id, &q).await?.failed(&req, &p, e)
