@@ -245,6 +245,67 @@ pub const INDICATORS: &[Indicator] = &[
     },
 ];
 
+/// Two count indicators that publish the same cells: every fact of `part` is a fact of `whole`
+/// whose `family` value is `value`, so `part`'s total of a unit is `whole`'s cell
+/// `(unit, value)` in that family. Protected separately, a cell suppressed in one would be read
+/// in the other: they are protected together ([`crate::publish::Warehouse::families`]). The
+/// test `every_link_between_indicators_is_declared` finds every such pair from the filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    pub whole: &'static str,
+    pub family: &'static str,
+    pub value: &'static str,
+    pub part: &'static str,
+}
+
+pub const LINKS: &[Link] = &[Link {
+    whole: "sorties",
+    family: "categorie",
+    value: "emploi_durable",
+    part: "sorties_emploi_durable",
+}];
+
+/// The link an indicator belongs to, in either role.
+pub fn link_of(code: &str) -> Option<&'static Link> {
+    LINKS.iter().find(|l| l.whole == code || l.part == code)
+}
+
+/// Pairs of count indicators whose filters say that one is the other restricted to one value
+/// of a family (`<filter> AND f.type = '<value>'`): what [`LINKS`] must declare. A restriction
+/// to two values at once (`immersions`: a type and a status) shares no published cell (the
+/// dashboards never cross two families).
+pub fn implied_links() -> Vec<Link> {
+    let mut out = Vec::new();
+    let counts = || INDICATORS.iter().filter(|i| i.measure == Measure::Facts);
+    for whole in counts() {
+        for part in counts() {
+            for family in ["categorie", "statut"] {
+                let Some(expr) = family_expr(family, Measure::Facts) else {
+                    continue;
+                };
+                let prefix = format!("{} AND {expr} = '", whole.filter);
+                let value = part
+                    .filter
+                    .strip_prefix(&prefix)
+                    .and_then(|v| v.strip_suffix('\''))
+                    .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+                if let Some(value) = value {
+                    out.push(Link {
+                        whole: whole.code,
+                        family,
+                        value: LINKS
+                            .iter()
+                            .find(|l| l.value == value)
+                            .map_or("(non déclaré)", |l| l.value),
+                        part: part.code,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn indicator(code: &str) -> Option<&'static Indicator> {
     INDICATORS.iter().find(|i| i.code == code)
 }

@@ -3,6 +3,7 @@
 //! - [`catalogue`]: indicators, breakdowns and their families;
 //! - [`sdc`]: statistical disclosure control (primary, Gaussian secondary, interval check);
 //! - [`modular`]: the same, by sub-table (a unit and its children), for national scale;
+//! - [`links`]: indicators that publish the same cells, protected together;
 //! - [`publish`]: the one pipeline every published figure goes through — pages, charts, API,
 //!   CSV, XLSX and the command line alike;
 //! - [`render`]: CSV, XLSX and chart bars of a published table;
@@ -16,6 +17,7 @@
 pub mod catalogue;
 pub mod exports;
 pub mod indicators;
+pub mod links;
 pub mod modular;
 pub mod publish;
 pub mod render;

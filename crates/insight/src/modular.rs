@@ -205,6 +205,18 @@ pub fn protect_table(
     forced: &[Key],
     known: &Bounds,
 ) -> (Cells, Bounds) {
+    protect_table_watching(table, threshold, forced, known, &HashSet::new())
+}
+
+/// [`protect_table`], also telling what the table says of the suppressed cells of `watch`
+/// (cells another indicator publishes too: see [`crate::catalogue::LINKS`]).
+pub fn protect_table_watching(
+    table: &Table,
+    threshold: i64,
+    forced: &[Key],
+    known: &Bounds,
+    watch: &HashSet<Key>,
+) -> (Cells, Bounds) {
     let subs = table.subs();
     let mut suppressed: HashMap<Key, Status> = forced.iter().map(|&k| (k, Status::D)).collect();
     // Exact disclosure first, over the whole table: the Gaussian elimination is sparse and
@@ -256,7 +268,7 @@ pub fn protect_table(
                 dirty.remove(u);
             }
             // The sub-tables of one level share no cell: one thread per core.
-            let done = protect_level(&subs, &todo, &suppressed, &bounds, threshold);
+            let done = protect_level(&subs, &todo, &suppressed, &bounds, threshold, watch);
             for (u, st, learnt) in done {
                 let Some(sub) = subs.get(&u) else { continue };
                 for (keys, s) in sub.keys.iter().zip(&st) {
@@ -300,7 +312,9 @@ pub fn protect_table(
     }
     let totals = bounds
         .into_iter()
-        .filter(|(k, _)| k.1.is_none() && out.get(k).is_some_and(|c| c.1.suppressed()))
+        .filter(|(k, _)| {
+            (k.1.is_none() || watch.contains(k)) && out.get(k).is_some_and(|c| c.1.suppressed())
+        })
         .collect();
     (out, totals)
 }
@@ -318,6 +332,7 @@ fn protect_level(
     suppressed: &HashMap<Key, Status>,
     known: &Bounds,
     threshold: i64,
+    watch: &HashSet<Key>,
 ) -> Vec<Protected> {
     let one = |u: usize| -> Option<Protected> {
         let sub = subs.get(&u)?;
@@ -343,7 +358,9 @@ fn protect_level(
             let shared: Vec<Key> = keys
                 .iter()
                 .copied()
-                .filter(|&(w, g)| g.is_none() || w == u || subs.contains_key(&w))
+                .filter(|&(w, g)| {
+                    g.is_none() || w == u || subs.contains_key(&w) || watch.contains(&(w, g))
+                })
                 .collect();
             if !st[c].suppressed() || shared.is_empty() {
                 continue;

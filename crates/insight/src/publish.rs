@@ -30,7 +30,8 @@ use crate::catalogue::{
     Measure,
 };
 use crate::indicators::text_column;
-use crate::modular::{protect_table, Bounds, Cells, Key, Table};
+use crate::links::{Learnt, Shared};
+use crate::modular::{protect_table_watching, Bounds, Cells, Key, Table};
 use crate::sdc::Status;
 
 /// The hierarchy: unit 0 is the nation, then the régions, then the structures.
@@ -314,6 +315,33 @@ pub async fn protect_indicator(
     basis: Option<&Families>,
     guard: Option<&Families>,
 ) -> Result<Families> {
+    protect_shared(
+        ctx,
+        h,
+        ind,
+        year,
+        threshold,
+        basis,
+        guard,
+        &Shared::default(),
+    )
+    .await
+    .map(|(f, _)| f)
+}
+
+/// [`protect_indicator`] with what a linked indicator imposes on this one (cells to suppress,
+/// what is known of them: [`crate::links`]), returning what this one tells of them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn protect_shared(
+    ctx: &SessionContext,
+    h: &Hierarchy,
+    ind: &Indicator,
+    year: &str,
+    threshold: i64,
+    basis: Option<&Families>,
+    guard: Option<&Families>,
+    shared: &Shared,
+) -> Result<(Families, Learnt)> {
     if year.len() != 4 || !year.chars().all(|c| c.is_ascii_digit()) {
         return Err(DataFusionError::Plan("année invalide".into()));
     }
@@ -375,30 +403,49 @@ pub async fn protect_indicator(
                 .collect();
             out.insert(fam, family_of(h, &groups, cells));
         }
-        return Ok(out);
+        return Ok((out, Learnt::default()));
     }
     // The unit totals suppressed in some family, and what the families tell of them: each
     // family is protected with both, until no family adds a suppression or narrows a total.
-    let mut forced: BTreeSet<usize> = BTreeSet::new();
-    let mut known = Bounds::new();
+    // A linked indicator's totals and bounds start the loop (see `crate::links`).
+    let mut forced: BTreeSet<usize> = shared.totals.clone();
+    let mut known: Bounds = shared.total_bounds.clone();
     loop {
         out.clear();
         let mut suppressed_totals: BTreeSet<usize> = BTreeSet::new();
         let mut learnt = known.clone();
+        let mut column = BTreeMap::new();
         let mut narrowed = false;
         for (fam, groups, t) in &data {
-            let forced_totals: Vec<Key> = forced.iter().map(|&u| (u, None)).collect();
-            let (cells, totals) = protect_table(t, threshold, &forced_totals, &known);
+            let mut forced_keys: Vec<Key> = forced.iter().map(|&u| (u, None)).collect();
+            let mut known_here = known.clone();
+            let mut watch = std::collections::HashSet::new();
+            // The column another indicator publishes too: forced where it suppressed it, with
+            // what it tells of it, and watched (what this table tells of it goes back).
+            let linked = shared
+                .column
+                .filter(|(family, _)| family == fam)
+                .and_then(|(_, value)| groups.iter().position(|g| g.0 == value));
+            if let Some(g) = linked {
+                forced_keys.extend(shared.cells.iter().map(|&u| (u, Some(g))));
+                for (&u, &b) in &shared.cell_bounds {
+                    crate::links::narrow(&mut known_here, (u, Some(g)), b);
+                }
+                watch.extend((0..h.units.len()).map(|u| (u, Some(g))));
+            }
+            let (cells, bounds) =
+                protect_table_watching(t, threshold, &forced_keys, &known_here, &watch);
             for (&(u, g), &(_, st)) in &cells {
                 if g.is_none() && st.suppressed() {
                     suppressed_totals.insert(u);
                 }
             }
-            for (key, (lo, hi)) in totals {
-                let b = learnt.entry(key).or_insert((0.0, f64::INFINITY));
-                if lo > b.0 + 0.5 || hi < b.1 - 0.5 {
-                    *b = (b.0.max(lo), b.1.min(hi));
-                    narrowed = true;
+            for (key, b) in bounds {
+                match key {
+                    (u, Some(_)) => {
+                        column.insert(u, b);
+                    }
+                    (_, None) => narrowed |= crate::links::narrow(&mut learnt, key, b),
                 }
             }
             out.insert(fam, family_of(h, groups, cells));
@@ -407,7 +454,13 @@ pub async fn protect_indicator(
             // Every family suppresses exactly `forced` (a primary total is primary everywhere,
             // the same value), knowing what the others tell of them: the totals read the same
             // in every table.
-            return Ok(out);
+            return Ok((
+                out,
+                Learnt {
+                    totals: known,
+                    column,
+                },
+            ));
         }
         forced.extend(suppressed_totals);
         known = learnt;
@@ -556,6 +609,22 @@ impl Warehouse {
         let key = (ind.code, year.to_string());
         if let Some(f) = self.cache.lock().await.get(&key) {
             return Ok(f.clone());
+        }
+        if let Some(link) = crate::catalogue::link_of(ind.code) {
+            // Both indicators of a link at once (see `crate::links`).
+            let (whole, part) = crate::links::protect_linked(
+                &self.ctx,
+                &self.hierarchy,
+                link,
+                year,
+                self.threshold,
+            )
+            .await?;
+            let (whole, part) = (Arc::new(whole), Arc::new(part));
+            let mut cache = self.cache.lock().await;
+            cache.insert((link.whole, year.to_string()), whole.clone());
+            cache.insert((link.part, year.to_string()), part.clone());
+            return Ok(if ind.code == link.whole { whole } else { part });
         }
         let (basis, guard) = match ind.measure {
             Measure::Sum { basis, .. } => (Some(basis), None),

@@ -40,12 +40,13 @@ fn interval(
                 );
             }
         }
-        match p
-            .solve()
-            .expect("feasible: the true counts satisfy every equation")
-        {
-            microlp::SolveOutcome::Solution(s) => s.objective(),
-            other => panic!("no optimum: {other:?}"),
+        match p.solve() {
+            Ok(microlp::SolveOutcome::Solution(s)) => s.objective(),
+            // Nothing bounds the cell from above: as hidden as can be.
+            Err(microlp::Error::Unbounded) if dir == OptimizationDirection::Maximize => {
+                f64::INFINITY
+            }
+            other => panic!("feasible: the true counts satisfy every equation: {other:?}"),
         }
     };
     (
@@ -793,4 +794,180 @@ async fn ratios_are_published_only_where_their_counts_are() {
         .unwrap();
     assert_eq!(mean.ensemble.total.valeur, Some((2 * sum + n) / (2 * n)));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every pair of indicators whose filters make one a column of the other is declared linked
+/// (and protected together); every declared link is such a pair.
+#[test]
+fn every_link_between_indicators_is_declared() {
+    use parcours_insight::catalogue::{implied_links, LINKS};
+    let implied = implied_links();
+    for l in &implied {
+        assert!(LINKS.contains(l), "undeclared link: {l:?}");
+    }
+    for l in LINKS {
+        assert!(
+            implied.contains(l),
+            "declared link not implied by the filters: {l:?}"
+        );
+    }
+    assert!(!LINKS.is_empty());
+}
+
+/// Indicators that share cells (`sorties × categorie` and `sorties_emploi_durable`: the
+/// second's total of a unit is the first's "emploi durable" column), every view of both read
+/// at every node, attacked **together** over the cube structure × category × month: no
+/// suppressed cell of either is pinned or bounded narrower than the threshold. Protected
+/// separately, a cell suppressed in one was published in the other.
+#[tokio::test]
+async fn linked_indicators_resist_the_joint_attack() {
+    use datafusion::arrow::array::{Array, Int64Array, StringArray};
+    use parcours_insight::catalogue::LINKS;
+    use parcours_insight::publish::{Query, Warehouse};
+    use parcours_vault::assertion::Perimeter;
+    let mut suppressed = 0;
+    let mut shared_suppressed = 0;
+    for seed in [3u64, 11, 29] {
+        let dir =
+            std::env::temp_dir().join(format!("parcours-links-{}-{seed}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::synthetic_warehouse(&dir, seed, 600, "20260401T000000Z");
+        let w = Warehouse::open(&dir, THRESHOLD).await.unwrap();
+        for link in LINKS {
+            assert_eq!(
+                link.family, "categorie",
+                "the test reads the category as f.type"
+            );
+            let whole = parcours_insight::catalogue::indicator(link.whole).unwrap();
+            // The truth, read from the files with SQL written here.
+            let sql = format!(
+                "SELECT CAST(f.structure AS VARCHAR), CAST(f.type AS VARCHAR), CAST(f.mois AS VARCHAR), COUNT(*) \
+                 FROM facts f WHERE {} AND f.mois LIKE '2026-%' GROUP BY 1, 2, 3",
+                whole.filter
+            );
+            let mut cube: Vec<(String, String, String, i64)> = Vec::new();
+            for b in w.ctx.sql(&sql).await.unwrap().collect().await.unwrap() {
+                let s = |i: usize| {
+                    datafusion::arrow::compute::cast(
+                        b.column(i),
+                        &datafusion::arrow::datatypes::DataType::Utf8,
+                    )
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone()
+                };
+                let (a, t, m) = (s(0), s(1), s(2));
+                let n = b.column(3).as_any().downcast_ref::<Int64Array>().unwrap();
+                for r in 0..b.num_rows() {
+                    cube.push((
+                        a.value(r).into(),
+                        t.value(r).into(),
+                        m.value(r).into(),
+                        n.value(r),
+                    ));
+                }
+            }
+            let inner: Vec<i64> = cube.iter().map(|c| c.3).collect();
+            let region_of = |code: &str| {
+                crate::STRUCTURES
+                    .iter()
+                    .find(|s| s.0 == code)
+                    .map(|s| s.2)
+                    .unwrap()
+            };
+            let in_unit = |niveau: &str, code: &str, structure: &str| match niveau {
+                "nation" => true,
+                "region" => region_of(structure) == code,
+                _ => structure == code,
+            };
+            let mut cells: Vec<Vec<usize>> = Vec::new();
+            let mut status: Vec<Status> = Vec::new();
+            let mut shown: Vec<Option<i64>> = Vec::new();
+            let mut shared: Vec<bool> = Vec::new();
+            for (niveau, code) in crate::nodes() {
+                for (indicateur, part) in [(link.whole, false), (link.part, true)] {
+                    for ventilation in ["categorie", "mois", "aucune"] {
+                        let t = w
+                            .publish(
+                                &Perimeter::Nation,
+                                &Query {
+                                    indicateur: indicateur.into(),
+                                    annee: "2026".into(),
+                                    ventilation: ventilation.into(),
+                                    niveau: niveau.clone(),
+                                    code: code.clone(),
+                                },
+                            )
+                            .await
+                            .unwrap();
+                        let mut rows: Vec<&parcours_insight::publish::Row> =
+                            t.lignes.iter().collect();
+                        rows.push(&t.ensemble);
+                        for r in rows {
+                            let of = |i: usize| {
+                                in_unit(r.niveau, &r.code, &cube[i].0)
+                                    && (!part || cube[i].1 == link.value)
+                            };
+                            let mut push =
+                                |set: Vec<usize>, c: &parcours_insight::publish::Cell, sh: bool| {
+                                    cells.push(set);
+                                    status.push(c.statut);
+                                    shown.push(c.valeur);
+                                    shared.push(sh);
+                                };
+                            for (col, c) in t.colonnes.iter().zip(&r.cellules) {
+                                let set = (0..cube.len())
+                                    .filter(|&i| {
+                                        of(i)
+                                            && if ventilation == "categorie" {
+                                                cube[i].1 == col.code
+                                            } else {
+                                                cube[i].2 == col.code
+                                            }
+                                    })
+                                    .collect();
+                                let sh = ventilation == "categorie" && col.code == link.value;
+                                push(set, c, sh);
+                            }
+                            let set = (0..cube.len()).filter(|&i| of(i)).collect();
+                            push(set, &r.total, part);
+                        }
+                    }
+                }
+            }
+            for i in 0..cells.len() {
+                let v: i64 = cells[i].iter().map(|&k| inner[k]).sum();
+                match shown[i] {
+                    Some(p) => {
+                        assert_eq!(p, v, "seed {seed}: a published figure is the true one");
+                        assert!(
+                            v == 0 || v >= THRESHOLD,
+                            "seed {seed}: small count {v} published"
+                        );
+                    }
+                    None => {
+                        suppressed += 1;
+                        shared_suppressed += usize::from(shared[i]);
+                        let (lo, hi) = interval(&inner, &cells, &status, &cells[i]);
+                        assert!(
+                            lo <= v as f64 + 1e-6 && hi >= v as f64 - 1e-6,
+                            "seed {seed}: true value {v} outside [{lo}, {hi}]"
+                        );
+                        assert!(
+                            hi - lo >= THRESHOLD as f64 - 1e-6,
+                            "seed {seed}: suppressed cell {i} = {v} of {} recoverable within [{lo}, {hi}] from both indicators",
+                            link.part
+                        );
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(
+        suppressed >= 10 && shared_suppressed >= 2,
+        "the views had shared cells to protect ({suppressed}, {shared_suppressed})"
+    );
 }
