@@ -5,6 +5,7 @@
 //! both be decided for a month. Declared income and motivations are encrypted; amounts are not
 //! (the payment batch and the warehouse need them, and they identify nobody).
 
+use crate::Rule;
 use chrono::{Datelike, NaiveDate};
 use parcours_domain::rules::{allowance, pacea, parse_month, Step};
 use parcours_domain::situation::parse_euros;
@@ -305,7 +306,10 @@ impl App {
             requested_cents,
         } = ask;
         let p = Self::paying_programme(programmes, month).ok_or_else(|| {
-            AppError::Refused("Aucun CEJ ni PACEA en cours ce mois-ci : pas d'allocation.".into())
+            AppError::Refused(
+                Rule::NoAllowanceProgramme,
+                "Aucun CEJ ni PACEA en cours ce mois-ci : pas d'allocation.".into(),
+            )
         })?;
         let m = month_code(month);
         if p.kind == ProgrammeKind::Cej.code() {
@@ -314,8 +318,9 @@ impl App {
                 .as_deref()
                 .and_then(TaxSituation::parse)
                 .unwrap_or(TaxSituation::NonImposable);
-            let c = allowance::cej_month(month, birth, tax, &resources)
-                .map_err(|_| AppError::Refused("Aucun barème CEJ pour ce mois.".into()))?;
+            let c = allowance::cej_month(month, birth, tax, &resources).map_err(|_| {
+                AppError::Refused(Rule::NoScale, "Aucun barème CEJ pour ce mois.".into())
+            })?;
             return Ok(Entitlement {
                 month: m,
                 programme_id: p.id.clone(),
@@ -354,7 +359,7 @@ impl App {
             .is_some_and(|a| a.kind == ProgrammeKind::Cej.code());
         let requested = requested_cents.unwrap_or(i64::MAX);
         let c = pacea::pacea_month(month, requested, income_cents, paid, cej_this_month)
-            .map_err(|e| AppError::Refused(e.message().into()))?;
+            .map_err(|e| AppError::Refused(Rule::AllowanceRule, e.message().into()))?;
         Ok(Entitlement {
             month: m,
             programme_id: p.id.clone(),
@@ -474,16 +479,14 @@ impl App {
             .authorised_entitlement(&mut tx, ctx, jeune_id, "allocation.decision", ask)
             .await?;
         let amount = allowance::decide(ent.computed_cents, decision, reduced, motif.as_deref())
-            .map_err(|m| {
-                bad(
-                    if decision == AllowanceDecision::Reduite {
-                        "montant_reduit"
-                    } else {
-                        "motif"
-                    },
-                    "decision_invalide",
-                    m,
-                )
+            .map_err(|v| {
+                // Each error on its field: a missing motif on the motif, a bad amount on it.
+                let field = if v.code == "motif_requis" {
+                    "motif"
+                } else {
+                    "montant_reduit"
+                };
+                bad(field, v.code, v.message)
             })?;
         let m = month_code(month);
         let existing = pq::allowance(&mut tx, jeune_id, &m).await?;
@@ -639,7 +642,7 @@ impl App {
                         .await
                     {
                         Ok(e) => (Some(e.computed_cents), None),
-                        Err(AppError::Refused(m)) => (None, Some(m)),
+                        Err(AppError::Refused(_, m)) => (None, Some(m)),
                         Err(e) => return Err(e),
                     }
                 } else {

@@ -17,6 +17,7 @@
 //! accounts). Approving an account creation or a reset gives the approver a single-use
 //! enrolment link (`enrolment`) to hand to the person: no initial password ever exists.
 
+use crate::Rule;
 use parcours_domain::{Role, ValidationErrors};
 use parcours_store::accounts as acc;
 use parcours_store::requests::{self as rq, RequestRow};
@@ -414,7 +415,10 @@ impl App {
             .filter(|a| scope.is_none() || a.structure_id == scope)
             .ok_or(AppError::NotFound)?;
         if account.frozen_at.is_none() {
-            return Err(AppError::Refused("Ce compte n'est pas gelé.".into()));
+            return Err(AppError::Refused(
+                Rule::AlreadyDone,
+                "Ce compte n'est pas gelé.".into(),
+            ));
         }
         if matches!(&ctx.actor, Actor::Account(p) if p.account_id == account.id) {
             return Err(AppError::Forbidden);
@@ -553,6 +557,7 @@ impl App {
             .await?;
             return Err(if r.requested_by_account == Some(p.account_id) {
                 AppError::Refused(
+                    Rule::SamePerson,
                     "Vous avez fait cette demande : une autre personne doit l'approuver.".into(),
                 )
             } else {
@@ -679,7 +684,10 @@ impl App {
                     .await?
                     .ok_or(AppError::NotFound)?;
                 if !parcours_store::vigilance::unfreeze(tx, a.id).await? {
-                    return Err(AppError::Refused("Ce compte n'est plus gelé.".into()));
+                    return Err(AppError::Refused(
+                        Rule::AlreadyDone,
+                        "Ce compte n'est plus gelé.".into(),
+                    ));
                 }
                 Ok(None)
             }

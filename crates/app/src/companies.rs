@@ -446,8 +446,8 @@ impl App {
         let start = date(&mut e, "date_debut", &input.date_debut);
         let end = date(&mut e, "date_fin", &input.date_fin);
         if let (Some(s), Some(en)) = (start, end) {
-            if let Err(m) = pmsmp::check_dates(s, en) {
-                e.push("date_fin", "duree", m);
+            if let Err(v) = pmsmp::check_dates(s, en) {
+                e.push("date_fin", v.code, v.message);
             }
         }
         let rome = match input.rome.trim() {

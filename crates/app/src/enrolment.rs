@@ -8,6 +8,7 @@
 //! for one success); an account whose owner stops before enrolling her factor cannot log in
 //! (there is no trust on first use) and needs a new link — a reset request.
 
+use crate::Rule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use parcours_domain::{Role, ValidationErrors};
@@ -34,7 +35,7 @@ pub struct LinkInfo {
 }
 
 fn invalid_link() -> AppError {
-    AppError::Refused(
+    AppError::Refused(Rule::LinkInvalid,
         "Ce lien d'inscription n'est plus valable (déjà utilisé, remplacé ou expiré) : demandez-en un nouveau à votre direction."
             .into(),
     )
@@ -79,7 +80,7 @@ impl App {
             .await?;
         let mut tx = self.store.begin().await?;
         if acc::account_count(&mut tx).await? > 0 {
-            return Err(AppError::Refused(
+            return Err(AppError::Refused(Rule::Instance,
                 "cette instance a déjà des comptes : un nouveau compte est une demande qu'une seconde personne approuve".into(),
             ));
         }

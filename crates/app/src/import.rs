@@ -5,6 +5,7 @@
 //! in any order, unknown columns refused; dates `JJ/MM/AAAA` or `AAAA-MM-JJ`. Every bad line is
 //! reported (line, column, French reason) and then nothing is stored.
 
+use crate::Rule;
 use parcours_domain::jeune::{self, JeuneInput, FIELDS};
 use parcours_domain::normalize::fold;
 use serde::Serialize;
@@ -201,7 +202,10 @@ impl App {
             .structure_by_code(structure_code)
             .await?
             .ok_or_else(|| {
-                AppError::Refused(format!("Structure inconnue : {}", structure_code.trim()))
+                AppError::Refused(
+                    Rule::UnknownStructure,
+                    format!("Structure inconnue : {}", structure_code.trim()),
+                )
             })?;
         let rows = match parse(bytes, ctx.now.date_naive()) {
             Ok(r) => r,

@@ -5,6 +5,7 @@
 //! audited. Every identity shown — a dossier opened, a line of a list or of search results —
 //! leaves one audit entry naming the dossier id (never the person).
 
+use crate::Rule;
 use chrono::{Datelike, NaiveDate};
 use parcours_domain::jeune::{self, Identity, JeuneInput, Sexe};
 use parcours_domain::normalize::{self, fold, tokens};
@@ -257,8 +258,12 @@ impl App {
 
     /// Unwraps a person's data key; an erased dossier (key destroyed) is refused clearly.
     pub(crate) fn data_key(&self, id: &str, wrapped: Option<&[u8]>) -> Result<DataKey> {
-        let wrapped = wrapped
-            .ok_or_else(|| AppError::Refused("dossier effacé : sa clé a été détruite".into()))?;
+        let wrapped = wrapped.ok_or_else(|| {
+            AppError::Refused(
+                Rule::Erased,
+                "dossier effacé : sa clé a été détruite".into(),
+            )
+        })?;
         Ok(self.keys.master.unwrap_key(wrapped, &dek_context(id))?)
     }
 

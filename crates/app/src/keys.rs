@@ -16,6 +16,7 @@
 //! - `insight_signing`: Ed25519 seed signing the short-lived assertions that log people into
 //!   the insight server (`parcours_vault::assertion`), which knows only its public key.
 
+use crate::Rule;
 use ed25519_dalek::SigningKey;
 use parcours_store::keyring::{self, WrappedKeys};
 use parcours_store::Store;
@@ -103,13 +104,14 @@ impl Keys {
         let mut out = Vec::new();
         for p in PURPOSES {
             let w = keyring::get(&mut conn, p).await?.ok_or_else(|| {
-                AppError::Refused(format!(
-                    "clé « {p} » absente de la base : instance non initialisée ?"
-                ))
+                AppError::Refused(
+                    Rule::Instance,
+                    format!("clé « {p} » absente de la base : instance non initialisée ?"),
+                )
             })?;
             let k = master.unwrap_key(&w, &ctx(p)).map_err(|_| {
                 let db_version = MasterKey::wrapped_version(&w).unwrap_or(0);
-                AppError::Refused(format!(
+                AppError::Refused(Rule::Instance, format!(
                     "la clé maîtresse (version {}) ne correspond pas à cette base (clés enveloppées en version {db_version}) : mauvais fichier de clé",
                     master.version()
                 ))
@@ -185,7 +187,7 @@ pub(crate) async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)>
     let new = MasterKey::generate(old_version + 1);
     let new_path = pending_path(key_file);
     if new_path.exists() {
-        return Err(AppError::Refused(format!(
+        return Err(AppError::Refused(Rule::Instance, format!(
             "{} existe déjà : une rotation précédente a été interrompue ; relancez le serveur pour la terminer",
             new_path.display()
         )));

@@ -35,7 +35,7 @@ use parcours_domain::Role;
 use parcours_store::Store;
 use std::path::PathBuf;
 
-pub use error::AppError;
+pub use error::{AppError, Rule};
 pub use keys::Keys;
 
 pub type Result<T> = std::result::Result<T, AppError>;

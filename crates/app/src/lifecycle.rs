@@ -6,6 +6,7 @@
 //! A session is named by the first 16 hex digits of its token's SHA-256 (the database keeps
 //! only that hash; it opens nothing).
 
+use crate::Rule;
 use parcours_domain::{Role, ValidationErrors};
 use parcours_store::accounts as acc;
 use serde::Serialize;
@@ -282,6 +283,7 @@ impl App {
     pub async fn set_account_expiry(&self, days: i64) -> Result<()> {
         if !(0..=3650).contains(&days) {
             return Err(AppError::Refused(
+                Rule::InvalidSetting,
                 "--jours : entre 0 (aucune limite) et 3650".into(),
             ));
         }
@@ -325,7 +327,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Err(AppError::Refused(format!(
+        Err(AppError::Refused(Rule::AccountExpired, format!(
             "Ce compte a expiré après {days} jours sans connexion. Demandez à la direction de votre Mission Locale de le réactiver."
         )))
     }
@@ -394,11 +396,14 @@ impl App {
         let a = self.managed_account(ctx, login, action).await?;
         let mut tx = self.store.begin().await?;
         if !acc::set_active(&mut tx, a.id, active).await? {
-            return Err(AppError::Refused(if active {
-                "Ce compte est déjà actif.".into()
-            } else {
-                "Ce compte est déjà désactivé.".into()
-            }));
+            return Err(AppError::Refused(
+                Rule::AlreadyDone,
+                if active {
+                    "Ce compte est déjà actif.".into()
+                } else {
+                    "Ce compte est déjà désactivé.".into()
+                },
+            ));
         }
         let ended = if active {
             // Re-enabled: the inactivity clock starts again.

@@ -10,6 +10,7 @@
 //! `parcours alertes smtp --relais HOST:PORT --expediteur ADDR [--dpo ADDR,…]` and
 //! `parcours alertes destinataires --structure CODE --courriels ADDR,…`.
 
+use crate::Rule;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -64,9 +65,9 @@ fn split_relay(relay: &str) -> std::result::Result<(String, u16), String> {
 impl App {
     /// Sets the relay, the sender and the DPO recipients (operator command).
     pub async fn set_smtp(&self, relay: &str, sender: &str, dpo: &str) -> Result<SmtpConfig> {
-        split_relay(relay.trim()).map_err(AppError::Refused)?;
-        addresses(sender).map_err(AppError::Refused)?;
-        let dpo_list = addresses(dpo).map_err(AppError::Refused)?;
+        split_relay(relay.trim()).map_err(|m| AppError::Refused(Rule::InvalidSetting, m))?;
+        addresses(sender).map_err(|m| AppError::Refused(Rule::InvalidSetting, m))?;
+        let dpo_list = addresses(dpo).map_err(|m| AppError::Refused(Rule::InvalidSetting, m))?;
         let mut tx = self.store.begin().await?;
         keyring::meta_set(&mut tx, RELAY, relay.trim()).await?;
         keyring::meta_set(&mut tx, SENDER, sender.trim()).await?;
@@ -81,12 +82,17 @@ impl App {
 
     /// Sets the addresses that receive a structure's alerts (its directeur's, typically).
     pub async fn set_structure_recipients(&self, code: &str, list: &str) -> Result<usize> {
-        let n = addresses(list).map_err(AppError::Refused)?.len();
+        let n = addresses(list)
+            .map_err(|m| AppError::Refused(Rule::InvalidSetting, m))?
+            .len();
         let mut tx = self.store.begin().await?;
         let s = parcours_store::structures::by_code(&mut tx, code.trim())
             .await?
             .ok_or_else(|| {
-                AppError::Refused(format!("Mission Locale « {} » inconnue.", code.trim()))
+                AppError::Refused(
+                    Rule::UnknownStructure,
+                    format!("Mission Locale « {} » inconnue.", code.trim()),
+                )
             })?;
         keyring::meta_set(&mut tx, &structure_key(s.id), list.trim()).await?;
         tx.commit().await?;

@@ -7,6 +7,7 @@
 //! the audit entry (`nir.modification`, `nir.lecture`), and counts as opening the dossier for
 //! the read quota (`authorise_dossier`).
 
+use crate::Rule;
 use parcours_domain::{ids, ValidationErrors};
 use parcours_store::nirs;
 use serde::Serialize;
@@ -67,7 +68,10 @@ impl App {
             .authorise_dossier(&mut tx, ctx, jeune_id, "nir.lecture")
             .await?;
         let (ct, _) = nirs::get(&mut tx, jeune_id).await?.ok_or_else(|| {
-            AppError::Refused("Aucun NIR n'est enregistré pour ce dossier.".into())
+            AppError::Refused(
+                Rule::NoNir,
+                "Aucun NIR n'est enregistré pour ce dossier.".into(),
+            )
         })?;
         let nir = self
             .keys

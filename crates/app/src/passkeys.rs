@@ -13,6 +13,7 @@
 //! a ceremony stays server-side, sealed with the accounts key in the session row, so a client
 //! cannot replay or forge it. Credentials hold public keys and counters only.
 
+use crate::Rule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use parcours_store::accounts as acc;
@@ -39,13 +40,16 @@ pub struct PasskeyView {
 }
 
 fn not_configured() -> AppError {
-    AppError::Refused(
+    AppError::Refused(Rule::Configuration,
         "Les clés d'accès ne sont pas disponibles sur ce serveur (adresse publique non configurée : PARCOURS_PUBLIC_URL).".into(),
     )
 }
 
 fn ceremony_failed() -> AppError {
-    AppError::Refused("La clé d'accès n'a pas pu être vérifiée : recommencez.".into())
+    AppError::Refused(
+        Rule::PasskeyInvalid,
+        "La clé d'accès n'a pas pu être vérifiée : recommencez.".into(),
+    )
 }
 
 fn state_ad(purpose: &str, token_hash: &[u8]) -> Vec<u8> {
@@ -63,16 +67,24 @@ impl App {
     /// Sets the relying party from the service's public address (`serve`, `demo`).
     pub fn configure_passkeys(&self, public_url: &str) -> Result<()> {
         let url = Url::parse(public_url).map_err(|e| {
-            AppError::Refused(format!("adresse publique invalide « {public_url} » : {e}"))
+            AppError::Refused(
+                Rule::Configuration,
+                format!("adresse publique invalide « {public_url} » : {e}"),
+            )
         })?;
         let host = url
             .host_str()
-            .ok_or_else(|| AppError::Refused("adresse publique sans nom d'hôte".into()))?
+            .ok_or_else(|| {
+                AppError::Refused(
+                    Rule::Configuration,
+                    "adresse publique sans nom d'hôte".into(),
+                )
+            })?
             .to_string();
         let w = WebauthnBuilder::new(&host, &url)
             .and_then(|b| b.rp_name("Parcours").build())
             .map_err(|e| {
-                AppError::Refused(format!(
+                AppError::Refused(Rule::Configuration, format!(
                     "clés d'accès : l'adresse publique doit porter un nom de domaine (pas une adresse IP) : {e}"
                 ))
             })?;
@@ -268,6 +280,7 @@ impl App {
         };
         if keys.is_empty() {
             return Err(AppError::Refused(
+                Rule::NoPasskey,
                 "Aucune clé d'accès n'est enregistrée pour ce compte : saisissez votre code."
                     .into(),
             ));
@@ -336,10 +349,12 @@ impl App {
 
     /// Requires passkeys for a structure's accounts (operator).
     pub async fn require_passkeys(&self, ctx: &Ctx, code: &str, required: bool) -> Result<()> {
-        let s = self
-            .structure_by_code(code)
-            .await?
-            .ok_or_else(|| AppError::Refused(format!("Structure inconnue : {}", code.trim())))?;
+        let s = self.structure_by_code(code).await?.ok_or_else(|| {
+            AppError::Refused(
+                Rule::UnknownStructure,
+                format!("Structure inconnue : {}", code.trim()),
+            )
+        })?;
         let mut tx = self.store.begin().await?;
         pk::set_required(&mut tx, s.id, required).await?;
         self.audit(

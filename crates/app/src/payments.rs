@@ -6,6 +6,7 @@
 //! here, into the batch. Pages only say whether an IBAN is on file. Only a directeur produces
 //! the batch (the advisor decides, the director pays); every line is audited.
 
+use crate::Rule;
 use chrono::NaiveDate;
 use parcours_domain::ids;
 use parcours_domain::roles::Role;
@@ -388,7 +389,7 @@ impl App {
                     },
                 )
                 .await?;
-                return Err(AppError::Refused(
+                return Err(AppError::Refused(Rule::NotApproved,
                     "Ce fichier contient les noms et les IBAN : demandez-le d'abord (page du lot, « Demander le fichier ») ; un autre directeur de la structure ou le DPO l'approuve, puis vous le téléchargez une fois.".into(),
                 ));
             }

@@ -1,6 +1,7 @@
 //! Programmes (dispositifs): entry into CEJ, PACEA or another programme, CEJ extension to 18
 //! months, end, and the CEJ weekly hours (planned and done).
 
+use crate::Rule;
 use chrono::{Datelike, NaiveDate, Weekday};
 use parcours_domain::jeune::parse_date;
 use parcours_domain::rules::{cej, pacea};
@@ -186,11 +187,11 @@ impl App {
             let r = match k {
                 ProgrammeKind::Cej => cej::check_end(s, en, motif.as_deref()),
                 ProgrammeKind::Pacea => pacea::check_end(s, en),
-                _ if en < s => Err("La date de fin précède la date de début.".to_string()),
+                _ if en < s => Err(parcours_domain::rules::end_before_start()),
                 _ => Ok(()),
             };
-            if let Err(m) = r {
-                e.push("date_fin", "duree", m);
+            if let Err(v) = r {
+                e.push("date_fin", v.code, v.message);
             }
         }
         let (Some(kind), Some(start), Some(end), true) = (kind, start, end, e.is_empty()) else {
@@ -334,9 +335,9 @@ impl App {
             Some(ProgrammeKind::Pacea) => pacea::check_end(start, end),
             _ => Ok(()),
         };
-        if let Err(m) = check {
+        if let Err(v) = check {
             let mut e = ValidationErrors::default();
-            e.push("date_fin", "duree", m);
+            e.push("date_fin", v.code, v.message);
             return Err(e.into());
         }
         let dek = self.dossier_key(&mut tx, &row.jeune_id).await?;
@@ -423,6 +424,7 @@ impl App {
             .await?;
         if row.kind != ProgrammeKind::Cej.code() {
             return Err(AppError::Refused(
+                Rule::WrongProgramme,
                 "Les heures hebdomadaires concernent le CEJ.".into(),
             ));
         }
@@ -497,7 +499,10 @@ impl App {
             .programme_for_change(&mut tx, ctx, programme_id, "pacea.phase")
             .await?;
         if row.kind != ProgrammeKind::Pacea.code() {
-            return Err(AppError::Refused("Les phases concernent le PACEA.".into()));
+            return Err(AppError::Refused(
+                Rule::WrongProgramme,
+                "Les phases concernent le PACEA.".into(),
+            ));
         }
         if row.version != version {
             return Err(AppError::Stale);
@@ -510,14 +515,14 @@ impl App {
             .map(|p| Ok((date_of(&p.debut)?, date_of(&p.fin)?)))
             .collect::<Result<Vec<_>>>()?;
         let end_of_programme = date_of(row.ended_on.as_deref().unwrap_or(&row.end_date))?;
-        if let Err(m) = pacea::check_phase(
+        if let Err(v) = pacea::check_phase(
             (date_of(&row.start_date)?, end_of_programme),
             &existing,
             s,
             en,
         ) {
             let mut e = ValidationErrors::default();
-            e.push("date_debut", "phase", m);
+            e.push("date_debut", v.code, v.message);
             return Err(e.into());
         }
         text.phases.push(PaceaPhase {

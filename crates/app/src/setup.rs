@@ -1,6 +1,7 @@
 //! Instances and their administration: init, open (with every key check), structures, accounts,
 //! and the demo helpers.
 
+use crate::Rule;
 use std::path::PathBuf;
 
 use parcours_domain::structure::validate_structure;
@@ -64,7 +65,10 @@ pub async fn init(loc: &Location) -> Result<App> {
     let store = Store::connect(&loc.database_url).await?;
     store.migrate().await?;
     if store.is_initialised().await? {
-        return Err(AppError::Refused("cette base est déjà initialisée".into()));
+        return Err(AppError::Refused(
+            Rule::Instance,
+            "cette base est déjà initialisée".into(),
+        ));
     }
     let master = MasterKey::generate(1);
     master.write_new(&loc.key_file)?;
@@ -80,7 +84,7 @@ pub async fn init(loc: &Location) -> Result<App> {
 pub async fn open(loc: &Location) -> Result<App> {
     let store = Store::connect(&loc.database_url).await?;
     if !store.is_initialised().await? {
-        return Err(AppError::Refused(format!(
+        return Err(AppError::Refused(Rule::Instance, format!(
             "aucune instance Parcours initialisée dans cette base : lancez « parcours init --data-dir {} »",
             loc.data_dir.display()
         )));
@@ -316,6 +320,7 @@ impl App {
     pub async fn create_demo_account(&self, ctx: &Ctx, u: NewUser<'_>) -> Result<i64> {
         if !self.is_demo().await? {
             return Err(AppError::Refused(
+                Rule::DemoOnly,
                 "comptes à mot de passe connu réservés aux instances de démonstration".into(),
             ));
         }
@@ -357,7 +362,7 @@ impl App {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<String> {
         if !self.is_demo().await? {
-            return Err(AppError::Refused("commande réservée aux instances de démonstration : cette instance n'en est pas une".into()));
+            return Err(AppError::Refused(Rule::DemoOnly, "commande réservée aux instances de démonstration : cette instance n'en est pas une".into()));
         }
         let secret = self.totp_secret_of(login).await?;
         crate::auth::totp_code(&secret, now.timestamp().max(0) as u64)

@@ -1,6 +1,7 @@
 //! The jeune's situation with its history, legal representatives, and the transfer of a dossier
 //! to another Mission Locale.
 
+use crate::Rule;
 use parcours_domain::situation::{
     changed_fields, validate_legal_rep, validate_situation, LegalRep, LegalRepInput, Situation,
     SituationInput,
@@ -236,10 +237,14 @@ impl App {
         let to = structures::by_code(&mut tx, to_code.trim())
             .await?
             .ok_or_else(|| {
-                AppError::Refused(format!("Mission Locale « {} » inconnue.", to_code.trim()))
+                AppError::Refused(
+                    Rule::UnknownStructure,
+                    format!("Mission Locale « {} » inconnue.", to_code.trim()),
+                )
             })?;
         if to.id == from {
             return Err(AppError::Refused(
+                Rule::AlreadyDone,
                 "Le dossier est déjà dans cette Mission Locale.".into(),
             ));
         }

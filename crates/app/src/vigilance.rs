@@ -22,6 +22,7 @@
 //! the alert and the probe are written just after it ([`App::flush_vigilance`], called with the
 //! refusals before the answer leaves).
 
+use crate::Rule;
 use parcours_domain::Role;
 use parcours_store::vigilance as v;
 use parcours_store::Conn;
@@ -283,6 +284,7 @@ impl App {
         ];
         if values.iter().any(|v| *v < 0) || t.window_opened < 1 || t.probes < 1 || t.searches < 1 {
             return Err(AppError::Refused(
+                Rule::InvalidSetting,
                 "les seuils sont des nombres positifs (au moins 1 pour les déclencheurs)".into(),
             ));
         }
@@ -651,7 +653,10 @@ impl App {
             .ok_or(AppError::NotFound)?;
         if !v::review_break_glass(&mut tx, id, &ctx.actor.audit_name(), ctx.now.timestamp()).await?
         {
-            return Err(AppError::Refused("Ce bris de glace est déjà revu.".into()));
+            return Err(AppError::Refused(
+                Rule::AlreadyDone,
+                "Ce bris de glace est déjà revu.".into(),
+            ));
         }
         self.audit(
             &mut tx,
@@ -968,6 +973,7 @@ impl App {
         let (uses, _) = v::break_glass_on(&mut tx, p.account_id, &day).await?;
         if uses >= t.break_glass_per_day {
             return Err(AppError::Refused(
+                Rule::BreakGlassSpent,
                 "Vous avez déjà utilisé le bris de glace aujourd'hui : demandez à votre directeur."
                     .into(),
             ));
@@ -1051,6 +1057,7 @@ impl App {
     pub async fn set_quota(&self, ctx: &Ctx, role: &str, daily: i64) -> Result<()> {
         let Some(structure) = self.oversight(ctx, "quota.reglage").await? else {
             return Err(AppError::Refused(
+                Rule::DirectionOnly,
                 "Le quota se règle par le directeur de la structure.".into(),
             ));
         };
@@ -1115,7 +1122,7 @@ impl App {
             .await?;
         let current = parcours_store::jeunes::referent_of(&mut tx, jeune_id).await?;
         if p.role != Role::Directeur && current != Some(p.account_id) {
-            return Err(AppError::Refused(
+            return Err(AppError::Refused(Rule::ReferentOnly,
                 "Seul le référent du dossier ou la direction peut le confier à un autre conseiller."
                     .into(),
             ));
@@ -1138,6 +1145,7 @@ impl App {
             })?;
         if current == Some(to.id) {
             return Err(AppError::Refused(
+                Rule::AlreadyDone,
                 "Ce conseiller est déjà le référent du dossier.".into(),
             ));
         }
@@ -1228,10 +1236,10 @@ impl App {
         let s = parcours_store::structures::by_code(&mut tx, structure_code.trim())
             .await?
             .ok_or_else(|| {
-                AppError::Refused(format!(
-                    "Mission Locale « {} » inconnue.",
-                    structure_code.trim()
-                ))
+                AppError::Refused(
+                    Rule::UnknownStructure,
+                    format!("Mission Locale « {} » inconnue.", structure_code.trim()),
+                )
             })?;
         for input in people {
             let (identity, _) = parcours_domain::jeune::validate(input, ctx.now.date_naive())?;

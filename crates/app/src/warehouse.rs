@@ -4,6 +4,7 @@
 //! free text, exact date or operational id leaves this module; the person becomes a keyed
 //! pseudonym (HMAC-SHA256 with the `warehouse` key, 128 bits).
 
+use crate::Rule;
 use chrono::{DateTime, NaiveDate};
 use parcours_domain::generalise::{
     age_band, departement_of_postal_code, nationality_group, region_of,
@@ -65,7 +66,10 @@ impl App {
         use parcours_warehouse::files::{self, MonthFacts, Release};
         let mut steps = Steps::default();
         if k < 2 {
-            return Err(crate::AppError::Refused("k doit valoir au moins 2".into()));
+            return Err(crate::AppError::Refused(
+                Rule::InvalidSetting,
+                "k doit valoir au moins 2".into(),
+            ));
         }
         let key_id = self.warehouse_key_id();
         let previous = if full {

@@ -328,6 +328,7 @@ async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>)
     if !q.format.is_empty() && q.format != "json" {
         return Err(WebError::new(
             parcours_app::AppError::Refused(
+                parcours_app::Rule::NotApproved,
                 "Les fichiers avec IBAN se demandent (POST /api/v1/allocations/lot/demande) puis se téléchargent une fois approuvés (POST /api/v1/allocations/lot/fichier).".into(),
             ),
             &req,

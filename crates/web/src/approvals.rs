@@ -134,7 +134,7 @@ async fn requests_page(State(s): State<AppState>, req: Req) -> Res {
 fn decision_failed(e: AppError) -> Result<String, AppError> {
     match e {
         e @ (AppError::Conflict(_)
-        | AppError::Refused(_)
+        | AppError::Refused(..)
         | AppError::Validation(_)
         | AppError::NotFound) => Ok(message(&e)),
         other => Err(other),
@@ -640,7 +640,7 @@ async fn batch_file(s: &AppState, req: &Req, ctx: Ctx, b: &BatchBody) -> Res {
                 x,
             ),
             None => return Err(WebError::new(
-                AppError::Refused("Pas de fichier SEPA : aucun virement avec IBAN approuvé ce mois-ci, ou compte payeur non configuré (parcours payer set).".into()),
+                AppError::Refused(parcours_app::Rule::NothingToPay, "Pas de fichier SEPA : aucun virement avec IBAN approuvé ce mois-ci, ou compte payeur non configuré (parcours payer set).".into()),
                 req,
             )),
         }
@@ -705,7 +705,7 @@ async fn batch_file_submit(State(s): State<AppState>, req: Req, Form(p): Form<Po
                 e.error,
                 AppError::Validation(_)
                     | AppError::Conflict(_)
-                    | AppError::Refused(_)
+                    | AppError::Refused(..)
                     | AppError::InvalidCode
                     | AppError::StepUpRequired
             ) =>

@@ -45,7 +45,7 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Frozen => StatusCode::LOCKED,
         AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StepUpRequired => StatusCode::FORBIDDEN,
-        AppError::Refused(_) => StatusCode::BAD_REQUEST,
+        AppError::Refused(..) => StatusCode::BAD_REQUEST,
         AppError::Internal(_)
         | AppError::Integrity(_)
         | AppError::Io { .. }
@@ -126,6 +126,7 @@ impl IntoResponse for WebError {
             });
             match &self.error {
                 AppError::Validation(v) => body["champs"] = json!(v.0),
+                AppError::Refused(rule, _) => body["regle"] = json!(rule.code()),
                 AppError::DuplicateSuspected { existing, .. } => {
                     body["dossiers_existants"] = json!(existing)
                 }
@@ -242,7 +243,7 @@ mod tests {
                 "conflit",
             ),
             (
-                AppError::Refused("non".into()),
+                AppError::Refused(parcours_app::Rule::AlreadyDone, "non".into()),
                 StatusCode::BAD_REQUEST,
                 "refuse",
             ),
@@ -293,6 +294,11 @@ mod tests {
             }
             if code == "validation" {
                 assert_eq!(body["champs"][0]["field"], "nom", "{body}");
+            }
+            if code == "refuse" {
+                assert_eq!(body["regle"], "deja_fait", "the rule's code: {body}");
+            } else {
+                assert!(body.get("regle").is_none(), "{body}");
             }
         }
     }

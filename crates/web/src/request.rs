@@ -74,6 +74,7 @@ impl Req {
         } else {
             Err(WebError::new(
                 parcours_app::AppError::Refused(
+                    parcours_app::Rule::FormExpired,
                     "Formulaire expiré ou invalide : rechargez la page et recommencez.".into(),
                 ),
                 self,

@@ -107,7 +107,7 @@ async fn break_glass_submit(State(s): State<AppState>, req: Req, Form(p): Form<P
             None,
         ),
         Err(parcours_app::AppError::Validation(v)) => (None, Some(v.to_string())),
-        Err(e @ parcours_app::AppError::Refused(_)) => (None, Some(crate::error::message(&e))),
+        Err(e @ parcours_app::AppError::Refused(..)) => (None, Some(crate::error::message(&e))),
         Err(e) => return Err(WebError::new(e, &req)),
     };
     let q = s
@@ -259,7 +259,7 @@ async fn unfreeze_submit(State(s): State<AppState>, req: Req, Form(p): Form<Post
             .await
         }
         Err(e @ (parcours_app::AppError::Validation(_)
-        | parcours_app::AppError::Refused(_)
+        | parcours_app::AppError::Refused(..)
         | parcours_app::AppError::Conflict(_)
         | parcours_app::AppError::NotFound)) => {
             alerts_view(&s, &req, None, Some(crate::error::message(&e))).await
@@ -285,7 +285,7 @@ async fn set_quota_submit(State(s): State<AppState>, req: Req, Form(p): Form<Pos
             )
             .await
         }
-        Err(e @ (parcours_app::AppError::Validation(_) | parcours_app::AppError::Refused(_))) => {
+        Err(e @ (parcours_app::AppError::Validation(_) | parcours_app::AppError::Refused(..))) => {
             alerts_view(&s, &req, None, Some(crate::error::message(&e))).await
         }
         Err(e) => Err(WebError::new(e, &req)),
@@ -309,7 +309,7 @@ async fn review_submit(
             )
             .await
         }
-        Err(e @ (parcours_app::AppError::Refused(_) | parcours_app::AppError::NotFound)) => {
+        Err(e @ (parcours_app::AppError::Refused(..) | parcours_app::AppError::NotFound)) => {
             alerts_view(&s, &req, None, Some(crate::error::message(&e))).await
         }
         Err(e) => Err(WebError::new(e, &req)),

@@ -28,6 +28,7 @@ mod totp;
 pub use passwords::{hash_password, ARGON_PARALLEL, ARGON_WAITING};
 pub use totp::{totp_code, Enrolment};
 
+use crate::Rule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use parcours_domain::Role;
@@ -183,7 +184,7 @@ impl App {
                 REFUSED,
             )
             .await?;
-            return Err(AppError::Refused(
+            return Err(AppError::Refused(Rule::EnrolmentIncomplete,
                 "Votre inscription n'est pas terminée (second facteur non enrôlé) : demandez un nouveau lien d'inscription à votre direction.".into(),
             ));
         }
@@ -326,7 +327,7 @@ impl App {
         if !self.code_allowed(&account).await? {
             self.audit_as_alone(ctx, &account.login, "connexion.second_facteur", REFUSED)
                 .await?;
-            return Err(AppError::Refused(
+            return Err(AppError::Refused(Rule::PasskeyRequired,
                 "Votre structure exige la clé d'accès : utilisez « Se connecter avec ma clé d'accès ».".into(),
             ));
         }

@@ -2,6 +2,7 @@
 //! accepted once per account (a conditional update, safe across instances), and enrolment in
 //! the session an enrolment link opens.
 
+use crate::Rule;
 use parcours_store::accounts::{self as acc, AccountRow};
 use totp_rs::{Algorithm as TotpAlg, Secret, TOTP};
 
@@ -183,7 +184,10 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let sealed = a.totp_secret.ok_or_else(|| {
-            AppError::Refused("ce compte n'a pas encore enrôlé son second facteur".into())
+            AppError::Refused(
+                Rule::EnrolmentIncomplete,
+                "ce compte n'a pas encore enrôlé son second facteur".into(),
+            )
         })?;
         Ok(self.keys.accounts.open(&sealed, &totp_ad(a.id))?.to_vec())
     }

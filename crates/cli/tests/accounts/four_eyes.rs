@@ -94,6 +94,11 @@ async fn four_eyes_refuses_alone_elsewhere_and_late_and_happens_once() {
             .unwrap()
             .contains("autre personne"));
         assert_eq!(
+            r.json()["regle"],
+            "meme_personne",
+            "{b}: the rule's stable code"
+        );
+        assert_eq!(
             decide(&mut db, &id, "approbation", "").await.status,
             StatusCode::FORBIDDEN,
             "{b}: another structure's directeur"

@@ -314,6 +314,19 @@ async fn daily_work_rules_batch_and_dump() {
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
+        // A reduction without motif: the error is on the motif, with the rule's code.
+        let r = post(
+            &mut c,
+            &format!("/api/v1/jeunes/{a}/allocations"),
+            json!({"mois": month, "decision": "reduite", "montant_reduit": "100"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            (r["champs"][0]["field"].as_str(), r["champs"][0]["code"].as_str()),
+            (Some("motif"), Some("motif_requis")),
+            "{r}"
+        );
         let d = post(
             &mut c,
             &format!("/api/v1/jeunes/{a}/allocations"),

@@ -337,22 +337,25 @@ pub fn decide(
     decision: AllowanceDecision,
     reduced_cents: Option<i64>,
     motivation: Option<&str>,
-) -> Result<i64, String> {
+) -> Result<i64, super::Violation> {
     let motivated = motivation.is_some_and(|m| m.trim().chars().count() >= 5);
     match decision {
         AllowanceDecision::Attribuee => Ok(computed_cents),
         AllowanceDecision::Suspendue if motivated => Ok(0),
         AllowanceDecision::Reduite if motivated => match reduced_cents {
             Some(r) if r > 0 && r < computed_cents => Ok(r),
-            _ => Err(format!(
-                "Le montant réduit doit être positif et inférieur au montant calculé ({}).",
-                format_euros(computed_cents)
+            _ => Err(super::violation(
+                "montant_reduit_invalide",
+                format!(
+                    "Le montant réduit doit être positif et inférieur au montant calculé ({}).",
+                    format_euros(computed_cents)
+                ),
             )),
         },
-        _ => Err(
-            "Une réduction ou une suspension doit être motivée (engagements non respectés…)."
-                .into(),
-        ),
+        _ => Err(super::violation(
+            "motif_requis",
+            "Une réduction ou une suspension doit être motivée (engagements non respectés…).",
+        )),
     }
 }
 

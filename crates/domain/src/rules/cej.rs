@@ -6,6 +6,7 @@
 //! recognised as a disabled worker (RQTH); not a student; 12 months, up to 18 by a motivated
 //! decision; 15 to 20 hours of activity a week.
 
+use super::{violation, Violation};
 use chrono::{Months, NaiveDate};
 
 use crate::jeune::age_on;
@@ -60,24 +61,34 @@ pub fn last_day(start: NaiveDate, months: u32) -> NaiveDate {
 }
 
 /// Checks a planned end date: within 12 months, or within 18 with a motivated decision.
-pub fn check_end(start: NaiveDate, end: NaiveDate, motivation: Option<&str>) -> Result<(), String> {
+pub fn check_end(
+    start: NaiveDate,
+    end: NaiveDate,
+    motivation: Option<&str>,
+) -> Result<(), Violation> {
     if end < start {
-        return Err("La date de fin précède la date de début.".into());
+        return Err(super::end_before_start());
     }
     if end <= last_day(start, MONTHS) {
         return Ok(());
     }
     if end > last_day(start, MONTHS_EXTENDED) {
-        return Err(format!(
-            "Le CEJ dure au plus {MONTHS_EXTENDED} mois : fin au plus tard le {}.",
-            last_day(start, MONTHS_EXTENDED).format("%d/%m/%Y")
+        return Err(violation(
+            "duree_maximale",
+            format!(
+                "Le CEJ dure au plus {MONTHS_EXTENDED} mois : fin au plus tard le {}.",
+                last_day(start, MONTHS_EXTENDED).format("%d/%m/%Y")
+            ),
         ));
     }
     match motivation.map(str::trim) {
         Some(m) if m.chars().count() >= 10 => Ok(()),
-        _ => Err(format!(
-            "Au-delà de {MONTHS} mois (après le {}), la prolongation jusqu'à {MONTHS_EXTENDED} mois exige une décision motivée : indiquez le motif.",
-            last_day(start, MONTHS).format("%d/%m/%Y")
+        _ => Err(violation(
+            "motif_requis",
+            format!(
+                "Au-delà de {MONTHS} mois (après le {}), la prolongation jusqu'à {MONTHS_EXTENDED} mois exige une décision motivée : indiquez le motif.",
+                last_day(start, MONTHS).format("%d/%m/%Y")
+            ),
         )),
     }
 }

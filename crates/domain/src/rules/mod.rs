@@ -49,6 +49,31 @@ pub fn parse_month(raw: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
 }
 
+/// A rule of the texts broken: a stable code (the field error's code) and the explanation for
+/// people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Violation {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Builds a [`Violation`].
+pub fn violation(code: &'static str, message: impl Into<String>) -> Violation {
+    Violation {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The end precedes the start.
+pub fn end_before_start() -> Violation {
+    violation(
+        "fin_avant_debut",
+        "La date de fin précède la date de début.",
+    )
+}
+
 /// One line of a computation as shown to the advisor ("why this amount").
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Step {

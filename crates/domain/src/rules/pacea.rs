@@ -7,6 +7,7 @@
 //! housing flat-rate (12 %) each month, and at most six times that amount in a calendar year.
 //! It is not cumulable with the CEJ allowance in the same month.
 
+use super::{violation, Violation};
 use chrono::NaiveDate;
 
 use super::{in_force, month_start, step, Dated, Step};
@@ -145,15 +146,18 @@ pub fn pacea_month(
 }
 
 /// Checks a PACEA end date: at most 24 months.
-pub fn check_end(start: NaiveDate, end: NaiveDate) -> Result<(), String> {
+pub fn check_end(start: NaiveDate, end: NaiveDate) -> Result<(), Violation> {
     if end < start {
-        return Err("La date de fin précède la date de début.".into());
+        return Err(super::end_before_start());
     }
     let last = super::cej::last_day(start, MAX_MONTHS);
     if end > last {
-        return Err(format!(
-            "Le PACEA dure au plus {MAX_MONTHS} mois : fin au plus tard le {}.",
-            last.format("%d/%m/%Y")
+        return Err(violation(
+            "duree_maximale",
+            format!(
+                "Le PACEA dure au plus {MAX_MONTHS} mois : fin au plus tard le {}.",
+                last.format("%d/%m/%Y")
+            ),
         ));
     }
     Ok(())
@@ -225,22 +229,31 @@ pub fn check_phase(
     existing: &[(NaiveDate, NaiveDate)],
     start: NaiveDate,
     end: NaiveDate,
-) -> Result<(), String> {
+) -> Result<(), Violation> {
     if end < start {
-        return Err("La fin de la phase précède son début.".into());
+        return Err(violation(
+            "fin_avant_debut",
+            "La fin de la phase précède son début.",
+        ));
     }
     if start < programme.0 || end > programme.1 {
-        return Err(format!(
-            "La phase doit tenir dans le PACEA (du {} au {}).",
-            programme.0.format("%d/%m/%Y"),
-            programme.1.format("%d/%m/%Y")
+        return Err(violation(
+            "hors_dispositif",
+            format!(
+                "La phase doit tenir dans le PACEA (du {} au {}).",
+                programme.0.format("%d/%m/%Y"),
+                programme.1.format("%d/%m/%Y")
+            ),
         ));
     }
     if let Some((s, e)) = existing.iter().find(|(s, e)| start <= *e && end >= *s) {
-        return Err(format!(
-            "Cette phase chevauche la phase du {} au {}.",
-            s.format("%d/%m/%Y"),
-            e.format("%d/%m/%Y")
+        return Err(violation(
+            "chevauchement",
+            format!(
+                "Cette phase chevauche la phase du {} au {}.",
+                s.format("%d/%m/%Y"),
+                e.format("%d/%m/%Y")
+            ),
         ));
     }
     Ok(())

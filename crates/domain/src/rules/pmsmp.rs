@@ -14,14 +14,17 @@ pub fn days(start: NaiveDate, end: NaiveDate) -> i64 {
     (end - start).num_days() + 1
 }
 
-pub fn check_dates(start: NaiveDate, end: NaiveDate) -> Result<(), String> {
+pub fn check_dates(start: NaiveDate, end: NaiveDate) -> Result<(), super::Violation> {
     if end < start {
-        return Err("La date de fin précède la date de début.".into());
+        return Err(super::end_before_start());
     }
     let n = days(start, end);
     if n > MAX_DAYS {
-        return Err(format!(
-            "Une immersion (PMSMP) dure au plus {MAX_DAYS} jours calendaires par convention ({n} jours demandés)."
+        return Err(super::violation(
+            "duree_maximale",
+            format!(
+                "Une immersion (PMSMP) dure au plus {MAX_DAYS} jours calendaires par convention ({n} jours demandés)."
+            ),
         ));
     }
     Ok(())

@@ -215,7 +215,7 @@ impl ActPage {
             e @ (AppError::Conflict(_) | AppError::Stale) => {
                 (vec![], Some(message(&e)), StatusCode::CONFLICT)
             }
-            e @ AppError::Refused(_) => (vec![], Some(message(&e)), StatusCode::BAD_REQUEST),
+            e @ AppError::Refused(..) => (vec![], Some(message(&e)), StatusCode::BAD_REQUEST),
             other => return Err(WebError::new(other, req)),
         };
         let mut page = self.refill(p, &errors);

@@ -178,7 +178,7 @@ async fn allowance_page(
                 ));
             }
         }
-        Err(parcours_app::AppError::Refused(m)) => page.general_error = Some(m),
+        Err(parcours_app::AppError::Refused(_, m)) => page.general_error = Some(m),
         Err(parcours_app::AppError::Validation(v)) => page.general_error = Some(v.to_string()),
         Err(e) => return Err(WebError::new(e, req)),
     }
