@@ -40,8 +40,9 @@ pub const FAILED: &str = "echec";
 fn canonical(r: &AuditRow) -> Vec<u8> {
     // A JSON array: deterministic, unambiguous, readable when debugging. Built as a value and
     // printed (infallible), byte for byte what serialising the tuple gave: existing chains
-    // still verify (the unit test below pins the form).
-    serde_json::json!([
+    // still verify (the unit test below pins the form). The session and client pseudonyms
+    // (issue 18) follow only when present, so entries written before them keep their form.
+    let mut v = serde_json::json!([
         r.ts,
         r.actor,
         r.action,
@@ -50,9 +51,14 @@ fn canonical(r: &AuditRow) -> Vec<u8> {
         r.request_id,
         r.outcome,
         r.structure_id,
-    ])
-    .to_string()
-    .into_bytes()
+    ]);
+    if r.session_ref.is_some() || r.client_ref.is_some() {
+        if let Some(a) = v.as_array_mut() {
+            a.push(serde_json::json!(r.session_ref));
+            a.push(serde_json::json!(r.client_ref));
+        }
+    }
+    v.to_string().into_bytes()
 }
 
 fn link(prev: &[u8], r: &AuditRow, pos: i64) -> Vec<u8> {
@@ -96,6 +102,9 @@ impl App {
             mac: Vec::new(),
             chain_pos: None,
             hash: None,
+            session_ref: ctx.trace.session.clone(),
+            client_ref: ctx.trace.client.clone(),
+            quarantined: false,
         };
         row.mac = self.entry_mac(&row);
         row
@@ -191,18 +200,21 @@ impl App {
                 break;
             }
             let n = batch.len();
+            let mut forged = Vec::new();
             for r in &batch {
                 if self.entry_mac(r) != r.mac {
-                    // Never seal a forged entry; `audit verify` names it.
-                    tx.commit().await?;
-                    return Err(AppError::Integrity(format!(
-                        "entrée d'audit n° {} falsifiée : scellement arrêté",
-                        r.seq
-                    )));
+                    // Never chain a forged entry, and never stop for one: it is quarantined
+                    // (kept as evidence, out of the chain), alerted and named by `audit verify`.
+                    q::quarantine(&mut tx, r.seq).await?;
+                    forged.push(r.seq);
+                    continue;
                 }
                 pos += 1;
                 hash = link(&hash, r, pos);
                 q::seal(&mut tx, r.seq, pos, &hash).await?;
+            }
+            if !forged.is_empty() {
+                self.report_forged(&mut tx, &forged, now).await?;
             }
             q::set_head(&mut tx, pos, &hash).await?;
             let ts = micros(now);
@@ -227,16 +239,51 @@ impl App {
         Ok(total)
     }
 
+    /// A forged entry found while sealing: a critical alert to the DPO and an audit entry
+    /// naming it (sealed in the next batch, so the quarantine itself is in the chain).
+    async fn report_forged(&self, conn: &mut Conn, seqs: &[i64], now: DateTime<Utc>) -> Result<()> {
+        let list: Vec<String> = seqs.iter().map(|s| s.to_string()).collect();
+        let evidence = serde_json::json!({ "entrees": seqs }).to_string();
+        self.raise_alert(
+            conn,
+            None,
+            None,
+            "journal d'audit",
+            "audit_falsifie",
+            "critique",
+            &evidence,
+            now.timestamp(),
+        )
+        .await?;
+        let ctx = Ctx::operator(now);
+        self.audit_as(
+            conn,
+            &ctx,
+            "scellement",
+            Event {
+                action: "audit.quarantaine",
+                subject: None,
+                fields: &format!("entrees:{}", list.join(";")),
+                outcome: FAILED,
+                structure_id: None,
+            },
+        )
+        .await?;
+        tracing::error!(entries = %list.join(","), "entrée(s) d'audit falsifiée(s) mise(s) en quarantaine");
+        Ok(())
+    }
+
+    /// Every signed checkpoint as lines (`position hash ts signature`): what a witness keeps.
+    pub async fn checkpoint_lines(&self) -> Result<String> {
+        let mut conn = self.store.acquire().await?;
+        let cps = q::checkpoints(&mut conn).await?;
+        Ok(cps.iter().map(checkpoint_line).collect())
+    }
+
     fn log_checkpoint(&self, cp: &Checkpoint) {
         tracing::info!(position = cp.chain_pos, hash = %hex::encode(&cp.hash), "point de contrôle d'audit signé");
         if let Some(path) = &self.checkpoint_log {
-            let line = format!(
-                "{} {} {} {}\n",
-                cp.chain_pos,
-                hex::encode(&cp.hash),
-                cp.ts,
-                hex::encode(&cp.signature)
-            );
+            let line = checkpoint_line(cp);
             let res = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -250,7 +297,30 @@ impl App {
 
     /// Recomputes the whole chain. `Ok(report)` when intact; `Err` names the first bad entry.
     pub async fn verify_audit(&self) -> std::result::Result<VerifyReport, VerifyError> {
+        self.verify_audit_with(None).await
+    }
+
+    /// [`App::verify_audit`], also against a witness: checkpoint lines kept elsewhere (another
+    /// disk, another host), in the external log's format. Every witness checkpoint must carry
+    /// a valid signature and be reached by the chain with the same hash: a log rolled back
+    /// (tail deleted) or re-sealed (entries rewritten, chain recomputed) is detected even when
+    /// the database's own checkpoints and the local external log were rewritten with it.
+    pub async fn verify_audit_with(
+        &self,
+        witness: Option<&str>,
+    ) -> std::result::Result<VerifyReport, VerifyError> {
         let public = self.keys.audit_signing.verifying_key();
+        let witness = match witness {
+            Some(text) => Some(
+                parse_checkpoint_lines(text, &public).map_err(|m| VerifyError {
+                    seq: 0,
+                    message: format!("témoin illisible : {m}"),
+                    tampered: false,
+                })?,
+            ),
+            None => None,
+        };
+        let mut witnessed = 0usize;
         let mut conn = self
             .store
             .acquire()
@@ -303,6 +373,17 @@ impl App {
                         ),
                     ));
                 }
+                if let Some(wh) = witness.as_ref().and_then(|w| w.get(&pos)) {
+                    if wh != &h {
+                        return Err(VerifyError::bad(
+                            r.seq,
+                            format!(
+                                "le témoin atteste à la position {pos} une autre empreinte que la chaîne : journal réécrit puis rescellé"
+                            ),
+                        ));
+                    }
+                    witnessed += 1;
+                }
                 while let Some(cp) = cps.peek() {
                     if cp.chain_pos > pos {
                         break;
@@ -320,6 +401,14 @@ impl App {
         }
         let sealed = expected - 1;
         let seq_named = last_seq.unwrap_or(0);
+        if let Some((&pos, _)) = witness.as_ref().and_then(|w| w.range(sealed + 1..).next()) {
+            return Err(VerifyError::bad(
+                seq_named,
+                format!(
+                    "le témoin atteste la position {pos} mais la chaîne s'arrête à {sealed} : entrées supprimées en fin de journal (retour en arrière)"
+                ),
+            ));
+        }
         if let Some(cp) = cps.next() {
             return Err(VerifyError::bad(
                 seq_named,
@@ -346,28 +435,87 @@ impl App {
                 ));
             }
         }
-        // Checkpoints kept outside the database: the chain must still reach each of them.
+        // Checkpoints kept outside the database: the log must be there (when the database has
+        // checkpoints), whole, and the chain must still reach each of its checkpoints.
         let mut external = 0;
         if let Some(path) = &self.checkpoint_log {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    external += 1;
-                    let parts: Vec<&str> = line.split(' ').collect();
-                    let pos: i64 = parts.first().and_then(|p| p.parse().ok()).unwrap_or(-1);
-                    let known = checkpoints.iter().find(|c| c.chain_pos == pos);
-                    let same = known.is_some_and(|c| {
-                        Some(hex::encode(&c.hash).as_str()) == parts.get(1).copied()
-                    });
-                    if !same {
-                        return Err(VerifyError::bad(
-                            seq_named,
-                            format!(
-                                "le point de contrôle externe de position {pos} est absent ou différent dans la base : journal tronqué ou réécrit"
-                            ),
-                        ));
-                    }
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && checkpoints.is_empty() => {
+                    String::new()
+                }
+                Err(e) => {
+                    return Err(VerifyError::bad(
+                        seq_named,
+                        format!(
+                            "journal externe des points de contrôle absent ou illisible ({}) : {e} — supprimé ou déplacé ?",
+                            path.display()
+                        ),
+                    ))
+                }
+            };
+            let lines = parse_checkpoint_lines(&text, &public).map_err(|m| {
+                VerifyError::bad(
+                    seq_named,
+                    format!("journal externe des points de contrôle altéré : {m}"),
+                )
+            })?;
+            for (pos, hash) in &lines {
+                external += 1;
+                let same = checkpoints
+                    .iter()
+                    .any(|c| c.chain_pos == *pos && &c.hash == hash);
+                if !same {
+                    return Err(VerifyError::bad(
+                        seq_named,
+                        format!(
+                            "le point de contrôle externe de position {pos} est absent ou différent dans la base : journal tronqué ou réécrit"
+                        ),
+                    ));
                 }
             }
+            let last_external = lines.keys().next_back().copied().unwrap_or(0);
+            if let Some(last) = checkpoints.last() {
+                if last.chain_pos > last_external {
+                    return Err(VerifyError::bad(
+                        seq_named,
+                        format!(
+                            "le journal externe s'arrête à la position {last_external}, la base atteste {} : journal externe tronqué",
+                            last.chain_pos
+                        ),
+                    ));
+                }
+            }
+        }
+        // Entries the sealer took out of the chain (their code did not verify).
+        let quarantined = q::quarantined(&mut conn)
+            .await
+            .map_err(|e| VerifyError::from_app(e.into()))?;
+        if let Some(first) = quarantined.first() {
+            let list: Vec<String> = quarantined.iter().map(|r| r.seq.to_string()).collect();
+            return Err(VerifyError::bad(
+                first.seq,
+                format!(
+                    "entrée(s) falsifiée(s) mise(s) en quarantaine par le scellement (hors chaîne) : n° {}",
+                    list.join(", ")
+                ),
+            ));
+        }
+        // Gaps in the sequence: on SQLite a rolled-back insert leaves none, so a gap is an
+        // entry deleted before it was sealed; PostgreSQL's sequences skip the numbers of
+        // rolled-back transactions, so there a gap is only reported.
+        let seqs = q::all_seqs(&mut conn)
+            .await
+            .map_err(|e| VerifyError::from_app(e.into()))?;
+        let gaps = seq_gaps(&seqs);
+        if !gaps.is_empty() && self.store.backend() == parcours_store::Backend::Sqlite {
+            return Err(VerifyError::bad(
+                gaps[0].1 + 1,
+                format!(
+                    "numéros d'entrée manquants ({}) : entrées supprimées avant leur scellement",
+                    describe_gaps(&gaps)
+                ),
+            ));
         }
         let unsealed = q::unsealed(&mut conn, i64::MAX)
             .await
@@ -385,8 +533,80 @@ impl App {
             unsealed: unsealed.len() as i64,
             checkpoints: checkpoints.len(),
             external_checkpoints: external,
+            witnessed,
+            gaps,
         })
     }
+}
+
+fn checkpoint_line(cp: &Checkpoint) -> String {
+    format!(
+        "{} {} {} {}\n",
+        cp.chain_pos,
+        hex::encode(&cp.hash),
+        cp.ts,
+        hex::encode(&cp.signature)
+    )
+}
+
+/// Ranges `(first, last)` of sequence numbers missing between the lowest and the highest.
+fn seq_gaps(seqs: &[i64]) -> Vec<(i64, i64)> {
+    seqs.windows(2)
+        .filter(|w| w[1] > w[0] + 1)
+        .map(|w| (w[0] + 1, w[1] - 1))
+        .collect()
+}
+
+fn describe_gaps(gaps: &[(i64, i64)]) -> String {
+    let mut parts: Vec<String> = gaps
+        .iter()
+        .take(5)
+        .map(|&(a, b)| {
+            if a == b {
+                format!("n° {a}")
+            } else {
+                format!("n° {a} à {b}")
+            }
+        })
+        .collect();
+    if gaps.len() > 5 {
+        parts.push(format!("et {} autre(s) trou(s)", gaps.len() - 5));
+    }
+    parts.join(", ")
+}
+
+/// Parses checkpoint lines (`position hash ts signature`, hex), checking each signature:
+/// position → hash. A malformed line (a log cut in the middle of a write) or a bad signature
+/// is an error.
+pub fn parse_checkpoint_lines(
+    text: &str,
+    public: &VerifyingKey,
+) -> std::result::Result<std::collections::BTreeMap<i64, Vec<u8>>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let n = i + 1;
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [pos, hash, ts, sig] = parts[..] else {
+            return Err(format!("ligne {n} incomplète ou mal formée"));
+        };
+        let cp = Checkpoint {
+            chain_pos: pos
+                .parse()
+                .map_err(|_| format!("ligne {n} : position illisible"))?,
+            hash: hex::decode(hash).map_err(|_| format!("ligne {n} : empreinte illisible"))?,
+            ts: ts
+                .parse()
+                .map_err(|_| format!("ligne {n} : date illisible"))?,
+            signature: hex::decode(sig).map_err(|_| format!("ligne {n} : signature illisible"))?,
+        };
+        check_checkpoint(public, &cp, &cp.hash).map_err(|m| format!("ligne {n} : {m}"))?;
+        out.insert(cp.chain_pos, cp.hash);
+    }
+    Ok(out)
 }
 
 fn check_checkpoint(
@@ -413,6 +633,10 @@ pub struct VerifyReport {
     pub unsealed: i64,
     pub checkpoints: usize,
     pub external_checkpoints: usize,
+    /// Checkpoints of the witness found in the chain.
+    pub witnessed: usize,
+    /// Missing sequence numbers (reported; an error on SQLite, where they cannot be rollbacks).
+    pub gaps: Vec<(i64, i64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -467,6 +691,9 @@ mod tests {
             mac: vec![],
             chain_pos: None,
             hash: None,
+            session_ref: None,
+            client_ref: None,
+            quarantined: false,
         };
         let tuple = serde_json::to_vec(&(
             r.ts,
@@ -480,5 +707,14 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(super::canonical(&r), tuple);
+        // With the pseudonyms (issue 18): appended, so they are covered by the MAC.
+        let with = AuditRow {
+            session_ref: Some("s1".into()),
+            client_ref: None,
+            ..r.clone()
+        };
+        let mut longer = tuple[..tuple.len() - 1].to_vec();
+        longer.extend_from_slice(br#","s1",null]"#);
+        assert_eq!(super::canonical(&with), longer);
     }
 }

@@ -78,6 +78,16 @@ pub struct Ctx {
     pub actor: Actor,
     pub request_id: String,
     pub now: DateTime<Utc>,
+    /// Pseudonyms of the session and the client address, written in every audit entry.
+    pub trace: Trace,
+}
+
+/// What an investigation needs to tell sessions and places apart, without the cookie or the
+/// address: keyed pseudonyms ([`App::trace`]), empty for the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    pub session: Option<String>,
+    pub client: Option<String>,
 }
 
 impl Ctx {
@@ -86,6 +96,7 @@ impl Ctx {
             actor: Actor::Operator,
             request_id: new_request_id(),
             now,
+            trace: Trace::default(),
         }
     }
 }

@@ -139,6 +139,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "iban_partage" => "IBAN déjà donné pour un autre dossier",
         "lot_paiement" => "Second téléchargement du lot de paiement",
         "bris_de_glace" => "Bris de glace",
+        "audit_falsifie" => "Entrée du journal d'audit falsifiée (mise en quarantaine)",
         _ => "Alerte",
     }
 }
@@ -846,6 +847,7 @@ impl App {
             actor: Actor::Operator,
             request_id: request_id.to_string(),
             now: chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+            trace: crate::Trace::default(),
         };
         self.audit_as(
             conn,

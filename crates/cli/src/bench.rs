@@ -243,6 +243,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         // 50 advisors share the queries, so that each account's day holds a realistic number
         // of counted reads (a few hundred at most, as a quota allows), not the whole run's.
         let c = Ctx {
+            trace: Default::default(),
             actor: Actor::Account(Principal {
                 account_id: 1_000_000 + (i % 50) as i64,
                 login: "bench".into(),
@@ -552,6 +553,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     sqlx::raw_sql(analyse).execute(&mut *conn).await?;
     drop(conn);
     let principal = |structure: i64| Ctx {
+        trace: Default::default(),
         actor: Actor::Account(Principal {
             account_id,
             login: "bench.conseiller".into(),

@@ -10,6 +10,7 @@ mod support;
 
 mod acceptance;
 mod accounts;
+mod after_breach;
 mod daily_work;
 mod review;
 mod vigilance;

@@ -22,10 +22,15 @@ pub struct AuditRow {
     pub mac: Vec<u8>,
     pub chain_pos: Option<i64>,
     pub hash: Option<Vec<u8>>,
+    /// Keyed pseudonym of the session (`None` for the console and older entries).
+    pub session_ref: Option<String>,
+    /// Keyed pseudonym of the client address (`None` for the console and older entries).
+    pub client_ref: Option<String>,
+    /// Set by the sealer on a row whose MAC fails: never chained, reported.
+    pub quarantined: bool,
 }
 
-const COLS: &str =
-    "seq, ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, chain_pos, hash";
+const COLS: &str = "seq, ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, chain_pos, hash, session_ref, client_ref, quarantined";
 
 fn from_row(r: &AnyRow) -> Result<AuditRow> {
     Ok(AuditRow {
@@ -41,14 +46,17 @@ fn from_row(r: &AnyRow) -> Result<AuditRow> {
         mac: r.try_get(9)?,
         chain_pos: r.try_get(10)?,
         hash: r.try_get(11)?,
+        session_ref: r.try_get(12)?,
+        client_ref: r.try_get(13)?,
+        quarantined: r.try_get::<i64, _>(14)? != 0,
     })
 }
 
 /// Appends an entry (seq, chain_pos and hash are ignored) and returns its sequence number.
 pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
     let row = sqlx::query(
-        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, session_ref, client_ref) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
     )
     .bind(e.ts)
     .bind(e.actor.as_str())
@@ -59,6 +67,8 @@ pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
     .bind(e.outcome.as_str())
     .bind(e.structure_id)
     .bind(e.mac.clone())
+    .bind(e.session_ref.clone())
+    .bind(e.client_ref.clone())
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get(0)?)
@@ -69,23 +79,13 @@ pub async fn append_many(conn: &mut Conn, entries: &[AuditRow]) -> Result<()> {
     for chunk in entries.chunks(500) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let b = i * 9;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                )
+                let b = i * 11;
+                let params: Vec<String> = (1..=11).map(|k| format!("${}", b + k)).collect();
+                format!("({})", params.join(", "))
             })
             .collect();
         let q = format!(
-            "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac) VALUES {}",
+            "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, session_ref, client_ref) VALUES {}",
             values.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
@@ -99,7 +99,9 @@ pub async fn append_many(conn: &mut Conn, entries: &[AuditRow]) -> Result<()> {
                 .bind(e.request_id.clone())
                 .bind(e.outcome.clone())
                 .bind(e.structure_id)
-                .bind(e.mac.clone());
+                .bind(e.mac.clone())
+                .bind(e.session_ref.clone())
+                .bind(e.client_ref.clone());
         }
         query.execute(&mut *conn).await?;
     }
@@ -131,7 +133,9 @@ pub async fn set_head(conn: &mut Conn, pos: i64, hash: &[u8]) -> Result<()> {
 }
 
 pub async fn unsealed(conn: &mut Conn, limit: i64) -> Result<Vec<AuditRow>> {
-    let q = format!("SELECT {COLS} FROM audit WHERE chain_pos IS NULL ORDER BY seq LIMIT $1");
+    let q = format!(
+        "SELECT {COLS} FROM audit WHERE chain_pos IS NULL AND quarantined = 0 ORDER BY seq LIMIT $1"
+    );
     sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(limit)
         .fetch_all(&mut *conn)
@@ -164,8 +168,38 @@ pub async fn sealed_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<A
         .collect()
 }
 
+/// Takes a row out of the chain for good: its MAC failed (a forged or edited entry).
+pub async fn quarantine(conn: &mut Conn, seq: i64) -> Result<()> {
+    sqlx::query("UPDATE audit SET quarantined = 1 WHERE seq = $1 AND chain_pos IS NULL")
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Rows taken out of the chain, in order.
+pub async fn quarantined(conn: &mut Conn) -> Result<Vec<AuditRow>> {
+    let q = format!("SELECT {COLS} FROM audit WHERE quarantined <> 0 ORDER BY seq");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Every sequence number, in order (to find gaps).
+pub async fn all_seqs(conn: &mut Conn) -> Result<Vec<i64>> {
+    sqlx::query("SELECT seq FROM audit ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+}
+
 pub async fn count_unsealed(conn: &mut Conn) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM audit WHERE chain_pos IS NULL")
+    let r = sqlx::query("SELECT COUNT(*) FROM audit WHERE chain_pos IS NULL AND quarantined = 0")
         .fetch_one(&mut *conn)
         .await?;
     Ok(r.try_get(0)?)

@@ -136,6 +136,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "quatre_yeux",
         include_str!("../migrations/sqlite/0007_quatre_yeux.sql"),
     ),
+    (
+        8,
+        "apres_incident",
+        include_str!("../migrations/sqlite/0008_apres_incident.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -172,6 +177,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "quatre_yeux",
         include_str!("../migrations/postgres/0007_quatre_yeux.sql"),
+    ),
+    (
+        8,
+        "apres_incident",
+        include_str!("../migrations/postgres/0008_apres_incident.sql"),
     ),
 ];
 

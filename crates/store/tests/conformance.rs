@@ -369,6 +369,9 @@ async fn audit_append_seal_and_keyset_reading() {
                 mac: vec![1],
                 chain_pos: None,
                 hash: None,
+                session_ref: Some("sess".into()),
+                client_ref: None,
+                quarantined: false,
             };
             seqs.push(audit::append(&mut c, &row).await.expect(&name));
         }
@@ -389,6 +392,15 @@ async fn audit_append_seal_and_keyset_reading() {
         audit::set_head(&mut tx, 3, &[2]).await.expect(&name);
         tx.commit().await.expect(&name);
         assert_eq!(audit::count_unsealed(&mut c).await.expect(&name), 2);
+        // A quarantined row leaves the unsealed ones and is listed apart.
+        audit::quarantine(&mut c, seqs[3]).await.expect(&name);
+        assert_eq!(audit::count_unsealed(&mut c).await.expect(&name), 1);
+        let q = audit::quarantined(&mut c).await.expect(&name);
+        assert_eq!(
+            (q.len(), q[0].seq, q[0].session_ref.as_deref()),
+            (1, seqs[3], Some("sess"))
+        );
+        assert_eq!(audit::all_seqs(&mut c).await.expect(&name), seqs);
         let many: Vec<AuditRow> = (0..3)
             .map(|i| AuditRow {
                 seq: 0,
@@ -403,6 +415,9 @@ async fn audit_append_seal_and_keyset_reading() {
                 mac: vec![2],
                 chain_pos: None,
                 hash: None,
+                session_ref: None,
+                client_ref: Some(format!("c{i}")),
+                quarantined: false,
             })
             .collect();
         audit::append_many(&mut c, &many).await.expect(&name);
@@ -416,7 +431,8 @@ async fn audit_append_seal_and_keyset_reading() {
             vec!["s0", "s1", "s2"],
             "{name}"
         );
-        assert_eq!(audit::count_unsealed(&mut c).await.expect(&name), 5);
+        assert_eq!(audit::count_unsealed(&mut c).await.expect(&name), 4);
+        assert_eq!(got[1].client_ref.as_deref(), Some("c1"), "{name}");
         let sealed = audit::sealed_after(&mut c, 1, 10).await.expect(&name);
         assert_eq!(
             sealed.iter().map(|r| r.chain_pos).collect::<Vec<_>>(),

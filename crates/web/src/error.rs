@@ -197,6 +197,7 @@ mod tests {
             session: None,
             now: chrono::Utc::now(),
             api,
+            trace: parcours_app::Trace::default(),
         }
     }
 

@@ -126,6 +126,7 @@ fn table() -> routes::Routes {
             axum::routing::post(pilotage::api_token),
         )
         .route("/healthz", get(healthz))
+        .route("/audit/points-de-controle", get(checkpoints))
         .route("/static/parcours.css", get(css))
 }
 
@@ -248,6 +249,24 @@ async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Res
             "base indisponible",
         )
             .into_response(),
+    }
+}
+
+/// The signed audit checkpoints, one per line (`position hash ts signature`), for a witness
+/// host to keep (docs/SECURITY.md, "Audit chain"). Public: positions, hashes and signatures
+/// tell nothing of anyone; they only let another machine notice a rolled-back log.
+async fn checkpoints(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    use axum::response::IntoResponse;
+    match s.app.checkpoint_lines().await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "points de contrôle illisibles");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "points de contrôle indisponibles",
+            )
+                .into_response()
+        }
     }
 }
 

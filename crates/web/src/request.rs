@@ -26,15 +26,19 @@ pub struct Req {
     pub session: Option<SessionInfo>,
     pub now: chrono::DateTime<chrono::Utc>,
     pub api: bool,
+    /// Pseudonyms of the session and the client address for the audit entries.
+    pub trace: parcours_app::Trace,
 }
 
 impl Req {
     pub fn ctx(&self) -> Ctx {
-        App::ctx_for(
+        let mut ctx = App::ctx_for(
             self.session.as_ref().and_then(|s| s.principal.clone()),
             self.request_id.clone(),
             self.now,
-        )
+        );
+        ctx.trace = self.trace.clone();
+        ctx
     }
     pub fn authenticated(&self) -> Result<Ctx, WebError> {
         if self
@@ -122,12 +126,14 @@ impl FromRequestParts<AppState> for Req {
             .map(|u| u.0.path().starts_with("/api/"))
             .unwrap_or_else(|| parts.uri.path().starts_with("/api/"));
         let token = cookie_token(parts);
+        let trace = state.app.trace(None, &client);
         let mut req = Req {
             request_id,
             client,
             session: None,
             now,
             api,
+            trace,
         };
         if let Some(t) = token {
             req.session = state
@@ -135,6 +141,9 @@ impl FromRequestParts<AppState> for Req {
                 .load_session(&t, &req.ctx())
                 .await
                 .map_err(|e| WebError::new(e, &req))?;
+            if let Some(s) = &req.session {
+                req.trace = state.app.trace(Some(&s.token_hash), &req.client);
+            }
         }
         // A session opened through the pages has no business on the JSON API (the pages never
         // call it; the dashboards' token and logging out excepted): a script holds it.

@@ -398,6 +398,24 @@ impl App {
             actor: principal.map(Actor::Account).unwrap_or(Actor::Anonymous),
             request_id,
             now,
+            trace: crate::Trace::default(),
+        }
+    }
+
+    /// Keyed pseudonyms of a session (by its token's hash) and of a client address, for the
+    /// audit entries: the same session or address always gives the same pseudonym, and without
+    /// the audit key a stolen database cannot tell which address it was (an IPv4 address alone
+    /// would be found by trying them all).
+    pub fn trace(&self, token_hash: Option<&[u8]>, client: &str) -> crate::Trace {
+        let reference = |kind: &str, value: &[u8]| {
+            let mut data = format!("parcours/audit-trace/{kind}/").into_bytes();
+            data.extend_from_slice(value);
+            let mac = parcours_vault::hmac_sha256(self.keys.audit_mac.expose(), &data);
+            hex::encode(&mac[..8])
+        };
+        crate::Trace {
+            session: token_hash.map(|t| reference("session", t)),
+            client: (!client.is_empty()).then(|| reference("client", client.as_bytes())),
         }
     }
 }

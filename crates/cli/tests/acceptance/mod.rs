@@ -213,6 +213,7 @@ async fn a2_misplaced_ciphertext_and_bad_keys() {
         inst.sql(&app, &format!("UPDATE jeunes SET prenom = (SELECT commune FROM jeunes WHERE id = '{a}') WHERE id = '{a}'")).await;
         for id in [a, b] {
             let ctx = parcours_app::Ctx {
+                trace: Default::default(),
                 actor: parcours_app::Actor::Account(parcours_app::Principal {
                     account_id: 0,
                     login: "t".into(),

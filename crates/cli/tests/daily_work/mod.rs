@@ -323,7 +323,10 @@ async fn daily_work_rules_batch_and_dump() {
         )
         .await;
         assert_eq!(
-            (r["champs"][0]["field"].as_str(), r["champs"][0]["code"].as_str()),
+            (
+                r["champs"][0]["field"].as_str(),
+                r["champs"][0]["code"].as_str()
+            ),
             (Some("motif"), Some("motif_requis")),
             "{r}"
         );

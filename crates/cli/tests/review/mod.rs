@@ -257,6 +257,7 @@ async fn bulk_writes_are_the_operators_and_audited() {
     drop(conn);
     // An account cannot reach it.
     let ctx = parcours_app::Ctx {
+        trace: Default::default(),
         actor: parcours_app::Actor::Account(parcours_app::Principal {
             account_id: 1,
             login: "conseiller.a".into(),

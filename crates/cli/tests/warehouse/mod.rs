@@ -581,6 +581,7 @@ async fn an_incremental_export_equals_a_full_export() {
         let rdv = rdv.unwrap_or_else(|| panic!("{b}: a seeded dossier has an appointment"));
         drop(conn);
         let ctx = parcours_app::Ctx {
+            trace: Default::default(),
             actor: parcours_app::Actor::Account(parcours_app::Principal {
                 account_id: 0,
                 login: "t".into(),

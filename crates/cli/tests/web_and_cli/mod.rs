@@ -136,6 +136,7 @@ async fn sessions_cookies_headers_and_openapi() {
     );
     // Timeouts: 12 h absolute even when active, 30 min idle.
     let ctx_at = |mins: i64| parcours_app::Ctx {
+        trace: Default::default(),
         actor: parcours_app::Actor::Anonymous,
         request_id: "t".into(),
         now: chrono::Utc::now() + chrono::Duration::minutes(mins),
