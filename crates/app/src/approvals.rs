@@ -9,6 +9,7 @@
 //! | `compte.degel`            | operator, directeur (her structure), DPO   | admin, a directeur of the structure, or the DPO |
 //! | `iban`                    | whoever enters an IBAN on a dossier        | a directeur of the structure, or the DPO |
 //! | `lot.ibans`               | a directeur (her structure's batch file)   | another directeur of the structure, or the DPO |
+//! | `incident.rapport`        | a DPO                                      | an admin or another DPO |
 //!
 //! A request expires after [`EXPIRY_S`]; it is decided once (a conditional update, safe across
 //! instances), and its effect happens in the same transaction as the decision. An account
@@ -36,6 +37,7 @@ pub const RESET: &str = "compte.reinitialisation";
 pub const UNFREEZE: &str = "compte.degel";
 pub const IBAN: &str = "iban";
 pub const BATCH_EXPORT: &str = "lot.ibans";
+pub const INCIDENT_REPORT: &str = "incident.rapport";
 
 pub fn kind_label(kind: &str) -> &'static str {
     match kind {
@@ -45,6 +47,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         UNFREEZE => "Dégel d'un compte",
         IBAN => "IBAN saisi ou modifié",
         BATCH_EXPORT => "Fichier du lot de paiement avec les IBAN",
+        INCIDENT_REPORT => "Rapport d'incident (personnes touchées, lettres)",
         _ => "Demande",
     }
 }
@@ -506,6 +509,7 @@ impl App {
             IBAN | BATCH_EXPORT => {
                 p.role == Role::Dpo || (p.role == Role::Directeur && same_structure)
             }
+            INCIDENT_REPORT => matches!(p.role, Role::Admin | Role::Dpo),
             _ => false,
         }
     }
@@ -709,8 +713,8 @@ impl App {
                 }
                 Ok(None)
             }
-            // Taken once by the requester (`payments`).
-            BATCH_EXPORT => Ok(None),
+            // Taken once by the requester (`payments`); produced by the requester (`incident`).
+            BATCH_EXPORT | INCIDENT_REPORT => Ok(None),
             _ => Err(AppError::internal("type de demande inconnu")),
         }
     }

@@ -13,6 +13,7 @@ pub mod dossier;
 pub mod enrolment;
 pub mod error;
 pub mod import;
+pub mod incident;
 pub mod insight;
 pub mod jeunes;
 pub mod keys;

@@ -24,7 +24,7 @@ pub const MAX_ATTEMPTS: i64 = 12;
 
 const RELAY: &str = "alertes.smtp.relais";
 const SENDER: &str = "alertes.smtp.expediteur";
-const DPO: &str = "alertes.dpo";
+pub(crate) const DPO: &str = "alertes.dpo";
 
 fn structure_key(structure_id: i64) -> String {
     format!("alertes.structure.{structure_id}")

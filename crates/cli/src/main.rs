@@ -51,6 +51,9 @@ enum Command {
     /// Audit log: seal, verify.
     #[command(subcommand)]
     Audit(commands::audit::Cmd),
+    /// After a breach: the incident report of an approved request.
+    #[command(subcommand)]
+    Incident(commands::incident::Cmd),
     /// Master key management.
     #[command(subcommand)]
     Keys(commands::keys::Cmd),
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
             Command::Import(c) => commands::import::run(c).await,
             Command::Audit(c) => commands::audit::run(c).await,
             Command::Keys(c) => commands::keys::run(c).await,
+            Command::Incident(c) => commands::incident::run(c).await,
             Command::Payer(c) => commands::payer::run(c).await,
             Command::Warehouse(c) => commands::warehouse::run(c).await,
             Command::Insight(c) => commands::insight::run(c).await,

@@ -228,6 +228,32 @@ pub async fn search(
         .collect()
 }
 
+/// Entries of a window that revealed or changed a dossier (a subject, outcome `ok`, not
+/// quarantined), for one actor or one structure (incident report).
+pub async fn touching(
+    conn: &mut Conn,
+    actor: Option<&str>,
+    structure_id: Option<i64>,
+    from_ts: i64,
+    to_ts: i64,
+) -> Result<Vec<AuditRow>> {
+    let q = format!(
+        "SELECT {COLS} FROM audit WHERE ts >= $1 AND ts < $2 AND subject IS NOT NULL \
+         AND outcome = 'ok' AND quarantined = 0 \
+         AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR structure_id = $4) ORDER BY seq"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(from_ts)
+        .bind(to_ts)
+        .bind(actor)
+        .bind(structure_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     pub chain_pos: i64,

@@ -464,3 +464,40 @@ pub async fn count_caseload(conn: &mut Conn, structure_id: i64, account_id: i64)
             .await?;
     Ok(row.try_get(0)?)
 }
+
+/// Dossiers that existed at `at` (created before it, not erased since): what a dump of the
+/// database taken then holds (incident report). `(id, structure)`, in id order.
+pub async fn existing_at(conn: &mut Conn, at: i64) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, structure_id FROM jeunes WHERE created_at < $1 AND wrapped_key IS NOT NULL ORDER BY id",
+    )
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// How many records of each kind a dossier holds (incident report: categories of a dump).
+/// `(table, count)` for the tables keyed by the dossier.
+pub async fn record_counts(conn: &mut Conn, jeune_id: &str) -> Result<Vec<(&'static str, i64)>> {
+    let mut out = Vec::new();
+    for table in [
+        "situations",
+        "legal_reps",
+        "events",
+        "programmes",
+        "allowances",
+        "bank_accounts",
+        "nirs",
+    ] {
+        let q = format!("SELECT COUNT(*) FROM {table} WHERE jeune_id = $1");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+            .bind(jeune_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        out.push((table, n));
+    }
+    Ok(out)
+}

@@ -14,6 +14,7 @@ mod api_work;
 mod approvals;
 pub mod client;
 mod error;
+mod incident;
 mod pages;
 mod passkeys;
 pub mod pilotage;
@@ -112,13 +113,15 @@ fn table() -> routes::Routes {
         .merge(account::pages())
         .merge(approvals::pages())
         .merge(passkeys::pages())
+        .merge(incident::pages())
         .nest(
             "/api/v1",
             api::routes()
                 .merge(api_work::routes())
                 .merge(vigilance::api())
                 .merge(account::api())
-                .merge(approvals::api()),
+                .merge(approvals::api())
+                .merge(incident::api()),
         )
         .route("/pilotage", get(pilotage::page))
         .route(
@@ -210,6 +213,18 @@ pub const IDENTITY_ROUTES: &[(&str, &str)] = &[
         "file with names and IBANs: four-eyes request, fresh second factor and reason, once",
     ),
     ("/api/v1/allocations/lot", "preview masked (JSON only)"),
+    (
+        "/incidents/{id}",
+        "incident report: the DPO who asked, approved by a second person, 24 h, audited",
+    ),
+    (
+        "/incidents/{id}/*",
+        "incident documents (letters, mailing list): same as the report, each download audited",
+    ),
+    (
+        "/api/v1/incidents/{id}",
+        "incident report: the DPO who asked, approved by a second person, 24 h, audited",
+    ),
     (
         "/api/v1/allocations/lot/fichier",
         "file with names and IBANs: four-eyes request, fresh second factor and reason, once",

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod import;
+pub mod incident;
 pub mod init;
 pub mod insight;
 pub mod keys;

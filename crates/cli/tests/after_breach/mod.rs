@@ -2,6 +2,8 @@
 //! that detects a rolled-back and re-sealed log, and an external checkpoint log that must be
 //! there; the incident report (see `incident.rs`).
 
+mod incident;
+
 use crate::support::*;
 use parcours_app::audit::Event;
 use sqlx::Row;

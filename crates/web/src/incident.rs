@@ -1,0 +1,196 @@
+//! After a breach (issue 18): the DPO asks for an incident report (`/incidents`), an admin or
+//! another DPO approves it (Demandes), and the DPO opens it and downloads its documents — the
+//! CNIL notification draft, the letters, the mailing list, the dossiers touched. Every
+//! production is audited (`incident.rapport`). The API does the same for scripts.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json};
+use parcours_app::incident::{documents, IncidentReport, ScopeInput};
+use parcours_app::AppError;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::ApiJson;
+use crate::error::{message, render, WebError};
+use crate::request::Req;
+use crate::routes::Routes;
+use crate::work::form::{posted_ctx, Posted};
+use crate::AppState;
+
+type Res = Result<Response, WebError>;
+
+pub fn pages() -> Routes {
+    Routes::new()
+        .route("/incidents", get(page).post(request_submit))
+        .route("/incidents/{id}", get(report_page))
+        .route("/incidents/{id}/{document}", get(document))
+}
+
+pub fn api() -> Routes {
+    Routes::new()
+        .route("/incidents", post(request_api))
+        .route("/incidents/{id}", get(report_api))
+}
+
+#[derive(Deserialize)]
+struct RequestBody {
+    #[serde(flatten)]
+    scope: ScopeInput,
+    #[serde(default)]
+    motif: String,
+}
+
+async fn request_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<RequestBody>) -> Res {
+    let ctx = req.authenticated()?;
+    let r = s
+        .app
+        .request_incident_report(&ctx, &b.scope, &b.motif)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
+}
+
+async fn report_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let r = s
+        .app
+        .incident_report(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(r).into_response())
+}
+
+struct Line {
+    id: String,
+    scope: String,
+    reason: String,
+    status: &'static str,
+    ready: bool,
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct IncidentsPage {
+    login: Option<String>,
+    csrf: String,
+    lines: Vec<Line>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+async fn view(s: &AppState, req: &Req, message: Option<String>, error: Option<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let lines = s
+        .app
+        .list_requests(&ctx)
+        .await
+        .map_err(|e| WebError::new(e, req))?
+        .into_iter()
+        .filter(|r| r.kind == parcours_app::approvals::INCIDENT_REPORT)
+        .map(|r| Line {
+            ready: r.status == "approuvee"
+                && Some(r.requested_by.as_str()) == req.login().as_deref(),
+            id: r.id,
+            scope: r.target,
+            reason: r.reason,
+            status: r.status_label,
+        })
+        .collect();
+    Ok(render(&IncidentsPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        lines,
+        message,
+        error,
+    }))
+}
+
+async fn page(State(s): State<AppState>, req: Req) -> Res {
+    view(&s, &req, None, None).await
+}
+
+async fn request_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {
+    let ctx = posted_ctx(&req, &p)?;
+    let g = |k: &str| p.get(k).cloned().unwrap_or_default();
+    let scope = ScopeInput {
+        portee: g("portee"),
+        comptes: g("comptes"),
+        structures: g("structures"),
+        du: g("du"),
+        au: g("au"),
+        date: g("date"),
+        cle_compromise: g("cle_compromise"),
+    };
+    match s.app.request_incident_report(&ctx, &scope, &g("motif")).await {
+        Ok(_) => view(&s, &req, Some("Demande enregistrée : un administrateur ou un autre délégué à la protection des données doit l'approuver (page Demandes).".into()), None).await,
+        Err(e @ (AppError::Validation(_) | AppError::Refused(..) | AppError::Conflict(_))) => {
+            view(&s, &req, None, Some(message(&e))).await
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct ReportPage<'a> {
+    login: Option<String>,
+    csrf: String,
+    r: &'a IncidentReport,
+    minors: usize,
+}
+
+async fn report_page(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let r = s
+        .app
+        .incident_report(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&ReportPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        minors: r
+            .letters
+            .iter()
+            .filter(|l| l.quality == "jeune" && l.minor)
+            .count(),
+        r: &r,
+    }))
+}
+
+async fn document(
+    State(s): State<AppState>,
+    req: Req,
+    Path((id, doc)): Path<(String, String)>,
+) -> Res {
+    let ctx = req.authenticated()?;
+    let kind = match doc.as_str() {
+        "notification-cnil.html" | "lettres.html" => "text/html; charset=utf-8",
+        "publipostage.csv" | "personnes.csv" => "text/csv; charset=utf-8",
+        _ => return Err(WebError::new(AppError::NotFound, &req)),
+    };
+    let r = s
+        .app
+        .incident_report(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    let d = documents::render(&r).map_err(|e| WebError::new(e, &req))?;
+    let body = match doc.as_str() {
+        "notification-cnil.html" => d.cnil_html,
+        "lettres.html" => d.letters_html,
+        "publipostage.csv" => d.mailing_csv,
+        _ => d.persons_csv,
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
