@@ -185,10 +185,20 @@ async fn document(
         "publipostage.csv" => d.mailing_csv,
         _ => d.persons_csv,
     };
+    // The documents are standalone files (the same bytes the CLI writes, printable offline):
+    // their style is inline; no script, image, form or frame may run in them.
+    let csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+    let disposition = if kind.starts_with("text/csv") {
+        format!("attachment; filename=\"{doc}\"")
+    } else {
+        format!("inline; filename=\"{doc}\"")
+    };
     Ok((
         [
             (header::CONTENT_TYPE, kind.to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::CONTENT_SECURITY_POLICY, csp.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         body,
     )

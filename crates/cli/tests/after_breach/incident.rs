@@ -379,3 +379,10 @@ async fn the_incident_report_lists_exactly_the_persons_touched() {
         );
     }
 }
+
+/// The pages of issue 18 in headless Chromium: the DPO asks, the administrator approves, the
+/// DPO opens the report, the letters and the CNIL draft.
+#[test]
+fn incident_journey_in_headless_chromium() {
+    run_browser_journey("incident.mjs", "incident journey passed");
+}
