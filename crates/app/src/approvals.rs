@@ -10,6 +10,7 @@
 //! | `iban`                    | whoever enters an IBAN on a dossier        | a directeur of the structure, or the DPO |
 //! | `lot.ibans`               | a directeur (her structure's batch file)   | another directeur of the structure, or the DPO |
 //! | `incident.rapport`        | a DPO                                      | an admin or another DPO |
+//! | `acces.donnees`           | a DPO (a person's access request, Art. 15) | an admin or another DPO |
 //!
 //! A request expires after [`EXPIRY_S`]; it is decided once (a conditional update, safe across
 //! instances), and its effect happens in the same transaction as the decision. An account
@@ -38,6 +39,7 @@ pub const UNFREEZE: &str = "compte.degel";
 pub const IBAN: &str = "iban";
 pub const BATCH_EXPORT: &str = "lot.ibans";
 pub const INCIDENT_REPORT: &str = "incident.rapport";
+pub const ACCESS_EXPORT: &str = "acces.donnees";
 
 pub fn kind_label(kind: &str) -> &'static str {
     match kind {
@@ -48,6 +50,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         IBAN => "IBAN saisi ou modifié",
         BATCH_EXPORT => "Fichier du lot de paiement avec les IBAN",
         INCIDENT_REPORT => "Rapport d'incident (personnes touchées, lettres)",
+        ACCESS_EXPORT => "Droit d'accès d'une personne à ses données (article 15)",
         _ => "Demande",
     }
 }
@@ -509,7 +512,7 @@ impl App {
             IBAN | BATCH_EXPORT => {
                 p.role == Role::Dpo || (p.role == Role::Directeur && same_structure)
             }
-            INCIDENT_REPORT => matches!(p.role, Role::Admin | Role::Dpo),
+            INCIDENT_REPORT | ACCESS_EXPORT => matches!(p.role, Role::Admin | Role::Dpo),
             _ => false,
         }
     }
@@ -714,7 +717,7 @@ impl App {
                 Ok(None)
             }
             // Taken once by the requester (`payments`); produced by the requester (`incident`).
-            BATCH_EXPORT | INCIDENT_REPORT => Ok(None),
+            BATCH_EXPORT | INCIDENT_REPORT | ACCESS_EXPORT => Ok(None),
             _ => Err(AppError::internal("type de demande inconnu")),
         }
     }

@@ -54,65 +54,7 @@ impl App {
         let structure = self
             .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
             .await?;
-        let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let dossier = self.decrypt_row(&row)?;
-        let dek = self.data_key(id, row.wrapped_key.as_deref())?;
-        let sit_rows = situations::history(&mut tx, id).await?;
-        let situation = self
-            .open_situations(&dek, &sit_rows[..sit_rows.len().min(1)])?
-            .pop();
-        let legal_reps = self.open_legal_reps(&dek, &situations::legal_reps(&mut tx, id).await?)?;
-        let prog_rows = pq::for_jeune(&mut tx, id).await?;
-        let mut weeks = Vec::new();
-        for p in prog_rows.iter().filter(|p| p.kind == "cej") {
-            weeks.extend(pq::weeks(&mut tx, &p.id).await?);
-        }
-        let programmes = prog_rows
-            .iter()
-            .map(|p| self.open_programme(&dek, p, &weeks))
-            .collect::<Result<Vec<_>>>()?;
-        let timeline = events::for_jeune(&mut tx, id)
-            .await?
-            .iter()
-            .map(|r| self.open_entry(&dek, r))
-            .collect::<Result<Vec<_>>>()?;
-        let allowances = pq::allowances_for_jeune(&mut tx, id)
-            .await?
-            .iter()
-            .map(|a| self.open_allowance(&dek, a))
-            .collect::<Result<Vec<_>>>()?;
-        let mut immersions = Vec::new();
-        for i in companies::immersions_for_jeune(&mut tx, id).await? {
-            let name = companies::get(&mut tx, &i.company_id)
-                .await?
-                .map(|c| c.name)
-                .unwrap_or_default();
-            immersions.push(self.open_immersion(&dek, &i, name)?);
-        }
-        let mut ws = Vec::new();
-        for r in workshops::registrations_of_jeune(&mut tx, id).await? {
-            if let Some(w) = workshops::get(&mut tx, &r.workshop_id).await? {
-                ws.push(WorkshopLine {
-                    workshop_id: w.id,
-                    title: w.title,
-                    on_date: w.on_date,
-                    status_label: RegistrationStatus::parse(&r.status)
-                        .map(|s| s.label())
-                        .unwrap_or("?"),
-                    status: r.status,
-                });
-            }
-        }
-        let bank = self.bank_status(&mut tx, id).await?;
-        let nir = self.nir_status(&mut tx, id).await?;
-        let phase = timeline
-            .iter()
-            .find_map(|e| match e.kind.as_str() {
-                "phase" => e.category.as_deref().and_then(Phase::parse),
-                "sortie" => Some(Phase::Sortie),
-                _ => None,
-            })
-            .unwrap_or(Phase::PremierAccueil);
+        let view = self.load_dossier_view(&mut tx, id).await?;
         self.audit(
             &mut tx,
             ctx,
@@ -126,6 +68,75 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Decrypts the whole dossier on the caller's transaction: no authorisation, no audit —
+    /// the callers do both ([`App::open_dossier`], the access request of `crate::access`).
+    pub(crate) async fn load_dossier_view(
+        &self,
+        tx: &mut parcours_store::Conn,
+        id: &str,
+    ) -> Result<DossierView> {
+        let row = q::get(tx, id).await?.ok_or(AppError::NotFound)?;
+        let dossier = self.decrypt_row(&row)?;
+        let dek = self.data_key(id, row.wrapped_key.as_deref())?;
+        let sit_rows = situations::history(tx, id).await?;
+        let situation = self
+            .open_situations(&dek, &sit_rows[..sit_rows.len().min(1)])?
+            .pop();
+        let legal_reps = self.open_legal_reps(&dek, &situations::legal_reps(tx, id).await?)?;
+        let prog_rows = pq::for_jeune(tx, id).await?;
+        let mut weeks = Vec::new();
+        for p in prog_rows.iter().filter(|p| p.kind == "cej") {
+            weeks.extend(pq::weeks(tx, &p.id).await?);
+        }
+        let programmes = prog_rows
+            .iter()
+            .map(|p| self.open_programme(&dek, p, &weeks))
+            .collect::<Result<Vec<_>>>()?;
+        let timeline = events::for_jeune(tx, id)
+            .await?
+            .iter()
+            .map(|r| self.open_entry(&dek, r))
+            .collect::<Result<Vec<_>>>()?;
+        let allowances = pq::allowances_for_jeune(tx, id)
+            .await?
+            .iter()
+            .map(|a| self.open_allowance(&dek, a))
+            .collect::<Result<Vec<_>>>()?;
+        let mut immersions = Vec::new();
+        for i in companies::immersions_for_jeune(tx, id).await? {
+            let name = companies::get(tx, &i.company_id)
+                .await?
+                .map(|c| c.name)
+                .unwrap_or_default();
+            immersions.push(self.open_immersion(&dek, &i, name)?);
+        }
+        let mut ws = Vec::new();
+        for r in workshops::registrations_of_jeune(tx, id).await? {
+            if let Some(w) = workshops::get(tx, &r.workshop_id).await? {
+                ws.push(WorkshopLine {
+                    workshop_id: w.id,
+                    title: w.title,
+                    on_date: w.on_date,
+                    status_label: RegistrationStatus::parse(&r.status)
+                        .map(|s| s.label())
+                        .unwrap_or("?"),
+                    status: r.status,
+                });
+            }
+        }
+        let bank = self.bank_status(tx, id).await?;
+        let nir = self.nir_status(tx, id).await?;
+        let phase = timeline
+            .iter()
+            .find_map(|e| match e.kind.as_str() {
+                "phase" => e.category.as_deref().and_then(Phase::parse),
+                "sortie" => Some(Phase::Sortie),
+                _ => None,
+            })
+            .unwrap_or(Phase::PremierAccueil);
         Ok(DossierView {
             dossier,
             phase: phase.code().into(),
@@ -141,5 +152,12 @@ impl App {
             bank,
             nir,
         })
+    }
+}
+
+impl DossierView {
+    /// How many allowance decisions the dossier holds (the access document).
+    pub fn allocations_len(&self) -> usize {
+        self.allowances.len()
     }
 }

@@ -2,6 +2,7 @@
 //! authorisation check and the audit entry cannot be forgotten by a handler: pages, API and CLI
 //! call the same functions. Time is a parameter ([`Ctx::now`]); nothing here reads the clock.
 
+pub mod access;
 pub mod allowances;
 pub mod approvals;
 pub mod audit;

@@ -254,6 +254,19 @@ pub async fn touching(
         .collect()
 }
 
+/// Every entry about one dossier, in order (an access request's history of consultations).
+pub async fn about_subject(conn: &mut Conn, subject: &str) -> Result<Vec<AuditRow>> {
+    let q =
+        format!("SELECT {COLS} FROM audit WHERE subject = $1 AND quarantined = 0 ORDER BY ts, seq");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(subject)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     pub chain_pos: i64,

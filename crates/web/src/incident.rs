@@ -28,12 +28,96 @@ pub fn pages() -> Routes {
         .route("/incidents", get(page).post(request_submit))
         .route("/incidents/{id}", get(report_page))
         .route("/incidents/{id}/{document}", get(document))
+        .route("/acces", post(access_submit))
+        .route("/acces/{id}", get(access_document))
 }
 
 pub fn api() -> Routes {
     Routes::new()
         .route("/incidents", post(request_api))
         .route("/incidents/{id}", get(report_api))
+        .route("/acces", post(access_request_api))
+        .route("/acces/{id}", get(access_api))
+}
+
+#[derive(Deserialize)]
+struct AccessBody {
+    #[serde(default)]
+    dossier: String,
+    #[serde(default)]
+    motif: String,
+}
+
+async fn access_request_api(
+    State(s): State<AppState>,
+    req: Req,
+    ApiJson(b): ApiJson<AccessBody>,
+) -> Res {
+    let ctx = req.authenticated()?;
+    let r = s
+        .app
+        .request_access_export(&ctx, &b.dossier, &b.motif)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
+}
+
+async fn access_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let r = s
+        .app
+        .access_export(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(Json(r).into_response())
+}
+
+async fn access_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {
+    let ctx = posted_ctx(&req, &p)?;
+    let g = |k: &str| p.get(k).cloned().unwrap_or_default();
+    match s.app.request_access_export(&ctx, &g("dossier"), &g("motif")).await {
+        Ok(_) => view(&s, &req, Some("Demande d'accès enregistrée : une seconde personne doit l'approuver (page Demandes).".into()), None).await,
+        Err(e @ (AppError::Validation(_) | AppError::Refused(..) | AppError::Conflict(_) | AppError::NotFound)) => {
+            view(&s, &req, None, Some(message(&e))).await
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
+}
+
+async fn access_document(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
+    let ctx = req.authenticated()?;
+    let e = s
+        .app
+        .access_export(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    let body = e.document().map_err(|e| WebError::new(e, &req))?;
+    Ok(standalone(
+        "text/html; charset=utf-8",
+        "vos-donnees.html",
+        body,
+    ))
+}
+
+/// A standalone document (the same bytes a file would hold, printable offline): its style is
+/// inline; no script, image, form or frame may run in it.
+fn standalone(kind: &str, name: &str, body: String) -> Response {
+    let csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+    let disposition = if kind.starts_with("text/csv") {
+        format!("attachment; filename=\"{name}\"")
+    } else {
+        format!("inline; filename=\"{name}\"")
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::CONTENT_SECURITY_POLICY, csp.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -65,7 +149,8 @@ async fn report_api(State(s): State<AppState>, req: Req, Path(id): Path<String>)
 }
 
 struct Line {
-    id: String,
+    href: String,
+    kind: &'static str,
     scope: String,
     reason: String,
     status: &'static str,
@@ -90,11 +175,19 @@ async fn view(s: &AppState, req: &Req, message: Option<String>, error: Option<St
         .await
         .map_err(|e| WebError::new(e, req))?
         .into_iter()
-        .filter(|r| r.kind == parcours_app::approvals::INCIDENT_REPORT)
+        .filter(|r| {
+            r.kind == parcours_app::approvals::INCIDENT_REPORT
+                || r.kind == parcours_app::approvals::ACCESS_EXPORT
+        })
         .map(|r| Line {
             ready: r.status == "approuvee"
                 && Some(r.requested_by.as_str()) == req.login().as_deref(),
-            id: r.id,
+            href: if r.kind == parcours_app::approvals::ACCESS_EXPORT {
+                format!("/acces/{}", r.id)
+            } else {
+                format!("/incidents/{}", r.id)
+            },
+            kind: r.label,
             scope: r.target,
             reason: r.reason,
             status: r.status_label,
@@ -185,22 +278,5 @@ async fn document(
         "publipostage.csv" => d.mailing_csv,
         _ => d.persons_csv,
     };
-    // The documents are standalone files (the same bytes the CLI writes, printable offline):
-    // their style is inline; no script, image, form or frame may run in them.
-    let csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
-    let disposition = if kind.starts_with("text/csv") {
-        format!("attachment; filename=\"{doc}\"")
-    } else {
-        format!("inline; filename=\"{doc}\"")
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, kind.to_string()),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::CONTENT_SECURITY_POLICY, csp.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(standalone(kind, &doc, body))
 }

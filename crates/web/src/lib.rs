@@ -222,6 +222,14 @@ pub const IDENTITY_ROUTES: &[(&str, &str)] = &[
         "incident documents (letters, mailing list): same as the report, each download audited",
     ),
     (
+        "/acces/{id}",
+        "a person's access export: the DPO who asked, approved by a second person, 24 h, audited",
+    ),
+    (
+        "/api/v1/acces/{id}",
+        "a person's access export: the DPO who asked, approved by a second person, 24 h, audited",
+    ),
+    (
         "/api/v1/incidents/{id}",
         "incident report: the DPO who asked, approved by a second person, 24 h, audited",
     ),
