@@ -127,6 +127,58 @@ impl App {
         Ok(r)
     }
 
+    /// A DPO asks for the erasure of a person (Art. 17): approved by an admin or another DPO,
+    /// her dossier's key is destroyed at the approval (`approvals`), with her blind-index
+    /// entries, IBAN and NIR; backups never held that key (`backup`).
+    pub async fn request_erasure(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        reason: &str,
+    ) -> Result<Requested> {
+        if !matches!(&ctx.actor, Actor::Account(p) if p.role == Role::Dpo) {
+            self.audit_alone(
+                ctx,
+                Event {
+                    action: "effacement.demande",
+                    subject: None,
+                    fields: "",
+                    outcome: REFUSED,
+                    structure_id: None,
+                },
+            )
+            .await?;
+            return Err(AppError::Forbidden);
+        }
+        let reason = reason_checked(reason)?;
+        let id = jeune_id.trim();
+        let mut tx = self.store.begin().await?;
+        let row = parcours_store::jeunes::get(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if row.wrapped_key.is_none() {
+            return Err(AppError::Refused(
+                Rule::Erased,
+                "Ce dossier est déjà effacé.".into(),
+            ));
+        }
+        let r = self
+            .write_request(
+                &mut tx,
+                ctx,
+                NewRequest {
+                    kind: crate::approvals::ERASURE,
+                    structure_id: Some(row.structure_id),
+                    target: id,
+                    payload: serde_json::json!({}),
+                    reason: &reason,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
     /// The export of an approved access request, for the DPO who asked, within 24 hours.
     pub async fn access_export(&self, ctx: &Ctx, request_id: &str) -> Result<AccessExport> {
         let mut tx = self.store.begin().await?;

@@ -11,6 +11,7 @@
 //! | `lot.ibans`               | a directeur (her structure's batch file)   | another directeur of the structure, or the DPO |
 //! | `incident.rapport`        | a DPO                                      | an admin or another DPO |
 //! | `acces.donnees`           | a DPO (a person's access request, Art. 15) | an admin or another DPO |
+//! | `effacement`              | a DPO (a person's erasure, Art. 17)        | an admin or another DPO |
 //!
 //! A request expires after [`EXPIRY_S`]; it is decided once (a conditional update, safe across
 //! instances), and its effect happens in the same transaction as the decision. An account
@@ -40,6 +41,7 @@ pub const IBAN: &str = "iban";
 pub const BATCH_EXPORT: &str = "lot.ibans";
 pub const INCIDENT_REPORT: &str = "incident.rapport";
 pub const ACCESS_EXPORT: &str = "acces.donnees";
+pub const ERASURE: &str = "effacement";
 
 pub fn kind_label(kind: &str) -> &'static str {
     match kind {
@@ -51,6 +53,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         BATCH_EXPORT => "Fichier du lot de paiement avec les IBAN",
         INCIDENT_REPORT => "Rapport d'incident (personnes touchées, lettres)",
         ACCESS_EXPORT => "Droit d'accès d'une personne à ses données (article 15)",
+        ERASURE => "Effacement d'une personne (article 17)",
         _ => "Demande",
     }
 }
@@ -512,7 +515,7 @@ impl App {
             IBAN | BATCH_EXPORT => {
                 p.role == Role::Dpo || (p.role == Role::Directeur && same_structure)
             }
-            INCIDENT_REPORT | ACCESS_EXPORT => matches!(p.role, Role::Admin | Role::Dpo),
+            INCIDENT_REPORT | ACCESS_EXPORT | ERASURE => matches!(p.role, Role::Admin | Role::Dpo),
             _ => false,
         }
     }
@@ -718,6 +721,27 @@ impl App {
             }
             // Taken once by the requester (`payments`); produced by the requester (`incident`).
             BATCH_EXPORT | INCIDENT_REPORT | ACCESS_EXPORT => Ok(None),
+            ERASURE => {
+                if !parcours_store::jeunes::erase(tx, &r.target).await? {
+                    return Err(AppError::Refused(
+                        Rule::Erased,
+                        "Ce dossier est déjà effacé.".into(),
+                    ));
+                }
+                self.audit(
+                    tx,
+                    ctx,
+                    Event {
+                        action: "jeune.effacement",
+                        subject: Some(&r.target),
+                        fields: &format!("demande:{},cle,index,iban,nir", r.id),
+                        outcome: OK,
+                        structure_id: r.structure_id,
+                    },
+                )
+                .await?;
+                Ok(None)
+            }
             _ => Err(AppError::internal("type de demande inconnu")),
         }
     }

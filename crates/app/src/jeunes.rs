@@ -276,7 +276,7 @@ impl App {
         Ok(Lazy { row, columns, dek })
     }
 
-    fn blind_entries(&self, id: &Identity) -> Vec<(i64, i64)> {
+    pub(crate) fn blind_entries(&self, id: &Identity) -> Vec<(i64, i64)> {
         let k = &self.keys.index;
         let mut out = Vec::new();
         let nom = fold(&id.nom);

@@ -7,6 +7,7 @@ pub mod allowances;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bulk;
 pub mod caseload;
 pub mod companies;

@@ -51,6 +51,10 @@ enum Command {
     /// Audit log: seal, verify.
     #[command(subcommand)]
     Audit(commands::audit::Cmd),
+    /// Backup of the instance, without the dossiers' keys (kept apart, short-lived).
+    Backup(commands::backup::BackupArgs),
+    /// Restore a backup into an empty instance, or a restore drill (--essai).
+    Restore(commands::backup::RestoreArgs),
     /// After a breach: the incident report of an approved request.
     #[command(subcommand)]
     Incident(commands::incident::Cmd),
@@ -116,6 +120,8 @@ fn main() -> ExitCode {
             Command::Audit(c) => commands::audit::run(c).await,
             Command::Keys(c) => commands::keys::run(c).await,
             Command::Incident(c) => commands::incident::run(c).await,
+            Command::Backup(a) => commands::backup::backup(a).await,
+            Command::Restore(a) => commands::backup::restore(a).await,
             Command::Payer(c) => commands::payer::run(c).await,
             Command::Warehouse(c) => commands::warehouse::run(c).await,
             Command::Insight(c) => commands::insight::run(c).await,

@@ -501,3 +501,27 @@ pub async fn record_counts(conn: &mut Conn, jeune_id: &str) -> Result<Vec<(&'sta
     }
     Ok(out)
 }
+
+/// Crypto-shredding of a dossier (erasure): its wrapped data key is destroyed — every field
+/// sealed with it is unreadable for good, here and in every backup (backups never carry these
+/// keys: `parcours_app::backup`) —, and what it held under shared keys or in clear goes: its
+/// blind-index entries, its IBAN, its NIR. Returns false when it was already erased.
+pub async fn erase(conn: &mut Conn, id: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE jeunes SET wrapped_key = NULL WHERE id = $1 AND wrapped_key IS NOT NULL",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Ok(false);
+    }
+    for q in [
+        "DELETE FROM blind_index WHERE jeune_id = $1",
+        "DELETE FROM bank_accounts WHERE jeune_id = $1",
+        "DELETE FROM nirs WHERE jeune_id = $1",
+    ] {
+        sqlx::query(q).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(true)
+}

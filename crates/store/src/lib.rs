@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod companies;
+pub mod dump;
 pub mod events;
 pub mod export_scope;
 pub mod jeunes;

@@ -38,6 +38,17 @@ pub fn api() -> Routes {
         .route("/incidents/{id}", get(report_api))
         .route("/acces", post(access_request_api))
         .route("/acces/{id}", get(access_api))
+        .route("/effacements", post(erasure_api))
+}
+
+async fn erasure_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<AccessBody>) -> Res {
+    let ctx = req.authenticated()?;
+    let r = s
+        .app
+        .request_erasure(&ctx, &b.dossier, &b.motif)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
 }
 
 #[derive(Deserialize)]

@@ -323,27 +323,67 @@ async fn the_incident_report_lists_exactly_the_persons_touched() {
 
         // A person's access request (Art. 15), about the minor: everything, and who consulted
         // her dossier by role, never by name.
-        let r = dpo.json(Method::POST, "/api/v1/acces", json!({"dossier": j2,
-            "motif": "Courrier de Léa Vautrin du 30/11, identité vérifiée"})).await;
+        let r = dpo
+            .json(
+                Method::POST,
+                "/api/v1/acces",
+                json!({"dossier": j2,
+            "motif": "Courrier de Léa Vautrin du 30/11, identité vérifiée"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
         let acc = r.json()["demande"]["id"].as_str().unwrap().to_string();
-        assert_eq!(dpo.get(&format!("/api/v1/acces/{acc}")).await.status, StatusCode::BAD_REQUEST, "{b}: not yet approved");
-        let ok = admin.json(Method::POST, &format!("/api/v1/demandes/{acc}/approbation"), json!({})).await;
+        assert_eq!(
+            dpo.get(&format!("/api/v1/acces/{acc}")).await.status,
+            StatusCode::BAD_REQUEST,
+            "{b}: not yet approved"
+        );
+        let ok = admin
+            .json(
+                Method::POST,
+                &format!("/api/v1/demandes/{acc}/approbation"),
+                json!({}),
+            )
+            .await;
         assert_eq!(ok.status, StatusCode::OK, "{b}: {}", ok.body);
-        assert_eq!(a.get(&format!("/api/v1/acces/{acc}")).await.status, StatusCode::FORBIDDEN, "{b}");
+        assert_eq!(
+            a.get(&format!("/api/v1/acces/{acc}")).await.status,
+            StatusCode::FORBIDDEN,
+            "{b}"
+        );
         let ex = dpo.get(&format!("/api/v1/acces/{acc}")).await;
         assert_eq!(ex.status, StatusCode::OK, "{b}: {}", ex.body);
         let ex = ex.json();
-        assert_eq!((ex["dossier"]["nom"].as_str(), ex["dossier"]["prenom"].as_str()), (Some("Vautrin"), Some("Léa")), "{b}");
+        assert_eq!(
+            (
+                ex["dossier"]["nom"].as_str(),
+                ex["dossier"]["prenom"].as_str()
+            ),
+            (Some("Vautrin"), Some("Léa")),
+            "{b}"
+        );
         assert_eq!(ex["dossier"]["legal_reps"][0]["prenom"], "Odile", "{b}");
         let consultations = ex["consultations"].to_string();
-        assert!(consultations.contains("\"role\":\"conseiller\""), "{b}: {consultations}");
-        assert!(consultations.contains("jeune.creation") && consultations.contains("representant.ajout"), "{b}");
-        assert!(!consultations.contains("conseiller.a"), "{b}: no advisor's name: {consultations}");
+        assert!(
+            consultations.contains("\"role\":\"conseiller\""),
+            "{b}: {consultations}"
+        );
+        assert!(
+            consultations.contains("jeune.creation")
+                && consultations.contains("representant.ajout"),
+            "{b}"
+        );
+        assert!(
+            !consultations.contains("conseiller.a"),
+            "{b}: no advisor's name: {consultations}"
+        );
         let doc = dpo.get(&format!("/acces/{acc}")).await;
         assert_eq!(doc.status, StatusCode::OK, "{b}");
         let text = unescape(&doc.body);
-        assert!(text.contains("Vautrin") && text.contains("Odile") && text.contains("Consultations"), "{b}");
+        assert!(
+            text.contains("Vautrin") && text.contains("Odile") && text.contains("Consultations"),
+            "{b}"
+        );
         assert!(!text.contains("conseiller.a"), "{b}");
 
         // Bad scopes change nothing; each production is audited.

@@ -2,6 +2,7 @@
 //! that detects a rolled-back and re-sealed log, and an external checkpoint log that must be
 //! there; the incident report (see `incident.rs`).
 
+mod backups;
 mod incident;
 
 use crate::support::*;
