@@ -26,6 +26,7 @@ pub mod passkeys;
 pub mod payments;
 pub mod programmes;
 mod records;
+pub mod retention;
 pub mod setup;
 pub mod situation;
 pub mod timeline;

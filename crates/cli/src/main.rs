@@ -55,6 +55,9 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Restore a backup into an empty instance, or a restore drill (--essai).
     Restore(commands::backup::RestoreArgs),
+    /// Retention: rules and their daily run (décret n° 2015-59 by default).
+    #[command(subcommand)]
+    Retention(commands::retention::Cmd),
     /// After a breach: the incident report of an approved request.
     #[command(subcommand)]
     Incident(commands::incident::Cmd),
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
             Command::Keys(c) => commands::keys::run(c).await,
             Command::Incident(c) => commands::incident::run(c).await,
             Command::Backup(a) => commands::backup::backup(a).await,
+            Command::Retention(c) => commands::retention::run(c).await,
             Command::Restore(a) => commands::backup::restore(a).await,
             Command::Payer(c) => commands::payer::run(c).await,
             Command::Warehouse(c) => commands::warehouse::run(c).await,

@@ -10,6 +10,7 @@ pub mod init;
 pub mod insight;
 pub mod keys;
 pub mod payer;
+pub mod retention;
 pub mod seed;
 pub mod serve;
 pub mod structure;

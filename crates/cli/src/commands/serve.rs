@@ -112,6 +112,35 @@ impl ExportSchedule {
     }
 }
 
+/// The daily retention run, at 03:00 UTC (after the warehouse export): erases the dossiers
+/// whose retention ended (`parcours retention run` does it by hand).
+fn spawn_retention(app: Arc<parcours_app::App>) {
+    tokio::spawn(async move {
+        loop {
+            let now = chrono::Utc::now();
+            let three = now.date_naive().and_hms_opt(3, 0, 0).map(|t| t.and_utc());
+            let next = match three {
+                Some(t) if t > now => t,
+                Some(t) => t + chrono::Duration::days(1),
+                None => now + chrono::Duration::days(1),
+            };
+            let secs = (next - now).num_seconds().max(1) as u64;
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            let now = chrono::Utc::now();
+            let ctx = parcours_app::Ctx::operator(now);
+            match app.run_retention(&ctx, now.date_naive(), false).await {
+                Ok(r) => tracing::info!(
+                    examined = r.examined,
+                    due = r.due.len(),
+                    erased = r.erased,
+                    "conservation appliquée"
+                ),
+                Err(e) => tracing::error!(error = %e, "conservation en échec"),
+            }
+        }
+    });
+}
+
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let loc = a.common.location(DEFAULT_DATA_DIR);
     let app = parcours_app::setup::open(&loc)
@@ -123,6 +152,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         .map_err(super::explain)?;
     let app = Arc::new(app);
     a.export.spawn(app.clone(), &loc.data_dir)?;
+    spawn_retention(app.clone());
     serve(app, &a.bind, proxies).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@
 
 mod backups;
 mod incident;
+mod retention;
 
 use crate::support::*;
 use parcours_app::audit::Event;
