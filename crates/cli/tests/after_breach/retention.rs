@@ -13,17 +13,25 @@ async fn expected_due(app: &parcours_app::App, today: NaiveDate) -> Vec<String> 
     let mut ids = parcours_store::jeunes::all_ids(&mut conn).await.unwrap();
     ids.sort();
     for id in ids {
-        let row = parcours_store::jeunes::get(&mut conn, &id).await.unwrap().unwrap();
+        let row = parcours_store::jeunes::get(&mut conn, &id)
+            .await
+            .unwrap()
+            .unwrap();
         if row.wrapped_key.is_none() {
             continue;
         }
         let birth = app.decrypt_row(&row).unwrap().identity.date_naissance;
-        let progs = parcours_store::programmes::for_jeune(&mut conn, &id).await.unwrap();
+        let progs = parcours_store::programmes::for_jeune(&mut conn, &id)
+            .await
+            .unwrap();
         let ends: Vec<(String, NaiveDate)> = progs
             .iter()
             .map(|p| {
                 let e = p.ended_on.clone().unwrap_or_else(|| p.end_date.clone());
-                (p.kind.clone(), NaiveDate::parse_from_str(&e, "%Y-%m-%d").unwrap())
+                (
+                    p.kind.clone(),
+                    NaiveDate::parse_from_str(&e, "%Y-%m-%d").unwrap(),
+                )
             })
             .collect();
         if ends.iter().any(|(_, e)| *e >= today) {
@@ -66,35 +74,68 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward() {
         assert!(listed(&out).is_empty(), "{b}: {out}");
         let later = today.checked_add_months(Months::new(12 * 6)).unwrap();
         let expected = expected_due(&app, later).await;
-        assert!(!expected.is_empty() && expected.len() < 40, "{b}: some, not all, due in 6 years: {}", expected.len());
+        assert!(
+            !expected.is_empty() && expected.len() < 40,
+            "{b}: some, not all, due in 6 years: {}",
+            expected.len()
+        );
         let date = later.format("%Y-%m-%d").to_string();
         let out = inst.ok(&["retention", "run", "--essai", "--date", &date]);
-        assert_eq!(listed(&out), expected, "{b}: the dry run lists exactly the dossiers due: {out}");
+        assert_eq!(
+            listed(&out),
+            expected,
+            "{b}: the dry run lists exactly the dossiers due: {out}"
+        );
         assert!(out.contains("rien n'est effacé"), "{b}");
-        assert_eq!(expected_due(&app, later).await, expected, "{b}: the dry run erased nothing");
+        assert_eq!(
+            expected_due(&app, later).await,
+            expected,
+            "{b}: the dry run erased nothing"
+        );
         // The real run, the same day: those, and only those, are erased.
         let out = inst.ok(&["retention", "run", "--date", &date]);
-        assert!(out.contains(&format!("{} effacé(s)", expected.len())), "{b}: {out}");
+        assert!(
+            out.contains(&format!("{} effacé(s)", expected.len())),
+            "{b}: {out}"
+        );
         let mut conn = app.store.acquire().await.unwrap();
         let mut readable = 0;
         for id in parcours_store::jeunes::all_ids(&mut conn).await.unwrap() {
-            let row = parcours_store::jeunes::get(&mut conn, &id).await.unwrap().unwrap();
+            let row = parcours_store::jeunes::get(&mut conn, &id)
+                .await
+                .unwrap()
+                .unwrap();
             let erased = row.wrapped_key.is_none();
             assert_eq!(erased, expected.contains(&id), "{b}: {id}");
             readable += usize::from(!erased);
         }
         assert_eq!(readable, 40 - expected.len(), "{b}");
-        let entries = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000).await.unwrap();
+        let entries = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+            .await
+            .unwrap();
         assert_eq!(
-            entries.iter().filter(|e| e.action == "jeune.effacement" && e.fields.starts_with("conservation")).count(),
+            entries
+                .iter()
+                .filter(|e| e.action == "jeune.effacement" && e.fields.starts_with("conservation"))
+                .count(),
             expected.len(),
             "{b}: each erasure audited with its rule"
         );
         drop(conn);
-        assert!(listed(&inst.ok(&["retention", "run", "--essai", "--date", &date])).is_empty(), "{b}");
+        assert!(
+            listed(&inst.ok(&["retention", "run", "--essai", "--date", &date])).is_empty(),
+            "{b}"
+        );
         // Rules are settings, within bounds.
         let o = inst.run(&["retention", "regles", "--age", "20"]);
-        assert!(!o.status.success(), "{b}: a dossier is kept at least to the 26th birthday");
-        assert!(inst.ok(&["retention", "regles", "--age", "30"]).contains("jusqu'à ses 30 ans"), "{b}");
+        assert!(
+            !o.status.success(),
+            "{b}: a dossier is kept at least to the 26th birthday"
+        );
+        assert!(
+            inst.ok(&["retention", "regles", "--age", "30"])
+                .contains("jusqu'à ses 30 ans"),
+            "{b}"
+        );
     }
 }
