@@ -308,7 +308,7 @@ impl App {
             return Ok(());
         }
         let mut tx = self.store.begin().await?;
-        acc::set_active(&mut tx, account.id, false).await?;
+        acc::set_active(&mut tx, account.id, false, ctx.now.timestamp()).await?;
         acc::sessions_end_all(&mut tx, account.id, None).await?;
         self.audit_as(
             &mut tx,
@@ -395,7 +395,7 @@ impl App {
         }
         let a = self.managed_account(ctx, login, action).await?;
         let mut tx = self.store.begin().await?;
-        if !acc::set_active(&mut tx, a.id, active).await? {
+        if !acc::set_active(&mut tx, a.id, active, ctx.now.timestamp()).await? {
             return Err(AppError::Refused(
                 Rule::AlreadyDone,
                 if active {

@@ -7,8 +7,8 @@
 //!   years** — here until the 28th birthday —, except while a programme is running (kept until
 //!   its end);
 //! - I bis: a CEJ beneficiary's data, **ten years after the end of the contract**;
-//! - II: users' data, one year after the end of their habilitation (accounts: not automated
-//!   yet, reported by `parcours retention run`; docs/SECURITY.md);
+//! - II: users' data, one year after the end of their habilitation: a disabled account's login,
+//!   password, second factor, passkeys and sessions go (`store::accounts::retire`);
 //! - IV: past those dates, data are only available anonymised — here the dossier is
 //!   crypto-shredded (its key destroyed: `store::jeunes::erase`), which also reaches backups
 //!   (`backup`), while the warehouse keeps its pseudonymous, generalised rows.
@@ -65,6 +65,9 @@ pub struct RetentionReport {
     /// False for a dry run: nothing was erased.
     pub applied: bool,
     pub erased: usize,
+    /// Staff accounts whose access ended more than `account_years` ago (logins).
+    pub accounts_due: Vec<String>,
+    pub accounts_retired: usize,
 }
 
 fn date(raw: &str) -> Option<NaiveDate> {
@@ -202,6 +205,37 @@ impl App {
                 tx.commit().await?;
             }
         }
+        // Staff accounts (décret n° 2015-59, art. 6-II): one year after access ended.
+        let before = today
+            .checked_sub_months(Months::new(12 * rules.account_years))
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp())
+            .unwrap_or(i64::MIN);
+        let accounts = {
+            let mut conn = self.store.acquire().await?;
+            parcours_store::accounts::retired_before(&mut conn, before).await?
+        };
+        let mut accounts_retired = 0;
+        if !dry_run {
+            for (id, login) in &accounts {
+                let mut tx = self.store.begin().await?;
+                parcours_store::accounts::retire(&mut tx, *id).await?;
+                self.audit(
+                    &mut tx,
+                    ctx,
+                    Event {
+                        action: "compte.suppression",
+                        subject: None,
+                        fields: &format!("conservation,compte:{login}"),
+                        outcome: OK,
+                        structure_id: None,
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                accounts_retired += 1;
+            }
+        }
         Ok(RetentionReport {
             today,
             rules,
@@ -209,6 +243,8 @@ impl App {
             due,
             applied: !dry_run,
             erased,
+            accounts_due: accounts.into_iter().map(|(_, l)| l).collect(),
+            accounts_retired,
         })
     }
 }

@@ -172,14 +172,59 @@ pub async fn set_last_login(conn: &mut Conn, id: i64, at: i64) -> Result<()> {
     Ok(())
 }
 
-/// Disables or re-enables an account (a disabled account's sessions are refused at load).
-pub async fn set_active(conn: &mut Conn, id: i64, active: bool) -> Result<bool> {
-    let r = sqlx::query("UPDATE accounts SET active = $2 WHERE id = $1 AND active <> $2")
+/// Disables (at `at`, the end of its access) or re-enables an account (a disabled account's
+/// sessions are refused at load).
+pub async fn set_active(conn: &mut Conn, id: i64, active: bool, at: i64) -> Result<bool> {
+    let r = if active {
+        sqlx::query(
+            "UPDATE accounts SET active = 1, disabled_at = NULL WHERE id = $1 AND active <> 1",
+        )
         .bind(id)
-        .bind(i64::from(active))
         .execute(&mut *conn)
-        .await?;
+        .await?
+    } else {
+        sqlx::query(
+            "UPDATE accounts SET active = 0, disabled_at = $2 WHERE id = $1 AND active <> 0",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?
+    };
     Ok(r.rows_affected() == 1)
+}
+
+/// Accounts whose access ended before `before` and that still hold personal data: (id, login).
+pub async fn retired_before(conn: &mut Conn, before: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, login FROM accounts WHERE active = 0 AND disabled_at IS NOT NULL \
+         AND disabled_at < $1 AND login NOT LIKE 'ancien-compte-%' ORDER BY id",
+    )
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Removes an ended account's personal data (retention): its login becomes
+/// `ancien-compte-<id>`, its password, second factor, passkeys, sessions and enrolment links
+/// go. The audit log keeps the login it recorded (evidence, with its own retention).
+pub async fn retire(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET login = $2, password_hash = '!', totp_secret = NULL, \
+         scope_region = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(format!("ancien-compte-{id}"))
+    .execute(&mut *conn)
+    .await?;
+    for q in [
+        "DELETE FROM sessions WHERE account_id = $1",
+        "DELETE FROM passkeys WHERE account_id = $1",
+        "DELETE FROM enrolment_links WHERE account_id = $1",
+    ] {
+        sqlx::query(q).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Sets a password hash (enrolment link, reset) and, with `clear_factor`, forgets the second

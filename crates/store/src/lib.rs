@@ -143,6 +143,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "apres_incident",
         include_str!("../migrations/sqlite/0008_apres_incident.sql"),
     ),
+    (
+        9,
+        "conservation",
+        include_str!("../migrations/sqlite/0009_conservation.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -184,6 +189,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "apres_incident",
         include_str!("../migrations/postgres/0008_apres_incident.sql"),
+    ),
+    (
+        9,
+        "conservation",
+        include_str!("../migrations/postgres/0009_conservation.sql"),
     ),
 ];
 

@@ -228,6 +228,8 @@ async fn request_submit(State(s): State<AppState>, req: Req, Form(p): Form<Poste
         au: g("au"),
         date: g("date"),
         cle_compromise: g("cle_compromise"),
+        entrepot: g("entrepot"),
+        version: g("version"),
     };
     match s.app.request_incident_report(&ctx, &scope, &g("motif")).await {
         Ok(_) => view(&s, &req, Some("Demande enregistrée : un administrateur ou un autre délégué à la protection des données doit l'approuver (page Demandes).".into()), None).await,

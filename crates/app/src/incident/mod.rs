@@ -53,6 +53,11 @@ pub enum Scope {
     },
     /// A dump of the database taken at `date`; `cle_compromise`: the master key leaked too.
     Base { date: i64, cle_compromise: bool },
+    /// The warehouse directory (every version it holds) leaked.
+    Entrepot { dossier: String },
+    /// A master-key version leaked: with any dump taken while it was current, every dossier
+    /// that existed then is readable.
+    Cle { version: u32 },
 }
 
 /// A scope as typed (CLI flags, page form).
@@ -72,6 +77,10 @@ pub struct ScopeInput {
     pub date: String,
     /// `oui` when the master key leaked with the dump.
     pub cle_compromise: String,
+    /// `entrepot`: the warehouse directory (default: the data dir's `entrepot`).
+    pub entrepot: String,
+    /// `cle`: the master-key version that leaked.
+    pub version: String,
 }
 
 fn bad(field: &str, msg: &str) -> AppError {
@@ -150,7 +159,27 @@ impl ScopeInput {
                 })?,
                 cle_compromise: matches!(self.cle_compromise.trim(), "oui" | "on" | "true"),
             }),
-            _ => Err(bad("portee", "Portée : comptes, structures ou base.")),
+            "entrepot" => Ok(Scope::Entrepot {
+                dossier: self.entrepot.trim().to_string(),
+            }),
+            "cle" => Ok(Scope::Cle {
+                version: self
+                    .version
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| {
+                        bad(
+                            "version",
+                            "Version de la clé maîtresse : un nombre (1, 2…).",
+                        )
+                    })?,
+            }),
+            _ => Err(bad(
+                "portee",
+                "Portée : comptes, structures, base, entrepot ou cle.",
+            )),
         }
     }
 }
@@ -177,6 +206,17 @@ impl Scope {
                 day(*du),
                 day(*au)
             ),
+            Scope::Entrepot { dossier } => format!(
+                "entrepôt de données{}",
+                if dossier.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({dossier})")
+                }
+            ),
+            Scope::Cle { version } => format!(
+                "clé maîtresse n° {version}, avec toute copie de la base prise pendant sa validité"
+            ),
             Scope::Base {
                 date,
                 cle_compromise,
@@ -199,7 +239,7 @@ impl Scope {
             Scope::Base {
                 cle_compromise: false,
                 ..
-            }
+            } | Scope::Entrepot { .. }
         )
     }
 }
@@ -374,7 +414,7 @@ impl App {
                     }
                 }
             }
-            Scope::Base { .. } => {}
+            Scope::Base { .. } | Scope::Entrepot { .. } | Scope::Cle { .. } => {}
         }
         let label = scope.label();
         let r = self
@@ -514,7 +554,7 @@ impl App {
                 }
                 v
             }
-            Scope::Base { .. } => Vec::new(),
+            Scope::Base { .. } | Scope::Entrepot { .. } | Scope::Cle { .. } => Vec::new(),
         };
         // Subjects are dossier ids for every act on a dossier; other entries name a login, a
         // structure or a company: only dossiers are persons of the report.
@@ -566,8 +606,22 @@ impl App {
             c.0.insert(subject);
             c.1 += 1;
         }
-        if let Scope::Base { date, .. } = &scope {
-            for (id, s) in jq::existing_at(conn, *date).await? {
+        // A leaked master-key version: as a dump with the key, taken when it stopped being the
+        // current one (the rotation to the next version in the audit log), or now.
+        let dump_at = match &scope {
+            Scope::Base { date, .. } => Some(*date),
+            Scope::Cle { version } => Some(
+                self.key_version_end(conn, *version, ctx.now.timestamp())
+                    .await?,
+            ),
+            _ => None,
+        };
+        if let Scope::Entrepot { dossier } = &scope {
+            self.warehouse_persons(conn, dossier, &structures, &mut persons, &mut records)
+                .await?;
+        }
+        if let Some(date) = dump_at {
+            for (id, s) in jq::existing_at(conn, date).await? {
                 let mut cats = vec![IDENTITY];
                 let c = records.entry(IDENTITY).or_default();
                 c.0.insert(id.clone());
@@ -616,7 +670,9 @@ impl App {
                 persons: who.len() as i64,
                 records: *n,
                 protected: !readable,
-                protection: if readable {
+                protection: if matches!(scope, Scope::Entrepot { .. }) {
+                    "Pseudonymisées par une clé absente de l'entrepôt, généralisées (tranches, regroupements) et k-anonymes : aucune identité, aucune coordonnée (art. 34-3-a).".into()
+                } else if readable {
                     match &scope {
                         Scope::Base { .. } => "Chiffrées, mais la clé maîtresse a fui avec la copie : lisibles.".into(),
                         _ => "Lues en clair par une session authentifiée : le chiffrement ne les protégeait pas.".into(),
@@ -702,5 +758,79 @@ impl App {
             dpo_contact,
             master_key_version,
         })
+    }
+
+    /// When a master-key version stopped being current: the audited rotation to the next one,
+    /// or `now` if it is still the current one.
+    async fn key_version_end(&self, conn: &mut Conn, version: u32, now: i64) -> Result<i64> {
+        let next = format!("version:{},", version + 1);
+        let entries = parcours_store::audit::search(conn, None, 0, i64::MAX, i64::MAX).await?;
+        Ok(entries
+            .iter()
+            .find(|e| e.action == "cles.rotation" && e.outcome == OK && e.fields.starts_with(&next))
+            .map(|e| e.ts / 1_000_000 + 1)
+            .unwrap_or(now + 1))
+    }
+
+    /// The persons of every warehouse version in `dir` (default: the data dir's `entrepot`),
+    /// matched to dossiers by their keyed pseudonym.
+    async fn warehouse_persons(
+        &self,
+        conn: &mut Conn,
+        dir: &str,
+        structures: &BTreeMap<i64, String>,
+        persons: &mut BTreeMap<String, PersonTouched>,
+        records: &mut BTreeMap<&'static str, (BTreeSet<String>, i64)>,
+    ) -> Result<()> {
+        let root = if dir.is_empty() {
+            self.checkpoint_log
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(|d| d.join("entrepot"))
+                .unwrap_or_default()
+        } else {
+            std::path::PathBuf::from(dir)
+        };
+        let mut pseudonyms: BTreeMap<String, usize> = BTreeMap::new();
+        let versions = std::fs::read_dir(&root)
+            .map_err(|e| AppError::io(format!("entrepôt {}", root.display()), e))?;
+        for v in versions.flatten() {
+            let file = v.path().join("persons.parquet");
+            if v.file_name().to_string_lossy().starts_with("v-") && file.exists() {
+                for p in parcours_warehouse::files::read_persons(&file)
+                    .map_err(|e| AppError::io(format!("entrepôt {}", file.display()), e))?
+                {
+                    *pseudonyms.entry(p.pseudonym.to_string()).or_default() += 1;
+                }
+            }
+        }
+        const CATEGORY: &str = "Données pseudonymisées de l'entrepôt (tranche d'âge, sexe, nationalité regroupée, territoire, niveau ; faits de parcours par mois)";
+        for id in jq::all_ids(conn).await? {
+            let Some(n) = pseudonyms.get(&self.warehouse_pseudonym(&id)) else {
+                continue;
+            };
+            let structure = jq::get(conn, &id)
+                .await?
+                .and_then(|r| structures.get(&r.structure_id).cloned())
+                .unwrap_or_default();
+            let c = records.entry(CATEGORY).or_default();
+            c.0.insert(id.clone());
+            c.1 += *n as i64;
+            persons.insert(
+                id.clone(),
+                PersonTouched {
+                    jeune_id: id,
+                    structure,
+                    reads: 0,
+                    changes: 0,
+                    exports: 1,
+                    categories: vec![CATEGORY],
+                    first: None,
+                    last: None,
+                    erased: false,
+                },
+            );
+        }
+        Ok(())
     }
 }

@@ -66,6 +66,19 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
             for d in &r.due {
                 println!("  {} — {}", d.jeune_id, d.reason);
             }
+            println!(
+                "Comptes fermés depuis plus de {} an(s) : {}{}.",
+                r.rules.account_years,
+                r.accounts_due.len(),
+                if r.applied {
+                    format!(", {} supprimé(s)", r.accounts_retired)
+                } else {
+                    String::new()
+                }
+            );
+            for l in &r.accounts_due {
+                println!("  compte {l}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Regles {

@@ -321,6 +321,55 @@ async fn the_incident_report_lists_exactly_the_persons_touched() {
         let rep = dpo.get(&format!("/api/v1/incidents/{id}")).await.json();
         assert!(persons(&rep).is_empty(), "{b}: nothing existed yesterday");
 
+        // The warehouse leaked: everyone it holds, pseudonymised — no letters required.
+        let wdir = inst.dir.join("entrepot-fuite");
+        inst.ok(&["warehouse", "export", "--out", path(&wdir), "--k", "2"]);
+        let mut in_warehouse = BTreeSet::new();
+        for v in std::fs::read_dir(&wdir).unwrap().flatten() {
+            let f = v.path().join("persons.parquet");
+            if f.exists() && v.file_name().to_string_lossy().starts_with("v-") {
+                for p in parcours_warehouse::files::read_persons(&f).unwrap() {
+                    in_warehouse.insert(p.pseudonym.to_string());
+                }
+            }
+        }
+        let all = [&j1, &j2, &j3, &j4, &j5, &j6];
+        let expected: BTreeSet<String> = all
+            .iter()
+            .filter(|id| in_warehouse.contains(&app.warehouse_pseudonym(id)))
+            .map(|s| s.to_string())
+            .collect();
+        assert!(!expected.is_empty(), "{b}: the warehouse holds persons");
+        let id = ask(
+            &mut dpo,
+            &mut admin,
+            json!({"portee": "entrepot", "entrepot": path(&wdir),
+            "motif": "Serveur des tableaux de bord compromis"}),
+        )
+        .await;
+        let rep = dpo.get(&format!("/api/v1/incidents/{id}")).await.json();
+        assert_eq!(
+            persons(&rep),
+            expected,
+            "{b}: exactly the warehouse's persons"
+        );
+        assert_eq!(rep["must_inform"], false, "{b}: pseudonymised");
+        // A master-key version leaked (the current one): with any dump, every dossier.
+        let id = ask(
+            &mut dpo,
+            &mut admin,
+            json!({"portee": "cle", "version": "1",
+            "motif": "Fichier de clé maîtresse copié"}),
+        )
+        .await;
+        let rep = dpo.get(&format!("/api/v1/incidents/{id}")).await.json();
+        assert_eq!(
+            persons(&rep),
+            set(&all),
+            "{b}: every dossier of its validity"
+        );
+        assert_eq!(rep["must_inform"], true, "{b}");
+
         // A person's access request (Art. 15), about the minor: everything, and who consulted
         // her dossier by role, never by name.
         let r = dpo

@@ -67,7 +67,18 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward() {
         let b = inst.backend;
         inst.standard();
         inst.ok(&["seed", "--jeunes", "40", "--seed", "11", "--events", "6"]);
+        inst.add_user("conseiller.partie", "conseiller", Some("ML-A"));
         let app = inst.app().await;
+        // A conseillère leaves: her account is disabled today (the end of her access).
+        let mut admin = inst.admin_client(app.clone());
+        let r = admin
+            .json(
+                axum::http::Method::POST,
+                "/api/v1/comptes/conseiller.partie/desactivation",
+                serde_json::json!({"motif": "départ de la Mission Locale"}),
+            )
+            .await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{b}: {}", r.body);
         let today = chrono::Utc::now().date_naive();
         // Today: the seeded young people are 16 to 25, nothing is due.
         let out = inst.ok(&["retention", "run", "--essai"]);
@@ -87,6 +98,10 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward() {
             "{b}: the dry run lists exactly the dossiers due: {out}"
         );
         assert!(out.contains("rien n'est effacé"), "{b}");
+        assert!(
+            out.contains("compte conseiller.partie"),
+            "{b}: her account is due too: {out}"
+        );
         assert_eq!(
             expected_due(&app, later).await,
             expected,
@@ -98,6 +113,24 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward() {
             out.contains(&format!("{} effacé(s)", expected.len())),
             "{b}: {out}"
         );
+        assert!(out.contains("1 supprimé(s)"), "{b}: {out}");
+        {
+            let mut conn = app.store.acquire().await.unwrap();
+            assert!(
+                parcours_store::accounts::by_login(&mut conn, "conseiller.partie")
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{b}: her login is gone"
+            );
+            assert!(
+                parcours_store::accounts::by_login(&mut conn, "conseiller.a")
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{b}: an active account stays"
+            );
+        }
         let mut conn = app.store.acquire().await.unwrap();
         let mut readable = 0;
         for id in parcours_store::jeunes::all_ids(&mut conn).await.unwrap() {
