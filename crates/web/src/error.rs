@@ -269,6 +269,36 @@ mod tests {
         ]
     }
 
+    /// The OpenAPI document names every error code and every rule code the API can answer.
+    #[test]
+    fn the_openapi_document_lists_every_error_and_rule_code() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let schema = &doc["components"]["schemas"]["Erreur"]["properties"];
+        let listed = |k: &str| -> Vec<String> {
+            schema[k]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        let codes = listed("code");
+        for (e, _, code) in every_variant() {
+            assert!(
+                codes.iter().any(|c| c == code),
+                "{code} ({e:?}) missing from openapi.json"
+            );
+        }
+        let rules = listed("regle");
+        for r in parcours_app::Rule::ALL {
+            assert!(
+                rules.iter().any(|c| c == r.code()),
+                "{} missing from openapi.json",
+                r.code()
+            );
+        }
+    }
+
     #[tokio::test]
     async fn each_error_has_its_status_code_and_hides_internal_details() {
         for (e, st, code) in every_variant() {

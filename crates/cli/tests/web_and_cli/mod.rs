@@ -209,6 +209,11 @@ async fn sessions_cookies_headers_and_openapi() {
         "/api/v1/immersions/{id}/statut",
         "/api/v1/ateliers",
         "/api/v1/ateliers/{id}/inscriptions",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/acces",
+        "/api/v1/acces/{id}",
+        "/api/v1/effacements",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
