@@ -185,6 +185,16 @@ impl App {
         Ok(())
     }
 
+    /// The background sealer's step: seals only while no request transaction is open (the
+    /// store's gate taken exclusively, if free) — sealing between a request's read and its
+    /// write would make that write fail on SQLite. `None`: busy, try again later.
+    pub async fn seal_when_idle(&self, now: DateTime<Utc>) -> Result<Option<u64>> {
+        let Some(_gate) = self.store.try_exclusive() else {
+            return Ok(None);
+        };
+        self.seal_audit(now).await.map(Some)
+    }
+
     /// Chains every unsealed entry and signs a checkpoint. Returns how many were sealed.
     pub async fn seal_audit(&self, now: DateTime<Utc>) -> Result<u64> {
         self.flush_refusals().await?;

@@ -105,14 +105,45 @@ impl Ctx {
     }
 }
 
+impl App {
+    /// The store, for the benchmarks' plaintext references, the seeder's bulk writes and the
+    /// tests' dumps — not a door for personal data: every use case goes through the methods.
+    #[doc(hidden)]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The unlocked keys, for the tests that check what they protect.
+    #[doc(hidden)]
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The audit log's public key (hex), to check its checkpoints elsewhere.
+    pub fn audit_public_hex(&self) -> String {
+        self.keys.audit_public_hex()
+    }
+
+    /// Whether the database answers (`/healthz`).
+    pub async fn healthy(&self) -> bool {
+        self.store.acquire().await.is_ok()
+    }
+
+    /// Closes the database connections (end of a command).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}
+
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// The running application: the store and the unlocked keys.
+/// The running application: the store and the unlocked keys, reachable only through the use
+/// cases (the fields are the crate's own).
 pub struct App {
-    pub store: Store,
-    pub keys: Keys,
+    pub(crate) store: Store,
+    pub(crate) keys: Keys,
     /// Where signed audit checkpoints are also appended, outside the database.
     pub checkpoint_log: Option<PathBuf>,
     sealer: tokio::sync::Mutex<()>,

@@ -239,7 +239,7 @@ pub async fn seed(
     while done < n {
         let batch = (n - done).min(500);
         let mut tx = app
-            .store
+            .store()
             .begin()
             .await
             .map_err(|e| crate::commands::explain(e.into()))?;
@@ -286,7 +286,7 @@ pub async fn day_of_activity(
     seed: u64,
 ) -> anyhow::Result<usize> {
     let explain = |e: parcours_store::StoreError| crate::commands::explain(e.into());
-    let mut conn = app.store.acquire().await.map_err(explain)?;
+    let mut conn = app.store().acquire().await.map_err(explain)?;
     let mut ids = parcours_store::jeunes::all_ids(&mut conn)
         .await
         .map_err(explain)?;
@@ -300,7 +300,7 @@ pub async fn day_of_activity(
         .collect();
     let today = ctx.now.date_naive();
     for batch in chosen.chunks(500) {
-        let mut tx = app.store.begin().await.map_err(explain)?;
+        let mut tx = app.store().begin().await.map_err(explain)?;
         for id in batch {
             let structure = parcours_store::jeunes::structure_of(&mut tx, id)
                 .await

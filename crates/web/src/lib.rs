@@ -265,9 +265,9 @@ pub fn router_with(app: Arc<App>, trusted_proxies: Vec<client::Cidr>) -> Router 
 
 async fn healthz(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
     use axum::response::IntoResponse;
-    match s.app.store.acquire().await {
-        Ok(_) => (axum::http::StatusCode::OK, "ok").into_response(),
-        Err(_) => (
+    match s.app.healthy().await {
+        true => (axum::http::StatusCode::OK, "ok").into_response(),
+        false => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "base indisponible",
         )
@@ -318,11 +318,10 @@ pub async fn serve(
             tick.tick().await;
             // Only while no request transaction is open: sealing between a request's read and
             // its write would make that write fail on SQLite. Busy now: next second.
-            let Some(_gate) = sealer.store.try_exclusive() else {
-                continue;
-            };
-            if let Err(e) = sealer.seal_audit(chrono::Utc::now()).await {
-                tracing::error!(error = %e, "scellement du journal d'audit en échec");
+            match sealer.seal_when_idle(chrono::Utc::now()).await {
+                Ok(None) => continue,
+                Ok(Some(_)) => {}
+                Err(e) => tracing::error!(error = %e, "scellement du journal d'audit en échec"),
             }
             n += 1;
             if n.is_multiple_of(600) {

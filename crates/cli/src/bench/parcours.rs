@@ -39,7 +39,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     let s = structures
         .first()
         .ok_or_else(|| anyhow::anyhow!("aucune structure"))?;
-    let mut conn = app.store.acquire().await.map_err(db)?;
+    let mut conn = app.store().acquire().await.map_err(db)?;
     let (events, ids): (i64, Vec<String>) = {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM events")
             .fetch_one(&mut *conn)
@@ -52,7 +52,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     };
     // 20 dossiers brought to exactly 200 entries.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut tx = app.store.begin().await.map_err(db)?;
+    let mut tx = app.store().begin().await.map_err(db)?;
     for id in &ids {
         let have: i64 = sqlx::query("SELECT COUNT(*) FROM events WHERE jeune_id = $1")
             .bind(id.as_str())
@@ -115,7 +115,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("structure"))?;
     let mut done = 0;
     while done < a.allocataires {
-        let mut tx = app.store.begin().await.map_err(db)?;
+        let mut tx = app.store().begin().await.map_err(db)?;
         for _ in 0..(a.allocataires - done).min(500) {
             let input = crate::seed::person(&mut rng, "75", today);
             let (mut identity, _) = parcours_domain::jeune::validate(&input, today)
@@ -142,7 +142,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
         tx.commit().await.map_err(|e| explain(e.into()))?;
         done += (a.allocataires - done).min(500);
     }
-    let analyse = if app.store.backend() == parcours_store::Backend::Postgres {
+    let analyse = if app.store().backend() == parcours_store::Backend::Postgres {
         "ANALYZE"
     } else {
         "ANALYZE;"
@@ -198,7 +198,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     app.seal_audit(chrono::Utc::now()).await.map_err(explain)?;
     println!(
         "backend: {:?}; {} dossiers, {events} entrées de parcours, chargés en {:.1} s",
-        app.store.backend(),
+        app.store().backend(),
         a.jeunes,
         load.as_secs_f64()
     );
@@ -211,7 +211,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
         &format!("allocations du mois ({computed} jeunes en CEJ)"),
         &mut allowances,
     );
-    app.store.close().await;
+    app.store().close().await;
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }

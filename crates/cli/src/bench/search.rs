@@ -24,7 +24,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     crate::seed::seed(&app, &ctx, a.jeunes, 7, 0, true).await?;
     let load = t0.elapsed();
-    let pool = app.store.pool().clone();
+    let pool = app.store().pool().clone();
     sqlx::raw_sql(
         "CREATE TABLE bench_plain (id TEXT PRIMARY KEY, structure_id BIGINT NOT NULL, nom TEXT NOT NULL, nom_norm TEXT NOT NULL, \
          prenom TEXT NOT NULL, date_naissance TEXT NOT NULL, sexe TEXT NOT NULL, nationalite TEXT NOT NULL, email TEXT NOT NULL, \
@@ -41,7 +41,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     let mut sample: Vec<(i64, String, String)> = Vec::new();
     for s in &structures {
         let mut conn = app
-            .store
+            .store()
             .acquire()
             .await
             .map_err(|e| crate::commands::explain(e.into()))?;
@@ -65,7 +65,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         }
         tx.commit().await?;
     }
-    if app.store.backend() == parcours_store::Backend::Postgres {
+    if app.store().backend() == parcours_store::Backend::Postgres {
         // Fresh statistics and visibility map for both tables, as after any bulk load.
         // One statement each: VACUUM cannot run inside the implicit transaction of a batch.
         for t in ["jeunes", "blind_index", "bench_plain"] {
@@ -98,7 +98,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     );
     let mut found = 0usize;
     let mut conn = app
-        .store
+        .store()
         .acquire()
         .await
         .map_err(|e| crate::commands::explain(e.into()))?;
@@ -164,7 +164,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     // reach so that every read is counted and none refused.
     {
         let mut conn = app
-            .store
+            .store()
             .acquire()
             .await
             .map_err(|e| crate::commands::explain(e.into()))?;
@@ -239,7 +239,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         "Parcours bench search — {} dossiers over {} structures, backend {:?}",
         a.jeunes,
         structures.len(),
-        app.store.backend()
+        app.store().backend()
     );
     println!(
         "load (seed, encrypted, indexed, audited): {:.1} s",
@@ -279,7 +279,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         es99 / ps99.max(1e-9),
         eo99 / po99.max(1e-9)
     );
-    app.store.close().await;
+    app.store().close().await;
     if a.database_url.is_none() {
         let _ = std::fs::remove_dir_all(dir);
     }

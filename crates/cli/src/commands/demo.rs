@@ -114,7 +114,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         if let (Role::Conseiller, Some(code)) = (role, structure) {
             if let Some(s) = app.structure_by_code(code).await.map_err(super::explain)? {
                 let mut conn = app
-                    .store
+                    .store()
                     .acquire()
                     .await
                     .map_err(|e| super::explain(e.into()))?;

@@ -8,7 +8,7 @@ use chrono::{Months, NaiveDate};
 /// The rules of décret n° 2015-59 written here plainly, as an oracle: due when 28 years old
 /// and no programme running, and, after a CEJ, ten years after its end.
 async fn expected_due(app: &parcours_app::App, today: NaiveDate) -> Vec<String> {
-    let mut conn = app.store.acquire().await.unwrap();
+    let mut conn = app.store().acquire().await.unwrap();
     let mut due = Vec::new();
     let mut ids = parcours_store::jeunes::all_ids(&mut conn).await.unwrap();
     ids.sort();
@@ -115,7 +115,7 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward() {
         );
         assert!(out.contains("1 supprimé(s)"), "{b}: {out}");
         {
-            let mut conn = app.store.acquire().await.unwrap();
+            let mut conn = app.store().acquire().await.unwrap();
             assert!(
                 parcours_store::accounts::by_login(&mut conn, "conseiller.partie")
                     .await
@@ -131,7 +131,7 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward() {
                 "{b}: an active account stays"
             );
         }
-        let mut conn = app.store.acquire().await.unwrap();
+        let mut conn = app.store().acquire().await.unwrap();
         let mut readable = 0;
         for id in parcours_store::jeunes::all_ids(&mut conn).await.unwrap() {
             let row = parcours_store::jeunes::get(&mut conn, &id)

@@ -240,7 +240,7 @@ async fn bulk_writes_are_the_operators_and_audited() {
     inst.standard();
     inst.ok(&["seed", "--jeunes", "3", "--events", "4", "--seed", "5"]);
     let app = inst.app().await;
-    let mut conn = app.store.acquire().await.unwrap();
+    let mut conn = app.store().acquire().await.unwrap();
     let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
         .await
         .unwrap();
@@ -269,7 +269,7 @@ async fn bulk_writes_are_the_operators_and_audited() {
         request_id: "r".into(),
         now: chrono::Utc::now(),
     };
-    let mut tx = app.store.begin().await.unwrap();
+    let mut tx = app.store().begin().await.unwrap();
     let r = app.bulk_entries(&mut tx, &ctx, &jeune, 1, &[]).await;
     assert!(matches!(r, Err(parcours_app::AppError::Forbidden)), "{r:?}");
 }

@@ -284,7 +284,7 @@ impl Instance {
     /// Runs SQL on this instance's database (for tampering tests).
     pub async fn sql(&self, app: &App, q: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_string()))
-            .execute(app.store.pool())
+            .execute(app.store().pool())
             .await
             .unwrap();
     }

@@ -336,7 +336,7 @@ async fn dossier_pages_duplicates_warnings_and_updates() {
             .as_array()
             .unwrap()
             .is_empty());
-        let mut conn = app.store.acquire().await.unwrap();
+        let mut conn = app.store().acquire().await.unwrap();
         let e = parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
             .await
             .unwrap();
@@ -409,9 +409,9 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
             "12 persons' keys and 1 contact's key re-wrapped: {out}"
         );
         let app = inst.app().await;
-        assert_eq!(app.keys.master.version(), 2);
+        assert_eq!(app.keys().master.version(), 2);
         {
-            let mut conn = app.store.acquire().await.unwrap();
+            let mut conn = app.store().acquire().await.unwrap();
             let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
                 .await
                 .unwrap();
@@ -453,13 +453,13 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
             inst.backend
         );
         {
-            let mut conn = app.store.acquire().await.unwrap();
+            let mut conn = app.store().acquire().await.unwrap();
             let bank = parcours_store::programmes::bank(&mut conn, &jeune)
                 .await
                 .unwrap()
                 .unwrap();
             assert_eq!(
-                app.keys
+                app.keys()
                     .sensitive
                     .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
                     .unwrap(),
@@ -479,7 +479,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
         );
         assert!(inst.run(&["audit", "verify"]).status.success());
         // Field ciphertexts are untouched by rotation (only keys are re-wrapped).
-        let mut conn = app.store.acquire().await.unwrap();
+        let mut conn = app.store().acquire().await.unwrap();
         let row = parcours_store::jeunes::list_recent(&mut conn, 1, 1, 0)
             .await
             .unwrap()
@@ -504,7 +504,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
         let v2 = inst.dir.join("v2.key");
         std::fs::copy(&inst.loc.key_file, &v2).unwrap();
         let (old_row, old_dek) = {
-            let mut conn = app.store.acquire().await.unwrap();
+            let mut conn = app.store().acquire().await.unwrap();
             let row = parcours_store::jeunes::get(&mut conn, &jeune)
                 .await
                 .unwrap()
@@ -556,7 +556,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
         );
         // An old dump's key (the data key of before, as the v2 master key opens it) opens
         // nothing current: the fields were re-encrypted under a new data key.
-        let mut conn = app.store.acquire().await.unwrap();
+        let mut conn = app.store().acquire().await.unwrap();
         let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
             .await
             .unwrap()
@@ -601,7 +601,7 @@ async fn seed_is_deterministic_and_demo_code_is_demo_only() {
     let pop = |app: std::sync::Arc<parcours_app::App>| async move {
         let mut all = Vec::new();
         for s in app.list_structures().await.unwrap() {
-            let mut conn = app.store.acquire().await.unwrap();
+            let mut conn = app.store().acquire().await.unwrap();
             for r in parcours_store::jeunes::list_recent(&mut conn, s.id, 1000, 0)
                 .await
                 .unwrap()
