@@ -218,7 +218,7 @@ impl App {
         let mut roles: BTreeMap<String, String> = BTreeMap::new();
         let mut consultations = Vec::new();
         for e in parcours_store::audit::about_subject(&mut tx, &r.target).await? {
-            if e.outcome != OK {
+            if e.outcome != OK.code() {
                 continue;
             }
             let role = if e.actor.starts_with("operateur-cli:") {

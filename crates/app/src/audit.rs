@@ -29,13 +29,31 @@ pub struct Event<'a> {
     pub action: &'a str,
     pub subject: Option<&'a str>,
     pub fields: &'a str,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub structure_id: Option<i64>,
 }
 
-pub const OK: &str = "ok";
-pub const REFUSED: &str = "refus";
-pub const FAILED: &str = "echec";
+/// How an audited action ended: a closed list (its code is what the log stores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Refused,
+    Failed,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refus",
+            Outcome::Failed => "echec",
+        }
+    }
+}
+
+pub const OK: Outcome = Outcome::Ok;
+pub const REFUSED: Outcome = Outcome::Refused;
+pub const FAILED: Outcome = Outcome::Failed;
 
 fn canonical(r: &AuditRow) -> Vec<u8> {
     // A JSON array: deterministic, unambiguous, readable when debugging. Built as a value and
@@ -97,7 +115,7 @@ impl App {
             subject: ev.subject.map(str::to_string),
             fields: ev.fields.to_string(),
             request_id: ctx.request_id.clone(),
-            outcome: ev.outcome.to_string(),
+            outcome: ev.outcome.code().to_string(),
             structure_id: ev.structure_id,
             mac: Vec::new(),
             chain_pos: None,

@@ -220,7 +220,7 @@ impl App {
         ctx: &Ctx,
         actor: &str,
         action: &str,
-        outcome: &str,
+        outcome: crate::audit::Outcome,
     ) -> Result<()> {
         let mut tx = self.store.begin().await?;
         self.audit_as(

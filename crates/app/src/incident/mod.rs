@@ -767,7 +767,9 @@ impl App {
         let entries = parcours_store::audit::search(conn, None, 0, i64::MAX, i64::MAX).await?;
         Ok(entries
             .iter()
-            .find(|e| e.action == "cles.rotation" && e.outcome == OK && e.fields.starts_with(&next))
+            .find(|e| {
+                e.action == "cles.rotation" && e.outcome == OK.code() && e.fields.starts_with(&next)
+            })
             .map(|e| e.ts / 1_000_000 + 1)
             .unwrap_or(now + 1))
     }

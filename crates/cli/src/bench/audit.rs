@@ -37,7 +37,7 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
                             action: "bench",
                             subject: None,
                             fields: "",
-                            outcome: "ok",
+                            outcome: parcours_app::audit::OK,
                             structure_id: None,
                         },
                     )

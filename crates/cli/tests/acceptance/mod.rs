@@ -351,7 +351,7 @@ async fn a3_cross_structure_access_is_404_and_audited() {
         assert!(entries
             .iter()
             .any(|e| e.action == "jeune.liste" && e.outcome == "refus"));
-        assert!(entries.iter().all(|e| e.outcome != OK
+        assert!(entries.iter().all(|e| e.outcome != OK.code()
             || e.action.starts_with("connexion")
             || e.action.starts_with("enrolement")
             || e.action.starts_with("inscription")));

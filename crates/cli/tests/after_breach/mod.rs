@@ -255,7 +255,7 @@ async fn a_missing_or_truncated_checkpoint_log_and_sequence_gaps_are_reported() 
                     action: "essai",
                     subject: None,
                     fields: "",
-                    outcome: "ok",
+                    outcome: parcours_app::audit::OK,
                     structure_id: None,
                 },
             )
