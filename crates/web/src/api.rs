@@ -121,7 +121,10 @@ struct CodeBody {
     code: String,
 }
 
-fn session_at(req: &Req, stage: &str) -> Result<parcours_app::auth::SessionInfo, WebError> {
+fn session_at(
+    req: &Req,
+    stage: parcours_app::auth::Stage,
+) -> Result<parcours_app::auth::SessionInfo, WebError> {
     req.session
         .clone()
         .filter(|s| s.stage == stage)

@@ -60,7 +60,7 @@ struct LoginForm {
 }
 
 async fn home(req: Req) -> Response {
-    match req.session.as_ref().map(|s| s.stage.as_str()) {
+    match req.session.as_ref().map(|s| s.stage) {
         Some(parcours_app::auth::STAGE_AUTH) => see_other("/portefeuille"),
         _ => see_other("/connexion"),
     }
@@ -155,7 +155,7 @@ struct CodeForm {
     csrf: String,
 }
 
-fn stage_is(req: &Req, stage: &str) -> bool {
+fn stage_is(req: &Req, stage: parcours_app::auth::Stage) -> bool {
     req.session.as_ref().is_some_and(|s| s.stage == stage)
 }
 

@@ -45,16 +45,58 @@ pub const THROTTLE_WINDOW_S: i64 = 15 * 60;
 pub const MAX_FAILURES_PER_LOGIN: i64 = 5;
 pub const MAX_FAILURES_PER_CLIENT: i64 = 30;
 
-pub const STAGE_ANON: &str = "anonyme";
-pub const STAGE_CODE: &str = "code";
-pub const STAGE_ENROL: &str = "enrolement";
-pub const STAGE_AUTH: &str = "authentifie";
+/// Where a session stands in the login: a closed list (its code is what the store keeps and
+/// what the API answers as `etape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// No account yet (it carries the login form's CSRF token).
+    Anonymous,
+    /// Password checked, second factor awaited.
+    Code,
+    /// Password checked, second factor to enrol.
+    Enrol,
+    /// Both factors: a principal.
+    Authenticated,
+}
+
+impl Stage {
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::Anonymous => "anonyme",
+            Stage::Code => "code",
+            Stage::Enrol => "enrolement",
+            Stage::Authenticated => "authentifie",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Stage> {
+        [
+            Stage::Anonymous,
+            Stage::Code,
+            Stage::Enrol,
+            Stage::Authenticated,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+impl serde::Serialize for Stage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+pub const STAGE_ANON: Stage = Stage::Anonymous;
+pub const STAGE_CODE: Stage = Stage::Code;
+pub const STAGE_ENROL: Stage = Stage::Enrol;
+pub const STAGE_AUTH: Stage = Stage::Authenticated;
 
 /// What the session holds, for the web layer.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub token_hash: Vec<u8>,
-    pub stage: String,
+    pub stage: Stage,
     pub csrf: String,
     pub principal: Option<Principal>,
     pub login: Option<String>,
@@ -243,7 +285,7 @@ impl App {
     pub(crate) async fn session_account(
         &self,
         session: &SessionInfo,
-        stage: &str,
+        stage: Stage,
     ) -> Result<AccountRow> {
         if session.stage != stage {
             return Err(AppError::Unauthenticated);

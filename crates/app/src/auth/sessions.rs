@@ -4,7 +4,7 @@
 use parcours_store::accounts::{self as acc, AccountRow, SessionRow};
 
 use super::{
-    principal_of, random_token, token_hash, NewSession, SessionInfo, ABSOLUTE_TIMEOUT_S,
+    principal_of, random_token, token_hash, NewSession, SessionInfo, Stage, ABSOLUTE_TIMEOUT_S,
     IDLE_TIMEOUT_S, STAGE_ANON, STAGE_AUTH, THROTTLE_WINDOW_S,
 };
 use crate::audit::{Event, OK};
@@ -15,7 +15,7 @@ impl App {
         &self,
         conn: &mut parcours_store::Conn,
         account: Option<&AccountRow>,
-        stage: &str,
+        stage: Stage,
         now: i64,
         via_pages: bool,
     ) -> Result<NewSession> {
@@ -23,7 +23,7 @@ impl App {
         let row = SessionRow {
             token_hash: token_hash(&token),
             account_id: account.map(|a| a.id),
-            stage: stage.to_string(),
+            stage: stage.code().to_string(),
             csrf: random_token(),
             created_at: now,
             last_seen: now,
@@ -37,7 +37,7 @@ impl App {
             token,
             info: SessionInfo {
                 token_hash: row.token_hash,
-                stage: row.stage,
+                stage,
                 csrf: row.csrf,
                 principal: match (stage, account) {
                     (STAGE_AUTH, Some(a)) => Some(principal_of(a, row.factor_at)?),
@@ -83,15 +83,22 @@ impl App {
                 return Ok(None);
             }
         }
+        // A stage the code does not know is a row written by someone else: no session.
+        let Some(stage) = Stage::parse(&s.stage) else {
+            return Err(crate::AppError::Integrity(format!(
+                "session à l'étape inconnue « {} »",
+                s.stage.chars().take(32).collect::<String>()
+            )));
+        };
         Ok(Some(SessionInfo {
-            principal: match (&account, s.stage.as_str()) {
+            principal: match (&account, stage) {
                 (Some(a), STAGE_AUTH) => Some(principal_of(a, s.factor_at)?),
                 _ => None,
             },
             login: account.map(|a| a.login),
             via_pages: s.via_pages,
             token_hash: s.token_hash,
-            stage: s.stage,
+            stage,
             csrf: s.csrf,
         }))
     }
