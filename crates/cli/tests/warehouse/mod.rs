@@ -546,7 +546,26 @@ async fn an_incremental_export_equals_a_full_export() {
         // 11 minutes (the next export re-reads what changed from 10 minutes before the previous
         // one started). Steps of an hour crossed midnight — and at the end of a month, the
         // month, which changes the facts — whenever the test ran after 15:00 UTC.
-        let at = |step: i64| chrono::Utc::now() + chrono::Duration::minutes(11 * step);
+        // The steps span 99 minutes: run near the end of a month, they would cross into the
+        // next one and the last export would rightly rewrite its new month. Then the whole
+        // scenario is played at 01:00 on the 1st of the next month instead.
+        let now = chrono::Utc::now();
+        let start = if (now + chrono::Duration::minutes(120))
+            .format("%Y-%m")
+            .to_string()
+            != now.format("%Y-%m").to_string()
+        {
+            use chrono::Datelike;
+            (now + chrono::Duration::hours(3))
+                .date_naive()
+                .with_day(1)
+                .and_then(|d| d.and_hms_opt(1, 0, 0))
+                .map(|t| t.and_utc())
+                .unwrap()
+        } else {
+            now
+        };
+        let at = move |step: i64| start + chrono::Duration::minutes(11 * step);
         let first = app
             .warehouse_export(&parcours_app::Ctx::operator(at(2)), &inc, 5, false)
             .await
