@@ -77,27 +77,36 @@ impl AccessExport {
 }
 
 impl App {
-    /// A DPO records a person's access request about a dossier.
-    pub async fn request_access_export(
+    /// Only a DPO asks for what reaches a person's whole file; anyone else is refused, audited
+    /// under `action`.
+    pub(crate) async fn require_dpo(&self, ctx: &Ctx, action: &str) -> Result<()> {
+        if matches!(&ctx.actor, Actor::Account(p) if p.role == Role::Dpo) {
+            return Ok(());
+        }
+        self.audit_alone(
+            ctx,
+            Event {
+                action,
+                subject: None,
+                fields: "",
+                outcome: REFUSED,
+                structure_id: None,
+            },
+        )
+        .await?;
+        Err(AppError::Forbidden)
+    }
+
+    /// A DPO's four-eyes request about one dossier that still exists (not erased).
+    async fn request_about_dossier(
         &self,
         ctx: &Ctx,
+        (kind, refused_action): (&str, &str),
         jeune_id: &str,
         reason: &str,
+        erased: &str,
     ) -> Result<Requested> {
-        if !matches!(&ctx.actor, Actor::Account(p) if p.role == Role::Dpo) {
-            self.audit_alone(
-                ctx,
-                Event {
-                    action: "acces.demande",
-                    subject: None,
-                    fields: "",
-                    outcome: REFUSED,
-                    structure_id: None,
-                },
-            )
-            .await?;
-            return Err(AppError::Forbidden);
-        }
+        self.require_dpo(ctx, refused_action).await?;
         let reason = reason_checked(reason)?;
         let id = jeune_id.trim();
         let mut tx = self.store.begin().await?;
@@ -105,17 +114,14 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         if row.wrapped_key.is_none() {
-            return Err(AppError::Refused(
-                Rule::Erased,
-                "Ce dossier a été effacé : il n'y a plus rien à communiquer.".into(),
-            ));
+            return Err(AppError::Refused(Rule::Erased, erased.into()));
         }
         let r = self
             .write_request(
                 &mut tx,
                 ctx,
                 NewRequest {
-                    kind: ACCESS_EXPORT,
+                    kind,
                     structure_id: Some(row.structure_id),
                     target: id,
                     payload: serde_json::json!({}),
@@ -127,6 +133,23 @@ impl App {
         Ok(r)
     }
 
+    /// A DPO records a person's access request about a dossier.
+    pub async fn request_access_export(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        reason: &str,
+    ) -> Result<Requested> {
+        self.request_about_dossier(
+            ctx,
+            (ACCESS_EXPORT, "acces.demande"),
+            jeune_id,
+            reason,
+            "Ce dossier a été effacé : il n'y a plus rien à communiquer.",
+        )
+        .await
+    }
+
     /// A DPO asks for the erasure of a person (Art. 17): approved by an admin or another DPO,
     /// her dossier's key is destroyed at the approval (`approvals`), with her blind-index
     /// entries, IBAN and NIR; backups never held that key (`backup`).
@@ -136,47 +159,14 @@ impl App {
         jeune_id: &str,
         reason: &str,
     ) -> Result<Requested> {
-        if !matches!(&ctx.actor, Actor::Account(p) if p.role == Role::Dpo) {
-            self.audit_alone(
-                ctx,
-                Event {
-                    action: "effacement.demande",
-                    subject: None,
-                    fields: "",
-                    outcome: REFUSED,
-                    structure_id: None,
-                },
-            )
-            .await?;
-            return Err(AppError::Forbidden);
-        }
-        let reason = reason_checked(reason)?;
-        let id = jeune_id.trim();
-        let mut tx = self.store.begin().await?;
-        let row = parcours_store::jeunes::get(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if row.wrapped_key.is_none() {
-            return Err(AppError::Refused(
-                Rule::Erased,
-                "Ce dossier est déjà effacé.".into(),
-            ));
-        }
-        let r = self
-            .write_request(
-                &mut tx,
-                ctx,
-                NewRequest {
-                    kind: crate::approvals::ERASURE,
-                    structure_id: Some(row.structure_id),
-                    target: id,
-                    payload: serde_json::json!({}),
-                    reason: &reason,
-                },
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(r)
+        self.request_about_dossier(
+            ctx,
+            (crate::approvals::ERASURE, "effacement.demande"),
+            jeune_id,
+            reason,
+            "Ce dossier est déjà effacé.",
+        )
+        .await
     }
 
     /// The export of an approved access request, for the DPO who asked, within 24 hours.

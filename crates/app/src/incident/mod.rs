@@ -376,20 +376,7 @@ impl App {
         input: &ScopeInput,
         reason: &str,
     ) -> Result<Requested> {
-        if !matches!(&ctx.actor, Actor::Account(p) if p.role == Role::Dpo) {
-            self.audit_alone(
-                ctx,
-                Event {
-                    action: "incident.demande",
-                    subject: None,
-                    fields: "",
-                    outcome: REFUSED,
-                    structure_id: None,
-                },
-            )
-            .await?;
-            return Err(AppError::Forbidden);
-        }
+        self.require_dpo(ctx, "incident.demande").await?;
         let reason = crate::approvals::reason_checked(reason)?;
         let scope = input.parse()?;
         let mut tx = self.store.begin().await?;
