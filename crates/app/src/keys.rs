@@ -23,7 +23,7 @@ use parcours_store::Store;
 use parcours_vault::{DataKey, IndexKeys, MasterKey};
 use std::path::Path;
 
-use crate::{AppError, Result};
+use crate::{App, AppError, Result};
 
 pub const PURPOSES: [&str; 9] = [
     "check",
@@ -250,6 +250,82 @@ impl crate::App {
         .await?;
         tx.commit().await?;
         result
+    }
+}
+
+impl App {
+    /// `parcours keys rotate --rekey`: after the master key, every data key is replaced — each
+    /// dossier's (its identity and every cell sealed with it, `store::rekey::DOSSIER_SEALED`)
+    /// and each company contact's —, one dossier per transaction. An old dump with an old
+    /// master key then opens old keys that open nothing current. Run with `serve` stopped (a
+    /// write prepared with an old key would be refused as stale, or lost on PostgreSQL).
+    /// Returns (dossiers, contacts) re-keyed; audited `cles.renouvellement`.
+    pub async fn rekey_data(&self, ctx: &crate::Ctx) -> Result<(u64, u64)> {
+        use parcours_store::rekey;
+        let ids = {
+            let mut conn = self.store.acquire().await?;
+            parcours_store::jeunes::all_ids(&mut conn).await?
+        };
+        let mut dossiers = 0u64;
+        for id in ids {
+            let mut tx = self.store.begin().await?;
+            let Some(row) = parcours_store::jeunes::get(&mut tx, &id).await? else {
+                continue;
+            };
+            let Some(w) = &row.wrapped_key else { continue };
+            let old = self.keys.master.unwrap_key(w, &dek_context(&id))?;
+            let new = DataKey::generate();
+            let mut fields = Vec::with_capacity(row.fields.len());
+            for (col, ct) in parcours_store::jeunes::ENCRYPTED_COLUMNS
+                .iter()
+                .zip(&row.fields)
+            {
+                let plain = old.decrypt_field("jeunes", col, &id, ct)?;
+                fields.push(new.encrypt_field("jeunes", col, &id, &plain));
+            }
+            for (table, column, _) in rekey::DOSSIER_SEALED {
+                for (ad_id, ct) in rekey::cells(&mut tx, table, column, &id).await? {
+                    let plain = old.decrypt_field(table, column, &ad_id, &ct)?;
+                    let sealed = new.encrypt_field(table, column, &ad_id, &plain);
+                    rekey::put_cell(&mut tx, table, column, &id, &ad_id, &sealed).await?;
+                }
+            }
+            let wrapped = self.keys.master.wrap(&new, &dek_context(&id));
+            rekey::put_identity(&mut tx, &id, &fields, &wrapped).await?;
+            tx.commit().await?;
+            dossiers += 1;
+        }
+        let mut contacts = 0u64;
+        let mut tx = self.store.begin().await?;
+        for (id, wrapped, payload) in rekey::contacts(&mut tx).await? {
+            let Some(w) = wrapped else { continue };
+            let old = self.keys.master.unwrap_key(&w, &contact_context(&id))?;
+            let new = DataKey::generate();
+            let plain = old.decrypt_field("company_contacts", "payload", &id, &payload)?;
+            let sealed = new.encrypt_field("company_contacts", "payload", &id, &plain);
+            rekey::put_contact(
+                &mut tx,
+                &id,
+                &self.keys.master.wrap(&new, &contact_context(&id)),
+                &sealed,
+            )
+            .await?;
+            contacts += 1;
+        }
+        self.audit(
+            &mut tx,
+            ctx,
+            crate::audit::Event {
+                action: "cles.renouvellement",
+                subject: None,
+                fields: &format!("dossiers:{dossiers},contacts:{contacts}"),
+                outcome: crate::audit::OK,
+                structure_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((dossiers, contacts))
     }
 }
 

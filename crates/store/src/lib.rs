@@ -21,6 +21,7 @@ pub mod nirs;
 pub mod packed;
 pub mod passkeys;
 pub mod programmes;
+pub mod rekey;
 pub mod requests;
 pub mod situations;
 pub mod structures;

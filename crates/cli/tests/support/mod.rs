@@ -254,14 +254,28 @@ impl Instance {
     }
 
     /// Every byte the backend keeps: the data dir files (SQLite, WAL, shm) or a pg_dump.
+    ///
+    /// The files are read by a child process (`cat`), never opened here: on Linux, closing any
+    /// descriptor of a file drops every POSIX lock this process holds on it, so reading
+    /// `parcours.db` in-process would silently release the WAL locks of this test's open
+    /// connections. A CLI run next then believes it is alone, and this process's shared
+    /// WAL-index goes stale: it read a keyring or a note as before the command (the re-key
+    /// test failed 1 run in 3 that way). SQLite documents it: "How To Corrupt", section 2.2.
     pub fn dump(&self) -> Vec<u8> {
-        let mut all = Vec::new();
+        let mut files = Vec::new();
         for e in std::fs::read_dir(&self.dir).unwrap() {
             let p = e.unwrap().path();
             if p.is_file() && p.extension().is_none_or(|x| x != "csv") {
-                all.extend(std::fs::read(&p).unwrap());
+                files.push(p);
             }
         }
+        let o = Command::new("cat").args(&files).output().expect("cat");
+        assert!(
+            o.status.success(),
+            "cat: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut all = o.stdout;
         if let Some((base, schema)) = &self.pg {
             let o = Command::new("pg_dump")
                 .args(["--dbname", base, "-n", schema])

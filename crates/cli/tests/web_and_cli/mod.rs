@@ -490,6 +490,102 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
                 .any(|w| w == row.fields[0].as_slice()));
         }
         drop(conn);
+
+        // Re-key (issue 18): a note sealed with her data key, then every data key replaced.
+        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let r = c
+            .json(
+                Method::POST,
+                &format!("/api/v1/jeunes/{jeune}/entrees"),
+                json!({"kind": "entretien_individuel", "date": today, "theme": "logement", "duree": "30", "note": "Note avant renouvellement des clés"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let v2 = inst.dir.join("v2.key");
+        std::fs::copy(&inst.loc.key_file, &v2).unwrap();
+        let (old_row, old_dek) = {
+            let mut conn = app.store().acquire().await.unwrap();
+            let row = parcours_store::jeunes::get(&mut conn, &jeune)
+                .await
+                .unwrap()
+                .unwrap();
+            let dek = parcours_vault::MasterKey::load(&v2)
+                .unwrap()
+                .unwrap_key(
+                    row.wrapped_key.as_ref().unwrap(),
+                    &parcours_app::keys::dek_context(&jeune),
+                )
+                .unwrap();
+            (row, dek)
+        };
+        let out = inst.ok(&["keys", "rotate", "--rekey"]);
+        assert!(
+            out.contains("version 3") && out.contains("12 dossier(s) et 1 contact"),
+            "{}: {out}",
+            inst.backend
+        );
+        let app = inst.app().await;
+        // The same session, on the instance as the new keys open it.
+        let cookie = c.cookie.clone();
+        let mut c = Client::new(app.clone());
+        c.cookie = cookie;
+        assert_eq!(
+            c.get(&format!("/api/v1/jeunes/{jeune}")).await.json()["prenom"],
+            "Océane",
+            "{}",
+            inst.backend
+        );
+        let d = c.get(&format!("/api/v1/jeunes/{jeune}/dossier")).await;
+        assert!(
+            d.body.contains("Note avant renouvellement des clés"),
+            "{}: the note reads",
+            inst.backend
+        );
+        let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
+        assert_eq!(
+            page.json()["contacts"][0]["email"],
+            "g.rotatrice@example.org",
+            "{}",
+            inst.backend
+        );
+        assert_eq!(
+            c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["id"],
+            jeune.as_str(),
+            "{}: still found",
+            inst.backend
+        );
+        // An old dump's key (the data key of before, as the v2 master key opens it) opens
+        // nothing current: the fields were re-encrypted under a new data key.
+        let mut conn = app.store().acquire().await.unwrap();
+        let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(now_row.fields[0], old_row.fields[0], "{}", inst.backend);
+        assert!(
+            old_dek
+                .decrypt_field("jeunes", "nom", &jeune, &now_row.fields[0])
+                .is_err(),
+            "{}",
+            inst.backend
+        );
+        assert!(
+            parcours_vault::MasterKey::load(&v2)
+                .unwrap()
+                .unwrap_key(
+                    now_row.wrapped_key.as_ref().unwrap(),
+                    &parcours_app::keys::dek_context(&jeune)
+                )
+                .is_err(),
+            "{}: the v2 master key opens no current key",
+            inst.backend
+        );
+        drop(conn);
+        assert!(
+            inst.run(&["audit", "verify"]).status.success(),
+            "{}",
+            inst.backend
+        );
     }
 }
 
