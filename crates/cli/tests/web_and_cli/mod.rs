@@ -554,9 +554,34 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
             "{}: still found",
             inst.backend
         );
+        // The IBAN (sensitive tier of the keyring: re-wrapped, not replaced) still reads.
+        let mut conn = app.store().acquire().await.unwrap();
+        let bank = parcours_store::programmes::bank(&mut conn, &jeune)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            app.keys()
+                .sensitive
+                .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
+                .unwrap(),
+            "FR7630006000011234567890189",
+            "{}: the IBAN is readable after the re-key",
+            inst.backend
+        );
+        // The master key of before opens nothing of this instance any more.
+        let o = inst.run_env(
+            &["audit", "verify"],
+            &[("PARCOURS_MASTER_KEY_FILE", path(&v2))],
+        );
+        assert!(
+            o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
+            "{}: the v2 key opens nothing: {}",
+            inst.backend,
+            stderr(&o)
+        );
         // An old dump's key (the data key of before, as the v2 master key opens it) opens
         // nothing current: the fields were re-encrypted under a new data key.
-        let mut conn = app.store().acquire().await.unwrap();
         let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
             .await
             .unwrap()
