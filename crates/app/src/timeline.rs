@@ -144,7 +144,7 @@ impl App {
                 id: id.clone(),
                 jeune_id: jeune_id.to_string(),
                 structure_id: structure,
-                kind: e.kind.clone(),
+                kind: e.kind.code().to_string(),
                 on_date: ymd(e.on_date),
                 end_date: e.end_date.map(ymd),
                 at_time: e.at_time.clone(),
@@ -178,7 +178,7 @@ impl App {
         let id = self
             .insert_entry(&mut tx, ctx, &dek, jeune_id, structure, &entry)
             .await?;
-        if entry.kind == t::KIND_SORTIE {
+        if entry.kind == t::EntryKind::Exit {
             let day = ymd(entry.on_date);
             for mut p in pq::for_jeune(&mut tx, jeune_id).await? {
                 if p.status == ProgrammeStatus::EnCours.code() {
@@ -191,7 +191,7 @@ impl App {
         }
         let fields = format!(
             "{}{}",
-            entry.kind,
+            entry.kind.code(),
             if entry.note.is_some() { ",note" } else { "" }
         );
         self.audit(

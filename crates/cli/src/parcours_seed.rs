@@ -32,11 +32,21 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, v: &[T]) -> T {
     v[rng.random_range(0..v.len())]
 }
 
+/// An entry of a kind given by its code (the seeder's tables are codes, all known).
 fn entry(kind: &str, on: NaiveDate) -> Entry {
     Entry {
-        kind: kind.into(),
+        kind: t::EntryKind::parse(kind).unwrap_or(t::EntryKind::Note),
         on_date: on,
-        ..Default::default()
+        end_date: None,
+        at_time: None,
+        status: None,
+        modalite: None,
+        theme: None,
+        category: None,
+        rome: None,
+        company_id: None,
+        duration_minutes: None,
+        note: None,
     }
 }
 

@@ -27,6 +27,74 @@ pub const KIND_PROPOSITION: &str = "proposition";
 pub const KIND_SORTIE: &str = "sortie";
 pub const KIND_NOTE: &str = "note";
 
+/// What an entry is: the kind decides which fields it requires. Stored and sent as its code
+/// (`rdv`, `entretien_individuel`…, [`EntryKind::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Appointment,
+    Event(EventKind),
+    Phase,
+    Situation,
+    Proposal,
+    Exit,
+    Note,
+}
+
+impl EntryKind {
+    /// Every kind an advisor can record, in the order of the entry menu.
+    pub fn all() -> Vec<EntryKind> {
+        let mut out = vec![EntryKind::Appointment];
+        out.extend(EventKind::ALL.iter().map(|k| EntryKind::Event(*k)));
+        out.extend([
+            EntryKind::Situation,
+            EntryKind::Proposal,
+            EntryKind::Phase,
+            EntryKind::Exit,
+            EntryKind::Note,
+        ]);
+        out
+    }
+
+    pub fn parse(code: &str) -> Option<EntryKind> {
+        if let Some(k) = EventKind::parse(code) {
+            return Some(EntryKind::Event(k));
+        }
+        Some(match code {
+            KIND_RDV => EntryKind::Appointment,
+            KIND_PHASE => EntryKind::Phase,
+            KIND_SITUATION => EntryKind::Situation,
+            KIND_PROPOSITION => EntryKind::Proposal,
+            KIND_SORTIE => EntryKind::Exit,
+            KIND_NOTE => EntryKind::Note,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            EntryKind::Appointment => KIND_RDV,
+            EntryKind::Event(k) => k.code(),
+            EntryKind::Phase => KIND_PHASE,
+            EntryKind::Situation => KIND_SITUATION,
+            EntryKind::Proposal => KIND_PROPOSITION,
+            EntryKind::Exit => KIND_SORTIE,
+            EntryKind::Note => KIND_NOTE,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::Appointment => "Rendez-vous",
+            EntryKind::Event(k) => k.label(),
+            EntryKind::Phase => "Changement de phase",
+            EntryKind::Situation => "Situation",
+            EntryKind::Proposal => "Proposition",
+            EntryKind::Exit => "Sortie",
+            EntryKind::Note => "Note",
+        }
+    }
+}
+
 /// An entry as typed (form or JSON). Empty strings mean "not given".
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -46,9 +114,9 @@ pub struct EntryInput {
 }
 
 /// A validated entry, ready to store. `note` is the only free text (encrypted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub kind: String,
+    pub kind: EntryKind,
     pub on_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
     pub at_time: Option<String>,
@@ -62,36 +130,17 @@ pub struct Entry {
     pub note: Option<String>,
 }
 
-/// French label of any timeline kind code.
+/// French label of any stored timeline kind code ("Autre" for a code this version does not know).
 pub fn kind_label(code: &str) -> &'static str {
-    if let Some(k) = EventKind::parse(code) {
-        return k.label();
-    }
-    match code {
-        KIND_RDV => "Rendez-vous",
-        KIND_PHASE => "Changement de phase",
-        KIND_SITUATION => "Situation",
-        KIND_PROPOSITION => "Proposition",
-        KIND_SORTIE => "Sortie",
-        KIND_NOTE => "Note",
-        _ => "Autre",
-    }
+    EntryKind::parse(code).map_or("Autre", EntryKind::label)
 }
 
-/// All kind codes an advisor can record, in the order of the entry menu.
+/// All kind codes an advisor can record, with their labels, in the order of the entry menu.
 pub fn kinds() -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = vec![(KIND_RDV, "Rendez-vous")];
-    out.extend(EventKind::ALL.iter().map(|k| (k.code(), k.label())));
-    for k in [
-        KIND_SITUATION,
-        KIND_PROPOSITION,
-        KIND_PHASE,
-        KIND_SORTIE,
-        KIND_NOTE,
-    ] {
-        out.push((k, kind_label(k)));
-    }
-    out
+    EntryKind::all()
+        .into_iter()
+        .map(|k| (k.code(), k.label()))
+        .collect()
 }
 
 /// Trims a note; keeps line breaks and tabs, refuses other control characters, caps the length.
@@ -203,22 +252,10 @@ fn date_field(
 /// Validates an entry. `today` bounds dates to a sane window (ten years back, two ahead).
 pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, ValidationErrors> {
     let mut e = ValidationErrors::default();
-    let kind = input.kind.trim();
-    let event = EventKind::parse(kind);
-    let known = event.is_some()
-        || [
-            KIND_RDV,
-            KIND_PHASE,
-            KIND_SITUATION,
-            KIND_PROPOSITION,
-            KIND_SORTIE,
-            KIND_NOTE,
-        ]
-        .contains(&kind);
-    if !known {
+    let Some(kind) = EntryKind::parse(input.kind.trim()) else {
         e.push("kind", "invalide", "Type d'entrée inconnu.");
         return Err(e);
-    }
+    };
     let on_date = date_field(&mut e, "date", &input.date, true);
     if let Some(d) = on_date {
         if d < today - chrono::Days::new(3653) || d > today + chrono::Days::new(731) {
@@ -295,7 +332,7 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
     let mut modalite = None;
     let mut category = None;
     match kind {
-        KIND_RDV => {
+        EntryKind::Appointment => {
             status = code(
                 &mut e,
                 "statut",
@@ -315,7 +352,7 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
                 false,
             );
         }
-        KIND_PHASE => {
+        EntryKind::Phase => {
             category = code(
                 &mut e,
                 "categorie",
@@ -326,7 +363,7 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
                 true,
             );
         }
-        KIND_SITUATION => {
+        EntryKind::Situation => {
             category = code(
                 &mut e,
                 "categorie",
@@ -346,7 +383,7 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
                 true,
             );
         }
-        KIND_PROPOSITION => {
+        EntryKind::Proposal => {
             category = code(
                 &mut e,
                 "categorie",
@@ -366,7 +403,7 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
                 true,
             );
         }
-        KIND_SORTIE => {
+        EntryKind::Exit => {
             category = code(
                 &mut e,
                 "categorie",
@@ -387,13 +424,13 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
                 );
             }
         }
-        KIND_NOTE => {
+        EntryKind::Note => {
             if note.is_none() && e.for_field("note").is_none() {
                 e.push("note", "obligatoire", "La note est vide.");
             }
         }
-        _ => {
-            if event == Some(EventKind::EntretienIndividuel) {
+        EntryKind::Event(event) => {
+            if event == EventKind::EntretienIndividuel {
                 modalite = code(
                     &mut e,
                     "modalite",
@@ -408,7 +445,7 @@ pub fn validate_entry(input: &EntryInput, today: NaiveDate) -> Result<Entry, Val
     }
     match (e.is_empty(), on_date) {
         (true, Some(on_date)) => Ok(Entry {
-            kind: kind.to_string(),
+            kind,
             on_date,
             end_date,
             at_time,

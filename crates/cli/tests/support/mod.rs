@@ -47,6 +47,33 @@ pub struct Instance {
     pub pg: Option<(String, String)>,
 }
 
+/// One storage test per backend: `per_backend! { #[tokio::test] async fn name(inst) { … } }`
+/// gives `name::sqlite` and `name::postgres`, each with its own instance, so that one backend's
+/// failure never hides the other's and the report names the backend. Without
+/// PARCOURS_TEST_POSTGRES_URL the PostgreSQL half is a recorded skip (CI fails on it).
+macro_rules! per_backend {
+    ($(#[$attr:meta])* async fn $name:ident($inst:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$attr])*
+            async fn sqlite() {
+                let $inst = $crate::support::Instance::new("sqlite").await;
+                $body
+            }
+
+            $(#[$attr])*
+            async fn postgres() {
+                let Some($inst) = $crate::support::Instance::postgres().await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
 pub async fn instances() -> Vec<Instance> {
     let mut v = vec![Instance::new("sqlite").await];
     if testing::postgres_base_url().is_some() {
@@ -61,6 +88,19 @@ pub async fn instances() -> Vec<Instance> {
 }
 
 impl Instance {
+    /// A PostgreSQL instance, or None (a recorded skip) without PARCOURS_TEST_POSTGRES_URL.
+    pub async fn postgres() -> Option<Instance> {
+        if testing::postgres_base_url().is_some() {
+            Some(Instance::new("postgres").await)
+        } else {
+            testing::skip(
+                "postgres",
+                "the PostgreSQL half of a storage test (set PARCOURS_TEST_POSTGRES_URL)",
+            );
+            None
+        }
+    }
+
     pub async fn new(backend: &'static str) -> Instance {
         let dir = std::env::temp_dir().join(testing::unique_name("parcours-e2e"));
         std::fs::create_dir_all(&dir).unwrap();

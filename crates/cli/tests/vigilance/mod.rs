@@ -382,406 +382,406 @@ async fn configure_smtp(inst: &Instance, sink: &Option<SmtpSink>) {
     }
 }
 
+per_backend! {
 /// The acceptance attack: a conseiller's stolen session, pages and API as fast as it can, ends
 /// having seen at most caseload + quota + break-glass + 1 identities, frozen, alerted, mailed.
 #[tokio::test]
-async fn a_stolen_session_leaks_a_bounded_number_of_identities() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        inst.add_user("directrice.a", "directeur", Some("ML-A"));
-        inst.ok(&["seed", "--jeunes", "400", "--events", "0", "--seed", "11"]);
-        let sink = SmtpSink::start();
-        configure_smtp(&inst, &sink).await;
-        let app = inst.app().await;
-        let structure = give_caseload(&app, "conseiller.a", 8).await;
-        inst.ok(&[
-            "canaries",
-            "add",
-            "--structure",
-            "ML-A",
-            "--count",
-            "3",
-            "--seed",
-            "5",
-        ]);
-        let names = all_names(&app, structure).await;
-        let caseload = caseload_ids(&app, structure, "conseiller.a").await;
-        let mut c = Client::new(app.clone());
-        c.login("conseiller.a", None, 0).await;
-        let quota = c.get("/api/v1/quota").await.json();
-        let (limit_points, _) = (quota["limit"].as_i64().unwrap(), ());
-        let t = app.thresholds();
-        let bg_points = t.break_glass_dossiers * parcours_app::vigilance::WEIGHT_OPENED;
-        let loot = attack(&mut c, &names).await;
-        app.flush_refusals().await.unwrap();
-        let outside_full = loot.full.difference(&caseload).count() as i64;
-        let outside_any = loot.any.difference(&caseload).count() as i64;
-        eprintln!(
-            "{b}: {} requests, {} dossiers opened outside the caseload, {} persons seen in any form; stopped by {:?}",
-            loot.requests,
-            outside_full,
-            outside_any,
-            loot.stopped_by.as_ref().map(|s| s.0)
-        );
+async fn a_stolen_session_leaks_a_bounded_number_of_identities(inst) {
+    let b = inst.backend;
+    inst.standard();
+    inst.add_user("directrice.a", "directeur", Some("ML-A"));
+    inst.ok(&["seed", "--jeunes", "400", "--events", "0", "--seed", "11"]);
+    let sink = SmtpSink::start();
+    configure_smtp(&inst, &sink).await;
+    let app = inst.app().await;
+    let structure = give_caseload(&app, "conseiller.a", 8).await;
+    inst.ok(&[
+        "canaries",
+        "add",
+        "--structure",
+        "ML-A",
+        "--count",
+        "3",
+        "--seed",
+        "5",
+    ]);
+    let names = all_names(&app, structure).await;
+    let caseload = caseload_ids(&app, structure, "conseiller.a").await;
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", None, 0).await;
+    let quota = c.get("/api/v1/quota").await.json();
+    let (limit_points, _) = (quota["limit"].as_i64().unwrap(), ());
+    let t = app.thresholds();
+    let bg_points = t.break_glass_dossiers * parcours_app::vigilance::WEIGHT_OPENED;
+    let loot = attack(&mut c, &names).await;
+    app.flush_refusals().await.unwrap();
+    let outside_full = loot.full.difference(&caseload).count() as i64;
+    let outside_any = loot.any.difference(&caseload).count() as i64;
+    eprintln!(
+        "{b}: {} requests, {} dossiers opened outside the caseload, {} persons seen in any form; stopped by {:?}",
+        loot.requests,
+        outside_full,
+        outside_any,
+        loot.stopped_by.as_ref().map(|s| s.0)
+    );
+    assert!(
+        outside_full <= (limit_points + bg_points) / parcours_app::vigilance::WEIGHT_OPENED + 1,
+        "{b}: {outside_full} full dossiers outside the caseload"
+    );
+    assert!(
+        outside_any <= limit_points + bg_points + 1,
+        "{b}: {outside_any} persons seen outside the caseload"
+    );
+    assert!(
+        (loot.any.len() as i64) < names.len() as i64 / 4,
+        "{b}: the structure did not leave"
+    );
+    // Frozen: the session is gone, a new login is refused with whom to call.
+    let (st, _) = loot.stopped_by.clone().expect("the attack was stopped");
+    assert!(
+        st == StatusCode::LOCKED || st == StatusCode::UNAUTHORIZED,
+        "{b}: {st}"
+    );
+    assert_eq!(
+        c.get("/api/v1/portefeuille").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let relog = c
+        .json(
+            Method::POST,
+            "/api/v1/session",
+            json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+        )
+        .await;
+    assert_eq!(relog.status, StatusCode::LOCKED, "{b}: {}", relog.body);
+    assert_eq!(relog.json()["code"], "compte_gele");
+    assert!(relog.json()["message"].as_str().unwrap().contains("DPO"));
+    // The alert is stored, for the directrice, with evidence and no identity.
+    let mut d = Client::new(app.clone());
+    d.login("directrice.a", None, 0).await;
+    let alerts = d.get("/api/v1/alertes").await.json();
+    let list = alerts["alertes"].as_array().unwrap().clone();
+    let frozen = list
+        .iter()
+        .find(|a| a["severity"] == "critique" && a["login"] == "conseiller.a")
+        .unwrap_or_else(|| panic!("{b}: critical alert stored: {alerts}"));
+    let alert_text = alerts.to_string();
+    for (_, nom) in &names {
         assert!(
-            outside_full <= (limit_points + bg_points) / parcours_app::vigilance::WEIGHT_OPENED + 1,
-            "{b}: {outside_full} full dossiers outside the caseload"
+            !has_word(&alert_text, nom),
+            "{b}: an identity in an alert: {nom}"
         );
+    }
+    // The conseiller may not read alerts.
+    let mut other = Client::new(app.clone());
+    inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
+    other.login("conseiller.b", None, 0).await;
+    assert_eq!(
+        other.get("/api/v1/alertes").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Mailed through the real SMTP server.
+    if let Some(sink) = &sink {
+        // Two instances deliver at once: each alert is mailed once (the claim is atomic).
+        let other_instance = inst.app().await;
+        let now = chrono::Utc::now().timestamp();
+        let (one, two) = tokio::join!(
+            app.deliver_alert_mails(now),
+            other_instance.deliver_alert_mails(now)
+        );
+        let ((s1, f1), (s2, f2)) = (one.unwrap(), two.unwrap());
+        let (sent, failed) = (s1 + s2, f1 + f2);
         assert!(
-            outside_any <= limit_points + bg_points + 1,
-            "{b}: {outside_any} persons seen outside the caseload"
+            sent >= 1 && failed == 0,
+            "{b}: sent {sent}, failed {failed}"
         );
-        assert!(
-            (loot.any.len() as i64) < names.len() as i64 / 4,
-            "{b}: the structure did not leave"
-        );
-        // Frozen: the session is gone, a new login is refused with whom to call.
-        let (st, _) = loot.stopped_by.clone().expect("the attack was stopped");
-        assert!(
-            st == StatusCode::LOCKED || st == StatusCode::UNAUTHORIZED,
-            "{b}: {st}"
-        );
+        let mails = sink.messages();
+        let stored = d.get("/api/v1/alertes").await.json()["alertes"]
+            .as_array()
+            .unwrap()
+            .len() as u64;
+        assert_eq!(sent, stored, "{b}: every alert mailed once");
         assert_eq!(
-            c.get("/api/v1/portefeuille").await.status,
-            StatusCode::UNAUTHORIZED
+            mails.len() as u64,
+            stored,
+            "{b}: the SMTP server received each once"
         );
-        let relog = c
-            .json(
-                Method::POST,
-                "/api/v1/session",
-                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
-            )
-            .await;
-        assert_eq!(relog.status, StatusCode::LOCKED, "{b}: {}", relog.body);
-        assert_eq!(relog.json()["code"], "compte_gele");
-        assert!(relog.json()["message"].as_str().unwrap().contains("DPO"));
-        // The alert is stored, for the directrice, with evidence and no identity.
-        let mut d = Client::new(app.clone());
-        d.login("directrice.a", None, 0).await;
-        let alerts = d.get("/api/v1/alertes").await.json();
-        let list = alerts["alertes"].as_array().unwrap().clone();
-        let frozen = list
+        let m = mails
             .iter()
-            .find(|a| a["severity"] == "critique" && a["login"] == "conseiller.a")
-            .unwrap_or_else(|| panic!("{b}: critical alert stored: {alerts}"));
-        let alert_text = alerts.to_string();
+            .find(|m| m.contains(frozen["id"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{b}: the alert's mail was received: {mails:?}"));
+        assert!(m.contains("conseiller.a") && m.contains("dpo@parcours.test"));
+        assert!(m.contains("direction.a@parcours.test"), "{m}");
+        let text = decode_mail(m);
         for (_, nom) in &names {
             assert!(
-                !has_word(&alert_text, nom),
-                "{b}: an identity in an alert: {nom}"
+                !has_word(&text, nom),
+                "{b}: an identity in a mail: {nom} in {text}"
             );
         }
-        // The conseiller may not read alerts.
-        let mut other = Client::new(app.clone());
-        inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
-        other.login("conseiller.b", None, 0).await;
-        assert_eq!(
-            other.get("/api/v1/alertes").await.status,
-            StatusCode::FORBIDDEN
-        );
-        // Mailed through the real SMTP server.
-        if let Some(sink) = &sink {
-            // Two instances deliver at once: each alert is mailed once (the claim is atomic).
-            let other_instance = inst.app().await;
-            let now = chrono::Utc::now().timestamp();
-            let (one, two) = tokio::join!(
-                app.deliver_alert_mails(now),
-                other_instance.deliver_alert_mails(now)
-            );
-            let ((s1, f1), (s2, f2)) = (one.unwrap(), two.unwrap());
-            let (sent, failed) = (s1 + s2, f1 + f2);
-            assert!(
-                sent >= 1 && failed == 0,
-                "{b}: sent {sent}, failed {failed}"
-            );
-            let mails = sink.messages();
-            let stored = d.get("/api/v1/alertes").await.json()["alertes"]
-                .as_array()
-                .unwrap()
-                .len() as u64;
-            assert_eq!(sent, stored, "{b}: every alert mailed once");
-            assert_eq!(
-                mails.len() as u64,
-                stored,
-                "{b}: the SMTP server received each once"
-            );
-            let m = mails
-                .iter()
-                .find(|m| m.contains(frozen["id"].as_str().unwrap()))
-                .unwrap_or_else(|| panic!("{b}: the alert's mail was received: {mails:?}"));
-            assert!(m.contains("conseiller.a") && m.contains("dpo@parcours.test"));
-            assert!(m.contains("direction.a@parcours.test"), "{m}");
-            let text = decode_mail(m);
-            for (_, nom) in &names {
-                assert!(
-                    !has_word(&text, nom),
-                    "{b}: an identity in a mail: {nom} in {text}"
-                );
-            }
-            let again = d.get("/api/v1/alertes").await.json();
-            assert!(again["alertes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a["id"] == frozen["id"] && a["mail_status"] == "envoye"));
-        }
-        // Unfreeze asked by the directrice, with a reason, approved by a second person (four
-        // eyes); the owner logs in again with both factors.
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/comptes/conseiller.a/degel",
-                json!({"motif": "Vérifié par téléphone : mot de passe hameçonné, changé"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
-        let still = c
-            .json(
-                Method::POST,
-                "/api/v1/session",
-                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
-            )
-            .await;
-        assert_eq!(
-            still.status,
-            StatusCode::LOCKED,
-            "{b}: frozen until approved"
-        );
-        let r = d
-            .json(
-                Method::POST,
-                &format!(
-                    "/api/v1/demandes/{}/approbation",
-                    r.json()["demande"]["id"].as_str().unwrap()
-                ),
-                json!({}),
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::BAD_REQUEST,
-            "{b}: the requester cannot approve: {}",
-            r.body
-        );
-        let mut admin = inst.admin_client(app.clone());
-        approve(&mut admin, "compte.degel", "conseiller.a").await;
-        let relog = c
-            .json(
-                Method::POST,
-                "/api/v1/session",
-                json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
-            )
-            .await;
-        assert_eq!(relog.status, StatusCode::OK, "{b}: {}", relog.body);
-        assert_eq!(
-            relog.json()["etape"],
-            "code",
-            "{b}: the second factor is asked again"
-        );
-        let mut conn = app.store().acquire().await.unwrap();
-        let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
-            .await
-            .unwrap();
-        assert!(audit.iter().any(|e| e.action == "compte.gel"));
-        assert!(audit.iter().any(|e| e.action == "demande.creation"
-            && e.actor == "directrice.a"
-            && e.fields.contains("type:compte.degel")));
-        assert!(audit.iter().any(|e| e.action == "demande.approbation"
-            && e.actor == ADMIN
-            && e.fields.contains("type:compte.degel")
-            && e.fields.contains("demandeur:directrice.a")));
-    }
-}
-
-/// The quota itself, with the burst rule out of the way: exact counts, 429 with a stable code,
-/// break-glass once, the directeur's alert and setting, the caseload always free.
-#[tokio::test]
-async fn quota_then_break_glass_then_refusal() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        inst.add_user("directrice.a", "directeur", Some("ML-A"));
-        inst.ok(&["seed", "--jeunes", "120", "--events", "0", "--seed", "3"]);
-        inst.ok(&["vigilance", "seuils", "--fenetre-dossiers", "1000"]);
-        let app = inst.app().await;
-        let structure = give_caseload(&app, "conseiller.a", 5).await;
-        let caseload = caseload_ids(&app, structure, "conseiller.a").await;
-        let outside: Vec<String> = all_names(&app, structure)
-            .await
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| !caseload.contains(id))
-            .collect();
-        let mut c = Client::new(app.clone());
-        c.login("conseiller.a", None, 0).await;
-        let q = c.get("/api/v1/quota").await.json();
-        // A new account has half of the conseiller's default 40 for its first week.
-        assert_eq!(q["daily_dossiers"], 20, "{b}: {q}");
-        let mut opened = 0;
-        let mut it = outside.iter();
-        let refusal = loop {
-            let id = it.next().unwrap();
-            let r = c.get(&format!("/api/v1/jeunes/{id}")).await;
-            if r.status != StatusCode::OK {
-                break r;
-            }
-            opened += 1;
-            // Opening it again the same day costs nothing more.
-            assert_eq!(
-                c.get(&format!("/api/v1/jeunes/{id}")).await.status,
-                StatusCode::OK
-            );
-        };
-        assert_eq!(opened, 20, "{b}");
-        assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS, "{b}");
-        assert_eq!(refusal.json()["code"], "quota_atteint");
-        // The page says it in French.
-        let page = c.get(&format!("/jeunes/{}", outside[30])).await;
-        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(
-            unescape(&page.body).contains("bris de glace"),
-            "{}",
-            page.body
-        );
-        // The caseload stays readable; search candidates outside it are refused.
-        for id in &caseload {
-            assert_eq!(
-                c.get(&format!("/api/v1/jeunes/{id}/dossier")).await.status,
-                StatusCode::OK
-            );
-        }
-        let names = all_names(&app, structure).await;
-        let other = names
-            .iter()
-            .find(|(id, _)| outside[40..].contains(id))
-            .unwrap();
-        let s = c
-            .get(&format!("/api/v1/jeunes/recherche?nom={}", enc(&other.1)))
-            .await;
-        assert_eq!(s.status, StatusCode::TOO_MANY_REQUESTS, "{b}: {}", s.body);
-        // Break-glass: a reason, 10 more at once, once a day.
-        let short = c
-            .json(
-                Method::POST,
-                "/api/v1/quota/bris-de-glace",
-                json!({"motif": "vite"}),
-            )
-            .await;
-        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let bg = c
-            .json(
-                Method::POST,
-                "/api/v1/quota/bris-de-glace",
-                json!({"motif": "Remplacement de Mme Durand, absente cette semaine"}),
-            )
-            .await;
-        assert_eq!(bg.status, StatusCode::OK, "{b}: {}", bg.body);
-        let mut more = 0;
-        for id in &outside[50..] {
-            if c.get(&format!("/api/v1/jeunes/{id}")).await.status != StatusCode::OK {
-                break;
-            }
-            more += 1;
-        }
-        assert_eq!(more, 10, "{b}");
-        let again = c
-            .json(
-                Method::POST,
-                "/api/v1/quota/bris-de-glace",
-                json!({"motif": "Encore un remplacement aujourd'hui"}),
-            )
-            .await;
-        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{b}: {}", again.body);
-        app.flush_refusals().await.unwrap();
-        // The directrice sees one quota alert (not one per refusal) and the break-glass to review.
-        let mut d = Client::new(app.clone());
-        d.login("directrice.a", None, 0).await;
-        let a = d.get("/api/v1/alertes").await.json();
-        let quota_alerts = a["alertes"]
+        let again = d.get("/api/v1/alertes").await.json();
+        assert!(again["alertes"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|x| x["kind"] == "quota" && x["login"] == "conseiller.a")
-            .count();
-        assert_eq!(quota_alerts, 1, "{b}: {a}");
-        assert_eq!(a["bris_de_glace"].as_array().unwrap().len(), 1, "{b}");
-        assert!(a["bris_de_glace"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("Mme Durand"));
-        let page = d.get("/alertes").await;
-        assert!(unescape(&page.body).contains("Quota de lecture atteint"));
-        // She reviews the break-glass use, once.
-        let bg_id = a["bris_de_glace"][0]["id"].as_str().unwrap().to_string();
-        let r = c
-            .json(
-                Method::POST,
-                &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::FORBIDDEN,
-            "{b}: not by the conseiller"
-        );
-        let r = d
-            .json(
-                Method::POST,
-                &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
-        let r = d
-            .json(
-                Method::POST,
-                &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: already reviewed");
-        let a = d.get("/api/v1/alertes").await.json();
-        assert_eq!(a["bris_de_glace"][0]["reviewed_by"], "directrice.a");
-        // The directrice raises the conseillers' quota: half of 60 for a new account.
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/quota/reglage",
-                json!({"role": "conseiller", "quota": 60}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let bad = d
-            .json(
-                Method::POST,
-                "/api/v1/quota/reglage",
-                json!({"role": "pilote", "quota": 60}),
-            )
-            .await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(c.get("/api/v1/quota").await.json()["daily_dossiers"], 30);
-        let r = c.get(&format!("/api/v1/jeunes/{}", outside[70])).await;
-        assert_eq!(r.status, StatusCode::OK, "{b}");
-        // A conseiller may not set quotas.
-        let r = c
-            .json(
-                Method::POST,
-                "/api/v1/quota/reglage",
-                json!({"role": "conseiller", "quota": 2000}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN);
-        // The counted reads are rows in the database: (account, day, person), shared by all.
-        let mut conn = app.store().acquire().await.unwrap();
-        let id = account_id(&app, "conseiller.a").await;
-        let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        let used = parcours_store::vigilance::used(&mut conn, id, &day)
-            .await
-            .unwrap();
-        assert_eq!(used, 31 * parcours_app::vigilance::WEIGHT_OPENED, "{b}");
+            .any(|a| a["id"] == frozen["id"] && a["mail_status"] == "envoye"));
     }
+    // Unfreeze asked by the directrice, with a reason, approved by a second person (four
+    // eyes); the owner logs in again with both factors.
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/comptes/conseiller.a/degel",
+            json!({"motif": "Vérifié par téléphone : mot de passe hameçonné, changé"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+    let still = c
+        .json(
+            Method::POST,
+            "/api/v1/session",
+            json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        still.status,
+        StatusCode::LOCKED,
+        "{b}: frozen until approved"
+    );
+    let r = d
+        .json(
+            Method::POST,
+            &format!(
+                "/api/v1/demandes/{}/approbation",
+                r.json()["demande"]["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "{b}: the requester cannot approve: {}",
+        r.body
+    );
+    let mut admin = inst.admin_client(app.clone());
+    approve(&mut admin, "compte.degel", "conseiller.a").await;
+    let relog = c
+        .json(
+            Method::POST,
+            "/api/v1/session",
+            json!({"identifiant": "conseiller.a", "mot_de_passe": PASSWORD}),
+        )
+        .await;
+    assert_eq!(relog.status, StatusCode::OK, "{b}: {}", relog.body);
+    assert_eq!(
+        relog.json()["etape"],
+        "code",
+        "{b}: the second factor is asked again"
+    );
+    let mut conn = app.store().acquire().await.unwrap();
+    let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|e| e.action == "compte.gel"));
+    assert!(audit.iter().any(|e| e.action == "demande.creation"
+        && e.actor == "directrice.a"
+        && e.fields.contains("type:compte.degel")));
+    assert!(audit.iter().any(|e| e.action == "demande.approbation"
+        && e.actor == ADMIN
+        && e.fields.contains("type:compte.degel")
+        && e.fields.contains("demandeur:directrice.a")));
+}
+}
+
+per_backend! {
+/// The quota itself, with the burst rule out of the way: exact counts, 429 with a stable code,
+/// break-glass once, the directeur's alert and setting, the caseload always free.
+#[tokio::test]
+async fn quota_then_break_glass_then_refusal(inst) {
+    let b = inst.backend;
+    inst.standard();
+    inst.add_user("directrice.a", "directeur", Some("ML-A"));
+    inst.ok(&["seed", "--jeunes", "120", "--events", "0", "--seed", "3"]);
+    inst.ok(&["vigilance", "seuils", "--fenetre-dossiers", "1000"]);
+    let app = inst.app().await;
+    let structure = give_caseload(&app, "conseiller.a", 5).await;
+    let caseload = caseload_ids(&app, structure, "conseiller.a").await;
+    let outside: Vec<String> = all_names(&app, structure)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .filter(|id| !caseload.contains(id))
+        .collect();
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", None, 0).await;
+    let q = c.get("/api/v1/quota").await.json();
+    // A new account has half of the conseiller's default 40 for its first week.
+    assert_eq!(q["daily_dossiers"], 20, "{b}: {q}");
+    let mut opened = 0;
+    let mut it = outside.iter();
+    let refusal = loop {
+        let id = it.next().unwrap();
+        let r = c.get(&format!("/api/v1/jeunes/{id}")).await;
+        if r.status != StatusCode::OK {
+            break r;
+        }
+        opened += 1;
+        // Opening it again the same day costs nothing more.
+        assert_eq!(
+            c.get(&format!("/api/v1/jeunes/{id}")).await.status,
+            StatusCode::OK
+        );
+    };
+    assert_eq!(opened, 20, "{b}");
+    assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_eq!(refusal.json()["code"], "quota_atteint");
+    // The page says it in French.
+    let page = c.get(&format!("/jeunes/{}", outside[30])).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        unescape(&page.body).contains("bris de glace"),
+        "{}",
+        page.body
+    );
+    // The caseload stays readable; search candidates outside it are refused.
+    for id in &caseload {
+        assert_eq!(
+            c.get(&format!("/api/v1/jeunes/{id}/dossier")).await.status,
+            StatusCode::OK
+        );
+    }
+    let names = all_names(&app, structure).await;
+    let other = names
+        .iter()
+        .find(|(id, _)| outside[40..].contains(id))
+        .unwrap();
+    let s = c
+        .get(&format!("/api/v1/jeunes/recherche?nom={}", enc(&other.1)))
+        .await;
+    assert_eq!(s.status, StatusCode::TOO_MANY_REQUESTS, "{b}: {}", s.body);
+    // Break-glass: a reason, 10 more at once, once a day.
+    let short = c
+        .json(
+            Method::POST,
+            "/api/v1/quota/bris-de-glace",
+            json!({"motif": "vite"}),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bg = c
+        .json(
+            Method::POST,
+            "/api/v1/quota/bris-de-glace",
+            json!({"motif": "Remplacement de Mme Durand, absente cette semaine"}),
+        )
+        .await;
+    assert_eq!(bg.status, StatusCode::OK, "{b}: {}", bg.body);
+    let mut more = 0;
+    for id in &outside[50..] {
+        if c.get(&format!("/api/v1/jeunes/{id}")).await.status != StatusCode::OK {
+            break;
+        }
+        more += 1;
+    }
+    assert_eq!(more, 10, "{b}");
+    let again = c
+        .json(
+            Method::POST,
+            "/api/v1/quota/bris-de-glace",
+            json!({"motif": "Encore un remplacement aujourd'hui"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{b}: {}", again.body);
+    app.flush_refusals().await.unwrap();
+    // The directrice sees one quota alert (not one per refusal) and the break-glass to review.
+    let mut d = Client::new(app.clone());
+    d.login("directrice.a", None, 0).await;
+    let a = d.get("/api/v1/alertes").await.json();
+    let quota_alerts = a["alertes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "quota" && x["login"] == "conseiller.a")
+        .count();
+    assert_eq!(quota_alerts, 1, "{b}: {a}");
+    assert_eq!(a["bris_de_glace"].as_array().unwrap().len(), 1, "{b}");
+    assert!(a["bris_de_glace"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Mme Durand"));
+    let page = d.get("/alertes").await;
+    assert!(unescape(&page.body).contains("Quota de lecture atteint"));
+    // She reviews the break-glass use, once.
+    let bg_id = a["bris_de_glace"][0]["id"].as_str().unwrap().to_string();
+    let r = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "{b}: not by the conseiller"
+    );
+    let r = d
+        .json(
+            Method::POST,
+            &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+    let r = d
+        .json(
+            Method::POST,
+            &format!("/api/v1/bris-de-glace/{bg_id}/revu"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: already reviewed");
+    let a = d.get("/api/v1/alertes").await.json();
+    assert_eq!(a["bris_de_glace"][0]["reviewed_by"], "directrice.a");
+    // The directrice raises the conseillers' quota: half of 60 for a new account.
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/quota/reglage",
+            json!({"role": "conseiller", "quota": 60}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let bad = d
+        .json(
+            Method::POST,
+            "/api/v1/quota/reglage",
+            json!({"role": "pilote", "quota": 60}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(c.get("/api/v1/quota").await.json()["daily_dossiers"], 30);
+    let r = c.get(&format!("/api/v1/jeunes/{}", outside[70])).await;
+    assert_eq!(r.status, StatusCode::OK, "{b}");
+    // A conseiller may not set quotas.
+    let r = c
+        .json(
+            Method::POST,
+            "/api/v1/quota/reglage",
+            json!({"role": "conseiller", "quota": 2000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The counted reads are rows in the database: (account, day, person), shared by all.
+    let mut conn = app.store().acquire().await.unwrap();
+    let id = account_id(&app, "conseiller.a").await;
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let used = parcours_store::vigilance::used(&mut conn, id, &day)
+        .await
+        .unwrap();
+    assert_eq!(used, 31 * parcours_app::vigilance::WEIGHT_OPENED, "{b}");
+}
 }
 
 /// The list shows only the caseload; search needs a criterion, shows a small page of
@@ -877,309 +877,309 @@ async fn search_first_no_bulk_listing() {
         .any(|a| a.kind == "balayage" && a.severity == "critique"));
 }
 
+per_backend! {
 /// Canaries: created like any dossier, absent from counts, warehouse and batches, and the
 /// first read (opened, or listed in search results) outside a caseload freezes.
 #[tokio::test]
-async fn canaries_freeze_at_first_read_and_are_counted_nowhere() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
-        inst.ok(&["seed", "--jeunes", "30", "--events", "3", "--seed", "4"]);
-        let out = inst.ok(&[
-            "canaries",
-            "add",
-            "--structure",
-            "ML-A",
-            "--count",
-            "2",
-            "--seed",
-            "8",
-        ]);
-        assert!(out.contains("2 dossier(s) leurre(s)"), "{out}");
-        let app = inst.app().await;
-        let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
-        let mut conn = app.store().acquire().await.unwrap();
-        let canaries = app.canary_ids(&mut conn, s.id).await.unwrap();
-        drop(conn);
-        assert_eq!(canaries.len(), 2, "{b}");
-        // The database keeps only keyed tags: no canary id is stored beside a canary marker.
-        let mut conn = app.store().acquire().await.unwrap();
-        let tags = parcours_store::vigilance::canary_tags(&mut conn)
-            .await
-            .unwrap();
-        drop(conn);
-        assert_eq!(tags.len(), 2);
-        for (tag, _) in &tags {
-            for id in &canaries {
-                assert!(!String::from_utf8_lossy(tag).contains(id.as_str()));
-            }
-        }
-        let mut stored: Vec<Vec<u8>> = tags.into_iter().map(|(t, _)| t).collect();
-        let mut expected: Vec<Vec<u8>> = canaries.iter().map(|id| app.canary_tag(id)).collect();
-        stored.sort();
-        expected.sort();
-        assert_eq!(
-            stored, expected,
-            "{b}: the tags are the keyed tags of the canaries' ids"
-        );
-        // Counts.
-        let st = app.list_structures().await.unwrap();
-        assert_eq!(
-            st.iter().find(|x| x.code == "ML-A").unwrap().dossiers,
-            30,
-            "{b}"
-        );
-        // Warehouse: no person, hence no fact, for a canary; every real dossier is there.
-        let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-        let extract = app.warehouse_extract(&ctx, None).await.unwrap();
-        let pseudonyms: HashSet<String> = extract
-            .persons
-            .iter()
-            .map(|p| p.pseudonym.clone())
-            .collect();
-        assert_eq!(pseudonyms.len(), 30, "{b}");
+async fn canaries_freeze_at_first_read_and_are_counted_nowhere(inst) {
+    let b = inst.backend;
+    inst.standard();
+    inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
+    inst.ok(&["seed", "--jeunes", "30", "--events", "3", "--seed", "4"]);
+    let out = inst.ok(&[
+        "canaries",
+        "add",
+        "--structure",
+        "ML-A",
+        "--count",
+        "2",
+        "--seed",
+        "8",
+    ]);
+    assert!(out.contains("2 dossier(s) leurre(s)"), "{out}");
+    let app = inst.app().await;
+    let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
+    let mut conn = app.store().acquire().await.unwrap();
+    let canaries = app.canary_ids(&mut conn, s.id).await.unwrap();
+    drop(conn);
+    assert_eq!(canaries.len(), 2, "{b}");
+    // The database keeps only keyed tags: no canary id is stored beside a canary marker.
+    let mut conn = app.store().acquire().await.unwrap();
+    let tags = parcours_store::vigilance::canary_tags(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(tags.len(), 2);
+    for (tag, _) in &tags {
         for id in &canaries {
-            assert!(
-                !pseudonyms.contains(&app.warehouse_pseudonym(id)),
-                "{b}: canary in the warehouse"
-            );
+            assert!(!String::from_utf8_lossy(tag).contains(id.as_str()));
         }
-        // Opening one freezes at the first read.
-        let mut c = Client::new(app.clone());
-        c.login("conseiller.a", None, 0).await;
-        let r = c
-            .get(&format!("/api/v1/jeunes/{}/dossier", canaries[0]))
-            .await;
-        assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
-        assert_eq!(r.json()["code"], "compte_gele");
-        assert_eq!(
-            c.get("/api/v1/portefeuille").await.status,
-            StatusCode::UNAUTHORIZED
-        );
-        let alerts = app.list_alerts(&ctx).await.unwrap();
-        assert!(alerts
-            .iter()
-            .any(|a| a.kind == "leurre" && a.login == "conseiller.a" && a.severity == "critique"));
-        // Listing one in search results freezes too.
-        let canary = {
-            let mut conn = app.store().acquire().await.unwrap();
-            let row = parcours_store::jeunes::get(&mut conn, &canaries[1])
-                .await
-                .unwrap()
-                .unwrap();
-            app.decrypt_row(&row).unwrap()
-        };
-        let mut c2 = Client::new(app.clone());
-        c2.login("conseiller.b", None, 0).await;
-        let r = c2
-            .get(&format!(
-                "/api/v1/jeunes/recherche?nom={}&date_naissance={}",
-                enc(&canary.identity.nom),
-                canary.identity.date_naissance.format("%d/%m/%Y")
-            ))
-            .await;
-        assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
-        assert_eq!(
-            c2.get("/api/v1/portefeuille").await.status,
-            StatusCode::UNAUTHORIZED
+    }
+    let mut stored: Vec<Vec<u8>> = tags.into_iter().map(|(t, _)| t).collect();
+    let mut expected: Vec<Vec<u8>> = canaries.iter().map(|id| app.canary_tag(id)).collect();
+    stored.sort();
+    expected.sort();
+    assert_eq!(
+        stored, expected,
+        "{b}: the tags are the keyed tags of the canaries' ids"
+    );
+    // Counts.
+    let st = app.list_structures().await.unwrap();
+    assert_eq!(
+        st.iter().find(|x| x.code == "ML-A").unwrap().dossiers,
+        30,
+        "{b}"
+    );
+    // Warehouse: no person, hence no fact, for a canary; every real dossier is there.
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    let extract = app.warehouse_extract(&ctx, None).await.unwrap();
+    let pseudonyms: HashSet<String> = extract
+        .persons
+        .iter()
+        .map(|p| p.pseudonym.clone())
+        .collect();
+    assert_eq!(pseudonyms.len(), 30, "{b}");
+    for id in &canaries {
+        assert!(
+            !pseudonyms.contains(&app.warehouse_pseudonym(id)),
+            "{b}: canary in the warehouse"
         );
     }
+    // Opening one freezes at the first read.
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", None, 0).await;
+    let r = c
+        .get(&format!("/api/v1/jeunes/{}/dossier", canaries[0]))
+        .await;
+    assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
+    assert_eq!(r.json()["code"], "compte_gele");
+    assert_eq!(
+        c.get("/api/v1/portefeuille").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let alerts = app.list_alerts(&ctx).await.unwrap();
+    assert!(alerts
+        .iter()
+        .any(|a| a.kind == "leurre" && a.login == "conseiller.a" && a.severity == "critique"));
+    // Listing one in search results freezes too.
+    let canary = {
+        let mut conn = app.store().acquire().await.unwrap();
+        let row = parcours_store::jeunes::get(&mut conn, &canaries[1])
+            .await
+            .unwrap()
+            .unwrap();
+        app.decrypt_row(&row).unwrap()
+    };
+    let mut c2 = Client::new(app.clone());
+    c2.login("conseiller.b", None, 0).await;
+    let r = c2
+        .get(&format!(
+            "/api/v1/jeunes/recherche?nom={}&date_naissance={}",
+            enc(&canary.identity.nom),
+            canary.identity.date_naissance.format("%d/%m/%Y")
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
+    assert_eq!(
+        c2.get("/api/v1/portefeuille").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
 }
 
+per_backend! {
 /// The payment batch's file (names and IBANs): asked for, approved by a second person, taken
 /// with a second factor entered in the last 5 minutes and a reason (audited), and once per
 /// month and structure: a second download is refused and alerted (docs/SECURITY.md).
 #[tokio::test]
-async fn the_payment_batch_file_needs_four_eyes_a_fresh_factor_and_leaves_once() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        inst.add_user("directrice.a", "directeur", Some("ML-A"));
-        inst.add_user("dpo.essais", "dpo", None);
-        let app = inst.app().await;
-        let mut d = Client::new(app.clone());
-        let secret = d.login("directrice.a", None, 0).await;
-        let mut dpo = Client::new(app.clone());
-        dpo.login("dpo.essais", None, 0).await;
-        let month = chrono::Utc::now().format("%Y-%m").to_string();
-        let preview = d
-            .get(&format!("/api/v1/allocations/lot?mois={month}"))
-            .await;
-        assert_eq!(preview.status, StatusCode::OK, "{b}: {}", preview.body);
-        assert_eq!(
-            d.get(&format!("/api/v1/allocations/lot?mois={month}&format=csv"))
+async fn the_payment_batch_file_needs_four_eyes_a_fresh_factor_and_leaves_once(inst) {
+    let b = inst.backend;
+    inst.standard();
+    inst.add_user("directrice.a", "directeur", Some("ML-A"));
+    inst.add_user("dpo.essais", "dpo", None);
+    let app = inst.app().await;
+    let mut d = Client::new(app.clone());
+    let secret = d.login("directrice.a", None, 0).await;
+    let mut dpo = Client::new(app.clone());
+    dpo.login("dpo.essais", None, 0).await;
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let preview = d
+        .get(&format!("/api/v1/allocations/lot?mois={month}"))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{b}: {}", preview.body);
+    assert_eq!(
+        d.get(&format!("/api/v1/allocations/lot?mois={month}&format=csv"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST,
+        "{b}: no file by GET"
+    );
+    let file = json!({"mois": month, "format": "csv", "motif": "versement du mois"});
+    // Not asked for: refused.
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/demande",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+    let id = r.json()["demande"]["id"].as_str().unwrap().to_string();
+    // Asked, not approved: refused; the requester cannot approve her own request.
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+    let r = d
+        .json(
+            Method::POST,
+            &format!("/api/v1/demandes/{id}/approbation"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+    approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
+    // Approved, but her second factor is older than 5 minutes: refused, and audited.
+    inst.sql(&app, "UPDATE sessions SET factor_at = factor_at - 301")
+        .await;
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: {}", r.body);
+    assert_eq!(r.json()["code"], "confirmation_requise");
+    // Confirmed now, without a reason: refused; with one: served.
+    d.confirm(&secret, 1).await;
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            json!({"mois": month, "format": "csv"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{b}: {}",
+        r.body
+    );
+    let first = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{b}: {}", first.body);
+    assert!(first.body.starts_with('\u{feff}'), "{b}: the CSV");
+    // The approval is used: downloading again needs a new request.
+    let again = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{b}: {}", again.body);
+    {
+        let mut conn = app.store().acquire().await.unwrap();
+        let log =
+            parcours_store::audit::search(&mut conn, Some("directrice.a"), 0, i64::MAX, 1000)
                 .await
-                .status,
-            StatusCode::BAD_REQUEST,
-            "{b}: no file by GET"
+                .unwrap();
+        assert!(
+            log.iter().any(|e| e.action == "allocation.lot.fichier"
+                && e.outcome == "refus"
+                && e.fields == "confirmation_requise"),
+            "{b}: the stale factor's refusal is audited"
         );
-        let file = json!({"mois": month, "format": "csv", "motif": "versement du mois"});
-        // Not asked for: refused.
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/demande",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
-        let id = r.json()["demande"]["id"].as_str().unwrap().to_string();
-        // Asked, not approved: refused; the requester cannot approve her own request.
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
-        let r = d
-            .json(
-                Method::POST,
-                &format!("/api/v1/demandes/{id}/approbation"),
-                json!({}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
-        approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
-        // Approved, but her second factor is older than 5 minutes: refused, and audited.
-        inst.sql(&app, "UPDATE sessions SET factor_at = factor_at - 301")
-            .await;
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}: {}", r.body);
-        assert_eq!(r.json()["code"], "confirmation_requise");
-        // Confirmed now, without a reason: refused; with one: served.
-        d.confirm(&secret, 1).await;
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                json!({"mois": month, "format": "csv"}),
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{b}: {}",
-            r.body
-        );
-        let first = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(first.status, StatusCode::OK, "{b}: {}", first.body);
-        assert!(first.body.starts_with('\u{feff}'), "{b}: the CSV");
-        // The approval is used: downloading again needs a new request.
-        let again = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{b}: {}", again.body);
-        {
-            let mut conn = app.store().acquire().await.unwrap();
-            let log =
-                parcours_store::audit::search(&mut conn, Some("directrice.a"), 0, i64::MAX, 1000)
-                    .await
-                    .unwrap();
-            assert!(
-                log.iter().any(|e| e.action == "allocation.lot.fichier"
-                    && e.outcome == "refus"
-                    && e.fields == "confirmation_requise"),
-                "{b}: the stale factor's refusal is audited"
-            );
-            assert!(
-                log.iter()
-                    .any(|e| e.action == "confirmation.second_facteur" && e.outcome == "ok"),
-                "{b}: the confirmation is audited"
-            );
-        }
-        // A second approved request: the file still leaves once a month (refused, alerted).
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/demande",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
-        approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
-        let second = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/fichier",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(second.status, StatusCode::CONFLICT, "{b}: {}", second.body);
-        assert!(second.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("directrice.a"));
-        // The pages share the rule (a third approved request, the page's form).
-        let r = d
-            .json(
-                Method::POST,
-                "/api/v1/allocations/lot/demande",
-                file.clone(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
-        approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
-        let page = d.get(&format!("/allocations/lot?mois={month}")).await;
-        assert!(page.body.contains("Télécharger le fichier CSV"), "{b}");
-        let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
-        let page = d
-            .form(
-                "/allocations/lot/fichier",
-                &[
-                    ("csrf", &csrf),
-                    ("mois", &month),
-                    ("format", "csv"),
-                    ("motif", "versement du mois"),
-                ],
-            )
-            .await;
-        assert_eq!(
-            page.status,
-            StatusCode::CONFLICT,
-            "{b}: pages share the rule"
-        );
-        // The preview is still there, as often as needed.
-        assert_eq!(
-            d.get(&format!("/api/v1/allocations/lot?mois={month}"))
-                .await
-                .status,
-            StatusCode::OK
-        );
-        let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-        let alerts = app.list_alerts(&ctx).await.unwrap();
-        assert_eq!(
-            alerts.iter().filter(|a| a.kind == "lot_paiement").count(),
-            2,
-            "{b}: each refused download alerts"
+        assert!(
+            log.iter()
+                .any(|e| e.action == "confirmation.second_facteur" && e.outcome == "ok"),
+            "{b}: the confirmation is audited"
         );
     }
+    // A second approved request: the file still leaves once a month (refused, alerted).
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/demande",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+    approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
+    let second = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/fichier",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{b}: {}", second.body);
+    assert!(second.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("directrice.a"));
+    // The pages share the rule (a third approved request, the page's form).
+    let r = d
+        .json(
+            Method::POST,
+            "/api/v1/allocations/lot/demande",
+            file.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
+    approve(&mut dpo, "lot.ibans", &format!("{month}:csv")).await;
+    let page = d.get(&format!("/allocations/lot?mois={month}")).await;
+    assert!(page.body.contains("Télécharger le fichier CSV"), "{b}");
+    let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
+    let page = d
+        .form(
+            "/allocations/lot/fichier",
+            &[
+                ("csrf", &csrf),
+                ("mois", &month),
+                ("format", "csv"),
+                ("motif", "versement du mois"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::CONFLICT,
+        "{b}: pages share the rule"
+    );
+    // The preview is still there, as often as needed.
+    assert_eq!(
+        d.get(&format!("/api/v1/allocations/lot?mois={month}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    let alerts = app.list_alerts(&ctx).await.unwrap();
+    assert_eq!(
+        alerts.iter().filter(|a| a.kind == "lot_paiement").count(),
+        2,
+        "{b}: each refused download alerts"
+    );
+}
 }
 
 /// Every route of the router: any GET that shows an identity of the structure outside the
@@ -1339,175 +1339,175 @@ async fn post_id(c: &mut Client, uri: &str, v: Value) -> String {
     r.json()["id"].as_str().unwrap().to_string()
 }
 
+per_backend! {
 /// Caseloads move between advisors of a structure, with history and audit; the reads follow.
 #[tokio::test]
-async fn a_dossier_changes_hands_and_its_free_reads_follow() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
-        inst.add_user("conseiller.c", "conseiller", Some("ML-A"));
-        inst.add_user("directrice.a", "directeur", Some("ML-A"));
-        let app = inst.app().await;
-        let mut cb = Client::new(app.clone());
-        cb.login("conseiller.b", None, 0).await;
-        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(19 * 365))
-            .format("%Y-%m-%d")
-            .to_string();
-        let id = post_id(
-            &mut cb,
-            "/api/v1/jeunes",
-            json!({"nom": "Vasseur-Ombline", "prenom": "Léonie", "date_naissance": birth, "sexe": "F"}),
+async fn a_dossier_changes_hands_and_its_free_reads_follow(inst) {
+    let b = inst.backend;
+    inst.standard();
+    inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
+    inst.add_user("conseiller.c", "conseiller", Some("ML-A"));
+    inst.add_user("directrice.a", "directeur", Some("ML-A"));
+    let app = inst.app().await;
+    let mut cb = Client::new(app.clone());
+    cb.login("conseiller.b", None, 0).await;
+    let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(19 * 365))
+        .format("%Y-%m-%d")
+        .to_string();
+    let id = post_id(
+        &mut cb,
+        "/api/v1/jeunes",
+        json!({"nom": "Vasseur-Ombline", "prenom": "Léonie", "date_naissance": birth, "sexe": "F"}),
+    )
+    .await;
+    let mut ca = Client::new(app.clone());
+    ca.login("conseiller.a", None, 0).await;
+    let mut cc = Client::new(app.clone());
+    cc.login("conseiller.c", None, 0).await;
+    // Outside her caseload: counted for conseiller.a.
+    assert_eq!(
+        ca.get(&format!("/api/v1/jeunes/{id}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(ca.get("/api/v1/quota").await.json()["used"], 4, "{b}");
+    // Only the référent (or the direction) hands it over, to an advisor of the structure.
+    let r = cc
+        .json(
+            Method::POST,
+            &format!("/api/v1/jeunes/{id}/referent"),
+            json!({"conseiller": "conseiller.c"}),
         )
         .await;
-        let mut ca = Client::new(app.clone());
-        ca.login("conseiller.a", None, 0).await;
-        let mut cc = Client::new(app.clone());
-        cc.login("conseiller.c", None, 0).await;
-        // Outside her caseload: counted for conseiller.a.
-        assert_eq!(
-            ca.get(&format!("/api/v1/jeunes/{id}")).await.status,
-            StatusCode::OK
-        );
-        assert_eq!(ca.get("/api/v1/quota").await.json()["used"], 4, "{b}");
-        // Only the référent (or the direction) hands it over, to an advisor of the structure.
-        let r = cc
-            .json(
-                Method::POST,
-                &format!("/api/v1/jeunes/{id}/referent"),
-                json!({"conseiller": "conseiller.c"}),
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
+    let r = cb
+        .json(
+            Method::POST,
+            &format!("/api/v1/jeunes/{id}/referent"),
+            json!({"conseiller": "inconnu.z"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{b}: {}",
+        r.body
+    );
+    let r = cb
+        .json(
+            Method::POST,
+            &format!("/api/v1/jeunes/{id}/referent"),
+            json!({"conseiller": "conseiller.a", "motif": "Départ en congé"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+    // Now hers: listed in Mes dossiers, read freely; no longer conseiller.b's.
+    assert_eq!(ca.get("/api/v1/jeunes").await.json()["total"], 1);
+    assert_eq!(cb.get("/api/v1/jeunes").await.json()["total"], 0);
+    inst.sql(&app, "DELETE FROM quota_reads").await;
+    assert_eq!(
+        ca.get(&format!("/api/v1/jeunes/{id}/dossier")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        ca.get("/api/v1/quota").await.json()["used"],
+        0,
+        "{b}: free in her caseload"
+    );
+    // The direction may reassign any dossier of the structure; history keeps every change.
+    let mut d = Client::new(app.clone());
+    d.login("directrice.a", None, 0).await;
+    let r = d
+        .json(
+            Method::POST,
+            &format!("/api/v1/jeunes/{id}/referent"),
+            json!({"conseiller": "conseiller.c", "motif": "Répartition"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
+    let h = cc
+        .get(&format!("/api/v1/jeunes/{id}/referent/historique"))
+        .await
+        .json();
+    let ch = h["changements"].as_array().unwrap();
+    assert_eq!(ch.len(), 2, "{b}: {h}");
+    assert_eq!(ch[0]["from"], "conseiller.b");
+    assert_eq!(ch[0]["to"], "conseiller.a");
+    assert_eq!(ch[0]["reason"], "Départ en congé");
+    assert_eq!(ch[1]["by"], "directrice.a");
+    let mut conn = app.store().acquire().await.unwrap();
+    let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(
+                |e| e.action == "jeune.referent" && e.subject.as_deref() == Some(id.as_str())
             )
-            .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.body);
-        let r = cb
-            .json(
-                Method::POST,
-                &format!("/api/v1/jeunes/{id}/referent"),
-                json!({"conseiller": "inconnu.z"}),
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{b}: {}",
-            r.body
-        );
-        let r = cb
-            .json(
-                Method::POST,
-                &format!("/api/v1/jeunes/{id}/referent"),
-                json!({"conseiller": "conseiller.a", "motif": "Départ en congé"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
-        // Now hers: listed in Mes dossiers, read freely; no longer conseiller.b's.
-        assert_eq!(ca.get("/api/v1/jeunes").await.json()["total"], 1);
-        assert_eq!(cb.get("/api/v1/jeunes").await.json()["total"], 0);
-        inst.sql(&app, "DELETE FROM quota_reads").await;
-        assert_eq!(
-            ca.get(&format!("/api/v1/jeunes/{id}/dossier")).await.status,
-            StatusCode::OK
-        );
-        assert_eq!(
-            ca.get("/api/v1/quota").await.json()["used"],
-            0,
-            "{b}: free in her caseload"
-        );
-        // The direction may reassign any dossier of the structure; history keeps every change.
-        let mut d = Client::new(app.clone());
-        d.login("directrice.a", None, 0).await;
-        let r = d
-            .json(
-                Method::POST,
-                &format!("/api/v1/jeunes/{id}/referent"),
-                json!({"conseiller": "conseiller.c", "motif": "Répartition"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.body);
-        let h = cc
-            .get(&format!("/api/v1/jeunes/{id}/referent/historique"))
-            .await
-            .json();
-        let ch = h["changements"].as_array().unwrap();
-        assert_eq!(ch.len(), 2, "{b}: {h}");
-        assert_eq!(ch[0]["from"], "conseiller.b");
-        assert_eq!(ch[0]["to"], "conseiller.a");
-        assert_eq!(ch[0]["reason"], "Départ en congé");
-        assert_eq!(ch[1]["by"], "directrice.a");
-        let mut conn = app.store().acquire().await.unwrap();
-        let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 10_000)
-            .await
-            .unwrap();
-        assert_eq!(
-            audit
-                .iter()
-                .filter(
-                    |e| e.action == "jeune.referent" && e.subject.as_deref() == Some(id.as_str())
-                )
-                .count(),
-            2,
-            "{b}"
-        );
-    }
+            .count(),
+        2,
+        "{b}"
+    );
+}
 }
 
+per_backend! {
 /// Every IBAN entered or changed alerts the directrice; the same IBAN for a second dossier is
 /// flagged higher, naming the other dossier — never the IBAN (issue 16).
 #[tokio::test]
-async fn an_iban_given_for_two_dossiers_is_flagged() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        inst.add_user("directrice.a", "directeur", Some("ML-A"));
-        let app = inst.app().await;
-        let mut c = Client::new(app.clone());
-        c.login("conseiller.a", None, 0).await;
-        let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
-            .format("%Y-%m-%d")
-            .to_string();
-        let mut ids = Vec::new();
-        for nom in ["Aubertin", "Bellegarde"] {
-            ids.push(
-                post_id(
-                    &mut c,
-                    "/api/v1/jeunes",
-                    json!({"nom": nom, "prenom": "Lou", "date_naissance": birth, "sexe": "F"}),
-                )
-                .await,
-            );
-        }
-        for id in &ids {
-            let r = c
-                .json(
-                    Method::PUT,
-                    &format!("/api/v1/jeunes/{id}/iban"),
-                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "motif": "premier versement"}),
-                )
-                .await;
-            assert!(r.status.is_success(), "{b}: {}", r.body);
-        }
-        let mut d = Client::new(app.clone());
-        d.login("directrice.a", None, 0).await;
-        let a = d.get("/api/v1/alertes").await.json();
-        let list = a["alertes"].as_array().unwrap();
-        let first = list
-            .iter()
-            .find(|x| x["kind"] == "iban" && x["evidence"]["dossier"] == ids[0].as_str())
-            .unwrap_or_else(|| panic!("{b}: {a}"));
-        assert_eq!(first["evidence"]["saisie"], "creation");
-        let shared = list
-            .iter()
-            .find(|x| x["kind"] == "iban_partage")
-            .unwrap_or_else(|| panic!("{b}: {a}"));
-        assert_eq!(shared["severity"], "elevee");
-        assert_eq!(shared["evidence"]["dossier"], ids[1].as_str());
-        assert_eq!(shared["evidence"]["meme_iban_que"], json!([ids[0]]));
-        let text = a.to_string();
-        assert!(
-            !text.contains("30006000011234567890189") && !text.contains("3456 7890"),
-            "{b}: no IBAN in an alert"
+async fn an_iban_given_for_two_dossiers_is_flagged(inst) {
+    let b = inst.backend;
+    inst.standard();
+    inst.add_user("directrice.a", "directeur", Some("ML-A"));
+    let app = inst.app().await;
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", None, 0).await;
+    let birth = (chrono::Utc::now().date_naive() - chrono::Days::new(20 * 365))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut ids = Vec::new();
+    for nom in ["Aubertin", "Bellegarde"] {
+        ids.push(
+            post_id(
+                &mut c,
+                "/api/v1/jeunes",
+                json!({"nom": nom, "prenom": "Lou", "date_naissance": birth, "sexe": "F"}),
+            )
+            .await,
         );
     }
+    for id in &ids {
+        let r = c
+            .json(
+                Method::PUT,
+                &format!("/api/v1/jeunes/{id}/iban"),
+                json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "motif": "premier versement"}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{b}: {}", r.body);
+    }
+    let mut d = Client::new(app.clone());
+    d.login("directrice.a", None, 0).await;
+    let a = d.get("/api/v1/alertes").await.json();
+    let list = a["alertes"].as_array().unwrap();
+    let first = list
+        .iter()
+        .find(|x| x["kind"] == "iban" && x["evidence"]["dossier"] == ids[0].as_str())
+        .unwrap_or_else(|| panic!("{b}: {a}"));
+    assert_eq!(first["evidence"]["saisie"], "creation");
+    let shared = list
+        .iter()
+        .find(|x| x["kind"] == "iban_partage")
+        .unwrap_or_else(|| panic!("{b}: {a}"));
+    assert_eq!(shared["severity"], "elevee");
+    assert_eq!(shared["evidence"]["dossier"], ids[1].as_str());
+    assert_eq!(shared["evidence"]["meme_iban_que"], json!([ids[0]]));
+    let text = a.to_string();
+    assert!(
+        !text.contains("30006000011234567890189") && !text.contains("3456 7890"),
+        "{b}: no IBAN in an alert"
+    );
+}
 }
 
 /// The text between `a` and the next `b` in a page.
@@ -1520,64 +1520,64 @@ fn between(s: &str, a: &str, b: &str) -> String {
     s[start..end].to_string()
 }
 
+per_backend! {
 /// A session opened through the pages that calls the JSON API is held by a script (the pages
 /// never call it): frozen at the first call, on both backends.
 #[tokio::test]
-async fn a_page_session_calling_the_api_freezes() {
-    for inst in instances().await {
-        let b = inst.backend;
-        inst.standard();
-        let app = inst.app().await;
-        let mut c = Client::new(app.clone());
-        let token = c.take_enrolment_link("conseiller.a").unwrap();
-        let page = c.get(&format!("/inscription/{token}")).await;
-        let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
-        let r = c
-            .form(
-                &format!("/inscription/{token}"),
-                &[
-                    ("mot_de_passe", PASSWORD),
-                    ("confirmation", PASSWORD),
-                    ("csrf", &csrf),
-                ],
-            )
-            .await;
-        assert_eq!(r.headers["location"], "/connexion/enrolement", "{b}");
-        let enrol = c.get("/connexion/enrolement").await;
-        let secret = totp_rs::Secret::Encoded(between(&enrol.body, "id=\"secret\">", "<"))
-            .to_bytes()
-            .unwrap();
-        let code =
-            parcours_app::auth::totp_code(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
-        let csrf = between(&enrol.body, "name=\"csrf\" value=\"", "\"");
-        let r = c
-            .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
-            .await;
-        assert_eq!(r.headers["location"], "/portefeuille", "{b}");
-        // The pages work; the API's identity routes freeze at once.
-        assert_eq!(c.get("/jeunes").await.status, StatusCode::OK);
-        let r = c.get("/api/v1/jeunes").await;
-        assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
-        assert_eq!(r.json()["code"], "compte_gele");
-        let after = c.get("/portefeuille").await;
-        assert_eq!(
-            after.headers["location"], "/connexion",
-            "{b}: the session is gone"
-        );
-        let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-        assert!(app
-            .list_alerts(&ctx)
-            .await
-            .unwrap()
-            .iter()
-            .any(|a| a.kind == "canal" && a.login == "conseiller.a" && a.severity == "critique"));
-        // A session opened through the API uses the API (and the pages) as before.
-        inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
-        let mut api = Client::new(app.clone());
-        api.login("conseiller.b", None, 0).await;
-        assert_eq!(api.get("/api/v1/jeunes").await.status, StatusCode::OK);
-        assert_eq!(api.get("/jeunes").await.status, StatusCode::OK);
-    }
+async fn a_page_session_calling_the_api_freezes(inst) {
+    let b = inst.backend;
+    inst.standard();
+    let app = inst.app().await;
+    let mut c = Client::new(app.clone());
+    let token = c.take_enrolment_link("conseiller.a").unwrap();
+    let page = c.get(&format!("/inscription/{token}")).await;
+    let csrf = between(&page.body, "name=\"csrf\" value=\"", "\"");
+    let r = c
+        .form(
+            &format!("/inscription/{token}"),
+            &[
+                ("mot_de_passe", PASSWORD),
+                ("confirmation", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.headers["location"], "/connexion/enrolement", "{b}");
+    let enrol = c.get("/connexion/enrolement").await;
+    let secret = totp_rs::Secret::Encoded(between(&enrol.body, "id=\"secret\">", "<"))
+        .to_bytes()
+        .unwrap();
+    let code =
+        parcours_app::auth::totp_code(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
+    let csrf = between(&enrol.body, "name=\"csrf\" value=\"", "\"");
+    let r = c
+        .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.headers["location"], "/portefeuille", "{b}");
+    // The pages work; the API's identity routes freeze at once.
+    assert_eq!(c.get("/jeunes").await.status, StatusCode::OK);
+    let r = c.get("/api/v1/jeunes").await;
+    assert_eq!(r.status, StatusCode::LOCKED, "{b}: {}", r.body);
+    assert_eq!(r.json()["code"], "compte_gele");
+    let after = c.get("/portefeuille").await;
+    assert_eq!(
+        after.headers["location"], "/connexion",
+        "{b}: the session is gone"
+    );
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    assert!(app
+        .list_alerts(&ctx)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.kind == "canal" && a.login == "conseiller.a" && a.severity == "critique"));
+    // A session opened through the API uses the API (and the pages) as before.
+    inst.add_user("conseiller.b", "conseiller", Some("ML-A"));
+    let mut api = Client::new(app.clone());
+    api.login("conseiller.b", None, 0).await;
+    assert_eq!(api.get("/api/v1/jeunes").await.status, StatusCode::OK);
+    assert_eq!(api.get("/jeunes").await.status, StatusCode::OK);
+}
 }
 
 /// A minimal HTTP/1.1 GET over a real socket (for the `parcours serve` processes).

@@ -229,332 +229,230 @@ fn between(s: &str, a: &str, b: &str) -> String {
     s[start..end].to_string()
 }
 
+per_backend! {
 #[tokio::test]
-async fn dossier_pages_duplicates_warnings_and_updates() {
-    for inst in instances().await {
-        inst.standard();
-        let app = inst.app().await;
-        let mut c = Client::new(app.clone());
-        c.login("conseiller.a", None, 0).await;
-        let form = c.get("/jeunes/nouveau").await;
-        let csrf = between(&form.body, "name=\"csrf\" value=\"", "\"");
-        let person = [
-            ("nom", "Lefèvre"),
-            ("prenom", "Inès"),
-            ("date_naissance", "12/03/1999"),
-            ("sexe", "F"),
-            ("telephone", "06 12 34 56 78"),
-            ("csrf", csrf.as_str()),
-        ];
-        let r = c.form("/jeunes/nouveau", &person).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        let loc = r.headers["location"].to_str().unwrap().to_string();
-        let id = loc
-            .trim_start_matches("/jeunes/")
-            .split('?')
-            .next()
-            .unwrap()
-            .to_string();
-        let shown = c.get(&loc).await;
-        assert!(shown.body.contains("Dossier enregistré") && shown.body.contains("+33612345678"));
-        // Same nom + prénom + date, typed differently: duplicate warning, then confirmation.
-        let dup = [
-            ("nom", "LEFEVRE"),
-            ("prenom", "ines"),
-            ("date_naissance", "1999-03-12"),
-            ("sexe", "F"),
-            ("csrf", csrf.as_str()),
-        ];
-        let r = c.form("/jeunes/nouveau", &dup).await;
-        assert_eq!(r.status, StatusCode::CONFLICT);
-        assert!(r.body.contains("existe déjà") && r.body.contains("confirmer_doublon"));
-        let r = c.json(Method::POST, "/api/v1/jeunes", json!({"nom": "Lefevre", "prenom": "INES", "date_naissance": "12/03/1999", "sexe": "F"})).await;
-        assert_eq!(
-            (r.status, r.json()["code"].clone()),
-            (StatusCode::CONFLICT, json!("doublon_probable"))
-        );
-        assert_eq!(r.json()["dossiers_existants"][0], id.as_str());
-        let mut confirmed = dup.to_vec();
-        confirmed.push(("confirmer_doublon", "1"));
-        assert_eq!(
-            c.form("/jeunes/nouveau", &confirmed).await.status,
-            StatusCode::SEE_OTHER
-        );
-        // Age outside 16–25: a warning, not a refusal.
-        let r = c.json(Method::POST, "/api/v1/jeunes", json!({"nom": "Ancien", "prenom": "Paul", "date_naissance": "01/01/1998", "sexe": "M"})).await;
-        assert_eq!(r.status, StatusCode::CREATED);
-        assert_eq!(r.json()["warnings"][0]["code"], "age_hors_tranche");
-        // Per-field errors re-render the form in French.
-        let r = c
-            .form(
-                "/jeunes/nouveau",
-                &[
-                    ("nom", "Futur"),
-                    ("prenom", "Bébé"),
-                    ("date_naissance", "01/01/2031"),
-                    ("sexe", "F"),
-                    ("email", "pas-un-email"),
-                    ("csrf", csrf.as_str()),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(
-            r.body.contains("La date de naissance est dans le futur.")
-                && r.body.contains("Adresse e-mail invalide")
-        );
-        // Update with version check; the audit names only the changed fields.
-        let edit = c.get(&format!("/jeunes/{id}/modifier")).await;
-        assert!(edit.body.contains("value=\"Lefèvre\""));
-        let upd = [
-            ("nom", "Lefèvre"),
-            ("prenom", "Inès"),
-            ("date_naissance", "12/03/1999"),
-            ("sexe", "F"),
-            ("telephone", "07 00 00 00 01"),
-            ("version", "1"),
-            ("csrf", csrf.as_str()),
-        ];
-        assert_eq!(
-            c.form(&format!("/jeunes/{id}/modifier"), &upd).await.status,
-            StatusCode::SEE_OTHER
-        );
-        let stale = c.form(&format!("/jeunes/{id}/modifier"), &upd).await;
-        assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(stale.body.contains("modifié entre-temps"));
-        assert_eq!(
-            c.get("/api/v1/jeunes/recherche?telephone=0700000001")
-                .await
-                .json()["dossiers"][0]["id"],
-            id.as_str(),
-            "indexes follow updates"
-        );
-        assert!(c
-            .get("/api/v1/jeunes/recherche?telephone=0612345678")
+async fn dossier_pages_duplicates_warnings_and_updates(inst) {
+    inst.standard();
+    let app = inst.app().await;
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", None, 0).await;
+    let form = c.get("/jeunes/nouveau").await;
+    let csrf = between(&form.body, "name=\"csrf\" value=\"", "\"");
+    let person = [
+        ("nom", "Lefèvre"),
+        ("prenom", "Inès"),
+        ("date_naissance", "12/03/1999"),
+        ("sexe", "F"),
+        ("telephone", "06 12 34 56 78"),
+        ("csrf", csrf.as_str()),
+    ];
+    let r = c.form("/jeunes/nouveau", &person).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let loc = r.headers["location"].to_str().unwrap().to_string();
+    let id = loc
+        .trim_start_matches("/jeunes/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let shown = c.get(&loc).await;
+    assert!(shown.body.contains("Dossier enregistré") && shown.body.contains("+33612345678"));
+    // Same nom + prénom + date, typed differently: duplicate warning, then confirmation.
+    let dup = [
+        ("nom", "LEFEVRE"),
+        ("prenom", "ines"),
+        ("date_naissance", "1999-03-12"),
+        ("sexe", "F"),
+        ("csrf", csrf.as_str()),
+    ];
+    let r = c.form("/jeunes/nouveau", &dup).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("existe déjà") && r.body.contains("confirmer_doublon"));
+    let r = c.json(Method::POST, "/api/v1/jeunes", json!({"nom": "Lefevre", "prenom": "INES", "date_naissance": "12/03/1999", "sexe": "F"})).await;
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (StatusCode::CONFLICT, json!("doublon_probable"))
+    );
+    assert_eq!(r.json()["dossiers_existants"][0], id.as_str());
+    let mut confirmed = dup.to_vec();
+    confirmed.push(("confirmer_doublon", "1"));
+    assert_eq!(
+        c.form("/jeunes/nouveau", &confirmed).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Age outside 16–25: a warning, not a refusal.
+    let r = c.json(Method::POST, "/api/v1/jeunes", json!({"nom": "Ancien", "prenom": "Paul", "date_naissance": "01/01/1998", "sexe": "M"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.json()["warnings"][0]["code"], "age_hors_tranche");
+    // Per-field errors re-render the form in French.
+    let r = c
+        .form(
+            "/jeunes/nouveau",
+            &[
+                ("nom", "Futur"),
+                ("prenom", "Bébé"),
+                ("date_naissance", "01/01/2031"),
+                ("sexe", "F"),
+                ("email", "pas-un-email"),
+                ("csrf", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("La date de naissance est dans le futur.")
+            && r.body.contains("Adresse e-mail invalide")
+    );
+    // Update with version check; the audit names only the changed fields.
+    let edit = c.get(&format!("/jeunes/{id}/modifier")).await;
+    assert!(edit.body.contains("value=\"Lefèvre\""));
+    let upd = [
+        ("nom", "Lefèvre"),
+        ("prenom", "Inès"),
+        ("date_naissance", "12/03/1999"),
+        ("sexe", "F"),
+        ("telephone", "07 00 00 00 01"),
+        ("version", "1"),
+        ("csrf", csrf.as_str()),
+    ];
+    assert_eq!(
+        c.form(&format!("/jeunes/{id}/modifier"), &upd).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let stale = c.form(&format!("/jeunes/{id}/modifier"), &upd).await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(stale.body.contains("modifié entre-temps"));
+    assert_eq!(
+        c.get("/api/v1/jeunes/recherche?telephone=0700000001")
             .await
-            .json()["dossiers"]
-            .as_array()
-            .unwrap()
-            .is_empty());
-        let mut conn = app.store().acquire().await.unwrap();
-        let e = parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
-            .await
-            .unwrap();
-        assert!(e.iter().any(|x| x.action == "jeune.modification"
-            && x.fields == "telephone"
-            && x.subject.as_deref() == Some(id.as_str())));
-        assert!(e
-            .iter()
-            .any(|x| x.action == "jeune.lecture" && x.subject.as_deref() == Some(id.as_str())));
-        let list = c.get("/jeunes").await;
-        assert!(list.body.contains("3 dossier(s)"), "{}", inst.backend);
-    }
+            .json()["dossiers"][0]["id"],
+        id.as_str(),
+        "indexes follow updates"
+    );
+    assert!(c
+        .get("/api/v1/jeunes/recherche?telephone=0612345678")
+        .await
+        .json()["dossiers"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let mut conn = app.store().acquire().await.unwrap();
+    let e = parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
+        .await
+        .unwrap();
+    assert!(e.iter().any(|x| x.action == "jeune.modification"
+        && x.fields == "telephone"
+        && x.subject.as_deref() == Some(id.as_str())));
+    assert!(e
+        .iter()
+        .any(|x| x.action == "jeune.lecture" && x.subject.as_deref() == Some(id.as_str())));
+    let list = c.get("/jeunes").await;
+    assert!(list.body.contains("3 dossier(s)"), "{}", inst.backend);
+}
 }
 
+per_backend! {
 #[tokio::test]
-async fn keys_rotate_rewraps_and_retires_the_old_key() {
-    for inst in instances().await {
-        inst.standard();
-        inst.ok(&[
-            "import",
-            "jeunes",
-            "--structure",
-            "ML-A",
-            &format!("{FIXTURES}/valid.csv"),
-        ]);
-        // Every kind of wrapped key: the keyring (with the sensitive tier, which holds IBANs),
-        // persons' data keys (identities, immersion tutors), company contacts' data keys.
-        let (jeune, company, secret) = {
-            let app = inst.app().await;
-            let mut c = Client::new(app.clone());
-            let secret = c.login("conseiller.a", None, 0).await;
-            let jeune = c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]
-                ["id"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            let co = c
-                .json(
-                    Method::POST,
-                    "/api/v1/entreprises",
-                    json!({"siret": "120 027 016 00019", "nom": "Boulangerie du Vieux-Lyon"}),
-                )
-                .await;
-            assert_eq!(co.status, StatusCode::CREATED, "{}", co.body);
-            let co = co.json()["id"].as_str().unwrap().to_string();
-            let r = c
-                .json(
-                    Method::POST,
-                    &format!("/api/v1/entreprises/{co}/contacts"),
-                    json!({"nom": "Gaëtane Rotatrice", "fonction": "Gérante", "email": "g.rotatrice@example.org", "telephone": "0478000001"}),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-            let r = c
-                .json(
-                    Method::PUT,
-                    &format!("/api/v1/jeunes/{jeune}/iban"),
-                    json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "motif": "premier versement"}),
-                )
-                .await;
-            assert!(r.status.is_success(), "{}", r.body);
-            (jeune, co, secret)
-        };
-        let old = inst.dir.join("old.key");
-        std::fs::copy(&inst.loc.key_file, &old).unwrap();
-        let before = inst.dump();
-        let out = inst.ok(&["keys", "rotate"]);
-        assert!(
-            out.contains("version 2") && out.contains("13 clé(s)"),
-            "12 persons' keys and 1 contact's key re-wrapped: {out}"
-        );
+async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
+    inst.standard();
+    inst.ok(&[
+        "import",
+        "jeunes",
+        "--structure",
+        "ML-A",
+        &format!("{FIXTURES}/valid.csv"),
+    ]);
+    // Every kind of wrapped key: the keyring (with the sensitive tier, which holds IBANs),
+    // persons' data keys (identities, immersion tutors), company contacts' data keys.
+    let (jeune, company, secret) = {
         let app = inst.app().await;
-        assert_eq!(app.keys().master.version(), 2);
-        {
-            let mut conn = app.store().acquire().await.unwrap();
-            let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
-                .await
-                .unwrap();
-            assert!(
-                log.iter().any(|e| e.action == "cles.rotation"
-                    && e.outcome == "ok"
-                    && e.fields == "version:2,cles:13"
-                    && e.actor.starts_with("operateur-cli:")),
-                "{}: the rotation audits itself, with what it did",
-                inst.backend
-            );
-        }
         let mut c = Client::new(app.clone());
-        c.login("conseiller.a", Some(&secret), 1).await;
-        assert_eq!(
-            c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["id"],
-            jeune.as_str(),
-            "{}: the blind index still finds her",
-            inst.backend
-        );
-        assert_eq!(
-            c.get(&format!("/api/v1/jeunes/{jeune}")).await.json()["prenom"],
-            "Océane",
-            "{}: and her identity decrypts",
-            inst.backend
-        );
-        let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
-        assert_eq!(
-            page.status,
-            StatusCode::OK,
-            "{}: {}",
-            inst.backend,
-            page.body
-        );
-        assert_eq!(
-            page.json()["contacts"][0]["email"],
-            "g.rotatrice@example.org",
-            "{}: a company contact is readable after rotation",
-            inst.backend
-        );
-        {
-            let mut conn = app.store().acquire().await.unwrap();
-            let bank = parcours_store::programmes::bank(&mut conn, &jeune)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                app.keys()
-                    .sensitive
-                    .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
-                    .unwrap(),
-                "FR7630006000011234567890189",
-                "{}: the IBAN is readable after rotation",
-                inst.backend
-            );
-        }
-        let o = inst.run_env(
-            &["audit", "verify"],
-            &[("PARCOURS_MASTER_KEY_FILE", path(&old))],
-        );
-        assert!(
-            o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
-            "old key decrypts nothing (and that is no tampering): {}",
-            stderr(&o)
-        );
-        assert!(inst.run(&["audit", "verify"]).status.success());
-        // Field ciphertexts are untouched by rotation (only keys are re-wrapped).
-        let mut conn = app.store().acquire().await.unwrap();
-        let row = parcours_store::jeunes::list_recent(&mut conn, 1, 1, 0)
-            .await
+        let secret = c.login("conseiller.a", None, 0).await;
+        let jeune = c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]
+            ["id"]
+            .as_str()
             .unwrap()
-            .remove(0);
-        if inst.backend == "sqlite" {
-            assert!(before
-                .windows(row.fields[0].len())
-                .any(|w| w == row.fields[0].as_slice()));
-        }
-        drop(conn);
-
-        // Re-key (issue 18): a note sealed with her data key, then every data key replaced.
-        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+            .to_string();
+        let co = c
+            .json(
+                Method::POST,
+                "/api/v1/entreprises",
+                json!({"siret": "120 027 016 00019", "nom": "Boulangerie du Vieux-Lyon"}),
+            )
+            .await;
+        assert_eq!(co.status, StatusCode::CREATED, "{}", co.body);
+        let co = co.json()["id"].as_str().unwrap().to_string();
         let r = c
             .json(
                 Method::POST,
-                &format!("/api/v1/jeunes/{jeune}/entrees"),
-                json!({"kind": "entretien_individuel", "date": today, "theme": "logement", "duree": "30", "note": "Note avant renouvellement des clés"}),
+                &format!("/api/v1/entreprises/{co}/contacts"),
+                json!({"nom": "Gaëtane Rotatrice", "fonction": "Gérante", "email": "g.rotatrice@example.org", "telephone": "0478000001"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let v2 = inst.dir.join("v2.key");
-        std::fs::copy(&inst.loc.key_file, &v2).unwrap();
-        let (old_row, old_dek) = {
-            let mut conn = app.store().acquire().await.unwrap();
-            let row = parcours_store::jeunes::get(&mut conn, &jeune)
-                .await
-                .unwrap()
-                .unwrap();
-            let dek = parcours_vault::MasterKey::load(&v2)
-                .unwrap()
-                .unwrap_key(
-                    row.wrapped_key.as_ref().unwrap(),
-                    &parcours_app::keys::dek_context(&jeune),
-                )
-                .unwrap();
-            (row, dek)
-        };
-        let out = inst.ok(&["keys", "rotate", "--rekey"]);
+        let r = c
+            .json(
+                Method::PUT,
+                &format!("/api/v1/jeunes/{jeune}/iban"),
+                json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "motif": "premier versement"}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        (jeune, co, secret)
+    };
+    let old = inst.dir.join("old.key");
+    std::fs::copy(&inst.loc.key_file, &old).unwrap();
+    let before = inst.dump();
+    let out = inst.ok(&["keys", "rotate"]);
+    assert!(
+        out.contains("version 2") && out.contains("13 clé(s)"),
+        "12 persons' keys and 1 contact's key re-wrapped: {out}"
+    );
+    let app = inst.app().await;
+    assert_eq!(app.keys().master.version(), 2);
+    {
+        let mut conn = app.store().acquire().await.unwrap();
+        let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+            .await
+            .unwrap();
         assert!(
-            out.contains("version 3") && out.contains("12 dossier(s) et 1 contact"),
-            "{}: {out}",
+            log.iter().any(|e| e.action == "cles.rotation"
+                && e.outcome == "ok"
+                && e.fields == "version:2,cles:13"
+                && e.actor.starts_with("operateur-cli:")),
+            "{}: the rotation audits itself, with what it did",
             inst.backend
         );
-        let app = inst.app().await;
-        // The same session, on the instance as the new keys open it.
-        let cookie = c.cookie.clone();
-        let mut c = Client::new(app.clone());
-        c.cookie = cookie;
-        assert_eq!(
-            c.get(&format!("/api/v1/jeunes/{jeune}")).await.json()["prenom"],
-            "Océane",
-            "{}",
-            inst.backend
-        );
-        let d = c.get(&format!("/api/v1/jeunes/{jeune}/dossier")).await;
-        assert!(
-            d.body.contains("Note avant renouvellement des clés"),
-            "{}: the note reads",
-            inst.backend
-        );
-        let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
-        assert_eq!(
-            page.json()["contacts"][0]["email"],
-            "g.rotatrice@example.org",
-            "{}",
-            inst.backend
-        );
-        assert_eq!(
-            c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["id"],
-            jeune.as_str(),
-            "{}: still found",
-            inst.backend
-        );
-        // The IBAN (sensitive tier of the keyring: re-wrapped, not replaced) still reads.
+    }
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", Some(&secret), 1).await;
+    assert_eq!(
+        c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["id"],
+        jeune.as_str(),
+        "{}: the blind index still finds her",
+        inst.backend
+    );
+    assert_eq!(
+        c.get(&format!("/api/v1/jeunes/{jeune}")).await.json()["prenom"],
+        "Océane",
+        "{}: and her identity decrypts",
+        inst.backend
+    );
+    let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{}: {}",
+        inst.backend,
+        page.body
+    );
+    assert_eq!(
+        page.json()["contacts"][0]["email"],
+        "g.rotatrice@example.org",
+        "{}: a company contact is readable after rotation",
+        inst.backend
+    );
+    {
         let mut conn = app.store().acquire().await.unwrap();
         let bank = parcours_store::programmes::bank(&mut conn, &jeune)
             .await
@@ -566,52 +464,154 @@ async fn keys_rotate_rewraps_and_retires_the_old_key() {
                 .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
                 .unwrap(),
             "FR7630006000011234567890189",
-            "{}: the IBAN is readable after the re-key",
-            inst.backend
-        );
-        // The master key of before opens nothing of this instance any more.
-        let o = inst.run_env(
-            &["audit", "verify"],
-            &[("PARCOURS_MASTER_KEY_FILE", path(&v2))],
-        );
-        assert!(
-            o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
-            "{}: the v2 key opens nothing: {}",
-            inst.backend,
-            stderr(&o)
-        );
-        // An old dump's key (the data key of before, as the v2 master key opens it) opens
-        // nothing current: the fields were re-encrypted under a new data key.
-        let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_ne!(now_row.fields[0], old_row.fields[0], "{}", inst.backend);
-        assert!(
-            old_dek
-                .decrypt_field("jeunes", "nom", &jeune, &now_row.fields[0])
-                .is_err(),
-            "{}",
-            inst.backend
-        );
-        assert!(
-            parcours_vault::MasterKey::load(&v2)
-                .unwrap()
-                .unwrap_key(
-                    now_row.wrapped_key.as_ref().unwrap(),
-                    &parcours_app::keys::dek_context(&jeune)
-                )
-                .is_err(),
-            "{}: the v2 master key opens no current key",
-            inst.backend
-        );
-        drop(conn);
-        assert!(
-            inst.run(&["audit", "verify"]).status.success(),
-            "{}",
+            "{}: the IBAN is readable after rotation",
             inst.backend
         );
     }
+    let o = inst.run_env(
+        &["audit", "verify"],
+        &[("PARCOURS_MASTER_KEY_FILE", path(&old))],
+    );
+    assert!(
+        o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
+        "old key decrypts nothing (and that is no tampering): {}",
+        stderr(&o)
+    );
+    assert!(inst.run(&["audit", "verify"]).status.success());
+    // Field ciphertexts are untouched by rotation (only keys are re-wrapped).
+    let mut conn = app.store().acquire().await.unwrap();
+    let row = parcours_store::jeunes::list_recent(&mut conn, 1, 1, 0)
+        .await
+        .unwrap()
+        .remove(0);
+    if inst.backend == "sqlite" {
+        assert!(before
+            .windows(row.fields[0].len())
+            .any(|w| w == row.fields[0].as_slice()));
+    }
+    drop(conn);
+
+    // Re-key (issue 18): a note sealed with her data key, then every data key replaced.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let r = c
+        .json(
+            Method::POST,
+            &format!("/api/v1/jeunes/{jeune}/entrees"),
+            json!({"kind": "entretien_individuel", "date": today, "theme": "logement", "duree": "30", "note": "Note avant renouvellement des clés"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let v2 = inst.dir.join("v2.key");
+    std::fs::copy(&inst.loc.key_file, &v2).unwrap();
+    let (old_row, old_dek) = {
+        let mut conn = app.store().acquire().await.unwrap();
+        let row = parcours_store::jeunes::get(&mut conn, &jeune)
+            .await
+            .unwrap()
+            .unwrap();
+        let dek = parcours_vault::MasterKey::load(&v2)
+            .unwrap()
+            .unwrap_key(
+                row.wrapped_key.as_ref().unwrap(),
+                &parcours_app::keys::dek_context(&jeune),
+            )
+            .unwrap();
+        (row, dek)
+    };
+    let out = inst.ok(&["keys", "rotate", "--rekey"]);
+    assert!(
+        out.contains("version 3") && out.contains("12 dossier(s) et 1 contact"),
+        "{}: {out}",
+        inst.backend
+    );
+    let app = inst.app().await;
+    // The same session, on the instance as the new keys open it.
+    let cookie = c.cookie.clone();
+    let mut c = Client::new(app.clone());
+    c.cookie = cookie;
+    assert_eq!(
+        c.get(&format!("/api/v1/jeunes/{jeune}")).await.json()["prenom"],
+        "Océane",
+        "{}",
+        inst.backend
+    );
+    let d = c.get(&format!("/api/v1/jeunes/{jeune}/dossier")).await;
+    assert!(
+        d.body.contains("Note avant renouvellement des clés"),
+        "{}: the note reads",
+        inst.backend
+    );
+    let page = c.get(&format!("/api/v1/entreprises/{company}")).await;
+    assert_eq!(
+        page.json()["contacts"][0]["email"],
+        "g.rotatrice@example.org",
+        "{}",
+        inst.backend
+    );
+    assert_eq!(
+        c.get("/api/v1/jeunes/recherche?nom=payet").await.json()["dossiers"][0]["id"],
+        jeune.as_str(),
+        "{}: still found",
+        inst.backend
+    );
+    // The IBAN (sensitive tier of the keyring: re-wrapped, not replaced) still reads.
+    let mut conn = app.store().acquire().await.unwrap();
+    let bank = parcours_store::programmes::bank(&mut conn, &jeune)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.keys()
+            .sensitive
+            .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
+            .unwrap(),
+        "FR7630006000011234567890189",
+        "{}: the IBAN is readable after the re-key",
+        inst.backend
+    );
+    // The master key of before opens nothing of this instance any more.
+    let o = inst.run_env(
+        &["audit", "verify"],
+        &[("PARCOURS_MASTER_KEY_FILE", path(&v2))],
+    );
+    assert!(
+        o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
+        "{}: the v2 key opens nothing: {}",
+        inst.backend,
+        stderr(&o)
+    );
+    // An old dump's key (the data key of before, as the v2 master key opens it) opens
+    // nothing current: the fields were re-encrypted under a new data key.
+    let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(now_row.fields[0], old_row.fields[0], "{}", inst.backend);
+    assert!(
+        old_dek
+            .decrypt_field("jeunes", "nom", &jeune, &now_row.fields[0])
+            .is_err(),
+        "{}",
+        inst.backend
+    );
+    assert!(
+        parcours_vault::MasterKey::load(&v2)
+            .unwrap()
+            .unwrap_key(
+                now_row.wrapped_key.as_ref().unwrap(),
+                &parcours_app::keys::dek_context(&jeune)
+            )
+            .is_err(),
+        "{}: the v2 master key opens no current key",
+        inst.backend
+    );
+    drop(conn);
+    assert!(
+        inst.run(&["audit", "verify"]).status.success(),
+        "{}",
+        inst.backend
+    );
+}
 }
 
 #[tokio::test]
