@@ -3,7 +3,7 @@
 //! A backup must not keep a person alive after her erasure. The design (docs/SECURITY.md,
 //! "Backups and erasure"): **a backup never holds the dossiers' keys.**
 //!
-//! - `parcours backup --out FILE`: a consistent snapshot of every table (one read transaction;
+//! - `parcours backup --sortie FILE`: a consistent snapshot of every table (one read transaction;
 //!   `REPEATABLE READ` on PostgreSQL), encrypted with a fresh backup key wrapped by the master
 //!   key (not in the file), **without** the dossiers' wrapped data keys, without the blind
 //!   index (rebuilt on restore) and without sessions; the per-person secrets under shared keys

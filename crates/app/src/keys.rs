@@ -254,7 +254,7 @@ impl crate::App {
 }
 
 impl App {
-    /// `parcours keys rotate --rekey`: after the master key, every data key is replaced — each
+    /// `parcours keys rotate --nouvelles-cles`: after the master key, every data key is replaced — each
     /// dossier's (its identity and every cell sealed with it, `store::rekey::DOSSIER_SEALED`)
     /// and each company contact's —, one dossier per transaction. An old dump with an old
     /// master key then opens old keys that open nothing current. Run with `serve` stopped (a

@@ -1,4 +1,4 @@
-//! A deterministic synthetic French population: the same `--seed` gives the same people.
+//! A deterministic synthetic French population: the same `--graine` gives the same people.
 //! Names from the `fake` crate's fr_FR lists (INSEE first names, common surnames); postal codes
 //! in the structure's département; mobile numbers in the département's format (06/07, or 0692
 //! for La Réunion); ages 16–25 with a few outside the band, as in real caseloads.

@@ -26,7 +26,7 @@ enum Command {
     /// Serve the dashboards, their JSON API and exports.
     Serve {
         /// The warehouse directory (its `current` version is served, and followed).
-        #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
+        #[arg(long = "entrepot", alias = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
         warehouse: PathBuf,
         /// The main server's public key file (`parcours insight public-key`).
         #[arg(long, env = "PARCOURS_INSIGHT_PUBLIC_KEY")]
@@ -53,10 +53,10 @@ enum Command {
     /// disclosure control of the indicator-year) and warm (a view of the protected families) —
     /// next to the same aggregate as raw DataFusion SQL on the same files.
     Bench {
-        #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
+        #[arg(long = "entrepot", alias = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
         warehouse: PathBuf,
         /// Runs per indicator.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long = "passes", alias = "runs", default_value_t = 5)]
         runs: usize,
         /// Year (default: the latest in the warehouse).
         #[arg(long)]
@@ -81,7 +81,7 @@ enum Command {
     },
     /// Print a published table (the dashboards' pipeline), as CSV or JSON, at national scope.
     Tableau {
-        #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
+        #[arg(long = "entrepot", alias = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
         warehouse: PathBuf,
         #[arg(long)]
         indicateur: String,

@@ -6,7 +6,7 @@ use super::*;
 #[derive(clap::Args)]
 pub struct AuditArgs {
     /// Entries appended per writer.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long = "entrees", alias = "entries", default_value_t = 500)]
     pub entries: usize,
     #[arg(long)]
     pub database_url: Option<String>,

@@ -9,10 +9,10 @@ pub struct ParcoursArgs {
     #[arg(long, default_value_t = 100_000)]
     pub jeunes: usize,
     /// Average parcours entries per dossier.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long = "evenements", alias = "events", default_value_t = 20)]
     pub events: usize,
     /// Measured openings of a 200-event dossier.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long = "requetes", alias = "queries", default_value_t = 1000)]
     pub queries: usize,
     /// Jeunes of the structure whose monthly allowances are computed.
     #[arg(long, default_value_t = 3000)]

@@ -9,7 +9,7 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 100_000)]
     pub jeunes: usize,
     /// Queries per measured operation.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long = "requetes", alias = "queries", default_value_t = 2000)]
     pub queries: usize,
     /// Run on this database instead of a temporary SQLite file (e.g. an empty PostgreSQL schema).
     #[arg(long)]

@@ -7,26 +7,26 @@ use super::*;
 pub struct WarehouseArgs {
     #[arg(long, default_value_t = 100_000)]
     pub jeunes: usize,
-    #[arg(long, default_value_t = 20)]
+    #[arg(long = "evenements", alias = "events", default_value_t = 20)]
     pub events: usize,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long = "seuil-k", alias = "k", default_value_t = 5)]
     pub k: usize,
     #[arg(long)]
     pub database_url: Option<String>,
     /// Export into this directory and keep it (for `parcours-insight bench`); default: a
     /// scratch directory removed at the end.
-    #[arg(long)]
+    #[arg(long = "sortie", alias = "out")]
     pub out: Option<std::path::PathBuf>,
     /// Keep the seeded instance (SQLite file and master key) in this directory, and reuse it if
     /// it already holds one: seeding 1,000,000 dossiers takes over an hour, the exports minutes.
-    #[arg(long)]
+    #[arg(long = "donnees", alias = "data")]
     pub data: Option<std::path::PathBuf>,
     /// Full exports timed before the incremental ones. With 0, the incremental exports start
-    /// from the version already in `--out` (the first one is full if there is none).
+    /// from the version already in `--sortie` (the first one is full if there is none).
     #[arg(long, default_value_t = 2)]
     pub complets: usize,
     /// Seed (into `--data`) and stop, without exporting.
-    #[arg(long, requires = "data")]
+    #[arg(long = "jeu-seulement", alias = "seed-only", requires = "data")]
     pub seed_only: bool,
     /// Seed over this many synthetic structures in the 18 régions (about 430 for the national
     /// network) instead of the 4 demo structures.

@@ -12,7 +12,7 @@ pub struct BackupArgs {
     #[command(flatten)]
     common: Common,
     /// The backup file to write (and FILE.cles, the escrow of the dossiers' keys).
-    #[arg(long)]
+    #[arg(long = "sortie", alias = "out")]
     out: PathBuf,
 }
 

@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2000)]
     pub jeunes: usize,
     /// Prepare the instance and exit without serving.
-    #[arg(long)]
+    #[arg(long = "sans-serveur", alias = "no-serve")]
     pub no_serve: bool,
     /// Address of the insight server (dashboards) the demo starts beside the main one.
     #[arg(long, default_value = "127.0.0.1:8081")]
@@ -40,7 +40,7 @@ fn start_insight(
     }
     let child = tokio::process::Command::new(exe)
         .arg("serve")
-        .arg("--warehouse")
+        .arg("--entrepot")
         .arg(data_dir.join("entrepot"))
         .arg("--cle-publique")
         .arg(data_dir.join("parcours-insight.pub"))
@@ -56,7 +56,7 @@ pub struct CodeArgs {
     #[command(flatten)]
     pub common: Common,
     /// Login of a demo account.
-    #[arg(long)]
+    #[arg(long = "identifiant", alias = "login")]
     pub login: String,
 }
 
@@ -161,9 +161,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     println!();
     println!("Code du second facteur, sans téléphone (instances de démonstration uniquement) :");
-    println!("  cargo run --release -- demo-code --login conseiller.paris");
+    println!("  cargo run --release -- demo-code --identifiant conseiller.paris");
     println!(
-        "  (ou : target/release/parcours demo-code --data-dir {dir} --login conseiller.paris)"
+        "  (ou : target/release/parcours demo-code --data-dir {dir} --identifiant conseiller.paris)"
     );
     println!();
     if a.no_serve {

@@ -12,7 +12,7 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
         /// Write the key to this file instead of printing it.
-        #[arg(long)]
+        #[arg(long = "sortie", alias = "out")]
         out: Option<PathBuf>,
     },
 }

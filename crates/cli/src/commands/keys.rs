@@ -4,13 +4,13 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Move to a new master-key version: re-wraps every key, rewrites no field. With
-    /// --rekey, then replaces every data key too (dossiers, company contacts) and re-encrypts
+    /// --nouvelles-cles, then replaces every data key too (dossiers, company contacts) and re-encrypts
     /// what they sealed: an old dump with an old master key opens nothing current. Run it with
     /// `serve` stopped.
     Rotate {
         #[command(flatten)]
         common: Common,
-        #[arg(long)]
+        #[arg(long = "nouvelles-cles", alias = "rekey")]
         rekey: bool,
     },
 }

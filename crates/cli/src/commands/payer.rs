@@ -8,7 +8,7 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
         /// Name of the paying agency (e.g. "Agence de services et de paiement").
-        #[arg(long)]
+        #[arg(long = "nom", alias = "name")]
         name: String,
         #[arg(long)]
         iban: String,

@@ -9,11 +9,11 @@ pub struct Args {
     #[arg(long, default_value_t = 1000)]
     pub jeunes: usize,
     /// Random seed: the same seed gives the same population.
-    #[arg(long, default_value_t = 2024)]
+    #[arg(long = "graine", alias = "seed", default_value_t = 2024)]
     pub seed: u64,
     /// Average number of parcours entries (interviews, contacts, appointments…) per dossier;
     /// 0 for identities only.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long = "evenements", alias = "events", default_value_t = 20)]
     pub events: usize,
 }
 

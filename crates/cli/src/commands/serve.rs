@@ -36,19 +36,28 @@ pub fn public_url(given: Option<&str>, bind: &str) -> String {
 #[derive(clap::Args, Clone)]
 pub struct ExportSchedule {
     /// Warehouse directory (default: <data dir>/entrepot).
-    #[arg(long = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
+    #[arg(long = "entrepot", alias = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
     pub dir: Option<std::path::PathBuf>,
     /// Time of the nightly export, UTC (HH:MM).
-    #[arg(long, env = "PARCOURS_WAREHOUSE_AT", default_value = "02:00")]
+    #[arg(
+        long = "export-heure",
+        alias = "export-at",
+        env = "PARCOURS_WAREHOUSE_AT",
+        default_value = "02:00"
+    )]
     pub export_at: String,
     /// Export every N seconds instead of nightly (tests, demonstrations).
-    #[arg(long, env = "PARCOURS_WAREHOUSE_EVERY")]
+    #[arg(
+        long = "export-intervalle",
+        alias = "export-every",
+        env = "PARCOURS_WAREHOUSE_EVERY"
+    )]
     pub export_every: Option<u64>,
     /// k of the k-anonymity guard.
-    #[arg(long = "warehouse-k", default_value_t = 5)]
+    #[arg(long = "seuil-k", alias = "warehouse-k", default_value_t = 5)]
     pub k: usize,
     /// Do not export the warehouse from this server.
-    #[arg(long)]
+    #[arg(long = "sans-export", alias = "no-warehouse-export")]
     pub no_warehouse_export: bool,
 }
 

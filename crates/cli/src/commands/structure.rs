@@ -9,7 +9,7 @@ pub enum Cmd {
         common: Common,
         #[arg(long)]
         code: String,
-        #[arg(long)]
+        #[arg(long = "nom", alias = "name")]
         name: String,
         #[arg(long)]
         departement: String,

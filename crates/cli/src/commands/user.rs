@@ -11,7 +11,7 @@ pub enum Cmd {
     Add {
         #[command(flatten)]
         common: Common,
-        #[arg(long)]
+        #[arg(long = "identifiant", alias = "login")]
         login: String,
         /// conseiller, directeur, pilote, dpo or admin.
         #[arg(long)]
@@ -31,7 +31,7 @@ pub enum Cmd {
     Reinitialiser {
         #[command(flatten)]
         common: Common,
-        #[arg(long)]
+        #[arg(long = "identifiant", alias = "login")]
         login: String,
         #[arg(long)]
         motif: String,

@@ -14,10 +14,10 @@ pub enum Canaries {
         common: Common,
         #[arg(long)]
         structure: String,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long = "nombre", alias = "count", default_value_t = 5)]
         count: usize,
         /// Random seed of the synthetic identities (default: random).
-        #[arg(long)]
+        #[arg(long = "graine", alias = "seed")]
         seed: Option<u64>,
     },
 }
@@ -101,7 +101,7 @@ pub async fn canaries(c: Canaries) -> anyhow::Result<ExitCode> {
         seed,
     } = c;
     if count == 0 || count > 100 {
-        anyhow::bail!("--count : entre 1 et 100 dossiers leurres");
+        anyhow::bail!("--nombre : entre 1 et 100 dossiers leurres");
     }
     let app = super::open(&common).await?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());

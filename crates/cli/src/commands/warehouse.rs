@@ -10,10 +10,10 @@ pub enum Cmd {
     Export {
         #[command(flatten)]
         common: Common,
-        #[arg(long, env = "PARCOURS_WAREHOUSE_DIR")]
+        #[arg(long = "sortie", alias = "out", env = "PARCOURS_WAREHOUSE_DIR")]
         out: PathBuf,
         /// Every combination of quasi-identifiers is shared by at least k persons.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long = "seuil-k", alias = "k", default_value_t = 5)]
         k: usize,
         /// Re-read every dossier even when a previous version is there.
         #[arg(long)]

@@ -169,7 +169,7 @@ impl Instance {
             "add",
             "--code",
             "ML-A",
-            "--name",
+            "--nom",
             "Mission Locale A",
             "--departement",
             "69",
@@ -196,7 +196,7 @@ impl Instance {
         let mut args = vec![
             "user",
             "add",
-            "--login",
+            "--identifiant",
             login,
             "--role",
             role,
@@ -229,7 +229,7 @@ impl Instance {
         if self.dir.join(ADMIN_COOKIE).exists() {
             return;
         }
-        let out = self.ok(&["user", "add", "--login", ADMIN, "--role", "admin"]);
+        let out = self.ok(&["user", "add", "--identifiant", ADMIN, "--role", "admin"]);
         let token = link_token(&out);
         let (cookie, secret) = self.block(|app| async move {
             let mut c = Client::new(app);
