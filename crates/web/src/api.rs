@@ -32,6 +32,54 @@ pub fn routes() -> crate::routes::Routes {
 
 type ApiResult = Result<Response, WebError>;
 
+/// A path or query parameter that does not parse (a phase number `-1`, a page `abc`): the API's
+/// error shape with `parametre_invalide`, instead of axum's plain-text rejection.
+fn bad_parameter(detail: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"code": "parametre_invalide", "message": format!("Paramètre invalide : {detail}")})
+            .to_string(),
+    )
+        .into_response()
+}
+
+/// `Path` with our error shape on a parameter that does not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for ApiPath<T>
+{
+    type Rejection = Response;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(_) => Err(bad_parameter("chemin")),
+        }
+    }
+}
+
+/// `Query` with our error shape on a parameter that does not parse.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = Response;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(_) => Err(bad_parameter("requête")),
+        }
+    }
+}
+
 /// `Json` with our error shape on bad input.
 pub struct ApiJson<T>(pub T);
 
@@ -191,13 +239,17 @@ struct PageQuery {
     page: i64,
 }
 
-async fn list(State(s): State<AppState>, req: Req, Query(p): Query<PageQuery>) -> ApiResult {
+async fn list(State(s): State<AppState>, req: Req, ApiQuery(p): ApiQuery<PageQuery>) -> ApiResult {
     let ctx = req.authenticated()?;
     let (rows, total) = s.app.list_jeunes(&ctx, p.page).await.map_err(err(&req))?;
     Ok(Json(json!({"total": total, "page": p.page.max(0), "dossiers": rows})).into_response())
 }
 
-async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery>) -> ApiResult {
+async fn search(
+    State(s): State<AppState>,
+    req: Req,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult {
     let ctx = req.authenticated()?;
     let r = s.app.search_jeunes(&ctx, &q).await.map_err(err(&req))?;
     Ok(

@@ -2,7 +2,7 @@
 //! full dossier, situation, legal representatives, transfer, timeline entries, programmes and
 //! CEJ weeks, allowances and the payment batch, companies, immersions, workshops, caseload.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -218,7 +218,7 @@ async fn preview_allowance(
     State(s): State<AppState>,
     req: Req,
     Path(id): Path<String>,
-    Query(q): Query<PreviewQuery>,
+    crate::api::ApiQuery(q): crate::api::ApiQuery<PreviewQuery>,
 ) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(Json(call!(
@@ -310,7 +310,7 @@ struct MonthQuery {
 async fn month_allowances(
     State(s): State<AppState>,
     req: Req,
-    Query(q): Query<MonthQuery>,
+    crate::api::ApiQuery(q): crate::api::ApiQuery<MonthQuery>,
 ) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(
@@ -323,7 +323,11 @@ async fn month_allowances(
 
 /// The payment batch preview (JSON, lines without IBANs). The files with IBANs are
 /// `POST /allocations/lot/fichier` (four eyes, step-up, once).
-async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> ApiResult {
+async fn batch(
+    State(s): State<AppState>,
+    req: Req,
+    crate::api::ApiQuery(q): crate::api::ApiQuery<MonthQuery>,
+) -> ApiResult {
     let ctx = req.authenticated()?;
     if !q.format.is_empty() && q.format != "json" {
         return Err(WebError::new(
@@ -476,7 +480,7 @@ struct EvaluationBody {
 async fn evaluate_phase(
     State(s): State<AppState>,
     req: Req,
-    Path((id, n)): Path<(String, usize)>,
+    crate::api::ApiPath((id, n)): crate::api::ApiPath<(String, usize)>,
     ApiJson(b): ApiJson<EvaluationBody>,
 ) -> ApiResult {
     let ctx = req.authenticated()?;

@@ -5,6 +5,8 @@ use crate::support::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
+mod api_properties;
+
 per_backend! {
 /// `?page=` × the page size used to overflow i64 (a panic in debug, a wrapped offset in
 /// release): refused with 422 now, on both backends, for the list and the search.
