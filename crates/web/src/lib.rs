@@ -47,6 +47,89 @@ pub struct AppState {
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// True when the percent-encoded `s` decodes to a control character (`%00`–`%1F`, `%7F`).
+fn encodes_control_character(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .is_some_and(|c| c < 0x20 || c == 0x7f)
+    })
+}
+
+/// A path with a control character, or a query or body with a NUL, is refused before any
+/// handler: no id, login or code contains one, notes refuse control characters anyway, and
+/// PostgreSQL refuses NUL in text (it answered 500 to a login `%00` and to a transfer to
+/// structure `"\u0000"`, found by the API property test).
+async fn refuse_control_characters(req: Request<axum::body::Body>, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri();
+    let bad = encodes_control_character(uri.path())
+        || uri
+            .query()
+            .is_some_and(|q| q.contains("%00") || q.contains("%u0000"));
+    let api = uri.path().starts_with("/api/");
+    if bad {
+        return control_character_refused(api);
+    }
+    // Bodies: a JSON string escaping NUL (`\u0000`) or a form field encoding it (`%00`).
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (json, form) = (
+        content_type.starts_with("application/json"),
+        content_type.starts_with("application/x-www-form-urlencoded"),
+    );
+    if !json && !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"code": "corps_trop_gros", "message": "Corps de requête trop volumineux (1 Mio au plus)."})
+                .to_string(),
+        )
+            .into_response();
+    };
+    let lower = bytes.to_ascii_lowercase();
+    let nul = if json {
+        lower.windows(6).any(|w| w == b"\\u0000")
+    } else {
+        lower.windows(3).any(|w| w == b"%00")
+    };
+    if nul {
+        return control_character_refused(api);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn control_character_refused(api: bool) -> Response {
+    use axum::response::IntoResponse;
+    if api {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"code": "parametre_invalide", "message": "Paramètre invalide : caractère de contrôle."})
+                .to_string(),
+        )
+            .into_response()
+    } else {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            "Adresse invalide : caractère de contrôle.",
+        )
+            .into_response()
+    }
+}
+
 async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
     let tls = req
         .headers()
@@ -259,6 +342,7 @@ pub fn router_with(app: Arc<App>, trusted_proxies: Vec<client::Cidr>) -> Router 
             state.clone(),
             flush_refusals,
         ))
+        .layer(middleware::from_fn(refuse_control_characters))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -348,4 +432,20 @@ pub async fn serve(
     axum::serve(listener, svc)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encodes_control_character as ctl;
+
+    #[test]
+    fn control_characters_are_found_in_percent_encoding_only() {
+        assert!(ctl("/api/v1/comptes/%00/role"));
+        assert!(ctl("/jeunes/a%0Ab"));
+        assert!(ctl("/x%7f"));
+        assert!(!ctl("/api/v1/comptes/marie.dupont/role"));
+        assert!(!ctl("/jeunes/%C3%A9l%C3%A9onore"));
+        assert!(!ctl("/x%2"));
+        assert!(!ctl("/x%zz"));
+    }
 }
