@@ -34,7 +34,7 @@ type ApiResult = Result<Response, WebError>;
 
 /// A path or query parameter that does not parse (a phase number `-1`, a page `abc`): the API's
 /// error shape with `parametre_invalide`, instead of axum's plain-text rejection.
-fn bad_parameter(detail: &str) -> Response {
+pub(crate) fn bad_parameter(detail: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "application/json")],

@@ -114,13 +114,7 @@ async fn refuse_control_characters(req: Request<axum::body::Body>, next: Next) -
 fn control_character_refused(api: bool) -> Response {
     use axum::response::IntoResponse;
     if api {
-        (
-            axum::http::StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({"code": "parametre_invalide", "message": "Paramètre invalide : caractère de contrôle."})
-                .to_string(),
-        )
-            .into_response()
+        api::bad_parameter("caractère de contrôle")
     } else {
         (
             axum::http::StatusCode::BAD_REQUEST,

@@ -427,31 +427,8 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
         "{}: a company contact is readable after rotation",
         inst.backend
     );
-    {
-        let mut conn = app.store().acquire().await.unwrap();
-        let bank = parcours_store::programmes::bank(&mut conn, &jeune)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            app.keys()
-                .sensitive
-                .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
-                .unwrap(),
-            "FR7630006000011234567890189",
-            "{}: the IBAN is readable after rotation",
-            inst.backend
-        );
-    }
-    let o = inst.run_env(
-        &["audit", "verify"],
-        &[("PARCOURS_MASTER_KEY_FILE", path(&old))],
-    );
-    assert!(
-        o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
-        "old key decrypts nothing (and that is no tampering): {}",
-        stderr(&o)
-    );
+    assert_iban_reads(&app, &jeune, &format!("{}: after rotation", inst.backend)).await;
+    assert_key_retired(&inst, &old, "old key decrypts nothing (and that is no tampering)");
     assert!(inst.run(&["audit", "verify"]).status.success());
     // Field ciphertexts are untouched by rotation (only keys are re-wrapped).
     let mut conn = app.store().acquire().await.unwrap();
@@ -530,31 +507,10 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
         inst.backend
     );
     // The IBAN (sensitive tier of the keyring: re-wrapped, not replaced) still reads.
-    let mut conn = app.store().acquire().await.unwrap();
-    let bank = parcours_store::programmes::bank(&mut conn, &jeune)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        app.keys()
-            .sensitive
-            .decrypt_field("bank_accounts", "iban", &jeune, &bank.iban)
-            .unwrap(),
-        "FR7630006000011234567890189",
-        "{}: the IBAN is readable after the re-key",
-        inst.backend
-    );
+    assert_iban_reads(&app, &jeune, &format!("{}: after the re-key", inst.backend)).await;
     // The master key of before opens nothing of this instance any more.
-    let o = inst.run_env(
-        &["audit", "verify"],
-        &[("PARCOURS_MASTER_KEY_FILE", path(&v2))],
-    );
-    assert!(
-        o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
-        "{}: the v2 key opens nothing: {}",
-        inst.backend,
-        stderr(&o)
-    );
+    assert_key_retired(&inst, &v2, &format!("{}: the v2 key opens nothing", inst.backend));
+    let mut conn = app.store().acquire().await.unwrap();
     // An old dump's key (the data key of before, as the v2 master key opens it) opens
     // nothing current: the fields were re-encrypted under a new data key.
     let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
@@ -910,4 +866,35 @@ fn command_line_flags_are_french_and_old_names_are_hidden_aliases() {
         assert!(h.contains(new), "{args:?} shows {new}: {h}");
         assert!(!h.contains(old), "{args:?} hides {old}: {h}");
     }
+}
+
+/// The IBAN the rotation test stored still decrypts with the instance's sensitive key.
+async fn assert_iban_reads(app: &parcours_app::App, jeune: &str, what: &str) {
+    let mut conn = app.store().acquire().await.unwrap();
+    let bank = parcours_store::programmes::bank(&mut conn, jeune)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.keys()
+            .sensitive
+            .decrypt_field("bank_accounts", "iban", jeune, &bank.iban)
+            .unwrap(),
+        "FR7630006000011234567890189",
+        "{what}: the IBAN is readable"
+    );
+}
+
+/// A retired master key opens nothing: `audit verify` with it exits 1 ("ne correspond pas"),
+/// which is no tampering.
+fn assert_key_retired(inst: &Instance, key: &std::path::Path, what: &str) {
+    let o = inst.run_env(
+        &["audit", "verify"],
+        &[("PARCOURS_MASTER_KEY_FILE", path(key))],
+    );
+    assert!(
+        o.status.code() == Some(1) && stderr(&o).contains("ne correspond pas"),
+        "{what}: {}",
+        stderr(&o)
+    );
 }
