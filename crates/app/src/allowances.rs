@@ -585,7 +585,7 @@ impl App {
 
     /// The computation behind [`App::month_allowances`], without authorisation or audit (also
     /// used by the benchmark).
-    pub async fn month_lines(
+    pub(crate) async fn month_lines(
         &self,
         conn: &mut Conn,
         structure: i64,

@@ -129,12 +129,12 @@ impl App {
     }
 
     /// Appends an audit entry on `conn` (inside the caller's transaction).
-    pub async fn audit(&self, conn: &mut Conn, ctx: &Ctx, ev: Event<'_>) -> Result<i64> {
+    pub(crate) async fn audit(&self, conn: &mut Conn, ctx: &Ctx, ev: Event<'_>) -> Result<i64> {
         self.audit_as(conn, ctx, &ctx.actor.audit_name(), ev).await
     }
 
     /// Same, naming the actor explicitly (e.g. the account a failed login targeted).
-    pub async fn audit_as(
+    pub(crate) async fn audit_as(
         &self,
         conn: &mut Conn,
         ctx: &Ctx,
@@ -145,7 +145,12 @@ impl App {
     }
 
     /// Appends the entries of one request in one statement (e.g. one per search result).
-    pub async fn audit_many(&self, conn: &mut Conn, ctx: &Ctx, events: &[Event<'_>]) -> Result<()> {
+    pub(crate) async fn audit_many(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        events: &[Event<'_>],
+    ) -> Result<()> {
         let actor = ctx.actor.audit_name();
         let rows: Vec<AuditRow> = events
             .iter()
@@ -166,7 +171,7 @@ impl App {
             .push(row);
     }
 
-    /// Writes the refusals recorded by [`App::audit_refusal`]. Call it only where no
+    /// Writes the refusals recorded by `App::audit_refusal`. Call it only where no
     /// transaction of the current task is open. On failure they are kept for the next flush.
     pub async fn flush_refusals(&self) -> Result<()> {
         let rows = std::mem::take(

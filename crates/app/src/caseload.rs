@@ -104,7 +104,7 @@ impl App {
     }
 
     /// The computation behind [`App::caseload`], without authorisation or audit (benchmark).
-    pub async fn caseload_of(
+    pub(crate) async fn caseload_of(
         &self,
         conn: &mut Conn,
         structure: i64,

@@ -218,7 +218,7 @@ impl App {
     }
 
     /// Decrypts a row. Fails clearly if any ciphertext was moved from another place.
-    pub fn decrypt_row(&self, row: &JeuneRow) -> Result<Dossier> {
+    pub(crate) fn decrypt_row(&self, row: &JeuneRow) -> Result<Dossier> {
         let dek = self.data_key(&row.id, row.wrapped_key.as_deref())?;
         let mut v: Vec<String> = Vec::with_capacity(11);
         for (col, ct) in ENCRYPTED_COLUMNS.iter().zip(&row.fields) {
@@ -329,7 +329,7 @@ impl App {
     }
 
     /// Dossiers of the structure with the same nom + prénom + date de naissance.
-    pub async fn find_duplicates(
+    pub(crate) async fn find_duplicates(
         &self,
         conn: &mut Conn,
         structure_id: i64,
@@ -368,7 +368,7 @@ impl App {
     }
     /// Inserts a validated identity in `structure_id`, with its key, indexes and audit entry,
     /// on the caller's transaction. Returns the new id.
-    pub async fn insert_identity(
+    pub(crate) async fn insert_identity(
         &self,
         conn: &mut Conn,
         ctx: &Ctx,
@@ -601,7 +601,7 @@ impl App {
     /// candidates and keeps those matching every criterion (accents and case ignored). One page
     /// of at most [`SEARCH_PAGE`] candidates, each showing only what recognises the person
     /// (nom, initiale du prénom, année de naissance, commune); every candidate outside the
-    /// actor's caseload is a counted read of weight [`WEIGHT_CANDIDATE`], on every page.
+    /// actor's caseload is a counted read of weight [`WEIGHT_CANDIDATE`](crate::vigilance::WEIGHT_CANDIDATE), on every page.
     pub async fn search_jeunes(&self, ctx: &Ctx, query: &SearchQuery) -> Result<SearchPage> {
         let structure = self.identity_scope(ctx, "jeune.recherche").await?;
         let skip = page_offset(query.page, SEARCH_PAGE as i64)? as usize;
@@ -659,7 +659,7 @@ impl App {
 
     /// The search itself, without authorisation or audit (also used by the benchmark).
     /// Decrypts lazily: a candidate rejected on its name costs one key unwrap and one field.
-    pub async fn search_in(
+    pub(crate) async fn search_in(
         &self,
         conn: &mut Conn,
         structure: i64,

@@ -222,7 +222,7 @@ pub(crate) async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)>
 }
 
 impl crate::App {
-    /// `parcours keys rotate`: [`rotate`], then its audit entry in a transaction of its own —
+    /// `parcours keys rotate`: `rotate`, then its audit entry in a transaction of its own —
     /// the outcome as it happened (`ok` with the new version and the number of keys, or
     /// `echec`), never assumed by the caller.
     pub async fn rotate_master_key(&self, ctx: &crate::Ctx, key_file: &Path) -> Result<(u32, u64)> {

@@ -17,8 +17,10 @@ pub mod error;
 pub mod import;
 pub mod incident;
 pub mod insight;
+#[cfg(feature = "internals")]
+pub mod internals;
 pub mod jeunes;
-pub mod keys;
+mod keys;
 pub mod lifecycle;
 pub mod mail;
 pub mod nir;
@@ -40,7 +42,10 @@ use parcours_store::Store;
 use std::path::PathBuf;
 
 pub use error::{AppError, Rule};
-pub use keys::Keys;
+#[cfg(not(feature = "internals"))]
+use keys::Keys;
+#[cfg(feature = "internals")]
+pub use keys::{dek_context, Keys};
 
 pub type Result<T> = std::result::Result<T, AppError>;
 
@@ -106,19 +111,6 @@ impl Ctx {
 }
 
 impl App {
-    /// The store, for the benchmarks' plaintext references, the seeder's bulk writes and the
-    /// tests' dumps — not a door for personal data: every use case goes through the methods.
-    #[doc(hidden)]
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// The unlocked keys, for the tests that check what they protect.
-    #[doc(hidden)]
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
     /// The audit log's public key (hex), to check its checkpoints elsewhere.
     pub fn audit_public_hex(&self) -> String {
         self.keys.audit_public_hex()

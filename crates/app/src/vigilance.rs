@@ -1253,7 +1253,12 @@ impl App {
     }
 
     /// The canary dossier ids of a structure, recognised by their tags (never stored in clear).
-    pub async fn canary_ids(&self, conn: &mut Conn, structure_id: i64) -> Result<Vec<String>> {
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+    pub(crate) async fn canary_ids(
+        &self,
+        conn: &mut Conn,
+        structure_id: i64,
+    ) -> Result<Vec<String>> {
         let tags = v::canary_tags(conn).await?;
         if tags.is_empty() {
             return Ok(Vec::new());

@@ -8,6 +8,7 @@ use fake::faker::address::raw::{CityName, StreetName};
 use fake::faker::name::raw::{FirstName, LastName};
 use fake::locales::FR_FR;
 use fake::Fake;
+use parcours_app::bulk::BulkDossier;
 use parcours_app::{App, Ctx};
 use parcours_domain::jeune::{self, JeuneInput};
 use parcours_domain::normalize::fold;
@@ -238,34 +239,24 @@ pub async fn seed(
     let mut done = 0;
     while done < n {
         let batch = (n - done).min(500);
-        let mut tx = app
-            .store()
-            .begin()
-            .await
-            .map_err(|e| crate::commands::explain(e.into()))?;
+        let mut dossiers = Vec::with_capacity(batch);
         for i in 0..batch {
             let s = &structures[(done + i) % structures.len()];
             let input = person(&mut rng, &s.departement, today);
             let (identity, _) = jeune::validate(&input, today)
                 .map_err(|e| anyhow::anyhow!("donnée synthétique invalide : {e}"))?;
-            let id = app
-                .insert_identity(&mut tx, ctx, s.id, &identity)
-                .await
-                .map_err(crate::commands::explain)?;
             let (entries, programmes) =
                 crate::parcours_seed::parcours(&mut rng, identity.date_naissance, today, events);
-            app.bulk_entries(&mut tx, ctx, &id, s.id, &entries)
-                .await
-                .map_err(crate::commands::explain)?;
-            for p in &programmes {
-                app.bulk_programme(&mut tx, ctx, &id, s.id, p)
-                    .await
-                    .map_err(crate::commands::explain)?;
-            }
+            dossiers.push(BulkDossier {
+                structure: s.id,
+                identity,
+                entries,
+                programmes,
+            });
         }
-        tx.commit()
+        app.bulk_dossiers(ctx, &dossiers)
             .await
-            .map_err(|e| crate::commands::explain(e.into()))?;
+            .map_err(crate::commands::explain)?;
         done += batch;
         if progress {
             eprint!("\rDossiers synthétiques : {done}/{n}");
@@ -285,12 +276,10 @@ pub async fn day_of_activity(
     per_thousand: u32,
     seed: u64,
 ) -> anyhow::Result<usize> {
-    let explain = |e: parcours_store::StoreError| crate::commands::explain(e.into());
-    let mut conn = app.store().acquire().await.map_err(explain)?;
-    let mut ids = parcours_store::jeunes::all_ids(&mut conn)
+    let mut ids = app
+        .bulk_dossier_ids(ctx)
         .await
-        .map_err(explain)?;
-    drop(conn);
+        .map_err(crate::commands::explain)?;
     // The same dossiers for the same seed, whatever order the store returns them in.
     ids.sort_unstable();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -300,20 +289,16 @@ pub async fn day_of_activity(
         .collect();
     let today = ctx.now.date_naive();
     for batch in chosen.chunks(500) {
-        let mut tx = app.store().begin().await.map_err(explain)?;
-        for id in batch {
-            let structure = parcours_store::jeunes::structure_of(&mut tx, id)
-                .await
-                .map_err(explain)?
-                .ok_or_else(|| anyhow::anyhow!("dossier disparu pendant le banc d'essai"))?;
-            let e = crate::parcours_seed::interview_today(&mut rng, today);
-            app.bulk_entries(&mut tx, ctx, id, structure, &[e])
-                .await
-                .map_err(crate::commands::explain)?;
-        }
-        tx.commit()
+        let batch: Vec<(String, Vec<_>)> = batch
+            .iter()
+            .map(|id| {
+                let e = crate::parcours_seed::interview_today(&mut rng, today);
+                ((*id).clone(), vec![e])
+            })
+            .collect();
+        app.bulk_add_entries(ctx, &batch)
             .await
-            .map_err(|e| crate::commands::explain(e.into()))?;
+            .map_err(crate::commands::explain)?;
     }
     Ok(chosen.len())
 }

@@ -17,7 +17,7 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
     let app = std::sync::Arc::new(app);
     println!(
         "Parcours bench audit — backend {:?}, {} appends per writer, each in its own transaction",
-        app.store().backend(),
+        app.internals().store().backend(),
         a.entries
     );
     for writers in [1usize, 4, 16] {
@@ -29,19 +29,20 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
             handles.push(tokio::spawn(async move {
                 for _ in 0..n {
                     let ctx = Ctx::operator(chrono::Utc::now());
-                    let mut tx = app.store().begin().await?;
-                    app.audit(
-                        &mut tx,
-                        &ctx,
-                        parcours_app::audit::Event {
-                            action: "bench",
-                            subject: None,
-                            fields: "",
-                            outcome: parcours_app::audit::OK,
-                            structure_id: None,
-                        },
-                    )
-                    .await?;
+                    let mut tx = app.internals().store().begin().await?;
+                    app.internals()
+                        .audit(
+                            &mut tx,
+                            &ctx,
+                            parcours_app::audit::Event {
+                                action: "bench",
+                                subject: None,
+                                fields: "",
+                                outcome: parcours_app::audit::OK,
+                                structure_id: None,
+                            },
+                        )
+                        .await?;
                     tx.commit().await?;
                 }
                 Ok::<(), parcours_app::AppError>(())
@@ -73,7 +74,7 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<()> {
         "verifying the chain: {:.0} entries/s",
         sealed as f64 / t.elapsed().as_secs_f64()
     );
-    app.store().close().await;
+    app.close().await;
     if a.database_url.is_none() {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -25,7 +25,7 @@ pub struct ParcoursArgs {
 /// an advisor with 150 jeunes, and the month's allowances of a structure — each through the
 /// real use case (authorisation, decryption, audit entries included).
 pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
-    use parcours_app::bulk::BulkProgramme;
+    use parcours_app::bulk::{BulkDossier, BulkProgramme};
     use parcours_domain::vocab::{ProgrammeKind, TaxSituation};
     let explain = crate::commands::explain;
     let db = |e: parcours_store::StoreError| explain(e.into());
@@ -39,7 +39,8 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     let s = structures
         .first()
         .ok_or_else(|| anyhow::anyhow!("aucune structure"))?;
-    let mut conn = app.store().acquire().await.map_err(db)?;
+    let store = app.internals().store();
+    let mut conn = store.acquire().await.map_err(db)?;
     let (events, ids): (i64, Vec<String>) = {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM events")
             .fetch_one(&mut *conn)
@@ -52,16 +53,17 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     };
     // 20 dossiers brought to exactly 200 entries.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut tx = app.store().begin().await.map_err(db)?;
+    let mut batch = Vec::new();
     for id in &ids {
         let have: i64 = sqlx::query("SELECT COUNT(*) FROM events WHERE jeune_id = $1")
             .bind(id.as_str())
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
         let birth = app
+            .internals()
             .decrypt_row(
-                &parcours_store::jeunes::get(&mut tx, id)
+                &parcours_store::jeunes::get(&mut conn, id)
                     .await
                     .map_err(db)?
                     .ok_or_else(|| anyhow::anyhow!("dossier"))?,
@@ -75,11 +77,9 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
             extra.append(&mut e);
         }
         extra.truncate(200 - have as usize);
-        app.bulk_entries(&mut tx, &op, id, s.id, &extra)
-            .await
-            .map_err(explain)?;
+        batch.push((id.clone(), extra));
     }
-    tx.commit().await.map_err(|e| explain(e.into()))?;
+    app.bulk_add_entries(&op, &batch).await.map_err(explain)?;
     // An advisor with 150 jeunes (a throwaway instance: a demo account, known password).
     app.mark_demo().await.map_err(explain)?;
     let account_id = app
@@ -95,9 +95,9 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
         )
         .await
         .map_err(explain)?;
-    parcours_store::jeunes::assign_unreferenced(&mut conn, s.id, account_id, 150)
+    app.bulk_assign_caseload(&op, s.id, account_id, 150)
         .await
-        .map_err(db)?;
+        .map_err(explain)?;
     // A structure with `allocataires` jeunes in CEJ this month.
     app.create_structure(
         &op,
@@ -115,34 +115,32 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("structure"))?;
     let mut done = 0;
     while done < a.allocataires {
-        let mut tx = app.store().begin().await.map_err(db)?;
+        let mut dossiers = Vec::new();
         for _ in 0..(a.allocataires - done).min(500) {
             let input = crate::seed::person(&mut rng, "75", today);
             let (mut identity, _) = parcours_domain::jeune::validate(&input, today)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             identity.date_naissance =
                 today - chrono::Days::new(rng.random_range(17 * 365..25 * 365));
-            let id = app
-                .insert_identity(&mut tx, &op, alloc.id, &identity)
-                .await
-                .map_err(explain)?;
             let start = today - chrono::Days::new(rng.random_range(30..300));
-            let p = BulkProgramme {
-                kind: ProgrammeKind::Cej,
-                start,
-                end: start + chrono::Days::new(364),
-                ended_on: None,
-                tax: Some(TaxSituation::NonImposable),
-                weeks: vec![],
-            };
-            app.bulk_programme(&mut tx, &op, &id, alloc.id, &p)
-                .await
-                .map_err(explain)?;
+            dossiers.push(BulkDossier {
+                structure: alloc.id,
+                identity,
+                entries: vec![],
+                programmes: vec![BulkProgramme {
+                    kind: ProgrammeKind::Cej,
+                    start,
+                    end: start + chrono::Days::new(364),
+                    ended_on: None,
+                    tax: Some(TaxSituation::NonImposable),
+                    weeks: vec![],
+                }],
+            });
         }
-        tx.commit().await.map_err(|e| explain(e.into()))?;
+        app.bulk_dossiers(&op, &dossiers).await.map_err(explain)?;
         done += (a.allocataires - done).min(500);
     }
-    let analyse = if app.store().backend() == parcours_store::Backend::Postgres {
+    let analyse = if store.backend() == parcours_store::Backend::Postgres {
         "ANALYZE"
     } else {
         "ANALYZE;"
@@ -198,7 +196,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
     app.seal_audit(chrono::Utc::now()).await.map_err(explain)?;
     println!(
         "backend: {:?}; {} dossiers, {events} entrées de parcours, chargés en {:.1} s",
-        app.store().backend(),
+        store.backend(),
         a.jeunes,
         load.as_secs_f64()
     );
@@ -211,7 +209,7 @@ pub async fn parcours(a: ParcoursArgs) -> anyhow::Result<()> {
         &format!("allocations du mois ({computed} jeunes en CEJ)"),
         &mut allowances,
     );
-    app.store().close().await;
+    app.close().await;
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }

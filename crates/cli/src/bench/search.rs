@@ -24,7 +24,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     crate::seed::seed(&app, &ctx, a.jeunes, 7, 0, true).await?;
     let load = t0.elapsed();
-    let pool = app.store().pool().clone();
+    let pool = app.internals().store().pool().clone();
     sqlx::raw_sql(
         "CREATE TABLE bench_plain (id TEXT PRIMARY KEY, structure_id BIGINT NOT NULL, nom TEXT NOT NULL, nom_norm TEXT NOT NULL, \
          prenom TEXT NOT NULL, date_naissance TEXT NOT NULL, sexe TEXT NOT NULL, nationalite TEXT NOT NULL, email TEXT NOT NULL, \
@@ -41,6 +41,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     let mut sample: Vec<(i64, String, String)> = Vec::new();
     for s in &structures {
         let mut conn = app
+            .internals()
             .store()
             .acquire()
             .await
@@ -51,7 +52,10 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         drop(conn);
         let mut tx = pool.begin().await?;
         for r in &rows {
-            let d = app.decrypt_row(r).map_err(crate::commands::explain)?;
+            let d = app
+                .internals()
+                .decrypt_row(r)
+                .map_err(crate::commands::explain)?;
             let i = &d.identity;
             sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO bench_plain ({PLAIN_COLS}, nom_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)")))
                 .bind(d.id.clone()).bind(d.structure_id).bind(i.nom.clone()).bind(i.prenom.clone())
@@ -65,7 +69,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         }
         tx.commit().await?;
     }
-    if app.store().backend() == parcours_store::Backend::Postgres {
+    if app.internals().store().backend() == parcours_store::Backend::Postgres {
         // Fresh statistics and visibility map for both tables, as after any bulk load.
         // One statement each: VACUUM cannot run inside the implicit transaction of a batch.
         for t in ["jeunes", "blind_index", "bench_plain"] {
@@ -98,6 +102,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     );
     let mut found = 0usize;
     let mut conn = app
+        .internals()
         .store()
         .acquire()
         .await
@@ -109,6 +114,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         };
         let t = Instant::now();
         found += app
+            .internals()
             .search_in(&mut conn, *structure, &q)
             .await
             .map_err(crate::commands::explain)?
@@ -143,7 +149,9 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| crate::commands::explain(e.into()))?;
         if let Some(r) = row {
-            app.decrypt_row(&r).map_err(crate::commands::explain)?;
+            app.internals()
+                .decrypt_row(&r)
+                .map_err(crate::commands::explain)?;
         }
         enc_open.push(t.elapsed());
 
@@ -164,6 +172,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
     // reach so that every read is counted and none refused.
     {
         let mut conn = app
+            .internals()
             .store()
             .acquire()
             .await
@@ -239,7 +248,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         "Parcours bench search — {} dossiers over {} structures, backend {:?}",
         a.jeunes,
         structures.len(),
-        app.store().backend()
+        app.internals().store().backend()
     );
     println!(
         "load (seed, encrypted, indexed, audited): {:.1} s",
@@ -279,7 +288,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         es99 / ps99.max(1e-9),
         eo99 / po99.max(1e-9)
     );
-    app.store().close().await;
+    app.close().await;
     if a.database_url.is_none() {
         let _ = std::fs::remove_dir_all(dir);
     }

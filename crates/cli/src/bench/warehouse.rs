@@ -95,7 +95,12 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
     }
     let load = t0.elapsed();
     let (jeunes, events) = {
-        let mut conn = app.store().acquire().await.map_err(|e| explain(e.into()))?;
+        let mut conn = app
+            .internals()
+            .store()
+            .acquire()
+            .await
+            .map_err(|e| explain(e.into()))?;
         let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
         let j = count("SELECT COUNT(*) FROM jeunes")
             .fetch_one(&mut *conn)
@@ -108,17 +113,17 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
     if fresh {
         println!(
             "backend: {:?}; {jeunes} dossiers et {events} entrées de parcours chargés en {:.1} s",
-            app.store().backend(),
+            app.internals().store().backend(),
             load.as_secs_f64()
         );
     } else {
         println!(
             "backend: {:?}; instance reprise : {jeunes} dossiers, {events} entrées de parcours",
-            app.store().backend()
+            app.internals().store().backend()
         );
     }
     if a.seed_only {
-        app.store().close().await;
+        app.close().await;
         return Ok(());
     }
     let base = scratch_dir
@@ -183,7 +188,7 @@ pub async fn warehouse(a: WarehouseArgs) -> anyhow::Result<()> {
             d,
         );
     }
-    app.store().close().await;
+    app.close().await;
     if let Some(dir) = scratch_dir {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -113,14 +113,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         // Each demo advisor follows 150 jeunes of her structure ("Mon portefeuille").
         if let (Role::Conseiller, Some(code)) = (role, structure) {
             if let Some(s) = app.structure_by_code(code).await.map_err(super::explain)? {
-                let mut conn = app
-                    .store()
-                    .acquire()
+                app.bulk_assign_caseload(&ctx, s.id, id, 150)
                     .await
-                    .map_err(|e| super::explain(e.into()))?;
-                parcours_store::jeunes::assign_unreferenced(&mut conn, s.id, id, 150)
-                    .await
-                    .map_err(|e| super::explain(e.into()))?;
+                    .map_err(super::explain)?;
             }
         }
     }

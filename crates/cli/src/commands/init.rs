@@ -22,7 +22,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         "  clé maîtresse    : {} (mode 0600 ; à sauvegarder À PART de la base)",
         loc.key_file.display()
     );
-    println!("  clé publique d'audit : {}", app.keys().audit_public_hex());
-    app.store().close().await;
+    println!("  clé publique d'audit : {}", app.audit_public_hex());
+    app.close().await;
     Ok(ExitCode::SUCCESS)
 }

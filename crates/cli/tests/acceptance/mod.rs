@@ -200,7 +200,7 @@ async fn a2_misplaced_ciphertext_and_bad_keys(inst) {
     // Imported dossiers have no référent: take two ids from the store (the list shows
     // only the caseload, issue 15).
     let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let ids: Vec<String> = parcours_store::jeunes::list_recent(&mut conn, s.id, 2, 0)
         .await
         .unwrap()
@@ -325,7 +325,7 @@ async fn a3_cross_structure_access_is_404_and_audited(inst) {
             .is_empty(),
         "search is scoped too"
     );
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let entries =
         parcours_store::audit::search(&mut conn, Some("conseiller.b"), 0, i64::MAX, 1000)
             .await
@@ -559,7 +559,7 @@ async fn a5_totp_replay_throttling_enumeration(inst) {
         .status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let entries = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 1000)
         .await
         .unwrap();

@@ -261,7 +261,7 @@ async fn four_eyes_refuses_alone_elsewhere_and_late_and_happens_once(inst) {
     assert_eq!(n2.get("/api/v1/portefeuille").await.status, StatusCode::OK);
 
     // Every decision is audited with both names.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
         .await
         .unwrap();
@@ -333,7 +333,7 @@ async fn one_compromised_manager_creates_nothing_alone(inst) {
         "{b}: nothing created: {listed}"
     );
     {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE login LIKE 'renfort%'")
                 .fetch_one(&mut *conn)
@@ -501,7 +501,7 @@ async fn an_iban_needs_a_fresh_factor_and_a_second_person(inst) {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{b}: {}", r.body);
     let dossier = c.get(&format!("/api/v1/jeunes/{id}/dossier")).await.json();
     assert_eq!(dossier["bank"]["waiting"], true, "{b}: {dossier}");
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit =
         parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
             .await
@@ -614,7 +614,7 @@ async fn a_nir_is_validated_masked_and_revealed_on_demand(inst) {
         .body
         .contains(&format!("{} {}", &nir[7..10], &nir[10..13])));
     // Audited with the reasons; never in clear in the database.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit =
         parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
             .await

@@ -151,14 +151,14 @@ async fn a_thousand_bad_logins_behind_the_proxy_do_not_lock_a_user_out(inst) {
     assert_eq!(st, 200, "{b}: {body}");
     // The proxy's header counts only from the proxy: the failures were the office's, not
     // everyone's behind 127.0.0.1 — and not the user's login's.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let now = chrono::Utc::now().timestamp();
-    let office = app.keys().pseudonym("client", OFFICE);
+    let office = app.internals().keys().pseudonym("client", OFFICE);
     let n = parcours_store::accounts::throttle_count(&mut conn, &office, now, 900)
         .await
         .unwrap();
     assert_eq!(n, 1000, "{b}");
-    let local = app.keys().pseudonym("client", "127.0.0.1");
+    let local = app.internals().keys().pseudonym("client", "127.0.0.1");
     assert_eq!(
         parcours_store::accounts::throttle_count(&mut conn, &local, now, 900)
             .await
@@ -219,10 +219,10 @@ async fn parallel_code_guesses_are_all_counted_and_none_passes(inst) {
         }
     }
     assert_eq!(passed, 0, "{b}");
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let n = parcours_store::accounts::throttle_count(
         &mut conn,
-        &app.keys().login_key("conseiller.a"),
+        &app.internals().keys().login_key("conseiller.a"),
         chrono::Utc::now().timestamp(),
         900,
     )
@@ -419,7 +419,7 @@ async fn an_account_manages_its_sessions_and_password_and_a_directrice_hers(inst
         StatusCode::OK,
         "{b}: a conseiller manages no account"
     );
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
         .await
         .unwrap();

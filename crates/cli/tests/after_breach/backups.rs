@@ -36,7 +36,7 @@ async fn an_erased_person_cannot_be_read_from_an_older_backup(inst) {
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.body);
     }
     let nir_of = |app: std::sync::Arc<parcours_app::App>, id: String| async move {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         let rows = parcours_store::dump::read_table(&mut conn, "nirs")
             .await
             .unwrap();
@@ -145,14 +145,14 @@ async fn an_erased_person_cannot_be_read_from_an_older_backup(inst) {
         .await
         .unwrap(),
     );
-    let mut conn = restored.store().acquire().await.unwrap();
+    let mut conn = restored.internals().store().acquire().await.unwrap();
     for (id, readable) in [(&x, false), (&y, true), (&z, true)] {
         let row = parcours_store::jeunes::get(&mut conn, id)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(
-            restored.decrypt_row(&row).is_ok(),
+            restored.internals().decrypt_row(&row).is_ok(),
             readable,
             "{b}: {id} readable = {readable}"
         );

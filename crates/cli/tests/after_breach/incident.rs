@@ -472,7 +472,7 @@ async fn the_incident_report_lists_exactly_the_persons_touched(inst) {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{b}");
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let entries = parcours_store::audit::search(&mut conn, Some("dpo.n"), 0, i64::MAX, 1000)
         .await
         .unwrap();

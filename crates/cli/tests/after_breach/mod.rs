@@ -13,7 +13,7 @@ use sqlx::Row;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 async fn scalar(app: &parcours_app::App, q: &str) -> i64 {
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(q.to_string()))
         .fetch_one(&mut *conn)
         .await

@@ -7,7 +7,7 @@ use chrono::{Months, NaiveDate};
 /// The rules of décret n° 2015-59 written here plainly, as an oracle: due when 28 years old
 /// and no programme running, and, after a CEJ, ten years after its end.
 async fn expected_due(app: &parcours_app::App, today: NaiveDate) -> Vec<String> {
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let mut due = Vec::new();
     let mut ids = parcours_store::jeunes::all_ids(&mut conn).await.unwrap();
     ids.sort();
@@ -19,7 +19,12 @@ async fn expected_due(app: &parcours_app::App, today: NaiveDate) -> Vec<String> 
         if row.wrapped_key.is_none() {
             continue;
         }
-        let birth = app.decrypt_row(&row).unwrap().identity.date_naissance;
+        let birth = app
+            .internals()
+            .decrypt_row(&row)
+            .unwrap()
+            .identity
+            .date_naissance;
         let progs = parcours_store::programmes::for_jeune(&mut conn, &id)
             .await
             .unwrap();
@@ -114,7 +119,7 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward(inst) {
     );
     assert!(out.contains("1 supprimé(s)"), "{b}: {out}");
     {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         assert!(
             parcours_store::accounts::by_login(&mut conn, "conseiller.partie")
                 .await
@@ -130,7 +135,7 @@ async fn retention_dry_run_then_real_run_with_the_clock_moved_forward(inst) {
             "{b}: an active account stays"
         );
     }
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let mut readable = 0;
     for id in parcours_store::jeunes::all_ids(&mut conn).await.unwrap() {
         let row = parcours_store::jeunes::get(&mut conn, &id)

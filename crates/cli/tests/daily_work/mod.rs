@@ -723,7 +723,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
         "history moves with the file"
     );
     assert_eq!(moved["allowances"][0]["kind"], "pacea");
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit =
         parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 100_000)
             .await

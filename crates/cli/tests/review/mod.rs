@@ -242,7 +242,7 @@ async fn bulk_writes_are_the_operators_and_audited() {
     inst.standard();
     inst.ok(&["seed", "--jeunes", "3", "--events", "4", "--seed", "5"]);
     let app = inst.app().await;
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
         .await
         .unwrap();
@@ -271,7 +271,23 @@ async fn bulk_writes_are_the_operators_and_audited() {
         request_id: "r".into(),
         now: chrono::Utc::now(),
     };
-    let mut tx = app.store().begin().await.unwrap();
-    let r = app.bulk_entries(&mut tx, &ctx, &jeune, 1, &[]).await;
+    let r = app.bulk_add_entries(&ctx, &[(jeune.clone(), vec![])]).await;
     assert!(matches!(r, Err(parcours_app::AppError::Forbidden)), "{r:?}");
+    let r = app.bulk_dossier_ids(&ctx).await;
+    assert!(matches!(r, Err(parcours_app::AppError::Forbidden)), "{r:?}");
+    let r = app.bulk_assign_caseload(&ctx, 1, 1, 10).await;
+    assert!(matches!(r, Err(parcours_app::AppError::Forbidden)), "{r:?}");
+    let r = app.bulk_dossiers(&ctx, &[]).await;
+    assert!(matches!(r, Err(parcours_app::AppError::Forbidden)), "{r:?}");
+    // The operator's caseload assignment is audited too.
+    let op = parcours_app::Ctx::operator(chrono::Utc::now());
+    app.bulk_assign_caseload(&op, 1, 1, 2).await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
+    let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
+        .await
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "portefeuille.lot"),
+        "the caseload assignment wrote no audit entry"
+    );
 }

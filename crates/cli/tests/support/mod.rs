@@ -338,7 +338,7 @@ impl Instance {
     /// Runs SQL on this instance's database (for tampering tests).
     pub async fn sql(&self, app: &App, q: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_string()))
-            .execute(app.store().pool())
+            .execute(app.internals().store().pool())
             .await
             .unwrap();
     }

@@ -174,7 +174,7 @@ fn decode_mail(raw: &str) -> String {
 }
 
 async fn account_id(app: &parcours_app::App, login: &str) -> i64 {
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     parcours_store::accounts::by_login(&mut conn, login)
         .await
         .unwrap()
@@ -186,7 +186,7 @@ async fn account_id(app: &parcours_app::App, login: &str) -> i64 {
 async fn give_caseload(app: &parcours_app::App, login: &str, n: i64) -> i64 {
     let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
     let id = account_id(app, login).await;
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let done = parcours_store::jeunes::assign_unreferenced(&mut conn, s.id, id, n)
         .await
         .unwrap();
@@ -196,13 +196,13 @@ async fn give_caseload(app: &parcours_app::App, login: &str, n: i64) -> i64 {
 
 /// Every name the structure holds, by dossier id (decrypted by the test, as ground truth).
 async fn all_names(app: &parcours_app::App, structure: i64) -> Vec<(String, String)> {
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     parcours_store::jeunes::list_recent(&mut conn, structure, i64::MAX, 0)
         .await
         .unwrap()
         .iter()
         .map(|r| {
-            let d = app.decrypt_row(r).unwrap();
+            let d = app.internals().decrypt_row(r).unwrap();
             (d.id, d.identity.nom)
         })
         .collect()
@@ -210,7 +210,7 @@ async fn all_names(app: &parcours_app::App, structure: i64) -> Vec<(String, Stri
 
 async fn caseload_ids(app: &parcours_app::App, structure: i64, login: &str) -> HashSet<String> {
     let id = account_id(app, login).await;
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     parcours_store::jeunes::caseload(&mut conn, structure, id)
         .await
         .unwrap()
@@ -579,7 +579,7 @@ async fn a_stolen_session_leaks_a_bounded_number_of_identities(inst) {
         "code",
         "{b}: the second factor is asked again"
     );
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
         .await
         .unwrap();
@@ -774,7 +774,7 @@ async fn quota_then_break_glass_then_refusal(inst) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // The counted reads are rows in the database: (account, day, person), shared by all.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let id = account_id(&app, "conseiller.a").await;
     let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let used = parcours_store::vigilance::used(&mut conn, id, &day)
@@ -899,12 +899,12 @@ async fn canaries_freeze_at_first_read_and_are_counted_nowhere(inst) {
     assert!(out.contains("2 dossier(s) leurre(s)"), "{out}");
     let app = inst.app().await;
     let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
-    let mut conn = app.store().acquire().await.unwrap();
-    let canaries = app.canary_ids(&mut conn, s.id).await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
+    let canaries = app.internals().canary_ids(&mut conn, s.id).await.unwrap();
     drop(conn);
     assert_eq!(canaries.len(), 2, "{b}");
     // The database keeps only keyed tags: no canary id is stored beside a canary marker.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let tags = parcours_store::vigilance::canary_tags(&mut conn)
         .await
         .unwrap();
@@ -963,12 +963,12 @@ async fn canaries_freeze_at_first_read_and_are_counted_nowhere(inst) {
         .any(|a| a.kind == "leurre" && a.login == "conseiller.a" && a.severity == "critique"));
     // Listing one in search results freezes too.
     let canary = {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         let row = parcours_store::jeunes::get(&mut conn, &canaries[1])
             .await
             .unwrap()
             .unwrap();
-        app.decrypt_row(&row).unwrap()
+        app.internals().decrypt_row(&row).unwrap()
     };
     let mut c2 = Client::new(app.clone());
     c2.login("conseiller.b", None, 0).await;
@@ -1097,7 +1097,7 @@ async fn the_payment_batch_file_needs_four_eyes_a_fresh_factor_and_leaves_once(i
         .await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "{b}: {}", again.body);
     {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         let log =
             parcours_store::audit::search(&mut conn, Some("directrice.a"), 0, i64::MAX, 1000)
                 .await
@@ -1434,7 +1434,7 @@ async fn a_dossier_changes_hands_and_its_free_reads_follow(inst) {
     assert_eq!(ch[0]["to"], "conseiller.a");
     assert_eq!(ch[0]["reason"], "Départ en congé");
     assert_eq!(ch[1]["by"], "directrice.a");
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let audit = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 10_000)
         .await
         .unwrap();
@@ -1651,8 +1651,9 @@ async fn two_instances_on_postgres_share_quota_and_freeze() {
         "2",
     ]);
     let caseload = caseload_ids(&app, structure, "conseiller.a").await;
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let canary = app
+        .internals()
         .canary_ids(&mut conn, structure)
         .await
         .unwrap()

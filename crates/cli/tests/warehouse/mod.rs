@@ -29,7 +29,7 @@ async fn warehouse_export_holds_no_identity_and_is_k_anonymous(inst) {
     let mut c = Client::new(app.clone());
     c.login("conseiller.a", None, 0).await;
     let mut ids = Vec::new();
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let s = app.structure_by_code("ML-A").await.unwrap().unwrap();
     for r in parcours_store::jeunes::list_recent(&mut conn, s.id, i64::MAX, 0)
         .await
@@ -204,7 +204,7 @@ async fn indicators_equal_the_operational_reference(inst) {
             .collect();
 
     // The reference: the operational rows, read here with their structure and birth date.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let mut reference: Vec<(String, String, String, String, String)> = Vec::new(); // (kind, type, month, structure, band)
     for s in parcours_store::structures::list(&mut conn).await.unwrap() {
         let mut births = HashMap::new();
@@ -215,7 +215,7 @@ async fn indicators_equal_the_operational_reference(inst) {
             if published.contains(&app.warehouse_pseudonym(&r.id)) {
                 births.insert(
                     r.id.clone(),
-                    app.decrypt_row(&r).unwrap().identity.date_naissance,
+                    app.internals().decrypt_row(&r).unwrap().identity.date_naissance,
                 );
             }
         }
@@ -573,7 +573,7 @@ async fn an_incremental_export_equals_a_full_export(inst) {
     assert_eq!(first.mode, "complet", "{b}: nothing to build on yet");
 
     // The day's work, as a conseiller of the first structure, a step later.
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let s = parcours_store::structures::list(&mut conn).await.unwrap();
     let ids: Vec<String> = parcours_store::jeunes::list_recent(&mut conn, s[0].id, i64::MAX, 0)
         .await

@@ -311,7 +311,7 @@ async fn dossier_pages_duplicates_warnings_and_updates(inst) {
         .as_array()
         .unwrap()
         .is_empty());
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let e = parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 1000)
         .await
         .unwrap();
@@ -384,9 +384,9 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
         "12 persons' keys and 1 contact's key re-wrapped: {out}"
     );
     let app = inst.app().await;
-    assert_eq!(app.keys().master.version(), 2);
+    assert_eq!(app.internals().keys().master.version(), 2);
     {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         let log = parcours_store::audit::search(&mut conn, None, 0, i64::MAX, 100_000)
             .await
             .unwrap();
@@ -431,7 +431,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
     assert_key_retired(&inst, &old, "old key decrypts nothing (and that is no tampering)");
     assert!(inst.run(&["audit", "verify"]).status.success());
     // Field ciphertexts are untouched by rotation (only keys are re-wrapped).
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let row = parcours_store::jeunes::list_recent(&mut conn, 1, 1, 0)
         .await
         .unwrap()
@@ -456,7 +456,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
     let v2 = inst.dir.join("v2.key");
     std::fs::copy(&inst.loc.key_file, &v2).unwrap();
     let (old_row, old_dek) = {
-        let mut conn = app.store().acquire().await.unwrap();
+        let mut conn = app.internals().store().acquire().await.unwrap();
         let row = parcours_store::jeunes::get(&mut conn, &jeune)
             .await
             .unwrap()
@@ -465,7 +465,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
             .unwrap()
             .unwrap_key(
                 row.wrapped_key.as_ref().unwrap(),
-                &parcours_app::keys::dek_context(&jeune),
+                &parcours_app::dek_context(&jeune),
             )
             .unwrap();
         (row, dek)
@@ -510,7 +510,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
     assert_iban_reads(&app, &jeune, &format!("{}: after the re-key", inst.backend)).await;
     // The master key of before opens nothing of this instance any more.
     assert_key_retired(&inst, &v2, &format!("{}: the v2 key opens nothing", inst.backend));
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     // An old dump's key (the data key of before, as the v2 master key opens it) opens
     // nothing current: the fields were re-encrypted under a new data key.
     let now_row = parcours_store::jeunes::get(&mut conn, &jeune)
@@ -530,7 +530,7 @@ async fn keys_rotate_rewraps_and_retires_the_old_key(inst) {
             .unwrap()
             .unwrap_key(
                 now_row.wrapped_key.as_ref().unwrap(),
-                &parcours_app::keys::dek_context(&jeune)
+                &parcours_app::dek_context(&jeune)
             )
             .is_err(),
         "{}: the v2 master key opens no current key",
@@ -557,12 +557,12 @@ async fn seed_is_deterministic_and_demo_code_is_demo_only() {
     let pop = |app: std::sync::Arc<parcours_app::App>| async move {
         let mut all = Vec::new();
         for s in app.list_structures().await.unwrap() {
-            let mut conn = app.store().acquire().await.unwrap();
+            let mut conn = app.internals().store().acquire().await.unwrap();
             for r in parcours_store::jeunes::list_recent(&mut conn, s.id, 1000, 0)
                 .await
                 .unwrap()
             {
-                let d = app.decrypt_row(&r).unwrap();
+                let d = app.internals().decrypt_row(&r).unwrap();
                 all.push(format!(
                     "{} {} {} {:?}",
                     s.code, d.identity.nom, d.identity.prenom, d.identity.telephone
@@ -870,13 +870,14 @@ fn command_line_flags_are_french_and_old_names_are_hidden_aliases() {
 
 /// The IBAN the rotation test stored still decrypts with the instance's sensitive key.
 async fn assert_iban_reads(app: &parcours_app::App, jeune: &str, what: &str) {
-    let mut conn = app.store().acquire().await.unwrap();
+    let mut conn = app.internals().store().acquire().await.unwrap();
     let bank = parcours_store::programmes::bank(&mut conn, jeune)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        app.keys()
+        app.internals()
+            .keys()
             .sensitive
             .decrypt_field("bank_accounts", "iban", jeune, &bank.iban)
             .unwrap(),
