@@ -55,7 +55,7 @@ export async function newPage(browser, journey) {
   return { page, problems, shot };
 }
 
-/** Password then second factor (from `demo-code`). */
+/** Password then second factor (from `demo-code`); lands on the role's home, never a refusal. */
 export async function login(page, demo, who) {
   await page.goto(`${demo.base}/connexion`);
   await page.fill('#identifiant', who);
@@ -64,5 +64,7 @@ export async function login(page, demo, who) {
   await page.waitForURL('**/connexion/code');
   await page.fill('#code', demo.code(who));
   await page.click('button[type=submit]');
-  await page.waitForURL('**/portefeuille');
+  await page.waitForURL(u => !u.pathname.startsWith('/connexion'));
+  const title = await page.title();
+  if (title.startsWith('Accès refusé') || title.startsWith('Demande refusée')) throw new Error(`échec : ${who} arrive sur « ${title} » après sa connexion (${page.url()})`);
 }

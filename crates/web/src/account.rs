@@ -48,7 +48,7 @@ struct Line {
 #[derive(Template)]
 #[template(path = "compte.html")]
 struct AccountPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     sessions: Vec<Line>,
     /// (id, name, created, last used)

@@ -74,7 +74,7 @@ struct Line {
 #[derive(Template)]
 #[template(path = "demandes.html")]
 struct RequestsPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     pending: Vec<Line>,
     done: Vec<Line>,
@@ -280,7 +280,7 @@ async fn account_submit(State(s): State<AppState>, req: Req, Form(p): Form<Poste
 #[derive(Template)]
 #[template(path = "inscription.html")]
 struct LinkPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     action: String,
     person: String,

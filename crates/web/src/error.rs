@@ -16,7 +16,8 @@ pub struct WebError {
     pub error: AppError,
     pub request_id: String,
     pub api: bool,
-    pub login: Option<String>,
+    /// Boxed: every handler's `Result` carries it, keep its error small.
+    pub login: Option<Box<crate::nav::Viewer>>,
 }
 
 impl WebError {
@@ -25,7 +26,7 @@ impl WebError {
             error,
             request_id: req.request_id.clone(),
             api: req.api,
-            login: req.login(),
+            login: req.login().map(Box::new),
         }
     }
 }
@@ -92,7 +93,7 @@ pub struct ErrorPage {
     pub title: String,
     pub message: String,
     pub request_id: String,
-    pub login: Option<String>,
+    pub login: Option<crate::nav::Viewer>,
     pub csrf: String,
 }
 
@@ -153,7 +154,7 @@ impl IntoResponse for WebError {
             },
             message: message(&self.error),
             request_id: self.request_id,
-            login: self.login,
+            login: self.login.map(|b| *b),
             csrf: String::new(),
         };
         (st, render(&page)).into_response()
@@ -198,6 +199,7 @@ mod tests {
             now: chrono::Utc::now(),
             api,
             trace: parcours_app::Trace::default(),
+            path: "/".into(),
         }
     }
 

@@ -171,7 +171,7 @@ struct Line {
 #[derive(Template)]
 #[template(path = "incidents.html")]
 struct IncidentsPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     lines: Vec<Line>,
     message: Option<String>,
@@ -192,7 +192,7 @@ async fn view(s: &AppState, req: &Req, message: Option<String>, error: Option<St
         })
         .map(|r| Line {
             ready: r.status == "approuvee"
-                && Some(r.requested_by.as_str()) == req.login().as_deref(),
+                && Some(r.requested_by.as_str()) == req.login_name().as_deref(),
             href: if r.kind == parcours_app::approvals::ACCESS_EXPORT {
                 format!("/acces/{}", r.id)
             } else {
@@ -243,7 +243,7 @@ async fn request_submit(State(s): State<AppState>, req: Req, Form(p): Form<Poste
 #[derive(Template)]
 #[template(path = "incident.html")]
 struct ReportPage<'a> {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     r: &'a IncidentReport,
     minors: usize,

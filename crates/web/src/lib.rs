@@ -15,6 +15,7 @@ mod approvals;
 pub mod client;
 mod error;
 mod incident;
+mod nav;
 mod pages;
 mod passkeys;
 pub mod pilotage;

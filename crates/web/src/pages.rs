@@ -43,7 +43,7 @@ fn see_other(to: &str) -> Response {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     error: Option<String>,
     identifiant: String,
@@ -59,16 +59,17 @@ struct LoginForm {
     csrf: String,
 }
 
+/// Each role's home (crate::nav::home): the page made for its daily work.
 async fn home(req: Req) -> Response {
-    match req.session.as_ref().map(|s| s.stage) {
-        Some(parcours_app::auth::STAGE_AUTH) => see_other("/portefeuille"),
+    match (req.session.as_ref().map(|s| s.stage), req.role()) {
+        (Some(parcours_app::auth::STAGE_AUTH), Some(role)) => see_other(crate::nav::home(role)),
         _ => see_other("/connexion"),
     }
 }
 
 async fn login_page(State(s): State<AppState>, req: Req) -> PageResult {
     if req.session.as_ref().is_some_and(|x| x.principal.is_some()) {
-        return Ok(see_other("/portefeuille"));
+        return Ok(see_other("/"));
     }
     // An anonymous session carries the CSRF token of the login form.
     let (csrf, cookie) = match &req.session {
@@ -142,7 +143,7 @@ async fn login_submit(State(s): State<AppState>, req: Req, Form(f): Form<LoginFo
 #[derive(Template)]
 #[template(path = "code.html")]
 struct CodePage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     error: Option<String>,
 }
@@ -180,11 +181,7 @@ async fn code_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeForm
         return Ok(see_other("/connexion"));
     };
     match s.app.login_code(&req.ctx(), &session, &f.code, true).await {
-        Ok(ns) => Ok((
-            [(header::SET_COOKIE, set_cookie(&ns))],
-            Redirect::to("/portefeuille"),
-        )
-            .into_response()),
+        Ok(ns) => Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to("/")).into_response()),
         Err(AppError::Throttled) => Ok((
             [(header::SET_COOKIE, clear_cookie())],
             Redirect::to("/connexion"),
@@ -206,7 +203,7 @@ async fn code_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeForm
 #[derive(Template)]
 #[template(path = "enrol.html")]
 struct EnrolPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     error: Option<String>,
     secret: String,
@@ -272,11 +269,7 @@ async fn enrol_submit(State(s): State<AppState>, req: Req, Form(f): Form<CodeFor
         .enrolment_confirm(&req.ctx(), &session, &f.code, true)
         .await
     {
-        Ok(ns) => Ok((
-            [(header::SET_COOKIE, set_cookie(&ns))],
-            Redirect::to("/portefeuille"),
-        )
-            .into_response()),
+        Ok(ns) => Ok(([(header::SET_COOKIE, set_cookie(&ns))], Redirect::to("/")).into_response()),
         Err(AppError::Throttled) => Ok((
             [(header::SET_COOKIE, clear_cookie())],
             Redirect::to("/connexion"),
@@ -344,7 +337,7 @@ struct CandidateLine {
 #[derive(Template)]
 #[template(path = "search.html")]
 struct SearchPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     q: SearchQuery,
     searched: bool,
@@ -385,7 +378,7 @@ fn query_without_page(q: &SearchQuery) -> String {
 }
 
 async fn search(State(s): State<AppState>, req: Req, Query(q): Query<SearchQuery>) -> PageResult {
-    let ctx = req.authenticated()?;
+    let ctx = req.offered("/recherche")?;
     let searched = !q.is_empty();
     let (results, errors, total, pages) = if searched {
         match s.app.search_jeunes(&ctx, &q).await {
@@ -434,7 +427,7 @@ struct PageQuery {
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     lines: Vec<Line>,
     total: i64,
@@ -473,7 +466,7 @@ struct FormField {
 #[derive(Template)]
 #[template(path = "form.html")]
 struct FormPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     title: String,
     action: String,
@@ -532,7 +525,7 @@ impl DossierForm {
 }
 
 async fn new_form(req: Req) -> PageResult {
-    req.authenticated()?;
+    req.offered("/jeunes/nouveau")?;
     Ok(render(&FormPage {
         login: req.login(),
         csrf: req.csrf(),
@@ -631,7 +624,7 @@ async fn update(
 #[derive(Template)]
 #[template(path = "structures.html")]
 struct StructuresPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     structures: Vec<Structure>,
 }

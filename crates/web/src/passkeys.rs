@@ -144,7 +144,7 @@ async fn login_finish(State(s): State<AppState>, req: Req, Json(b): Json<LoginBo
         .map_err(|e| json_error(e, &req))?;
     Ok((
         [(header::SET_COOKIE, set_cookie(&ns))],
-        Json(json!({ "redirection": "/portefeuille" })),
+        Json(json!({ "redirection": "/" })),
     )
         .into_response())
 }

@@ -44,7 +44,7 @@ fn origin(url: &str) -> String {
 #[derive(Template)]
 #[template(path = "pilotage.html")]
 struct PilotagePage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     action: String,
     jeton: String,

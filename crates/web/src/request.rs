@@ -28,6 +28,8 @@ pub struct Req {
     pub api: bool,
     /// Pseudonyms of the session and the client address for the audit entries.
     pub trace: parcours_app::Trace,
+    /// The page's path (as the browser asked for it), for the menu's current entry.
+    pub path: String,
 }
 
 impl Req {
@@ -51,11 +53,42 @@ impl Req {
         }
         Ok(self.ctx())
     }
-    pub fn login(&self) -> Option<String> {
+    /// The logged-in person's login.
+    pub fn login_name(&self) -> Option<String> {
         self.session
             .as_ref()
             .and_then(|s| s.principal.as_ref())
             .map(|p| p.login.clone())
+    }
+
+    /// The logged-in person as the page header shows her (login, role's menu, current page).
+    pub fn login(&self) -> Option<crate::nav::Viewer> {
+        self.session
+            .as_ref()
+            .and_then(|s| s.principal.as_ref())
+            .map(|p| crate::nav::Viewer {
+                login: p.login.clone(),
+                role: p.role,
+                path: self.path.clone(),
+            })
+    }
+
+    /// For a page whose form or search the person's role can never use (crate::nav): refuse
+    /// before showing it, instead of letting her fill a form the use case would refuse.
+    pub fn offered(&self, href: &str) -> Result<Ctx, WebError> {
+        let ctx = self.authenticated()?;
+        match self.role() {
+            Some(role) if crate::nav::offers(role, href) => Ok(ctx),
+            _ => Err(WebError::new(parcours_app::AppError::Forbidden, self)),
+        }
+    }
+
+    /// The role of the logged-in person, if any.
+    pub fn role(&self) -> Option<parcours_domain::Role> {
+        self.session
+            .as_ref()
+            .and_then(|s| s.principal.as_ref())
+            .map(|p| p.role)
     }
     pub fn csrf(&self) -> String {
         self.session
@@ -120,11 +153,12 @@ impl FromRequestParts<AppState> for Req {
             &state.trusted_proxies,
         );
         // Nested routers see their URI without the prefix: the original one tells the API apart.
-        let api = parts
+        let path = parts
             .extensions
             .get::<axum::extract::OriginalUri>()
-            .map(|u| u.0.path().starts_with("/api/"))
-            .unwrap_or_else(|| parts.uri.path().starts_with("/api/"));
+            .map(|u| u.0.path().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string());
+        let api = path.starts_with("/api/");
         let token = cookie_token(parts);
         let trace = state.app.trace(None, &client);
         let mut req = Req {
@@ -134,6 +168,7 @@ impl FromRequestParts<AppState> for Req {
             now,
             api,
             trace,
+            path,
         };
         if let Some(t) = token {
             req.session = state
@@ -152,16 +187,10 @@ impl FromRequestParts<AppState> for Req {
                 .session
                 .as_ref()
                 .is_some_and(|s| s.via_pages && s.principal.is_some())
+            && !PAGE_SESSION_API.iter().any(|p| req.path == *p)
         {
-            let path = parts
-                .extensions
-                .get::<axum::extract::OriginalUri>()
-                .map(|u| u.0.path().to_string())
-                .unwrap_or_else(|| parts.uri.path().to_string());
-            if !PAGE_SESSION_API.iter().any(|p| path == *p) {
-                let e = state.app.api_from_page_session(&req.ctx(), &path);
-                return Err(WebError::new(e, &req));
-            }
+            let e = state.app.api_from_page_session(&req.ctx(), &req.path);
+            return Err(WebError::new(e, &req));
         }
         Ok(req)
     }

@@ -73,7 +73,7 @@ fn quota_line(q: &QuotaStatus) -> QuotaLine {
 #[derive(Template)]
 #[template(path = "quota.html")]
 struct QuotaPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     q: QuotaStatus,
     line: QuotaLine,
@@ -169,7 +169,7 @@ struct BreakGlassLine {
 #[derive(Template)]
 #[template(path = "alertes.html")]
 struct AlertsPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     alerts: Vec<AlertLine>,
     break_glass: Vec<BreakGlassLine>,

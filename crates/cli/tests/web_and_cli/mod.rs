@@ -105,7 +105,10 @@ async fn sessions_cookies_headers_and_openapi() {
     let r = c
         .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
         .await;
-    assert_eq!(r.headers["location"], "/portefeuille");
+    assert_eq!(
+        r.headers["location"], "/",
+        "after the second factor: the role's home"
+    );
     let authed = c.cookie.clone().unwrap();
     assert_ne!(
         authed, after_password,
@@ -826,6 +829,15 @@ async fn operator_commands_validate_and_refuse_clearly() {
 #[test]
 fn browser_journey_in_headless_chromium() {
     run_browser_journey("journey.mjs", "browser journey passed");
+}
+
+/// Each role's home and menu (tests/browser/roles.mjs, issue 19): every role lands on its own
+/// page, its menu holds only what it may use and every entry answers 200, at 1440×900 and
+/// 390×844; a refusal's "Retour à l'accueil" leads home; a form the role could never submit is
+/// refused before it is shown.
+#[test]
+fn each_role_lands_on_its_home_and_its_menu_never_refuses() {
+    run_browser_journey("roles.mjs", "roles journey passed");
 }
 
 /// One naming rule for both command lines (docs/ARCHITECTURE.md): French flags, the English

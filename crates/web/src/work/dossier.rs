@@ -16,7 +16,7 @@ use crate::AppState;
 #[derive(Template)]
 #[template(path = "portefeuille.html")]
 struct CaseloadPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     c: Caseload,
     month: String,
@@ -40,7 +40,7 @@ pub async fn caseload(State(s): State<AppState>, req: Req) -> PageResult {
 #[derive(Template)]
 #[template(path = "dossier.html")]
 struct DossierPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     id: String,
     v: DossierView,

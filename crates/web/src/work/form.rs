@@ -136,7 +136,7 @@ impl Field {
 #[derive(Template)]
 #[template(path = "acte.html")]
 pub struct ActPage {
-    pub login: Option<String>,
+    pub login: Option<crate::nav::Viewer>,
     pub csrf: String,
     pub title: String,
     pub back: String,

@@ -87,7 +87,7 @@ fn reveal_page(req: &Req, id: &str) -> ActPage {
 #[derive(Template)]
 #[template(path = "nir.html")]
 struct Revealed {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     id: String,
     nir: String,

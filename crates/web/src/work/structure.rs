@@ -44,7 +44,7 @@ fn euros(c: &Option<i64>) -> String {
 #[derive(Template)]
 #[template(path = "allocations.html")]
 struct MonthPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     month: String,
     lines: Vec<(MonthLine, String, String)>,
@@ -79,7 +79,7 @@ pub async fn month(State(s): State<AppState>, req: Req, Query(q): Query<MonthQue
 #[derive(Template)]
 #[template(path = "lot.html")]
 struct BatchPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     b: Batch,
     total: String,
@@ -120,7 +120,7 @@ pub(crate) async fn batch_view(
             )
         })
         .collect();
-    let me = req.login().unwrap_or_default();
+    let me = req.login_name().unwrap_or_default();
     let files = s
         .app
         .list_requests(&ctx)
@@ -167,7 +167,7 @@ pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQue
 #[derive(Template)]
 #[template(path = "entreprises.html")]
 struct CompaniesPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     list: Vec<CompanyRow>,
     error: Option<String>,
@@ -239,7 +239,7 @@ pub async fn company_create(
 #[derive(Template)]
 #[template(path = "entreprise.html")]
 struct CompanyPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     c: CompanyView,
 }
@@ -291,7 +291,7 @@ pub async fn offer_add(
 #[derive(Template)]
 #[template(path = "ateliers.html")]
 struct WorkshopsPage {
-    login: Option<String>,
+    login: Option<crate::nav::Viewer>,
     csrf: String,
     list: Vec<WorkshopView>,
     themes: Vec<(&'static str, &'static str)>,

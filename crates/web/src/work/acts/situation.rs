@@ -225,7 +225,7 @@ pub async fn transfer_submit(
     let ctx = posted_ctx(&req, &p)?;
     let to = p.get("structure").cloned().unwrap_or_default();
     match s.app.transfer_jeune(&ctx, &id, &to).await {
-        Ok(()) => Ok(see_other("/portefeuille")),
+        Ok(()) => Ok(see_other("/")),
         Err(e) => transfer_page(&s, &req, &id).await?.failed(&req, &p, e),
     }
 }
