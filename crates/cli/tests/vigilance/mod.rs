@@ -1553,7 +1553,12 @@ async fn a_page_session_calling_the_api_freezes(inst) {
     let r = c
         .form("/connexion/enrolement", &[("code", &code), ("csrf", &csrf)])
         .await;
-    assert_eq!(r.headers["location"], "/portefeuille", "{b}");
+    assert_eq!(r.headers["location"], "/", "{b}");
+    assert_eq!(
+        c.get("/").await.headers["location"],
+        "/portefeuille",
+        "{b}: a conseiller's home"
+    );
     // The pages work; the API's identity routes freeze at once.
     assert_eq!(c.get("/jeunes").await.status, StatusCode::OK);
     let r = c.get("/api/v1/jeunes").await;
