@@ -22,7 +22,7 @@ use crate::records::{open, seal, ymd};
 use crate::{App, AppError, Ctx, Result};
 
 /// A decision as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DecisionInput {
     /// `AAAA-MM`.
@@ -45,7 +45,7 @@ pub struct DecisionInput {
 /// the household receives the RSA or the prime d'activité; `revenus` alone is a shorthand for
 /// the same income from work each of the three months. For the PACEA, `revenus` is the
 /// month's other income.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ResourcesInput {
     pub revenus: String,

@@ -18,7 +18,7 @@ use crate::keys::contact_context;
 use crate::records::{date_of, new_id, open, seal, ymd};
 use crate::{App, AppError, Ctx, Result};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CompanyInput {
     pub siret: String,
@@ -27,7 +27,7 @@ pub struct CompanyInput {
     pub adresse: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ContactInput {
     pub nom: String,
@@ -37,7 +37,7 @@ pub struct ContactInput {
     pub email: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OfferInput {
     pub intitule: String,
@@ -45,7 +45,7 @@ pub struct OfferInput {
     pub contrat: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ImmersionInput {
     pub entreprise: String,

@@ -146,8 +146,9 @@ pub struct Saved {
 }
 
 /// Search criteria as typed; at least one of nom, prénom, e-mail, téléphone.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     pub nom: String,
     pub prenom: String,

@@ -19,7 +19,7 @@ use crate::records::{date_of, new_id, open, seal, ymd};
 use crate::{App, AppError, Ctx, Result};
 
 /// Entry into a programme, as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProgrammeInput {
     pub kind: String,

@@ -12,7 +12,7 @@ use crate::audit::{Event, OK};
 use crate::records::{new_id, ymd};
 use crate::{App, AppError, Ctx, Result};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct WorkshopInput {
     pub intitule: String,

@@ -43,7 +43,7 @@ pub fn label(field: &str) -> &'static str {
 
 /// What a person typed, unvalidated. Every field is text so that bad input can be reported
 /// field by field instead of failing deserialisation.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct JeuneInput {
     pub nom: String,

@@ -78,7 +78,7 @@ pub struct Situation {
 }
 
 /// The form or API input of a situation, as typed.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SituationInput {
     pub situation_familiale: String,
@@ -304,7 +304,7 @@ pub struct LegalRep {
     pub adresse: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct LegalRepInput {
     pub lien: String,

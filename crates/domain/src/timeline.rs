@@ -96,7 +96,7 @@ impl EntryKind {
 }
 
 /// An entry as typed (form or JSON). Empty strings mean "not given".
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct EntryInput {
     pub kind: String,

@@ -105,8 +105,9 @@ pub(crate) async fn view(
     }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     cle: String,
 }
@@ -162,6 +163,12 @@ async fn end_submit(
     view(&s, &req, Some("Session fermée.".into()), Vec::new()).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/compte/sessions",
+    summary = "Ses sessions ouvertes",
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn sessions_api(State(s): State<AppState>, req: Req) -> Res {
     let ctx = req.authenticated()?;
     let session = req
@@ -176,6 +183,13 @@ async fn sessions_api(State(s): State<AppState>, req: Req) -> Res {
     Ok(Json(json!({ "sessions": list })).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/compte/sessions/{id}",
+    summary = "Termine une de ses sessions",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn end_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     s.app
@@ -185,12 +199,19 @@ async fn end_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) ->
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PasswordBody {
     actuel: String,
     nouveau: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/compte/mot-de-passe",
+    summary = "Change son mot de passe",
+    request_body = PasswordBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn password_api(
     State(s): State<AppState>,
     req: Req,
@@ -208,6 +229,14 @@ async fn password_api(
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes/{login}/desactivation",
+    summary = "Désactive un compte et termine ses sessions",
+    params(("login" = String, Path)),
+    request_body = ReasonBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn disable_api(
     State(s): State<AppState>,
     req: Req,
@@ -222,6 +251,14 @@ async fn disable_api(
     Ok(Json(json!({"compte": login, "actif": false})).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes/{login}/reactivation",
+    summary = "Réactive un compte",
+    params(("login" = String, Path)),
+    request_body = ReasonBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn enable_api(
     State(s): State<AppState>,
     req: Req,
@@ -236,6 +273,13 @@ async fn enable_api(
     Ok(Json(json!({"compte": login, "actif": true})).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes/{login}/sessions/revocation",
+    summary = "Termine toutes les sessions d'un compte",
+    params(("login" = String, Path)),
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn revoke_api(State(s): State<AppState>, req: Req, Path(login): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     let n = s
@@ -246,6 +290,13 @@ async fn revoke_api(State(s): State<AppState>, req: Req, Path(login): Path<Strin
     Ok(Json(json!({"compte": login, "sessions_fermees": n})).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/comptes/{login}/activite",
+    summary = "Activité récente d'un compte de la structure (directeur)",
+    params(("login" = String, Path)),
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn activity_api(State(s): State<AppState>, req: Req, Path(login): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     let lines = s

@@ -127,10 +127,16 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    summary = "Ce document",
+    responses((status = 200, description = "OpenAPI")),
+)]
 async fn openapi() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
+        crate::openapi::document(),
     )
         .into_response()
 }
@@ -139,12 +145,19 @@ fn err(req: &Req) -> impl Fn(AppError) -> WebError + '_ {
     move |e| WebError::new(e, req)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     identifiant: String,
     mot_de_passe: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    summary = "Premier facteur (identifiant, mot de passe)",
+    request_body = LoginBody,
+    responses((status = 200, description = "Étape suivante : code ou enrolement"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 429, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn login(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<LoginBody>) -> ApiResult {
     let ns = s
         .app
@@ -164,7 +177,7 @@ async fn login(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<LoginBod
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CodeBody {
     code: String,
 }
@@ -179,6 +192,13 @@ fn session_at(
         .ok_or_else(|| WebError::new(AppError::Unauthenticated, req))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/session/code",
+    summary = "Second facteur (code TOTP à usage unique)",
+    request_body = CodeBody,
+    responses((status = 200, description = "Authentifié"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 429, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn code(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>) -> ApiResult {
     let session = session_at(&req, parcours_app::auth::STAGE_CODE)?;
     let ns = s
@@ -193,12 +213,25 @@ async fn code(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/session/enrolement",
+    summary = "Secret TOTP à enrôler (première connexion)",
+    responses((status = 200, description = "secret (base32) et URL otpauth"), (status = 401, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn enrol_start(State(s): State<AppState>, req: Req) -> ApiResult {
     let session = session_at(&req, parcours_app::auth::STAGE_ENROL)?;
     let e = s.app.enrolment_start(&session).await.map_err(err(&req))?;
     Ok(Json(json!({"secret": e.secret_base32, "otpauth": e.otpauth_url})).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/session/enrolement",
+    summary = "Confirme l'enrôlement par un premier code",
+    request_body = CodeBody,
+    responses((status = 200, description = "Authentifié"), (status = 401, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn enrol_confirm(
     State(s): State<AppState>,
     req: Req,
@@ -217,6 +250,12 @@ async fn enrol_confirm(
         .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    summary = "Déconnexion",
+    responses((status = 204, description = "Session détruite")),
+)]
 async fn logout(State(s): State<AppState>, req: Req) -> ApiResult {
     if let Some(session) = &req.session {
         s.app.logout(&req.ctx(), session).await.map_err(err(&req))?;
@@ -228,23 +267,44 @@ async fn logout(State(s): State<AppState>, req: Req) -> ApiResult {
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/structures",
+    summary = "Liste des structures",
+    responses((status = 200, description = "Structures"), (status = 401, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn structures(State(s): State<AppState>, req: Req) -> ApiResult {
     req.authenticated()?;
     Ok(Json(s.app.list_structures().await.map_err(err(&req))?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
     #[serde(default)]
     page: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes",
+    summary = "Dossiers récents de la structure (50 par page)",
+    params(PageQuery),
+    responses((status = 200, description = "Page de dossiers"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn list(State(s): State<AppState>, req: Req, ApiQuery(p): ApiQuery<PageQuery>) -> ApiResult {
     let ctx = req.authenticated()?;
     let (rows, total) = s.app.list_jeunes(&ctx, p.page).await.map_err(err(&req))?;
     Ok(Json(json!({"total": total, "page": p.page.max(0), "dossiers": rows})).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes/recherche",
+    summary = "Recherche (accents et casse ignorés)",
+    params(SearchQuery),
+    responses((status = 200, description = "Dossiers trouvés"), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn search(
     State(s): State<AppState>,
     req: Req,
@@ -258,7 +318,7 @@ async fn search(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateBody {
     #[serde(flatten)]
     input: JeuneInput,
@@ -266,6 +326,13 @@ struct CreateBody {
     confirmer_doublon: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes",
+    summary = "Crée un dossier",
+    request_body = CreateBody,
+    responses((status = 201, description = "Créé (id, version, avertissements)"), (status = 409, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn create(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CreateBody>) -> ApiResult {
     let ctx = req.authenticated()?;
     let saved = s
@@ -276,18 +343,33 @@ async fn create(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CreateB
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes/{id}",
+    summary = "Ouvre un dossier (consultation journalisée)",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Dossier"), (status = 404, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn show(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(Json(s.app.get_jeune(&ctx, &id).await.map_err(err(&req))?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateBody {
     #[serde(flatten)]
     input: JeuneInput,
     version: i64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/jeunes/{id}",
+    summary = "Modifie un dossier (version attendue)",
+    params(("id" = String, Path)),
+    request_body = UpdateBody,
+    responses((status = 200, description = "Modifié"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 409, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn update(
     State(s): State<AppState>,
     req: Req,

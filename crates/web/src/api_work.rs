@@ -65,16 +65,37 @@ macro_rules! call {
     };
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/portefeuille",
+    summary = "Mon portefeuille : dossiers dont je suis référent et ce qui est à faire (rendez-vous du jour, heures CEJ manquantes, fins de contrat, allocations à décider)",
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn caseload(State(s): State<AppState>, req: Req) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(Json(call!(req, s.app.caseload(&ctx))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes/{id}/dossier",
+    summary = "Dossier complet : identité, situation, représentants légaux, dispositifs, chronologie, allocations, immersions, ateliers (consultation journalisée)",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn dossier(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(Json(call!(req, s.app.open_dossier(&ctx, &id))).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/jeunes/{id}/situation",
+    summary = "Enregistre une nouvelle version de la situation (historisée)",
+    params(("id" = String, Path)),
+    request_body = SituationInput,
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn situation(
     State(s): State<AppState>,
     req: Req,
@@ -86,6 +107,13 @@ async fn situation(
     Ok(Json(json!({ "version": v })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes/{id}/situation/historique",
+    summary = "Historique des versions de la situation (qui, quand, quels champs)",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn situation_history(
     State(s): State<AppState>,
     req: Req,
@@ -95,6 +123,14 @@ async fn situation_history(
     Ok(Json(json!({ "versions": call!(req, s.app.situation_history(&ctx, &id)) })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/representants",
+    summary = "Ajoute un représentant légal (chiffré)",
+    params(("id" = String, Path)),
+    request_body = LegalRepInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn legal_rep(
     State(s): State<AppState>,
     req: Req,
@@ -105,11 +141,19 @@ async fn legal_rep(
     Ok(created(call!(req, s.app.add_legal_rep(&ctx, &id, &b))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TransferBody {
     structure: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/transfert",
+    summary = "Transfère le dossier et son historique vers une autre Mission Locale (journalisé des deux côtés)",
+    params(("id" = String, Path)),
+    request_body = TransferBody,
+    responses((status = 204, description = "Transféré"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn transfer(
     State(s): State<AppState>,
     req: Req,
@@ -121,6 +165,14 @@ async fn transfer(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/entrees",
+    summary = "Ajoute une entrée à la chronologie : événement, rendez-vous, situation, proposition, phase, sortie ou note",
+    params(("id" = String, Path)),
+    request_body = EntryInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn add_entry(
     State(s): State<AppState>,
     req: Req,
@@ -131,12 +183,20 @@ async fn add_entry(
     Ok(created(call!(req, s.app.add_entry(&ctx, &id, &b))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StatusBody {
     statut: String,
     version: i64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/entrees/{id}/statut",
+    summary = "Change le statut d'un rendez-vous, d'une situation ou d'une proposition",
+    params(("id" = String, Path)),
+    request_body = StatusBody,
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn entry_status(
     State(s): State<AppState>,
     req: Req,
@@ -148,6 +208,14 @@ async fn entry_status(
     Ok(Json(json!({ "version": v })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/dispositifs",
+    summary = "Entrée en dispositif (CEJ, PACEA, autres) avec ses règles",
+    params(("id" = String, Path)),
+    request_body = ProgrammeInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn enter_programme(
     State(s): State<AppState>,
     req: Req,
@@ -158,7 +226,7 @@ async fn enter_programme(
     Ok(created(call!(req, s.app.enter_programme(&ctx, &id, &b))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ExtendBody {
     date_fin: String,
     #[serde(default)]
@@ -166,6 +234,14 @@ struct ExtendBody {
     version: i64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/dispositifs/{id}/fin-prevue",
+    summary = "Prolonge un dispositif (CEJ au-delà de 12 mois sur décision motivée, 18 au plus)",
+    params(("id" = String, Path)),
+    request_body = ExtendBody,
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn extend_programme(
     State(s): State<AppState>,
     req: Req,
@@ -181,7 +257,7 @@ async fn extend_programme(
     Ok(Json(json!({ "version": v })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct WeekBody {
     semaine: String,
     #[serde(default)]
@@ -190,6 +266,14 @@ struct WeekBody {
     realisees: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/dispositifs/{id}/semaines",
+    summary = "Heures CEJ prévues et réalisées d'une semaine (lundi)",
+    params(("id" = String, Path)),
+    request_body = WeekBody,
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn record_week(
     State(s): State<AppState>,
     req: Req,
@@ -205,8 +289,9 @@ async fn record_week(
     .into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct PreviewQuery {
     mois: String,
     #[serde(flatten)]
@@ -214,6 +299,13 @@ struct PreviewQuery {
     montant_demande: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes/{id}/allocations/calcul",
+    summary = "Calcule l'allocation d'un mois avec le détail du calcul, et la décision déjà prise (`current`) s'il y en a une",
+    params(("id" = String, Path), PreviewQuery),
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn preview_allowance(
     State(s): State<AppState>,
     req: Req,
@@ -229,6 +321,14 @@ async fn preview_allowance(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/allocations",
+    summary = "Décision d'allocation du mois (attribuée, réduite, suspendue)",
+    params(("id" = String, Path)),
+    request_body = DecisionInput,
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn decide_allowance(
     State(s): State<AppState>,
     req: Req,
@@ -239,7 +339,7 @@ async fn decide_allowance(
     Ok(Json(call!(req, s.app.decide_allowance(&ctx, &id, &b))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct IbanBody {
     iban: String,
     #[serde(default)]
@@ -249,6 +349,14 @@ struct IbanBody {
     motif: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/jeunes/{id}/iban",
+    summary = "Enregistre l'IBAN (niveau sensible, jamais réaffiché)",
+    params(("id" = String, Path)),
+    request_body = IbanBody,
+    responses((status = 204, description = "Enregistré"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn set_iban(
     State(s): State<AppState>,
     req: Req,
@@ -264,7 +372,7 @@ async fn set_iban(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NirBody {
     nir: String,
     #[serde(default)]
@@ -272,6 +380,14 @@ struct NirBody {
 }
 
 /// The NIR (sensitive tier: a second factor confirmed in the last 5 minutes and a reason).
+#[utoipa::path(
+    put,
+    path = "/api/v1/jeunes/{id}/nir",
+    summary = "Enregistre le NIR (niveau sensible : second facteur des 5 dernières minutes, motif)",
+    params(("id" = String, Path)),
+    request_body = NirBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn set_nir(
     State(s): State<AppState>,
     req: Req,
@@ -283,12 +399,20 @@ async fn set_nir(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReasonOnly {
     #[serde(default)]
     motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/nir/revelation",
+    summary = "Affiche le NIR en clair (motif, audité)",
+    params(("id" = String, Path)),
+    request_body = ReasonOnly,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn reveal_nir(
     State(s): State<AppState>,
     req: Req,
@@ -300,13 +424,21 @@ async fn reveal_nir(
     Ok(Json(json!({ "nir": nir })).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct MonthQuery {
     mois: String,
     format: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/allocations",
+    summary = "Allocations du mois pour la structure",
+    params(MonthQuery),
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn month_allowances(
     State(s): State<AppState>,
     req: Req,
@@ -323,6 +455,13 @@ async fn month_allowances(
 
 /// The payment batch preview (JSON, lines without IBANs). The files with IBANs are
 /// `POST /allocations/lot/fichier` (four eyes, step-up, once).
+#[utoipa::path(
+    get,
+    path = "/api/v1/allocations/lot",
+    summary = "Lot de paiement du mois (directeur) : JSON, CSV (format=csv) ou SEPA pain.001 (format=pain001)",
+    params(MonthQuery),
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn batch(
     State(s): State<AppState>,
     req: Req,
@@ -342,6 +481,12 @@ async fn batch(
     Ok(Json(json!(b)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/entreprises",
+    summary = "Entreprises partenaires de la structure",
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn companies(State(s): State<AppState>, req: Req) -> ApiResult {
     let ctx = req.authenticated()?;
     let rows = call!(req, s.app.list_companies(&ctx));
@@ -352,6 +497,13 @@ async fn companies(State(s): State<AppState>, req: Req) -> ApiResult {
     Ok(Json(json!({ "entreprises": list })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/entreprises",
+    summary = "Crée une entreprise (SIRET vérifié)",
+    request_body = CompanyInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn create_company(
     State(s): State<AppState>,
     req: Req,
@@ -361,11 +513,26 @@ async fn create_company(
     Ok(created(call!(req, s.app.create_company(&ctx, &b))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/entreprises/{id}",
+    summary = "Entreprise avec contacts (chiffrés, consultation journalisée), offres et immersions",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn company(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(Json(call!(req, s.app.get_company(&ctx, &id))).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/entreprises/{id}/contacts",
+    summary = "Ajoute un contact (chiffré)",
+    params(("id" = String, Path)),
+    request_body = ContactInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn add_contact(
     State(s): State<AppState>,
     req: Req,
@@ -376,6 +543,14 @@ async fn add_contact(
     Ok(created(call!(req, s.app.add_contact(&ctx, &id, &b))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/entreprises/{id}/offres",
+    summary = "Ajoute une offre",
+    params(("id" = String, Path)),
+    request_body = OfferInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn add_offer(
     State(s): State<AppState>,
     req: Req,
@@ -386,6 +561,14 @@ async fn add_offer(
     Ok(created(call!(req, s.app.add_offer(&ctx, &id, &b))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/immersions",
+    summary = "Planifie une immersion PMSMP (30 jours au plus)",
+    params(("id" = String, Path)),
+    request_body = ImmersionInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn create_immersion(
     State(s): State<AppState>,
     req: Req,
@@ -396,6 +579,14 @@ async fn create_immersion(
     Ok(created(call!(req, s.app.create_immersion(&ctx, &id, &b))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/immersions/{id}/statut",
+    summary = "Change le statut d'une immersion",
+    params(("id" = String, Path)),
+    request_body = StatusBody,
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn immersion_status(
     State(s): State<AppState>,
     req: Req,
@@ -410,11 +601,24 @@ async fn immersion_status(
     Ok(Json(json!({ "version": v })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ateliers",
+    summary = "Ateliers à venir avec places prises",
+    responses((status = 200, description = "OK"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn workshops(State(s): State<AppState>, req: Req) -> ApiResult {
     let ctx = req.authenticated()?;
     Ok(Json(json!({ "ateliers": call!(req, s.app.upcoming_workshops(&ctx)) })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ateliers",
+    summary = "Crée un atelier",
+    request_body = WorkshopInput,
+    responses((status = 201, description = "Créé"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn create_workshop(
     State(s): State<AppState>,
     req: Req,
@@ -424,13 +628,21 @@ async fn create_workshop(
     Ok(created(call!(req, s.app.create_workshop(&ctx, &b))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RegisterBody {
     jeune: String,
     #[serde(default)]
     statut: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ateliers/{id}/inscriptions",
+    summary = "Inscrit un jeune ou change le statut de son inscription",
+    params(("id" = String, Path)),
+    request_body = RegisterBody,
+    responses((status = 204, description = "Enregistré"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn register(
     State(s): State<AppState>,
     req: Req,
@@ -442,7 +654,7 @@ async fn register(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PhaseBody {
     date_debut: String,
     date_fin: String,
@@ -450,6 +662,14 @@ struct PhaseBody {
     version: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/dispositifs/{id}/phases",
+    summary = "Ajoute une phase au PACEA (dans les dates du dispositif, sans chevauchement) avec ses objectifs (chiffrés)",
+    params(("id" = String, Path)),
+    request_body = PhaseBody,
+    responses((status = 200, description = "Nouvelle version"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 409, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn add_phase(
     State(s): State<AppState>,
     req: Req,
@@ -471,12 +691,20 @@ async fn add_phase(
     Ok(Json(json!({ "version": v })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct EvaluationBody {
     evaluation: String,
     version: i64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/dispositifs/{id}/phases/{n}",
+    summary = "Évaluation de fin de la phase n (0 = la première)",
+    params(("id" = String, Path), ("n" = usize, Path)),
+    request_body = EvaluationBody,
+    responses((status = 200, description = "Nouvelle version"), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 409, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn evaluate_phase(
     State(s): State<AppState>,
     req: Req,

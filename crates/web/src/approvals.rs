@@ -368,7 +368,7 @@ async fn link_submit(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LinkBody {
     jeton: String,
     mot_de_passe: String,
@@ -376,6 +376,13 @@ struct LinkBody {
 
 /// Uses an enrolment link; the session it opens enrols the second factor
 /// (`/api/v1/session/enrolement`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/inscription",
+    summary = "Utilise un lien d'inscription : choisit le mot de passe ; la session ouverte enrôle le second facteur",
+    request_body = LinkBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn link_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<LinkBody>) -> Res {
     let ns = s
         .app
@@ -415,11 +422,18 @@ async fn confirm_submit(State(s): State<AppState>, req: Req, Form(p): Form<Poste
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CodeBody {
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/session/confirmation",
+    summary = "Confirme le second facteur (niveau sensible, 5 minutes)",
+    request_body = CodeBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn confirm_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<CodeBody>) -> Res {
     let ctx = req.authenticated()?;
     let session = req
@@ -435,6 +449,12 @@ async fn confirm_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<Co
 
 // ---------- API: requests ----------
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/demandes",
+    summary = "Demandes à approuver (quatre yeux) visibles par le rôle",
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn requests_api(State(s): State<AppState>, req: Req) -> Res {
     let ctx = req.authenticated()?;
     let list = s
@@ -445,12 +465,20 @@ async fn requests_api(State(s): State<AppState>, req: Req) -> Res {
     Ok(Json(json!({ "demandes": list })).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 struct NoteBody {
     motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/demandes/{id}/approbation",
+    summary = "Approuve une demande (jamais par son auteur)",
+    params(("id" = String, Path)),
+    request_body = NoteBody,
+    responses((status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError), (status = 200, description = "Réponse JSON")),
+)]
 async fn approve_api(
     State(s): State<AppState>,
     req: Req,
@@ -471,6 +499,14 @@ async fn approve_api(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/demandes/{id}/refus",
+    summary = "Refuse une demande",
+    params(("id" = String, Path)),
+    request_body = NoteBody,
+    responses((status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError), (status = 200, description = "Réponse JSON")),
+)]
 async fn refuse_api(
     State(s): State<AppState>,
     req: Req,
@@ -486,7 +522,7 @@ async fn refuse_api(
     Ok(Json(json!({ "demande": r })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AccountBody {
     identifiant: String,
     role: String,
@@ -510,6 +546,13 @@ fn role_of(code: &str, req: &Req) -> Result<Role, WebError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes",
+    summary = "Demande la création d'un compte (quatre yeux)",
+    request_body = AccountBody,
+    responses((status = 202, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn account_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<AccountBody>) -> Res {
     let ctx = req.authenticated()?;
     let role = role_of(&b.role, &req)?;
@@ -531,7 +574,7 @@ async fn account_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<Ac
     Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RoleBody {
     role: String,
     #[serde(default)]
@@ -542,6 +585,14 @@ struct RoleBody {
     motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes/{login}/role",
+    summary = "Demande un changement de rôle ou de périmètre (quatre yeux)",
+    params(("login" = String, Path)),
+    request_body = RoleBody,
+    responses((status = 202, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn role_api(
     State(s): State<AppState>,
     req: Req,
@@ -565,6 +616,14 @@ async fn role_api(
     Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes/{login}/reinitialisation",
+    summary = "Demande la réinitialisation du mot de passe et du second facteur (quatre yeux)",
+    params(("login" = String, Path)),
+    request_body = NoteBody,
+    responses((status = 202, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn reset_api(
     State(s): State<AppState>,
     req: Req,
@@ -582,7 +641,7 @@ async fn reset_api(
 
 // ---------- the payment file ----------
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 struct BatchBody {
     mois: String,
@@ -592,6 +651,13 @@ struct BatchBody {
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/allocations/lot/demande",
+    summary = "Demande le fichier du lot de paiement d'un mois (quatre yeux, second facteur récent)",
+    request_body = BatchBody,
+    responses((status = 202, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn batch_request_api(
     State(s): State<AppState>,
     req: Req,
@@ -658,6 +724,13 @@ async fn batch_file(s: &AppState, req: &Req, ctx: Ctx, b: &BatchBody) -> Res {
         .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/allocations/lot/fichier",
+    summary = "Télécharge le fichier du lot approuvé (une seule fois)",
+    request_body = BatchBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn batch_file_api(
     State(s): State<AppState>,
     req: Req,

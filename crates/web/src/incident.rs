@@ -41,6 +41,13 @@ pub fn api() -> Routes {
         .route("/effacements", post(erasure_api))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/effacements",
+    summary = "Demande l'effacement d'une personne (article 17 ; DPO, approuvé par une seconde personne : la clé du dossier est détruite)",
+    request_body = AccessBody,
+    responses((status = 202, description = "Demande enregistrée"), (status = 400, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn erasure_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<AccessBody>) -> Res {
     let ctx = req.authenticated()?;
     let r = s
@@ -51,7 +58,7 @@ async fn erasure_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<Ac
     Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AccessBody {
     #[serde(default)]
     dossier: String,
@@ -59,6 +66,13 @@ struct AccessBody {
     motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/acces",
+    summary = "Demande d'accès d'une personne à ses données (article 15 ; DPO, approuvée par une seconde personne)",
+    request_body = AccessBody,
+    responses((status = 202, description = "Demande enregistrée"), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 404, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn access_request_api(
     State(s): State<AppState>,
     req: Req,
@@ -73,6 +87,13 @@ async fn access_request_api(
     Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/acces/{id}",
+    summary = "Toutes les données du dossier et l'historique de ses consultations (sans noms)",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Export"), (status = 400, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 404, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn access_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     let r = s
@@ -131,7 +152,7 @@ fn standalone(kind: &str, name: &str, body: String) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RequestBody {
     #[serde(flatten)]
     scope: ScopeInput,
@@ -139,6 +160,13 @@ struct RequestBody {
     motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    summary = "Demande un rapport d'incident (DPO ; approuvé par un administrateur ou un autre DPO)",
+    request_body = RequestBody,
+    responses((status = 202, description = "Demande enregistrée"), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn request_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<RequestBody>) -> Res {
     let ctx = req.authenticated()?;
     let r = s
@@ -149,6 +177,13 @@ async fn request_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<Re
     Ok((StatusCode::ACCEPTED, Json(json!({ "demande": r }))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}",
+    summary = "Le rapport d'une demande approuvée : personnes, catégories, lettres (le DPO qui l'a demandé, 24 h)",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Rapport"), (status = 400, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 404, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn report_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     let r = s

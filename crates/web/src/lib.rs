@@ -16,6 +16,7 @@ pub mod client;
 mod error;
 mod incident;
 mod nav;
+mod openapi;
 mod pages;
 mod passkeys;
 pub mod pilotage;

@@ -76,6 +76,12 @@ pub async fn page(State(s): State<AppState>, req: Req) -> Result<Response, WebEr
 }
 
 /// Body `{}` (JSON, like every API write: a cross-site form cannot send it).
+#[utoipa::path(
+    post,
+    path = "/api/v1/pilotage/jeton",
+    summary = "Assertion à usage unique pour ouvrir les tableaux de bord (pilote)",
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 pub async fn api_token(
     State(s): State<AppState>,
     req: Req,

@@ -337,6 +337,12 @@ async fn referent_submit(
 
 // ---------- API ----------
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/quota",
+    summary = "Son quota de dossiers hors portefeuille",
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn quota_api(State(s): State<AppState>, req: Req) -> Res {
     let ctx = req.authenticated()?;
     let q = s
@@ -348,11 +354,18 @@ async fn quota_api(State(s): State<AppState>, req: Req) -> Res {
 }
 
 /// A body carrying only a reason (break-glass, unfreeze, disabling an account…).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ReasonBody {
     pub(crate) motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/quota/bris-de-glace",
+    summary = "Bris de glace : dépasse le quota une fois, avec motif (alerte le directeur)",
+    request_body = ReasonBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn break_glass_api(
     State(s): State<AppState>,
     req: Req,
@@ -367,12 +380,19 @@ async fn break_glass_api(
     Ok(Json(q).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct QuotaBody {
     role: String,
     quota: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/quota/reglage",
+    summary = "Règle le quota d'un rôle dans la structure (directeur)",
+    request_body = QuotaBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn set_quota_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<QuotaBody>) -> Res {
     let ctx = req.authenticated()?;
     s.app
@@ -382,6 +402,12 @@ async fn set_quota_api(State(s): State<AppState>, req: Req, ApiJson(b): ApiJson<
     Ok(Json(json!({"role": b.role, "quota": b.quota})).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alertes",
+    summary = "Alertes de vigilance visibles par le rôle (directeur : sa structure ; DPO, admin : toutes)",
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn alerts_api(State(s): State<AppState>, req: Req) -> Res {
     let ctx = req.authenticated()?;
     let alerts = s
@@ -397,6 +423,14 @@ async fn alerts_api(State(s): State<AppState>, req: Req) -> Res {
     Ok(Json(json!({"alertes": alerts, "bris_de_glace": break_glass})).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comptes/{login}/degel",
+    summary = "Dégèle un compte gelé par la vigilance",
+    params(("login" = String, Path)),
+    request_body = ReasonBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn unfreeze_api(
     State(s): State<AppState>,
     req: Req,
@@ -416,13 +450,21 @@ async fn unfreeze_api(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReferentBody {
     conseiller: String,
     #[serde(default)]
     motif: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jeunes/{id}/referent",
+    summary = "Change le conseiller référent d'un dossier (directeur)",
+    params(("id" = String, Path)),
+    request_body = ReferentBody,
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn referent_api(
     State(s): State<AppState>,
     req: Req,
@@ -437,6 +479,13 @@ async fn referent_api(
     Ok(Json(json!({"id": id, "referent": b.conseiller})).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jeunes/{id}/referent/historique",
+    summary = "Historique des référents d'un dossier",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn referent_history_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     let h = s
@@ -447,6 +496,13 @@ async fn referent_history_api(State(s): State<AppState>, req: Req, Path(id): Pat
     Ok(Json(json!({ "changements": h })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/bris-de-glace/{id}/revu",
+    summary = "Marque un bris de glace comme revu (directeur)",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
+)]
 async fn review_api(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> Res {
     let ctx = req.authenticated()?;
     s.app

@@ -61,7 +61,7 @@ pub enum Scope {
 }
 
 /// A scope as typed (CLI flags, page form).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ScopeInput {
     /// `comptes`, `structures` or `base`.

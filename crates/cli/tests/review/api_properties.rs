@@ -124,7 +124,37 @@ fn value(rng: &mut ChaCha8Rng, doc: &Value, schema: &Value, name: &str, ids: &Id
             return pick(rng, e).clone();
         }
     }
-    match schema["type"].as_str().unwrap_or("string") {
+    // A flattened body (`allOf`): the union of its parts' fields.
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut m = serde_json::Map::new();
+        for p in parts {
+            if let Value::Object(o) = value(rng, doc, p, name, ids) {
+                m.extend(o);
+            }
+        }
+        return Value::Object(m);
+    }
+    // One of several shapes (an `Option` of a schema): any of them.
+    if let Some(alts) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        if !alts.is_empty() {
+            let alt = pick(rng, alts);
+            return value(rng, doc, alt, name, ids);
+        }
+    }
+    // OpenAPI 3.1 writes a nullable type as a list: `["integer", "null"]`.
+    let ty = match &schema["type"] {
+        Value::Array(types) => types
+            .iter()
+            .filter_map(|t| t.as_str())
+            .find(|t| *t != "null")
+            .unwrap_or("string"),
+        t => t.as_str().unwrap_or(if schema["properties"].is_object() {
+            "object"
+        } else {
+            "string"
+        }),
+    };
+    match ty {
         "object" => {
             let mut m = serde_json::Map::new();
             if let Some(props) = schema["properties"].as_object() {
