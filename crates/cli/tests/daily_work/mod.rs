@@ -96,50 +96,107 @@ fn tag<'a>(xml: &'a str, t: &str) -> Vec<&'a str> {
         .collect()
 }
 
-per_backend! {
-#[tokio::test]
-async fn daily_work_rules_batch_and_dump(inst) {
-    let b = inst.backend;
-    inst.standard();
-    inst.ok(&[
-        "structure",
-        "add",
-        "--code",
-        "ML-B",
-        "--name",
-        "Mission Locale B",
-        "--departement",
-        "13",
-        "--region",
-        "Provence-Alpes-Côte d'Azur",
-    ]);
-    inst.add_user("conseiller.b", "conseiller", Some("ML-B"));
-    inst.add_user("directeur.a", "directeur", Some("ML-A"));
-    inst.add_user("dpo.essais", "dpo", None);
-    inst.ok(&[
-        "payer",
-        "set",
-        "--name",
-        "Agence de services et de paiement",
-        "--iban",
-        PAYER_IBAN,
-        "--bic",
-        "BDFEFRPPCCT",
-    ]);
-    let app = inst.app().await;
-    let mut c = Client::new(app.clone());
-    c.login("conseiller.a", None, 0).await;
-    let today = Utc::now().date_naive();
-    let m0 = today.with_day(1).unwrap();
-    let month = m0.format("%Y-%m").to_string();
-    let adult = NaiveDate::from_ymd_opt(today.year() - 20, 3, 15).unwrap();
-    let minor = NaiveDate::from_ymd_opt(today.year() - 16, 1, 10).unwrap();
-    let a = create(&mut c, "Quintard", "Zéphyrine", adult).await;
-    let m = create(&mut c, "Abiven", "Loïc", minor).await;
+/// What the phases of the advisor's day share: the instance, the advisor's client, an adult
+/// and a minor of her caseload, and what earlier phases created. Each phase is one function,
+/// so a failure names the phase; they run in order, on each backend.
+struct Day {
+    b: &'static str,
+    inst: Instance,
+    app: std::sync::Arc<parcours_app::App>,
+    c: Client,
+    today: NaiveDate,
+    m0: NaiveDate,
+    month: String,
+    adult: NaiveDate,
+    /// The adult and the minor.
+    a: String,
+    m: String,
+    /// Created by the phases: today's appointment, the CEJ (and its start), a company and an
+    /// immersion there, and the other structure's advisor.
+    rdv: String,
+    start: NaiveDate,
+    cej: String,
+    co: String,
+    im: String,
+    /// The workshop, and the Monday of last week (its hours recorded).
+    ws: String,
+    last_monday: NaiveDate,
+    other: Option<Client>,
+}
 
+impl Day {
+    /// Two structures, a director, a DPO, the paying agency; the advisor logged in with her
+    /// two jeunes.
+    async fn start(inst: Instance) -> Day {
+        let b = inst.backend;
+        inst.standard();
+        inst.ok(&[
+            "structure",
+            "add",
+            "--code",
+            "ML-B",
+            "--name",
+            "Mission Locale B",
+            "--departement",
+            "13",
+            "--region",
+            "Provence-Alpes-Côte d'Azur",
+        ]);
+        inst.add_user("conseiller.b", "conseiller", Some("ML-B"));
+        inst.add_user("directeur.a", "directeur", Some("ML-A"));
+        inst.add_user("dpo.essais", "dpo", None);
+        inst.ok(&[
+            "payer",
+            "set",
+            "--name",
+            "Agence de services et de paiement",
+            "--iban",
+            PAYER_IBAN,
+            "--bic",
+            "BDFEFRPPCCT",
+        ]);
+        let app = inst.app().await;
+        let mut c = Client::new(app.clone());
+        c.login("conseiller.a", None, 0).await;
+        let today = Utc::now().date_naive();
+        let m0 = today.with_day(1).unwrap();
+        let month = m0.format("%Y-%m").to_string();
+        let adult = NaiveDate::from_ymd_opt(today.year() - 20, 3, 15).unwrap();
+        let minor = NaiveDate::from_ymd_opt(today.year() - 16, 1, 10).unwrap();
+        let a = create(&mut c, "Quintard", "Zéphyrine", adult).await;
+        let m = create(&mut c, "Abiven", "Loïc", minor).await;
+        Day {
+            b,
+            inst,
+            app,
+            c,
+            today,
+            m0,
+            month,
+            adult,
+            a,
+            m,
+            rdv: String::new(),
+            start: m0,
+            cej: String::new(),
+            co: String::new(),
+            im: String::new(),
+            ws: String::new(),
+            last_monday: m0,
+            other: None,
+        }
+    }
+}
+
+/// Situation with its history (a former level code mapped to the 2019 scale), and the
+/// minor's legal representative.
+async fn situation_and_representative(d: &mut Day) {
+    let a = d.a.clone();
+    let m = d.m.clone();
+    let c = &mut d.c;
     // Situation with history; a former level code is mapped to the 2019 scale.
     let v1 = put(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/situation"),
         json!({"logement": "parents", "niveau": "IV", "rqth": "non"}),
         StatusCode::OK,
@@ -147,7 +204,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     assert_eq!(v1["version"], 1);
     let bad = put(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/situation"),
         json!({"niveau": "12", "enfants_a_charge": "beaucoup"}),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -155,7 +212,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     assert_eq!(bad["champs"].as_array().unwrap().len(), 2, "{bad}");
     put(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/situation"),
         json!({"logement": "autonome", "niveau": "IV", "rqth": "non", "qpv": "oui"}),
         StatusCode::OK,
@@ -175,18 +232,24 @@ async fn daily_work_rules_batch_and_dump(inst) {
 
     // Legal representative of the minor (a contact is required).
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{m}/representants"),
         json!({"lien": "mère", "nom": REP[1], "prenom": REP[0]}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    post(&mut c, &format!("/api/v1/jeunes/{m}/representants"), json!({"lien": "mère", "nom": REP[1], "prenom": REP[0], "telephone": REP[2], "email": REP[3]}), StatusCode::CREATED).await;
+    post(c, &format!("/api/v1/jeunes/{m}/representants"), json!({"lien": "mère", "nom": REP[1], "prenom": REP[0], "telephone": REP[2], "email": REP[3]}), StatusCode::CREATED).await;
+}
 
+/// Timeline entries: an interview with a note, today's appointment, bad input refused.
+async fn timeline(d: &mut Day) {
+    let Day { today, .. } = *d;
+    let a = d.a.clone();
+    let c = &mut d.c;
     // Timeline: interview with a note, appointment today, proposal; status change.
-    post(&mut c, &format!("/api/v1/jeunes/{a}/entrees"), json!({"kind": "entretien_individuel", "date": ymd(today), "theme": "logement", "duree": "45", "note": NOTE}), StatusCode::CREATED).await;
+    post(c, &format!("/api/v1/jeunes/{a}/entrees"), json!({"kind": "entretien_individuel", "date": ymd(today), "theme": "logement", "duree": "45", "note": NOTE}), StatusCode::CREATED).await;
     let rdv = post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/entrees"),
         json!({"kind": "rdv", "date": ymd(today), "heure": "14:30", "modalite": "visio"}),
         StatusCode::CREATED,
@@ -194,24 +257,33 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     let rdv = rdv["id"].as_str().unwrap().to_string();
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/entrees"),
         json!({"kind": "note", "date": ymd(today), "note": "x".repeat(4001)}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     put(
-        &mut c,
+        c,
         &format!("/api/v1/entrees/{rdv}/statut"),
         json!({"statut": "accepte", "version": 1}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
 
+    d.rdv = rdv.clone();
+}
+
+/// CEJ rules (duration, extension with a motivation), a week's hours, the caseload.
+async fn cej_and_weeks(d: &mut Day) {
+    let Day { today, m0, .. } = *d;
+    let a = d.a.clone();
+    let rdv = d.rdv.clone();
+    let c = &mut d.c;
     // CEJ: the minor of 16 may sign; 12 months by default; 18 only with a motivation.
     let start = m0.checked_sub_months(Months::new(2)).unwrap();
     let cej = post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/dispositifs"),
         json!({"kind": "cej", "date_debut": ymd(start), "situation_fiscale": "non_imposable"}),
         StatusCode::CREATED,
@@ -219,7 +291,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     let cej = cej["id"].as_str().unwrap().to_string();
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/dispositifs"),
         json!({"kind": "cej", "date_debut": ymd(start), "situation_fiscale": "non_imposable"}),
         StatusCode::CONFLICT,
@@ -227,7 +299,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     let m13 = start.checked_add_months(Months::new(12)).unwrap();
     put(
-        &mut c,
+        c,
         &format!("/api/v1/dispositifs/{cej}/fin-prevue"),
         json!({"date_fin": ymd(m13), "version": 1}),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -235,17 +307,17 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     let m19 = start.checked_add_months(Months::new(18)).unwrap();
     put(
-        &mut c,
+        c,
         &format!("/api/v1/dispositifs/{cej}/fin-prevue"),
         json!({"date_fin": ymd(m19), "motif": "Formation qualifiante en cours", "version": 1}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    put(&mut c, &format!("/api/v1/dispositifs/{cej}/fin-prevue"), json!({"date_fin": ymd(m19 - Days::new(1)), "motif": "Formation qualifiante en cours", "version": 1}), StatusCode::OK).await;
+    put(c, &format!("/api/v1/dispositifs/{cej}/fin-prevue"), json!({"date_fin": ymd(m19 - Days::new(1)), "motif": "Formation qualifiante en cours", "version": 1}), StatusCode::OK).await;
     // Last week: 15 h planned, 12 h done → 3 h missing, shown in the caseload.
     let last_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()) + 7);
     let g = put(
-        &mut c,
+        c,
         &format!("/api/v1/dispositifs/{cej}/semaines"),
         json!({"semaine": ymd(last_monday), "prevues": "15", "realisees": "12h"}),
         StatusCode::OK,
@@ -253,7 +325,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     assert_eq!(g["missing_minutes"], 180);
     put(
-        &mut c,
+        c,
         &format!("/api/v1/dispositifs/{cej}/semaines"),
         json!({"semaine": ymd(last_monday + Days::new(1)), "prevues": "15"}),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -269,6 +341,18 @@ async fn daily_work_rules_batch_and_dump(inst) {
         .iter()
         .any(|x| x["jeune_id"] == a.as_str()));
 
+    d.cej = cej.clone();
+    d.start = start;
+    d.last_monday = last_monday;
+}
+
+/// The month's allowance: the rules' amount with its reasons, the reference period,
+/// errors on their fields, a reduction with its motif.
+async fn allowances(d: &mut Day) {
+    let Day { m0, adult, .. } = *d;
+    let a = d.a.clone();
+    let month = d.month.clone();
+    let c = &mut d.c;
     // Allowance of the month: the rules' amount, shown with its reasons, then decided.
     let expected = allowance::cej_month(
         m0,
@@ -308,7 +392,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     let r = c.get(&calc("activite_1=10&revenus=10")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/allocations"),
         json!({"mois": month, "decision": "suspendue"}),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -316,7 +400,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     // A reduction without motif: the error is on the motif, with the rule's code.
     let r = post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/allocations"),
         json!({"mois": month, "decision": "reduite", "montant_reduit": "100"}),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -331,7 +415,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
         "{r}"
     );
     let d = post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/allocations"),
         json!({"mois": month, "decision": "attribuee", "revenus": "0"}),
         StatusCode::OK,
@@ -339,21 +423,28 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     assert_eq!(d["amount_cents"], expected);
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/allocations"),
         json!({"mois": month, "decision": "attribuee"}),
         StatusCode::CONFLICT,
     )
     .await;
-    let red = post(&mut c, &format!("/api/v1/jeunes/{a}/allocations"), json!({"mois": month, "decision": "reduite", "montant_reduit": "100", "motif": "Deux absences non justifiées", "version": 1}), StatusCode::OK).await;
+    let red = post(c, &format!("/api/v1/jeunes/{a}/allocations"), json!({"mois": month, "decision": "reduite", "montant_reduit": "100", "motif": "Deux absences non justifiées", "version": 1}), StatusCode::OK).await;
     assert_eq!(
         (red["amount_cents"].as_i64(), red["version"].as_i64()),
         (Some(10_000), Some(2))
     );
+}
 
+/// PACEA for the minor and the non-cumulation with a CEJ allowance.
+async fn pacea(d: &mut Day) {
+    let Day { m0, start, .. } = *d;
+    let m = d.m.clone();
+    let month = d.month.clone();
+    let c = &mut d.c;
     // PACEA for the minor, then a CEJ the same month: the CEJ allowance cannot be added.
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{m}/dispositifs"),
         json!({"kind": "pacea", "date_debut": ymd(start)}),
         StatusCode::CREATED,
@@ -361,8 +452,8 @@ async fn daily_work_rules_batch_and_dump(inst) {
     .await;
     let dv = c.get(&format!("/api/v1/jeunes/{m}/dossier")).await.json();
     let pacea = dv["programmes"][0]["id"].as_str().unwrap().to_string();
-    let v = put_phase(&mut c, &pacea, json!({"date_debut": ymd(start), "date_fin": ymd(start + Days::new(89)), "objectifs": OBJECTIVES, "version": 1}), StatusCode::OK).await;
-    put_phase(&mut c, &pacea, json!({"date_debut": ymd(start + Days::new(89)), "date_fin": ymd(start + Days::new(120)), "objectifs": "Phase suivante", "version": v["version"]}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let v = put_phase(c, &pacea, json!({"date_debut": ymd(start), "date_fin": ymd(start + Days::new(89)), "objectifs": OBJECTIVES, "version": 1}), StatusCode::OK).await;
+    put_phase(c, &pacea, json!({"date_debut": ymd(start + Days::new(89)), "date_fin": ymd(start + Days::new(120)), "objectifs": "Phase suivante", "version": v["version"]}), StatusCode::UNPROCESSABLE_ENTITY).await;
     let r = c
         .json(
             Method::PUT,
@@ -379,14 +470,14 @@ async fn daily_work_rules_batch_and_dump(inst) {
     );
     // The CEJ's reference period has no meaning for a PACEA: refused, nothing decided.
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{m}/allocations"),
         json!({"mois": month, "decision": "attribuee", "activite_1": "100"}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     let pac = post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{m}/allocations"),
         json!({"mois": month, "decision": "attribuee", "montant_demande": "200"}),
         StatusCode::OK,
@@ -396,7 +487,13 @@ async fn daily_work_rules_batch_and_dump(inst) {
         (pac["kind"].as_str(), pac["amount_cents"].as_i64()),
         (Some("pacea"), Some(20_000))
     );
-    post(&mut c, &format!("/api/v1/jeunes/{m}/dispositifs"), json!({"kind": "cej", "date_debut": ymd(m0), "situation_fiscale": "imposable_tranche1"}), StatusCode::CREATED).await;
+    post(
+        c,
+        &format!("/api/v1/jeunes/{m}/dispositifs"),
+        json!({"kind": "cej", "date_debut": ymd(m0), "situation_fiscale": "imposable_tranche1"}),
+        StatusCode::CREATED,
+    )
+    .await;
     let r = c
         .json(
             Method::POST,
@@ -409,24 +506,32 @@ async fn daily_work_rules_batch_and_dump(inst) {
         .as_str()
         .unwrap()
         .contains("pas cumulable"));
+}
 
+/// IBAN (sensitive tier) and the payment batch: sums, CSV, pain.001 against its schema.
+async fn iban_and_batch(d: &mut Day) {
+    let Day { b, .. } = *d;
+    let a = d.a.clone();
+    let month = d.month.clone();
+    let app = d.app.clone();
+    let c = &mut d.c;
     // IBAN (sensitive tier): validated, never shown back.
     put(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/iban"),
         json!({"iban": "FR76 3000 6000 0112 3456 7890 188", "motif": "premier versement"}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     put(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/iban"),
         json!({"iban": IBAN, "bic": "AGRIFRPP"}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     put(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/iban"),
         json!({"iban": IBAN, "bic": "AGRIFRPP", "motif": "premier versement"}),
         StatusCode::ACCEPTED,
@@ -525,38 +630,45 @@ async fn daily_work_rules_batch_and_dump(inst) {
             "pain.001 against the ISO 20022 schema (set PARCOURS_TEST_PAIN001_XSD; bash .ci/run does)",
         ),
     }
+}
 
+/// Companies (SIRET key), encrypted contacts, immersions, hires, a workshop's seats.
+async fn companies_and_workshops(d: &mut Day) {
+    let Day { today, .. } = *d;
+    let a = d.a.clone();
+    let m = d.m.clone();
+    let c = &mut d.c;
     // Companies: SIRET key checked; contacts encrypted; immersion at most 30 days.
     post(
-        &mut c,
+        c,
         "/api/v1/entreprises",
         json!({"siret": "12002701600018", "nom": "Boulangerie"}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    let co = post(&mut c, "/api/v1/entreprises", json!({"siret": "120 027 016 00019", "nom": "Boulangerie du Vieux-Lyon", "naf": "1071C", "adresse": "3 rue Saint-Jean, Lyon"}), StatusCode::CREATED).await;
+    let co = post(c, "/api/v1/entreprises", json!({"siret": "120 027 016 00019", "nom": "Boulangerie du Vieux-Lyon", "naf": "1071C", "adresse": "3 rue Saint-Jean, Lyon"}), StatusCode::CREATED).await;
     let co = co["id"].as_str().unwrap().to_string();
     post(
-        &mut c,
+        c,
         "/api/v1/entreprises",
         json!({"siret": "12002701600019", "nom": "Doublon"}),
         StatusCode::CONFLICT,
     )
     .await;
-    post(&mut c, &format!("/api/v1/entreprises/{co}/contacts"), json!({"nom": CONTACT[0], "fonction": "Gérant", "email": CONTACT[1], "telephone": CONTACT[2]}), StatusCode::CREATED).await;
+    post(c, &format!("/api/v1/entreprises/{co}/contacts"), json!({"nom": CONTACT[0], "fonction": "Gérant", "email": CONTACT[1], "telephone": CONTACT[2]}), StatusCode::CREATED).await;
     post(
-        &mut c,
+        c,
         &format!("/api/v1/entreprises/{co}/offres"),
         json!({"intitule": "Vendeur en boulangerie", "rome": "D1106", "contrat": "CDD 6 mois"}),
         StatusCode::CREATED,
     )
     .await;
     let s0 = today + Days::new(7);
-    post(&mut c, &format!("/api/v1/jeunes/{a}/immersions"), json!({"entreprise": co, "date_debut": ymd(s0), "date_fin": ymd(s0 + Days::new(30)), "tuteur": TUTOR}), StatusCode::UNPROCESSABLE_ENTITY).await;
-    let im = post(&mut c, &format!("/api/v1/jeunes/{a}/immersions"), json!({"entreprise": co, "date_debut": ymd(s0), "date_fin": ymd(s0 + Days::new(29)), "rome": "D1106", "tuteur": TUTOR}), StatusCode::CREATED).await;
+    post(c, &format!("/api/v1/jeunes/{a}/immersions"), json!({"entreprise": co, "date_debut": ymd(s0), "date_fin": ymd(s0 + Days::new(30)), "tuteur": TUTOR}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let im = post(c, &format!("/api/v1/jeunes/{a}/immersions"), json!({"entreprise": co, "date_debut": ymd(s0), "date_fin": ymd(s0 + Days::new(29)), "rome": "D1106", "tuteur": TUTOR}), StatusCode::CREATED).await;
     let im = im["id"].as_str().unwrap().to_string();
     put(
-        &mut c,
+        c,
         &format!("/api/v1/immersions/{im}/statut"),
         json!({"statut": "realisee", "version": 1}),
         StatusCode::OK,
@@ -566,36 +678,56 @@ async fn daily_work_rules_batch_and_dump(inst) {
     assert_eq!(cv["contacts"][0]["email"], CONTACT[1]);
     assert_eq!(cv["immersions"][0]["status"], "realisee");
     // A hire in this company shows on its page (linked to the dossier, no identity).
-    post(&mut c, &format!("/api/v1/jeunes/{a}/entrees"), json!({"kind": "situation", "date": ymd(today), "categorie": "emploi", "rome": "D1106", "entreprise": co}), StatusCode::CREATED).await;
+    post(c, &format!("/api/v1/jeunes/{a}/entrees"), json!({"kind": "situation", "date": ymd(today), "categorie": "emploi", "rome": "D1106", "entreprise": co}), StatusCode::CREATED).await;
     let cv = c.get(&format!("/api/v1/entreprises/{co}")).await.json();
     assert_eq!(cv["placements"][0]["category_label"], "Emploi");
     assert_eq!(cv["placements"][0]["jeune_id"], a.as_str());
 
     // Workshop with one seat: the second registration is refused.
-    let ws = post(&mut c, "/api/v1/ateliers", json!({"intitule": "Atelier CV", "theme": "emploi", "date": ymd(today + Days::new(3)), "heure": "09:30", "places": "1"}), StatusCode::CREATED).await;
+    let ws = post(c, "/api/v1/ateliers", json!({"intitule": "Atelier CV", "theme": "emploi", "date": ymd(today + Days::new(3)), "heure": "09:30", "places": "1"}), StatusCode::CREATED).await;
     let ws = ws["id"].as_str().unwrap().to_string();
     post(
-        &mut c,
+        c,
         &format!("/api/v1/ateliers/{ws}/inscriptions"),
         json!({"jeune": a}),
         StatusCode::NO_CONTENT,
     )
     .await;
     post(
-        &mut c,
+        c,
         &format!("/api/v1/ateliers/{ws}/inscriptions"),
         json!({"jeune": m}),
         StatusCode::CONFLICT,
     )
     .await;
     post(
-        &mut c,
+        c,
         &format!("/api/v1/ateliers/{ws}/inscriptions"),
         json!({"jeune": a, "statut": "present"}),
         StatusCode::NO_CONTENT,
     )
     .await;
 
+    d.co = co.clone();
+    d.im = im.clone();
+    d.ws = ws.clone();
+}
+
+/// Another structure's advisor forging every id created so far: 404 everywhere.
+async fn forged_ids(d: &mut Day) {
+    let Day {
+        b,
+        today,
+        last_monday,
+        ..
+    } = *d;
+    let a = d.a.clone();
+    let rdv = d.rdv.clone();
+    let cej = d.cej.clone();
+    let co = d.co.clone();
+    let im = d.im.clone();
+    let ws = d.ws.clone();
+    let app = d.app.clone();
     // Another structure's advisor forging ids: everything answers 404.
     let mut other = Client::new(app.clone());
     other.login("conseiller.b", None, 0).await;
@@ -645,9 +777,21 @@ async fn daily_work_rules_batch_and_dump(inst) {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}: {uri}: {}", r.body);
     }
 
+    d.other = Some(other);
+}
+
+/// The pages render on this backend; hostile text is shown inert.
+async fn pages(d: &mut Day) {
+    let Day { b, today, .. } = *d;
+    let a = d.a.clone();
+    let m = d.m.clone();
+    let month = d.month.clone();
+    let co = d.co.clone();
+    let other = d.other.as_mut().unwrap();
+    let c = &mut d.c;
     // The pages render on this backend; hostile text in a note is shown inert.
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/entrees"),
         json!({"kind": "note", "date": ymd(today), "note": "<script>alert('x')</script>"}),
         StatusCode::CREATED,
@@ -682,17 +826,26 @@ async fn daily_work_rules_batch_and_dump(inst) {
         StatusCode::NOT_FOUND,
         "{b}: page of another structure's dossier"
     );
+}
 
+/// Exit with the national list; transfer of the minor to ML-B, audited on both sides.
+async fn exit_and_transfer(d: &mut Day) {
+    let Day { today, .. } = *d;
+    let a = d.a.clone();
+    let m = d.m.clone();
+    let app = d.app.clone();
+    let other = d.other.as_mut().unwrap();
+    let c = &mut d.c;
     // Exit with the national list: "autre" needs a note; the exit ends running programmes.
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/entrees"),
         json!({"kind": "sortie", "date": ymd(today), "categorie": "autre"}),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{a}/entrees"),
         json!({"kind": "sortie", "date": ymd(today), "categorie": "emploi_durable"}),
         StatusCode::CREATED,
@@ -704,7 +857,7 @@ async fn daily_work_rules_batch_and_dump(inst) {
 
     // Transfer of the minor to ML-B: audited on both sides; the old advisor loses access.
     post(
-        &mut c,
+        c,
         &format!("/api/v1/jeunes/{m}/transfert"),
         json!({"structure": "ML-B"}),
         StatusCode::NO_CONTENT,
@@ -735,17 +888,31 @@ async fn daily_work_rules_batch_and_dump(inst) {
         .collect();
     assert_eq!(sides.len(), 2, "{sides:?}");
     assert_ne!(sides[0].1, sides[1].1);
+}
+
+/// Every read of personal data audited (P4); the dump holds none of it in clear.
+async fn reads_audited_and_dump(d: &mut Day) {
+    let Day { b, .. } = *d;
+    let a = d.a.clone();
+    let m = d.m.clone();
+    let co = d.co.clone();
+    let app = d.app.clone();
+    let inst = &d.inst;
+    // The advisor's audit entries, all phases included.
+    let mut conn = app.internals().store().acquire().await.unwrap();
+    let audit =
+        parcours_store::audit::search(&mut conn, Some("conseiller.a"), 0, i64::MAX, 100_000)
+            .await
+            .unwrap();
     // Every read of the new personal data left its entry (P4): the whole dossier (notes,
     // legal representatives, tutors…), the company's contacts, and each batch line with its
     // IBAN, by the director.
-    let has = |log: &[parcours_store::audit::AuditRow],
-               action: &str,
-               subject: &str,
-               fields: &str| {
-        log.iter().any(|e| {
-            e.action == action && e.subject.as_deref() == Some(subject) && e.fields == fields
-        })
-    };
+    let has =
+        |log: &[parcours_store::audit::AuditRow], action: &str, subject: &str, fields: &str| {
+            log.iter().any(|e| {
+                e.action == action && e.subject.as_deref() == Some(subject) && e.fields == fields
+            })
+        };
     assert!(
         has(
             &audit,
@@ -817,6 +984,23 @@ async fn daily_work_rules_batch_and_dump(inst) {
         dump.contains(&PAYER_IBAN.to_lowercase()),
         "{b}: control value found"
     );
+}
+
+per_backend! {
+#[tokio::test]
+async fn daily_work_rules_batch_and_dump(inst) {
+    let mut d = Day::start(inst).await;
+    situation_and_representative(&mut d).await;
+    timeline(&mut d).await;
+    cej_and_weeks(&mut d).await;
+    allowances(&mut d).await;
+    pacea(&mut d).await;
+    iban_and_batch(&mut d).await;
+    companies_and_workshops(&mut d).await;
+    forged_ids(&mut d).await;
+    pages(&mut d).await;
+    exit_and_transfer(&mut d).await;
+    reads_audited_and_dump(&mut d).await;
 }
 }
 
