@@ -237,7 +237,7 @@ impl App {
             for r in &batch {
                 if self.entry_mac(r) != r.mac {
                     // Never chain a forged entry, and never stop for one: it is quarantined
-                    // (kept as evidence, out of the chain), alerted and named by `audit verify`.
+                    // (kept as evidence, out of the chain), alerted and named by `audit verifier`.
                     q::quarantine(&mut tx, r.seq).await?;
                     forged.push(r.seq);
                     continue;

@@ -3,13 +3,13 @@
 //! A backup must not keep a person alive after her erasure. The design (docs/SECURITY.md,
 //! "Backups and erasure"): **a backup never holds the dossiers' keys.**
 //!
-//! - `parcours backup --sortie FILE`: a consistent snapshot of every table (one read transaction;
+//! - `parcours sauvegarde --sortie FILE`: a consistent snapshot of every table (one read transaction;
 //!   `REPEATABLE READ` on PostgreSQL), encrypted with a fresh backup key wrapped by the master
 //!   key (not in the file), **without** the dossiers' wrapped data keys, without the blind
 //!   index (rebuilt on restore) and without sessions; the per-person secrets under shared keys
 //!   (IBAN, NIR) are sealed once more with the dossier's own data key, so that they die with
 //!   it. The keys go into a separate, short-lived escrow file `FILE.cles`.
-//! - `parcours restore FILE --cles-depuis SOURCE`: the data from the backup, the keys from the
+//! - `parcours restauration FILE --cles-depuis SOURCE`: the data from the backup, the keys from the
 //!   *live* instance (its database URL) — or, when the live instance is gone, from an escrow.
 //!   An erased person's key exists in neither the live instance nor any escrow younger than
 //!   her erasure: restored, her dossier stays unreadable, every other one opens.
@@ -79,7 +79,7 @@ pub struct BackupSummary {
 pub enum KeySource {
     /// The live instance's database (its URL): erasures done since the backup hold.
     Database(String),
-    /// An escrow file written by `parcours backup`.
+    /// An escrow file written by `parcours sauvegarde`.
     Escrow(PathBuf),
 }
 

@@ -1,4 +1,4 @@
-//! Bulk insertion for `parcours seed`, the demo and the benchmarks: the rows a year of daily
+//! Bulk insertion for `parcours peupler`, the demo and the benchmarks: the rows a year of daily
 //! work would have written, without one authorisation check and audit entry per row. Only the
 //! operator at the console may call it (any account is refused: a handler cannot reach it by
 //! mistake), and each dossier written is one audit entry (`parcours.lot`, with what it wrote).

@@ -222,7 +222,7 @@ pub(crate) async fn rotate(store: &Store, key_file: &Path) -> Result<(u32, u64)>
 }
 
 impl crate::App {
-    /// `parcours keys rotate`: `rotate`, then its audit entry in a transaction of its own —
+    /// `parcours cles renouveler`: `rotate`, then its audit entry in a transaction of its own —
     /// the outcome as it happened (`ok` with the new version and the number of keys, or
     /// `echec`), never assumed by the caller.
     pub async fn rotate_master_key(&self, ctx: &crate::Ctx, key_file: &Path) -> Result<(u32, u64)> {
@@ -254,7 +254,7 @@ impl crate::App {
 }
 
 impl App {
-    /// `parcours keys rotate --nouvelles-cles`: after the master key, every data key is replaced — each
+    /// `parcours cles renouveler --nouvelles-cles`: after the master key, every data key is replaced — each
     /// dossier's (its identity and every cell sealed with it, `store::rekey::DOSSIER_SEALED`)
     /// and each company contact's —, one dossier per transaction. An old dump with an old
     /// master key then opens old keys that open nothing current. Run with `serve` stopped (a

@@ -283,7 +283,7 @@ impl App {
         Ok(req)
     }
 
-    /// The paying agency's account, if configured (`parcours payer set`).
+    /// The paying agency's account, if configured (`parcours payeur definir`).
     pub async fn payer(&self) -> Result<Option<Payer>> {
         let mut conn = self.store.acquire().await?;
         let name = keyring::meta_get(&mut conn, "payer.name").await?;

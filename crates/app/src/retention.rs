@@ -13,7 +13,7 @@
 //!   crypto-shredded (its key destroyed: `store::jeunes::erase`), which also reaches backups
 //!   (`backup`), while the warehouse keeps its pseudonymous, generalised rows.
 //!
-//! The rules are configurable (`parcours retention regles`), stored in `meta`. The time is a
+//! The rules are configurable (`parcours conservation regles`), stored in `meta`. The time is a
 //! parameter (`today`), never read inside: tests move the clock forward.
 
 use chrono::{Months, NaiveDate};

@@ -243,7 +243,7 @@ impl App {
         .await?)
     }
 
-    /// Turns the counted reads off or on. Only `parcours bench search` turns them off, to
+    /// Turns the counted reads off or on. Only `parcours banc recherche` turns them off, to
     /// measure their cost against the same use case without them; no configuration reaches it.
     pub fn set_read_counting(&self, on: bool) {
         self.counting

@@ -36,14 +36,17 @@ enum Command {
     /// Create a new instance: database, master key file, keyring.
     Init(commands::init::Args),
     /// Run the web server (pages and JSON API).
+    #[command(name = "serveur", alias = "serve")]
     Serve(commands::serve::Args),
     /// Add a deterministic synthetic French population.
+    #[command(name = "peupler", alias = "seed")]
     Seed(commands::seed::Args),
     /// Manage structures.
     #[command(subcommand)]
     Structure(commands::structure::Cmd),
     /// Manage user accounts.
     #[command(subcommand)]
+    #[command(name = "compte", alias = "user")]
     User(commands::user::Cmd),
     /// Import data files.
     #[command(subcommand)]
@@ -52,32 +55,41 @@ enum Command {
     #[command(subcommand)]
     Audit(commands::audit::Cmd),
     /// Backup of the instance, without the dossiers' keys (kept apart, short-lived).
+    #[command(name = "sauvegarde", alias = "backup")]
     Backup(commands::backup::BackupArgs),
     /// Restore a backup into an empty instance, or a restore drill (--essai).
+    #[command(name = "restauration", alias = "restore")]
     Restore(commands::backup::RestoreArgs),
     /// Retention: rules and their daily run (décret n° 2015-59 by default).
     #[command(subcommand)]
+    #[command(name = "conservation", alias = "retention")]
     Retention(commands::retention::Cmd),
     /// After a breach: the incident report of an approved request.
     #[command(subcommand)]
     Incident(commands::incident::Cmd),
     /// Master key management.
     #[command(subcommand)]
+    #[command(name = "cles", alias = "keys")]
     Keys(commands::keys::Cmd),
     /// The paying agency's account (payment batches).
     #[command(subcommand)]
+    #[command(name = "payeur", alias = "payer")]
     Payer(commands::payer::Cmd),
     /// The decision module's warehouse: pseudonymised, k-anonymous export.
     #[command(subcommand)]
+    #[command(name = "entrepot", alias = "warehouse")]
     Warehouse(commands::warehouse::Cmd),
     /// What the separate insight server (dashboards) needs from this one.
     #[command(subcommand)]
+    #[command(name = "pilotage", alias = "insight")]
     Insight(commands::insight::Cmd),
     /// Benchmarks (print their figures).
     #[command(subcommand)]
+    #[command(name = "banc", alias = "bench")]
     Bench(commands::bench::Cmd),
     /// Decoy dossiers that freeze whoever reads them outside a caseload.
     #[command(subcommand)]
+    #[command(name = "canaris", alias = "canaries")]
     Canaries(commands::vigilance::Canaries),
     /// Security alerts: SMTP relay, recipients, list, send.
     #[command(subcommand)]

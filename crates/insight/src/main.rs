@@ -28,7 +28,7 @@ enum Command {
         /// The warehouse directory (its `current` version is served, and followed).
         #[arg(long = "entrepot", alias = "warehouse", env = "PARCOURS_WAREHOUSE_DIR")]
         warehouse: PathBuf,
-        /// The main server's public key file (`parcours insight public-key`).
+        /// The main server's public key file (`parcours pilotage cle-publique`).
         #[arg(long, env = "PARCOURS_INSIGHT_PUBLIC_KEY")]
         cle_publique: PathBuf,
         #[arg(long, env = "PARCOURS_INSIGHT_BIND", default_value = "127.0.0.1:8081")]

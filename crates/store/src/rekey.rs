@@ -1,4 +1,4 @@
-//! What replacing a dossier's data key rewrites (`parcours keys rotate --nouvelles-cles`): every cell
+//! What replacing a dossier's data key rewrites (`parcours cles renouveler --nouvelles-cles`): every cell
 //! sealed with it, found by the same associated-data id the use cases seal it with.
 
 use crate::{Conn, Result, StoreError};

@@ -706,7 +706,7 @@ async fn batch_file(s: &AppState, req: &Req, ctx: Ctx, b: &BatchBody) -> Res {
                 x,
             ),
             None => return Err(WebError::new(
-                AppError::Refused(parcours_app::Rule::NothingToPay, "Pas de fichier SEPA : aucun virement avec IBAN approuvé ce mois-ci, ou compte payeur non configuré (parcours payer set).".into()),
+                AppError::Refused(parcours_app::Rule::NothingToPay, "Pas de fichier SEPA : aucun virement avec IBAN approuvé ce mois-ci, ou compte payeur non configuré (parcours payeur definir).".into()),
                 req,
             )),
         }

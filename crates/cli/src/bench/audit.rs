@@ -1,4 +1,4 @@
-//! `parcours bench audit`: concurrent audit appends.
+//! `parcours banc audit`: concurrent audit appends.
 
 #[allow(unused_imports)]
 use super::*;

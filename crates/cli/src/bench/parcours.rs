@@ -1,4 +1,4 @@
-//! `parcours bench parcours`: the advisor's daily work at scale.
+//! `parcours banc parcours`: the advisor's daily work at scale.
 
 #[allow(unused_imports)]
 use super::*;

@@ -1,4 +1,4 @@
-//! `parcours bench search`: search and dossier opening at scale, encrypted vs a plaintext table.
+//! `parcours banc recherche`: search and dossier opening at scale, encrypted vs a plaintext table.
 
 #[allow(unused_imports)]
 use super::*;

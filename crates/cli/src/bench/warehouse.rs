@@ -1,4 +1,4 @@
-//! `parcours bench warehouse`: the warehouse export.
+//! `parcours banc entrepot`: the warehouse export.
 
 #[allow(unused_imports)]
 use super::*;

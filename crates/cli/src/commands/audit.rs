@@ -5,6 +5,7 @@ use std::process::ExitCode;
 pub enum Cmd {
     /// Verify the whole audit chain. Exit status: 0 intact; 3 altered (naming the first bad
     /// entry); 1 when it could not be checked (database or key file unreadable, bad arguments).
+    #[command(name = "verifier", alias = "verify")]
     Verify {
         #[command(flatten)]
         common: Common,
@@ -16,13 +17,14 @@ pub enum Cmd {
         temoin: Option<String>,
     },
     /// Seal pending entries now (the server does it every second).
+    #[command(name = "sceller", alias = "seal")]
     Seal {
         #[command(flatten)]
         common: Common,
     },
 }
 
-/// Exit status of `audit verify` when the log is altered (1 stays for "could not check").
+/// Exit status of `audit verifier` when the log is altered (1 stays for "could not check").
 pub const TAMPERED: u8 = 3;
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {

@@ -1,4 +1,4 @@
-//! `parcours backup` and `parcours restore` (issue 18): backups without the dossiers' keys, so
+//! `parcours sauvegarde` and `parcours restauration` (issue 18): backups without the dossiers' keys, so
 //! that an erasure reaches them (docs/SECURITY.md, "Backups and erasure").
 
 use crate::config::{Common, DEFAULT_DATA_DIR};

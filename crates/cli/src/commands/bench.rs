@@ -4,12 +4,14 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Search and dossier opening at scale, encrypted vs a plaintext table of the same shape.
+    #[command(name = "recherche", alias = "search")]
     Search(crate::bench::SearchArgs),
     /// Concurrent audit appends: throughput with 1 and N writers.
     Audit(crate::bench::AuditArgs),
     /// Daily work at scale: a 200-entry dossier, the caseload page, the month's allowances.
     Parcours(crate::bench::ParcoursArgs),
     /// Full warehouse export: extraction, k-anonymity, Parquet, publication.
+    #[command(name = "entrepot", alias = "warehouse")]
     Warehouse(crate::bench::WarehouseArgs),
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 pub enum Cmd {
     /// Print (or write) the public key with which the insight server checks the assertions
     /// this server signs. The insight server needs nothing else from here but the warehouse.
+    #[command(name = "cle-publique", alias = "public-key")]
     PublicKey {
         #[command(flatten)]
         common: Common,

@@ -7,6 +7,7 @@ pub enum Cmd {
     /// --nouvelles-cles, then replaces every data key too (dossiers, company contacts) and re-encrypts
     /// what they sealed: an old dump with an old master key opens nothing current. Run it with
     /// `serve` stopped.
+    #[command(name = "renouveler", alias = "rotate")]
     Rotate {
         #[command(flatten)]
         common: Common,

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Set the paying agency's account, debtor of the SEPA transfers of the payment batches.
+    #[command(name = "definir", alias = "set")]
     Set {
         #[command(flatten)]
         common: Common,

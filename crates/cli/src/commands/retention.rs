@@ -1,4 +1,4 @@
-//! `parcours retention`: the retention rules (décret n° 2015-59 by default) and their run.
+//! `parcours conservation`: the retention rules (décret n° 2015-59 by default) and their run.
 
 use crate::config::Common;
 use std::process::ExitCode;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Erase the dossiers whose retention has ended (or only list them with --essai).
+    #[command(name = "appliquer", alias = "run")]
     Run {
         #[command(flatten)]
         common: Common,

@@ -122,7 +122,7 @@ impl ExportSchedule {
 }
 
 /// The daily retention run, at 03:00 UTC (after the warehouse export): erases the dossiers
-/// whose retention ended (`parcours retention run` does it by hand).
+/// whose retention ended (`parcours conservation appliquer` does it by hand).
 fn spawn_retention(app: Arc<parcours_app::App>) {
     tokio::spawn(async move {
         loop {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Add a structure (Mission Locale).
+    #[command(name = "ajouter", alias = "add")]
     Add {
         #[command(flatten)]
         common: Common,
@@ -17,6 +18,7 @@ pub enum Cmd {
         region: String,
     },
     /// List structures.
+    #[command(name = "lister", alias = "list")]
     List {
         #[command(flatten)]
         common: Common,

@@ -8,6 +8,7 @@ pub enum Cmd {
     /// structure approves in Administration → Demandes, which hands over the enrolment link).
     /// On an instance without any account, creates the first admin alone and prints its
     /// single-use enrolment link.
+    #[command(name = "ajouter", alias = "add")]
     Add {
         #[command(flatten)]
         common: Common,
@@ -42,6 +43,7 @@ pub enum Cmd {
         common: Common,
     },
     /// List accounts.
+    #[command(name = "lister", alias = "list")]
     List {
         #[command(flatten)]
         common: Common,

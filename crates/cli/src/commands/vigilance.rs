@@ -1,4 +1,4 @@
-//! `parcours canaries`, `parcours alertes`, `parcours vigilance`: what bounds a stolen session
+//! `parcours canaris`, `parcours alertes`, `parcours vigilance`: what bounds a stolen session
 //! (issue 15; the rules are in `parcours_app::vigilance`).
 
 use crate::config::Common;
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 pub enum Canaries {
     /// Add decoy dossiers to a structure: created like any dossier, known only by a keyed tag.
     /// Whoever opens one (or sees it in search results) outside a caseload is frozen at once.
+    #[command(name = "ajouter", alias = "add")]
     Add {
         #[command(flatten)]
         common: Common,
@@ -229,7 +230,7 @@ pub async fn vigilance(c: Vigilance) -> anyhow::Result<ExitCode> {
     if t != before {
         app.save_thresholds(t).await.map_err(super::explain)?;
         println!(
-            "Seuils enregistrés (pris en compte au prochain démarrage de « parcours serve »)."
+            "Seuils enregistrés (pris en compte au prochain démarrage de « parcours serveur »)."
         );
     }
     println!(

@@ -7,6 +7,7 @@ pub enum Cmd {
     /// Export the pseudonymised, generalised, k-anonymous warehouse (Parquet) to a directory,
     /// switched atomically (`DIR/current`). Incremental when DIR already holds a version
     /// (only the dossiers changed since are re-read).
+    #[command(name = "exporter", alias = "export")]
     Export {
         #[command(flatten)]
         common: Common,

@@ -878,6 +878,42 @@ fn command_line_flags_are_french_and_old_names_are_hidden_aliases() {
         assert!(h.contains(new), "{args:?} shows {new}: {h}");
         assert!(!h.contains(old), "{args:?} hides {old}: {h}");
     }
+    // Subcommands: the French names listed, the English ones hidden (still accepted: the rest
+    // of this suite calls `user add`, `keys rotate`, `serve`…).
+    for (args, new, old) in [
+        (&[][..], "serveur", "serve"),
+        (&[][..], "peupler", "seed"),
+        (&[][..], "compte", "user"),
+        (&[][..], "sauvegarde", "backup"),
+        (&[][..], "restauration", "restore"),
+        (&[][..], "conservation", "retention"),
+        (&[][..], "cles", "keys"),
+        (&[][..], "payeur", "payer"),
+        (&[][..], "entrepot", "warehouse"),
+        (&[][..], "pilotage", "insight"),
+        (&[][..], "banc", "bench"),
+        (&[][..], "canaris", "canaries"),
+        (&["structure"][..], "ajouter", "add"),
+        (&["structure"][..], "lister", "list"),
+        (&["compte"][..], "ajouter", "add"),
+        (&["audit"][..], "verifier", "verify"),
+        (&["audit"][..], "sceller", "seal"),
+        (&["conservation"][..], "appliquer", "run"),
+        (&["cles"][..], "renouveler", "rotate"),
+        (&["payeur"][..], "definir", "set"),
+        (&["entrepot"][..], "exporter", "export"),
+        (&["pilotage"][..], "cle-publique", "public-key"),
+        (&["banc"][..], "recherche", "search"),
+        (&["canaris"][..], "ajouter", "add"),
+    ] {
+        let h = help(parcours, args);
+        let listed = |name: &str| {
+            h.lines()
+                .any(|l| l.trim_start().split(' ').next() == Some(name))
+        };
+        assert!(listed(new), "{args:?} lists {new}: {h}");
+        assert!(!listed(old), "{args:?} hides {old}: {h}");
+    }
 }
 
 /// The IBAN the rotation test stored still decrypts with the instance's sensitive key.
