@@ -411,10 +411,18 @@ async fn published(
         .indicateur
         .clone()
         .unwrap_or_else(|| "entretiens_individuels".into());
+    // A ventilation that does not apply to the indicator (kept in the form after the indicator
+    // changed) opens the indicator's default one instead of a refusal: the filters stay.
+    // (An unknown code or indicator is still refused, by `publish`.)
+    let keep = |v: &String| match (crate::catalogue::breakdown(v), indicator(&ind)) {
+        (Some(b), Some(i)) => family_expr(b.family, i.measure).is_some(),
+        _ => true,
+    };
     let q = Query {
         ventilation: p
             .ventilation
             .clone()
+            .filter(keep)
             .unwrap_or_else(|| default_breakdown(&ind).into()),
         indicateur: ind,
         annee: p

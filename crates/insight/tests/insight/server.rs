@@ -593,3 +593,76 @@ fn insight_server_serves_from_the_warehouse_and_a_public_key_only() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Issue 19: every indicator of the catalogue, with every ventilation its page offers, answers
+/// 200 (as a pilote of a région and as the nation's); a ventilation kept in the form after the
+/// indicator changed (one that does not apply) opens the indicator's default one instead of a
+/// refusal; an unknown code is still refused.
+#[test]
+fn every_indicator_with_every_offered_ventilation_answers() {
+    use parcours_insight::catalogue::{family_expr, BREAKDOWNS, INDICATORS};
+    let root =
+        std::env::temp_dir().join(format!("parcours-insight-catalogue-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    crate::synthetic_warehouse(&root.join("entrepot"), 5, 300, "20260401T000000Z");
+    let main_key = SigningKey::from_bytes(&parcours_vault::random_bytes::<32>());
+    std::fs::write(
+        root.join("parcours.pub"),
+        assertion::public_key_hex(&main_key),
+    )
+    .unwrap();
+    let srv = start(&root);
+    let a = srv.addr.as_str();
+    let t = token(&main_key, "pilote", Perimeter::Nation, 0);
+    let r = http(a, "POST", "/connexion", &[], &format!("jeton={t}"));
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cookie = r.headers["set-cookie"]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let get = |path: &str| http(a, "GET", path, &[("Cookie", &cookie)], "");
+    let mut checked = 0;
+    for ind in INDICATORS {
+        let page = get(&format!("/tableau?indicateur={}", ind.code));
+        assert_eq!(page.status, 200, "{}: {}", ind.code, page.text());
+        let html = page.text();
+        // The ventilation menu only.
+        let menu = html
+            .split("name=\"ventilation\"")
+            .nth(1)
+            .and_then(|m| m.split("</select>").next())
+            .unwrap_or_else(|| panic!("{}: no ventilation menu", ind.code));
+        for b in BREAKDOWNS {
+            let offered = menu.contains(&format!("value=\"{}\"", b.code));
+            let applies = family_expr(b.family, ind.measure).is_some();
+            assert_eq!(
+                offered, applies,
+                "{} × {}: offered only where it applies",
+                ind.code, b.code
+            );
+            let r = get(&format!(
+                "/tableau?indicateur={}&ventilation={}",
+                ind.code, b.code
+            ));
+            assert_eq!(
+                r.status,
+                200,
+                "{} × {} ({}): {}",
+                ind.code,
+                b.code,
+                if applies {
+                    "offered"
+                } else {
+                    "kept from another indicator"
+                },
+                r.text()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= INDICATORS.len() * 2, "{checked} combinations");
+    let r = get("/tableau?indicateur=entretiens_individuels&ventilation=inconnue");
+    assert_eq!(r.status, 400, "an unknown ventilation is still refused");
+}
