@@ -143,6 +143,25 @@ try {
   await page.click('button:has-text("Enregistrer la décision")');
   await page.waitForSelector('text=Dossier enregistré.');
   check(await seen(`text=${month} · cej · Attribuée`), 'allocation du mois attribuée');
+  // A second decision for the month replaces the first only once confirmed (issue 19).
+  await page.click('a:has-text("Allocation du mois")');
+  check(await seen('h1:has-text("Allocation de ")') && !(await seen(`h1:has-text("${month}")`)), 'le mois écrit en toutes lettres dans le titre');
+  check(await seen('text=Décision en vigueur') && await seen('text=Attribuée :'), 'la décision en vigueur est rappelée');
+  await page.selectOption('#decision', 'reduite');
+  await page.fill('#montant_reduit', '100');
+  await page.fill('#motif', 'Deux absences non justifiées');
+  await page.click('button:has-text("Enregistrer la décision")');
+  check(await seen('text=confirmez son remplacement'), 'remplacer une décision demande une confirmation');
+  await page.goto(page.url().replace(/\/allocation.*$/, ''));
+  check(await seen(`text=${month} · cej · Attribuée`), 'sans confirmation, la décision en vigueur reste');
+  await page.click('a:has-text("Allocation du mois")');
+  await page.selectOption('#decision', 'reduite');
+  await page.fill('#montant_reduit', '100');
+  await page.fill('#motif', 'Deux absences non justifiées');
+  await page.selectOption('#remplacer', 'oui');
+  await page.click('button:has-text("Enregistrer la décision")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen(`text=${month} · cej · Réduite`), 'confirmée, la nouvelle décision remplace la première');
   await page.click('text=Saisir l\'IBAN');
   await page.fill('#iban', 'FR76 3000 6000 0112 3456 7890 189');
   await page.click('button:has-text("Enregistrer")');

@@ -26,6 +26,9 @@ pub struct MonthQuery {
     montant_demande: String,
 }
 
+/// The field that confirms the replacement of the month's decision in force.
+const REPLACE: &str = "remplacer";
+
 /// `2026-08-01` → « août 2026 ».
 fn month_words(m: chrono::NaiveDate) -> String {
     const MONTHS: [&str; 12] = [
@@ -108,9 +111,13 @@ async fn allowance_page(
     } else {
         q.mois.clone()
     };
+    let heading = match parcours_domain::rules::parse_month(&month) {
+        Some(m) => format!("Allocation de {}", month_words(m)),
+        None => "Allocation du mois".to_string(),
+    };
     let mut page = ActPage::new(
         req,
-        format!("Allocation de {month}"),
+        heading,
         back(id),
         format!("/jeunes/{}/allocation", safe_id(id)),
         vec![],
@@ -167,6 +174,16 @@ async fn allowance_page(
             );
             if let Some(a) = &ent.current {
                 page.hidden.push(("version".into(), a.version.to_string()));
+                // A decision is already taken for the month: replacing it is said, not silent.
+                page.fields.push(
+                    field(REPLACE, "Remplacer la décision en vigueur", "select")
+                        .options([
+                            ("", "— Choisir —"),
+                            ("oui", "Oui, remplacer la décision en vigueur"),
+                        ])
+                        .hint("La décision en vigueur est rappelée dans le calcul ; elle sera remplacée, et le remplacement inscrit au journal")
+                        .required(),
+                );
                 page.info.push((
                     "Décision en vigueur".into(),
                     format!(
@@ -201,10 +218,24 @@ pub async fn allowance_submit(
     Form(mut p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let version = p.remove("version").and_then(|v| v.parse().ok());
+    let version: Option<i64> = p.remove("version").and_then(|v| v.parse().ok());
+    let replace = p.get(REPLACE).is_some_and(|v| v == "oui");
     let mut i: DecisionInput = input(&p, &req)?;
     i.version = version;
-    match s.app.decide_allowance(&ctx, &id, &i).await {
+    // Replacing the month's decision needs its explicit confirmation (the form carries the
+    // version of the decision in force; the JSON API asks for it as `version`).
+    let decided = if version.is_some_and(|v| v > 0) && !replace {
+        let mut e = parcours_domain::ValidationErrors::default();
+        e.push(
+            REPLACE,
+            "confirmation_requise",
+            "Une décision est déjà enregistrée pour ce mois : confirmez son remplacement.",
+        );
+        Err(parcours_app::AppError::Validation(e))
+    } else {
+        s.app.decide_allowance(&ctx, &id, &i).await
+    };
+    match decided {
         Ok(_) => Ok(saved(&id)),
         Err(e) => {
             let q = MonthQuery {
