@@ -193,6 +193,12 @@ try {
   check(await seen('text=Dossier ') && !(await seen('text=Ferrand-Lhuillier')), 'allocations du mois de la structure, noms hors portefeuille masqués');
   await page.click('text=lot de paiement');
   check(await seen('text=0 virement(s) SEPA') && await seen('text=1 IBAN en attente d\'approbation'), 'lot : l\'IBAN nouveau attend une approbation');
+  // The allowances still undecided are said, with the way to them (issue 19).
+  const undecided = await page.textContent('p.alerte[role=status] strong').catch(() => '');
+  check(/^\d+ allocation\(s\) du mois ne sont pas encore décidées$/.test(undecided || ''), `lot : les allocations non décidées sont annoncées (${undecided})`);
+  await page.click('a:has-text("décidez-les sur la page des allocations du mois")');
+  check(new URL(page.url()).pathname === '/allocations', 'le lien mène aux allocations du mois');
+  await page.goto(`${demo.base}/allocations/lot?mois=${month}`);
   // She approves the IBAN (Administration → Demandes), then asks for both files.
   await page.click('nav >> text=Demandes');
   check(await seen('text=IBAN saisi ou modifié'), 'demande d\'approbation de l\'IBAN listée');

@@ -52,6 +52,9 @@ pub struct Batch {
     pub missing_iban: usize,
     /// Lines whose IBAN waits for approval (counted in `missing_iban` too).
     pub waiting_iban: usize,
+    /// Jeunes of the structure entitled this month whose allowance is not decided yet (not
+    /// in the batch: decide them first, on the month's allowances page).
+    pub undecided: usize,
     #[serde(skip)]
     pub csv: String,
     #[serde(skip)]
@@ -572,9 +575,16 @@ impl App {
             })
             .collect();
         self.audit_many(&mut tx, ctx, &events).await?;
+        let undecided = self
+            .month_lines(&mut tx, structure, month_date)
+            .await?
+            .iter()
+            .filter(|l| l.decision.is_none() && l.computed_cents.is_some())
+            .count();
         tx.commit().await?;
         Ok(Batch {
             month: m,
+            undecided,
             missing_iban: lines.iter().filter(|l| !l.has_iban).count(),
             waiting_iban: lines.iter().filter(|l| l.iban_waiting).count(),
             transfers: transfers.len(),
