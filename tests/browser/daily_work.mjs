@@ -206,6 +206,9 @@ try {
   check(await seen('text=Demande approuvée'), 'IBAN approuvé par la directrice');
   await page.goto(`${demo.base}/allocations/lot?mois=${month}`);
   check(await seen('text=1 virement(s) SEPA'), 'lot de paiement : un virement');
+  const row = await page.textContent('table.resultats tbody tr:first-child');
+  check(row.includes('CEJ') && !row.includes('cej') && !/attribuee|reduite/.test(row), `lot : libellés, pas de codes (${row.trim()})`);
+  check(await page.$('table.resultats tbody tr:first-child td:first-child a[href^="/jeunes/"]') !== null, 'lot : le nom mène au dossier');
   for (const fmt of ['pain001', 'csv']) {
     await page.selectOption('#format', fmt);
     await page.fill('#motif', 'versement du mois');

@@ -84,7 +84,7 @@ struct BatchPage {
     b: Batch,
     total: String,
     transfers: String,
-    lines: Vec<(String, String, String, String, bool, bool)>,
+    lines: Vec<(String, String, String, String, bool, bool, String)>,
     /// This month's requests for the file with IBANs: (format, status label, approved and
     /// still to take by the viewer).
     files: Vec<(String, String, bool)>,
@@ -112,11 +112,15 @@ pub(crate) async fn batch_view(
         .map(|l| {
             (
                 format!("{} {}", l.nom, l.prenom),
-                l.kind.clone(),
-                l.decision.clone(),
+                // Labels, not codes.
+                parcours_domain::vocab::ProgrammeKind::parse(&l.kind)
+                    .map_or_else(|| l.kind.clone(), |k| k.label().to_string()),
+                parcours_domain::vocab::AllowanceDecision::parse(&l.decision)
+                    .map_or_else(|| l.decision.clone(), |d| d.label().to_string()),
                 parcours_domain::situation::format_euros(l.amount_cents),
                 l.has_iban,
                 l.iban_waiting,
+                crate::work::safe_id(&l.jeune_id),
             )
         })
         .collect();
