@@ -20,7 +20,7 @@ try {
   browser = await launch();
   const opened = await newPage(browser, 'quotidien');
   page = opened.page;
-  const { problems, shot } = opened;
+  const { problems, shot, inspected } = opened;
   // After a submission the next page may still be loading: wait for what should appear.
   const seen = sel => page.waitForSelector(sel, { timeout: 5000 }).then(() => true, () => false);
   await login(page, demo, 'conseiller.paris');
@@ -86,7 +86,7 @@ try {
   await page.fill('input[name=realisees]', '12h');
   await page.click('button:has-text("Enregistrer la semaine")');
   await page.waitForSelector('text=Dossier enregistré.');
-  check(await seen('.manque:has-text("−3 h 0")'), 'semaine CEJ : 12 h réalisées sur 15, écart affiché');
+  check(await seen('.manque:has-text("manque 3 h")') && !(await seen('text=3 h 0')), 'semaine CEJ : 12 h réalisées sur 15, écart affiché en heures (« manque 3 h »)');
   await shot('semaine-cej');
 
   // 5. An interview with a note.
@@ -135,13 +135,32 @@ try {
   await page.click('a:has-text("Allocation du mois")');
   check(await seen('text=Montant calculé') && await seen('text=Décret n° 2022-199'), 'calcul de l\'allocation expliqué, source citée');
   await shot('allocation-calcul');
+  check(!(await seen('#revenus')) && await seen('#activite_1'), 'un CEJ : seulement les ressources du CEJ, pas le champ du PACEA');
+  check(/^Allocation de .+ — \S+ [A-ZÀ-Ý-]+$/.test(await page.textContent('h1')), `le titre nomme le mois et la personne (${await page.textContent('h1')})`);
   await page.selectOption('#decision', 'suspendue');
-  await page.click('button:has-text("Enregistrer la décision")');
-  check(await seen('text=doit être motivée'), 'suspension sans motif refusée');
+  await page.click('button:has-text("Vérifier la décision")');
+  check(await seen('#motif-erreur:has-text("doit être motivée")'), 'suspension sans motif refusée, l\'erreur sous le motif');
+  check((await page.title()).startsWith('Erreur — ') && await page.evaluate(() => document.activeElement?.id) === 'resume-erreurs', 'le titre commence par « Erreur — » et le résumé des erreurs prend le focus');
+  check(await seen('#resume-erreurs a[href="#motif"]'), 'le résumé des erreurs mène au champ');
+  // The amount follows what is typed (« Recalculer »), and what is confirmed is what is stored.
+  const computed = async () => (await page.textContent('dt:has-text("Montant calculé") + dd')).trim();
+  const before = await computed();
+  await page.fill('#activite_1', '1200');
+  await page.click('button:has-text("Recalculer le montant")');
+  const after = await computed();
+  check(after !== before && (await page.inputValue('#activite_1')) === '1200', `le montant recalculé suit les revenus saisis (${before} → ${after})`);
+  await page.fill('#activite_1', '');
+  await page.click('button:has-text("Recalculer le montant")');
+  check(await computed() === before, 'sans revenus, le montant calculé revient');
   await page.selectOption('#decision', 'attribuee');
-  await page.fill('#revenus', '0');
-  await page.click('button:has-text("Enregistrer la décision")');
+  await page.click('button:has-text("Vérifier la décision")');
+  check((await page.textContent('h1')).startsWith('Confirmer l\'allocation de '), 'une étape de confirmation avant d\'enregistrer');
+  const shown = (await page.textContent('dt:has-text("Montant versé") + dd')).trim();
+  check(shown === before, `le montant à confirmer est le montant calculé affiché (${shown})`);
+  await page.click('button:has-text("Confirmer la décision")');
   await page.waitForSelector('text=Dossier enregistré.');
+  const stored = (await page.textContent('li:has-text("Attribuée") strong')).replace(/\s/g, '');
+  check(stored === shown.replace(/\s/g, ''), `le montant enregistré est celui confirmé (${stored})`);
   check(await seen(`text=${month} · cej · Attribuée`), 'allocation du mois attribuée');
   // A second decision for the month replaces the first only once confirmed (issue 19).
   await page.click('a:has-text("Allocation du mois")');
@@ -150,8 +169,8 @@ try {
   await page.selectOption('#decision', 'reduite');
   await page.fill('#montant_reduit', '100');
   await page.fill('#motif', 'Deux absences non justifiées');
-  await page.click('button:has-text("Enregistrer la décision")');
-  check(await seen('text=confirmez son remplacement'), 'remplacer une décision demande une confirmation');
+  await page.click('button:has-text("Vérifier la décision")');
+  check(await seen('#remplacer-erreur:has-text("confirmez son remplacement")'), 'remplacer une décision demande une confirmation');
   await page.goto(page.url().replace(/\/allocation.*$/, ''));
   check(await seen(`text=${month} · cej · Attribuée`), 'sans confirmation, la décision en vigueur reste');
   await page.click('a:has-text("Allocation du mois")');
@@ -159,9 +178,14 @@ try {
   await page.fill('#montant_reduit', '100');
   await page.fill('#motif', 'Deux absences non justifiées');
   await page.selectOption('#remplacer', 'oui');
-  await page.click('button:has-text("Enregistrer la décision")');
+  await page.click('button:has-text("Vérifier la décision")');
+  check(await seen('text=La décision en vigueur sera remplacée'), 'la confirmation annonce le remplacement');
+  await page.click('button:has-text("Confirmer la décision")');
   await page.waitForSelector('text=Dossier enregistré.');
   check(await seen(`text=${month} · cej · Réduite`), 'confirmée, la nouvelle décision remplace la première');
+  await page.click('a:has-text("Allocation du mois")');
+  check(await seen('caption:has-text("Décisions remplacées pour ce mois")') && await seen(`td:has-text("${shown}")`), 'la décision remplacée reste dans l\'historique du mois, avec son montant');
+  await page.goto(page.url().replace(/\/allocation.*$/, ''));
   await page.click('text=Saisir l\'IBAN');
   await page.fill('#iban', 'FR76 3000 6000 0112 3456 7890 189');
   await page.click('button:has-text("Enregistrer")');
@@ -237,6 +261,8 @@ try {
   check(xml.status() === 200 && body.includes('<NbOfTxs>1</NbOfTxs>') && body.includes('FR7630006000011234567890189'), 'fichier SEPA pain.001 téléchargé');
   const csv = await take('csv');
   check((await csv.text()).includes('Ferrand-Lhuillier'), 'fichier CSV téléchargé');
+  await inspected.settled();
+  check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('daily work journeys passed');
 } catch (e) {

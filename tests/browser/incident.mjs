@@ -13,7 +13,7 @@ const nextStep = () => new Promise(r => setTimeout(r, (31 - (Math.floor(Date.now
 let browser;
 try {
   browser = await launch();
-  const { page, problems, shot } = await newPage(browser, 'incident');
+  const { page, problems, shot, inspected } = await newPage(browser, 'incident');
   const seen = sel => page.isVisible(sel);
 
   // The account whose session was stolen opens two dossiers of her caseload.
@@ -68,6 +68,8 @@ try {
   await page.click('text=Projet de notification à la CNIL');
   await page.waitForSelector('h1:has-text("Notification")');
   check(await seen('text=Délégué à la protection des données'), 'la notification donne le contact du DPO');
+  await inspected.settled();
+  check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur de console ni de réseau : ${problems.join(' | ')}`);
   console.log('incident journey passed');
 } finally {

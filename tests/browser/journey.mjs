@@ -13,7 +13,7 @@ const base = demo.base;
 let browser;
 try {
   browser = await launch();
-  const { page, problems, shot } = await newPage(browser, 'squelette');
+  const { page, problems, shot, inspected } = await newPage(browser, 'squelette');
 
   await page.goto(`${base}/`);
   check(page.url().endsWith('/connexion'), 'la page d\'accueil mène à la connexion');
@@ -73,6 +73,8 @@ try {
   await page.waitForURL('**/connexion');
   await page.goto(`${base}/recherche`);
   check(page.url().endsWith('/connexion'), 'déconnecté : retour à la connexion');
+  await inspected.settled();
+  check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('browser journey passed');
 } catch (e) {

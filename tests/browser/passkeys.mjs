@@ -16,7 +16,7 @@ const base = demo.base.replace('127.0.0.1', 'localhost');
 let browser;
 try {
   browser = await launch();
-  const { page, problems, shot } = await newPage(browser, 'cles');
+  const { page, problems, shot, inspected } = await newPage(browser, 'cles');
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -69,6 +69,8 @@ try {
   await page.click('nav >> text=Mon compte');
   await page.click('form[action^="/compte/cles/"] button:has-text("Supprimer")');
   check(await page.isVisible('text=Clé d\'accès supprimée') && await page.isVisible('text=Aucune clé d\'accès'), 'clé supprimée');
+  await inspected.settled();
+  check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('passkeys journey passed');
 } catch (e) {

@@ -18,7 +18,7 @@ const demo = await startDemo(bin, scratch, 'pilotage', 400, { PARCOURS_INSIGHT_U
 // Only the warehouse and the public key: what a separate host would receive.
 const insight = spawn(insightBin, ['serve', '--warehouse', join(demo.dataDir, 'entrepot'),
   '--cle-publique', join(demo.dataDir, 'parcours-insight.pub'), '--bind', `127.0.0.1:${iport}`],
-  { env: { PATH: process.env.PATH }, stdio: 'ignore' });
+  { env: { PATH: process.env.PATH, PARCOURS_APP_URL: demo.base, PARCOURS_THEME: process.env.PARCOURS_THEME || '' }, stdio: 'ignore' });
 for (let i = 0; i < 100; i++) {
   try { if ((await fetch(`${insightBase}/healthz`)).ok) break; } catch { /* not yet */ }
   await new Promise(r => setTimeout(r, 100));
@@ -30,7 +30,7 @@ try {
   browser = await launch();
   const opened = await newPage(browser, 'pilotage');
   page = opened.page;
-  const { problems, shot } = opened;
+  const { problems, shot, inspected } = opened;
   const seen = sel => page.waitForSelector(sel, { timeout: 8000 }).then(() => true, () => false);
 
   // 1. The directrice opens the dashboards of her structure.
@@ -57,7 +57,7 @@ try {
   const xlsx = await page.request.get(`${insightBase}${xlsxHref}`);
   check(xlsx.status() === 200 && (await xlsx.body()).subarray(0, 2).toString() === 'PK', 'export XLSX');
   // Every indicator of her structure in one workbook: built in the background, the page shows
-  // the progress and refreshes itself (no script) until the download link appears.
+  // the progress, asked by its script every two seconds, until the download link appears.
   await page.click('button:has-text("Exporter tous les indicateurs")');
   await page.waitForURL(`${insightBase}/exports/**`);
   check(await seen('h1:has-text("Export de tous les indicateurs")'), 'export du périmètre lancé, page de progression');
@@ -88,6 +88,8 @@ try {
   check(await seen('h1:has-text("Île-de-France")'), 'remontée vers la région');
   const nation = await page.request.get(`${insightBase}/tableau?niveau=nation&code=nation`);
   check(nation.status() === 403, 'la France entière est hors du périmètre régional');
+  await inspected.settled();
+  check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('pilotage journey passed');
 } catch (e) {

@@ -2,18 +2,21 @@
 // 390×844: after login it lands on its home (never a refusal), the menu shows only what the
 // role may use and marks the current page (aria-current), every entry of the menu answers 200,
 // "Retour à l'accueil" from a refusal leads home, and a form the role could never submit is
-// refused before it is shown.
+// refused before it is shown. Every page loaded passes axe-core (WCAG 2.1 A/AA) and, at 390 px,
+// is no wider than the screen.
 // Usage: node roles.mjs <path to parcours binary> <scratch dir>
-import { check, startDemo, launch, login } from './lib.mjs';
+import { check, startDemo, launch, login, inspect } from './lib.mjs';
 
 const [bin, scratch] = process.argv.slice(2);
 if (!bin || !scratch) { console.error('usage: node roles.mjs <parcours> <dir>'); process.exit(2); }
-const demo = await startDemo(bin, scratch, 'roles', 40);
+// The State design system (DSFR) for every role, then the neutral look of a deployment that
+// is not a State service, for the two roles with the most pages.
+const THEMES = [['etat', null], ['neutre', ['conseiller.paris', 'directrice.paris']]];
 
 // What each role lands on, what its menu holds (in order), and a page it may not use.
 const ROLES = {
   'conseiller.paris': { home: '/portefeuille', menu: ['/portefeuille', '/recherche', '/jeunes', '/jeunes/nouveau', '/allocations', '/entreprises', '/ateliers', '/pilotage', '/quota', '/structures', '/compte'], refused: '/incidents' },
-  'directrice.paris': { home: '/allocations', menu: ['/recherche', '/jeunes/nouveau', '/allocations', '/allocations/lot', '/entreprises', '/ateliers', '/pilotage', '/alertes', '/administration/demandes', '/incidents', '/structures', '/compte'], refused: null },
+  'directrice.paris': { home: '/direction', menu: ['/direction', '/recherche', '/jeunes/nouveau', '/allocations', '/allocations/lot', '/entreprises', '/ateliers', '/pilotage', '/alertes', '/administration/demandes', '/incidents', '/structures', '/compte'], refused: null },
   'pilote.idf': { home: '/pilotage', menu: ['/pilotage', '/structures', '/compte'], refused: '/portefeuille', noForm: '/jeunes/nouveau' },
   'dpo': { home: '/alertes', menu: ['/alertes', '/administration/demandes', '/incidents', '/structures', '/compte'], refused: '/portefeuille', noForm: '/recherche' },
   'admin': { home: '/administration/demandes', menu: ['/administration/demandes', '/incidents', '/structures', '/compte'], refused: '/portefeuille', noForm: '/jeunes/nouveau' },
@@ -22,12 +25,19 @@ const VIEWPORTS = [{ width: 1440, height: 900 }, { width: 390, height: 844 }];
 const refusal = t => /^(Accès refusé|Demande refusée|Introuvable)/.test(t);
 
 let browser;
+let demo;
 try {
   browser = await launch();
+  for (const [theme, only] of THEMES) {
+  demo = await startDemo(bin, scratch, `roles-${theme}`, 40, { PARCOURS_THEME: theme });
   // One login per role (a second-factor code is single-use), then both viewports.
   for (const [who, r] of Object.entries(ROLES)) {
+    if (only && !only.includes(who)) continue;
     const context = await browser.newContext({ viewport: VIEWPORTS[0] });
     const page = await context.newPage();
+    // axe-core (WCAG 2.1 AA) and, at 390 px, the page's width: on every page loaded.
+    const problems = [];
+    const inspected = inspect(page, problems);
     await login(page, demo, who);
     check(new URL(page.url()).pathname === r.home, `${who} arrive sur sa page d'accueil ${r.home} (${page.url()})`);
     for (const viewport of VIEWPORTS) {
@@ -39,6 +49,7 @@ try {
       check(JSON.stringify(menu) === JSON.stringify(r.menu), `${at} : son menu seulement (${menu.join(' ')})`);
       for (const href of menu) {
         const resp = await page.goto(demo.base + href);
+        await inspected.settled();
         const title = await page.title();
         check(resp.status() === 200 && !refusal(title), `${at} : ${href} répond 200 (« ${title} »)`);
         const current = await page.$$eval('nav[aria-label="Menu principal"] a[aria-current="page"]', as => as.map(a => new URL(a.href).pathname));
@@ -56,7 +67,18 @@ try {
         check(resp.status() === 403 && (await page.$$('form input:not([type=hidden])')).length === 0, `${at} : ${r.noForm} refusé avant tout formulaire`);
       }
     }
+    await inspected.settled();
+    check(problems.length === 0 && inspected.inspected > 0, `${who} (${theme}) : aucune violation axe-core ni défilement horizontal sur ${inspected.inspected} page(s) ${problems.join(' | ')}`);
+    const themed = await page.evaluate(() => document.body.className);
+    check(themed === `theme-${theme}`, `${who} : thème ${theme} (${themed})`);
+    const dsfr = await page.request.get(demo.base + '/static/dsfr/dsfr.min.css');
+    const marianne = await page.evaluate(async () => { await document.fonts.ready; return [...document.fonts].some(f => f.family.replace(/"/g, '') === 'Marianne' && f.status === 'loaded'); });
+    if (theme === 'etat') check(dsfr.status() === 200 && marianne, `${who} : le DSFR et la police Marianne servis par le binaire`);
+    else check(dsfr.status() === 404 && !marianne, `${who} : thème neutre, ni DSFR ni Marianne`);
     await context.close();
+  }
+  demo.stop();
+  demo = null;
   }
   console.log('roles journey passed');
 } catch (e) {
@@ -64,5 +86,5 @@ try {
   process.exitCode = 1;
 } finally {
   if (browser) await browser.close();
-  demo.stop();
+  if (demo) demo.stop();
 }

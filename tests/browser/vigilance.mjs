@@ -19,7 +19,7 @@ const nextStep = () => new Promise(r => setTimeout(r, (31 - (Math.floor(Date.now
 let browser;
 try {
   browser = await launch();
-  const { page, problems, shot } = await newPage(browser, 'vigilance');
+  const { page, problems, shot, inspected } = await newPage(browser, 'vigilance');
   await login(page, demo, 'conseiller.paris');
 
   // Mes dossiers: her caseload only.
@@ -120,6 +120,8 @@ try {
   await page.click('button:has-text("Changer le mot de passe")');
   check(await page.isVisible('text=trop courant'), 'mot de passe courant refusé en français');
   await shot('mon-compte');
+  await inspected.settled();
+  check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);
   console.log('vigilance journey passed');
 } catch (e) {

@@ -38,6 +38,10 @@ pub struct DecisionInput {
     pub montant_demande: String,
     /// Version of the decision being revised (0 or empty for a first decision).
     pub version: Option<i64>,
+    /// The amount the référent saw and confirmed (euros, e.g. `488,95`). When given, the
+    /// decision is refused if the rules now give another amount: what is stored is what was
+    /// shown. Empty: no such check (JSON clients that compute first with `/calcul`).
+    pub montant_confirme: String,
 }
 
 /// Resources as typed. For the CEJ, the three months before the month paid (`_1` is the month
@@ -188,6 +192,27 @@ pub struct Entitlement {
     /// The decision already recorded for the month, if any (filled by the preview only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<AllowanceView>,
+    /// Whose allowance it is, « Prénom NOM » (filled by the preview only).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub holder: String,
+    /// The decisions the one in force replaced, latest first (filled by the preview only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<ReplacedDecision>,
+}
+
+/// A decision replaced by a later one for the same month: the figures, who took it and when,
+/// who replaced it and when (the motif stays sealed with the decision that was in force).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplacedDecision {
+    pub version: i64,
+    pub decision: String,
+    pub decision_label: &'static str,
+    pub computed_cents: i64,
+    pub amount_cents: i64,
+    pub author: String,
+    pub decided_at: i64,
+    pub replaced_at: i64,
+    pub replaced_by: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -204,6 +229,19 @@ pub struct AllowanceView {
     pub revenus_cents: i64,
     pub motif: Option<String>,
     pub steps: Vec<Step>,
+}
+
+/// The month's allowances of a structure in figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthCounts {
+    pub month: String,
+    /// Jeunes with a CEJ or PACEA running in the month.
+    pub entitled: usize,
+    pub decided: usize,
+    /// Entitled jeunes without a decision yet.
+    pub undecided: usize,
+    /// What the decisions taken pay (suspended ones pay nothing).
+    pub to_pay_cents: i64,
 }
 
 /// One jeune in the month's view of a structure.
@@ -329,6 +367,8 @@ impl App {
                 steps: c.steps,
                 sources: c.sources,
                 current: None,
+                history: vec![],
+                holder: String::new(),
             });
         }
         let cej_only = resources.household_rsa_or_activity_bonus
@@ -368,6 +408,8 @@ impl App {
             steps: c.steps,
             sources: c.sources,
             current: None,
+            history: vec![],
+            holder: String::new(),
         })
     }
 
@@ -412,9 +454,29 @@ impl App {
         let (structure, mut ent) = self
             .authorised_entitlement(&mut tx, ctx, jeune_id, "allocation.calcul", ask)
             .await?;
+        let identity = q::get(&mut tx, jeune_id).await?.ok_or(AppError::NotFound)?;
+        let identity = self.decrypt_row(&identity)?.identity;
+        ent.holder = format!("{} {}", identity.prenom, identity.nom.to_uppercase());
         if let Some(row) = pq::allowance(&mut tx, jeune_id, &ent.month).await? {
             let dek = self.dossier_key(&mut tx, jeune_id).await?;
             ent.current = Some(self.open_allowance(&dek, &row)?);
+            ent.history = pq::allowance_history(&mut tx, jeune_id, &ent.month)
+                .await?
+                .into_iter()
+                .map(|h| ReplacedDecision {
+                    version: h.version,
+                    decision_label: AllowanceDecision::parse(&h.decision)
+                        .map(AllowanceDecision::label)
+                        .unwrap_or("décision inconnue"),
+                    decision: h.decision,
+                    computed_cents: h.computed_cents,
+                    amount_cents: h.amount_cents,
+                    author: h.author,
+                    decided_at: h.decided_at,
+                    replaced_at: h.replaced_at,
+                    replaced_by: h.replaced_by,
+                })
+                .collect();
         }
         self.audit(
             &mut tx,
@@ -423,9 +485,9 @@ impl App {
                 action: "allocation.calcul",
                 subject: Some(jeune_id),
                 fields: if ent.current.is_some() {
-                    "date_naissance,allocation"
+                    "nom,prenom,date_naissance,allocation"
                 } else {
-                    "date_naissance"
+                    "nom,prenom,date_naissance"
                 },
                 outcome: OK,
                 structure_id: Some(structure),
@@ -437,12 +499,39 @@ impl App {
     }
 
     /// Records (or revises) the month's decision: the rules compute, the référent decides.
+    /// Revising needs the version of the decision in force, which goes to the month's history.
     pub async fn decide_allowance(
         &self,
         ctx: &Ctx,
         jeune_id: &str,
         input: &DecisionInput,
     ) -> Result<AllowanceView> {
+        self.decision(ctx, jeune_id, input, true).await
+    }
+
+    /// The decision as it would be recorded (same checks, same amount), recorded nowhere but in
+    /// the audit log as a computation: what the référent confirms before deciding.
+    pub async fn check_allowance_decision(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        input: &DecisionInput,
+    ) -> Result<AllowanceView> {
+        self.decision(ctx, jeune_id, input, false).await
+    }
+
+    async fn decision(
+        &self,
+        ctx: &Ctx,
+        jeune_id: &str,
+        input: &DecisionInput,
+        write: bool,
+    ) -> Result<AllowanceView> {
+        let action = if write {
+            "allocation.decision"
+        } else {
+            "allocation.calcul"
+        };
         let month = parse_month_field(&input.mois)?;
         let (resources, income) = input.ressources.parse(month)?;
         let requested = parse_requested(&input.montant_demande)?;
@@ -458,6 +547,16 @@ impl App {
         if !e.is_empty() {
             return Err(e.into());
         }
+        let confirmed = match input.montant_confirme.trim() {
+            "" => None,
+            r => Some(parse_euros(r).ok_or_else(|| {
+                bad(
+                    "montant_confirme",
+                    "invalide",
+                    "Montant confirmé : un montant en euros.",
+                )
+            })?),
+        };
         let reduced = match input.montant_reduit.trim() {
             "" => None,
             r => Some(parse_euros(r).ok_or_else(|| {
@@ -476,7 +575,7 @@ impl App {
             requested_cents: requested,
         };
         let (structure, ent) = self
-            .authorised_entitlement(&mut tx, ctx, jeune_id, "allocation.decision", ask)
+            .authorised_entitlement(&mut tx, ctx, jeune_id, action, ask)
             .await?;
         let amount = allowance::decide(ent.computed_cents, decision, reduced, motif.as_deref())
             .map_err(|v| {
@@ -488,6 +587,19 @@ impl App {
                 };
                 bad(field, v.code, v.message)
             })?;
+        if let Some(confirmed) = confirmed {
+            if confirmed != amount {
+                return Err(bad(
+                    "montant_confirme",
+                    "montant_change",
+                    format!(
+                        "Le montant a changé depuis votre confirmation ({} au lieu de {}) : vérifiez-le avant de décider.",
+                        parcours_domain::situation::format_euros(amount),
+                        parcours_domain::situation::format_euros(confirmed)
+                    ),
+                ));
+            }
+        }
         let m = month_code(month);
         let existing = pq::allowance(&mut tx, jeune_id, &m).await?;
         let version =
@@ -530,13 +642,15 @@ impl App {
                 },
             )?,
         };
-        pq::save_allowance(&mut tx, &row).await?;
+        if write {
+            pq::save_allowance(&mut tx, &row).await?;
+        }
         let fields = format!("{}:{}", ent.kind, decision.code());
         self.audit(
             &mut tx,
             ctx,
             Event {
-                action: "allocation.decision",
+                action,
                 subject: Some(jeune_id),
                 fields: &fields,
                 outcome: OK,
@@ -546,6 +660,44 @@ impl App {
         .await?;
         tx.commit().await?;
         self.open_allowance(&dek, &row)
+    }
+
+    /// The month's allowances of the actor's structure in figures (the directeur's overview):
+    /// how many jeunes have a CEJ or PACEA running, how many decisions are taken and what they
+    /// pay. Counts only: no identity is read, so nothing is audited per person.
+    pub async fn month_counts(&self, ctx: &Ctx, month: &str) -> Result<MonthCounts> {
+        let month = parse_month_field(month)?;
+        let structure = self.identity_scope(ctx, "allocation.synthese").await?;
+        let (from, to) = (
+            ymd(month),
+            ymd(parcours_domain::rules::cej::last_day(month, 1)),
+        );
+        let m = month_code(month);
+        let mut conn = self.store.acquire().await?;
+        let mut entitled = std::collections::HashSet::new();
+        for kind in [ProgrammeKind::Cej, ProgrammeKind::Pacea] {
+            for p in pq::running_in_structure(&mut conn, structure, kind.code(), &from, &to).await?
+            {
+                entitled.insert(p.jeune_id);
+            }
+        }
+        let decided = pq::allowances_in_month(&mut conn, structure, &m).await?;
+        let decided_ids: std::collections::HashSet<&str> =
+            decided.iter().map(|a| a.jeune_id.as_str()).collect();
+        Ok(MonthCounts {
+            month: m,
+            entitled: entitled.len(),
+            decided: decided.len(),
+            undecided: entitled
+                .iter()
+                .filter(|id| !decided_ids.contains(id.as_str()))
+                .count(),
+            to_pay_cents: decided
+                .iter()
+                .filter(|a| a.decision != AllowanceDecision::Suspendue.code())
+                .map(|a| a.amount_cents)
+                .sum(),
+        })
     }
 
     /// The month for the actor's structure: every jeune with a CEJ or PACEA running in the

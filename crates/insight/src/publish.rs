@@ -551,6 +551,20 @@ pub enum PublishError {
     Engine(#[from] DataFusionError),
 }
 
+/// The day a warehouse version was exported, as readers say it: `v-20261201T054625.054Z-…` →
+/// « 01/12/2026 » (the version id itself when it does not follow that form).
+pub fn data_date(version: &str) -> String {
+    let d = version
+        .strip_prefix("v-")
+        .and_then(|v| v.get(..8))
+        .unwrap_or("");
+    if d.len() == 8 && d.chars().all(|c| c.is_ascii_digit()) {
+        format!("{}/{}/{}", &d[6..8], &d[4..6], &d[0..4])
+    } else {
+        version.to_string()
+    }
+}
+
 /// A warehouse version, open, with the protected families computed on demand and kept.
 pub struct Warehouse {
     pub ctx: SessionContext,

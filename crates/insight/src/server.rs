@@ -162,7 +162,7 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; font-src 'self'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 async fn security_headers(
@@ -205,6 +205,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/v1/exports/{id}", get(crate::exports::api_progress))
         .route("/healthz", get(healthz))
         .route("/static/insight.css", get(css))
+        .route("/static/insight.js", get(js))
+        .route("/static/dsfr/{*path}", get(dsfr))
         .fallback(|| async { message(StatusCode::NOT_FOUND, "Page introuvable.") })
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(security_headers))
@@ -624,6 +626,42 @@ async fn api_indicators(State(s): State<Arc<Server>>, headers: HeaderMap) -> Res
 async fn healthz(State(s): State<Arc<Server>>) -> Response {
     let w = s.warehouse().await;
     (StatusCode::OK, format!("ok {}", w.version)).into_response()
+}
+
+/// The main application's address, for the header's « Retour à Parcours »: set once at start
+/// ([`set_app_url`]), else `PARCOURS_APP_URL`, else `http://127.0.0.1:8080`.
+pub fn app_url() -> &'static str {
+    APP_URL.get_or_init(|| {
+        std::env::var("PARCOURS_APP_URL")
+            .ok()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+            .trim_end_matches('/')
+            .to_string()
+    })
+}
+
+static APP_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the main application's address (before the first request).
+pub fn set_app_url(url: &str) {
+    let _ = APP_URL.set(url.trim_end_matches('/').to_string());
+}
+
+/// The State design system's files (`PARCOURS_THEME=etat` only; 404 otherwise).
+async fn dsfr(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    match parcours_design::asset(&path) {
+        Some((body, kind)) => ([(header::CONTENT_TYPE, kind)], body).into_response(),
+        None => message(StatusCode::NOT_FOUND, "Page introuvable."),
+    }
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/insight.js"),
+    )
+        .into_response()
 }
 
 async fn css() -> Response {

@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "programmes",
     "cej_weeks",
     "allowances",
+    "allowance_history",
     "bank_accounts",
     "companies",
     "company_contacts",

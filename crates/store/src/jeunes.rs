@@ -296,7 +296,7 @@ pub async fn caseload(
 }
 
 /// Tables that carry a dossier's structure, moved with it on a transfer.
-const FOLLOWING_TABLES: [&str; 11] = [
+const FOLLOWING_TABLES: [&str; 12] = [
     "blind_index",
     "situations",
     "legal_reps",
@@ -304,6 +304,7 @@ const FOLLOWING_TABLES: [&str; 11] = [
     "programmes",
     "cej_weeks",
     "allowances",
+    "allowance_history",
     "bank_accounts",
     "nirs",
     "immersions",
@@ -489,6 +490,7 @@ pub async fn record_counts(conn: &mut Conn, jeune_id: &str) -> Result<Vec<(&'sta
         "events",
         "programmes",
         "allowances",
+        "allowance_history",
         "bank_accounts",
         "nirs",
     ] {

@@ -148,6 +148,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "conservation",
         include_str!("../migrations/sqlite/0009_conservation.sql"),
     ),
+    (
+        10,
+        "historique_allocations",
+        include_str!("../migrations/sqlite/0010_historique_allocations.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -194,6 +199,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "conservation",
         include_str!("../migrations/postgres/0009_conservation.sql"),
+    ),
+    (
+        10,
+        "historique_allocations",
+        include_str!("../migrations/postgres/0010_historique_allocations.sql"),
     ),
 ];
 

@@ -228,6 +228,21 @@ pub async fn save_allowance(conn: &mut Conn, r: &AllowanceRow) -> Result<()> {
             .await?;
         return Ok(());
     }
+    // The decision replaced goes to the month's history first (same transaction: a stale
+    // version below rolls both back).
+    sqlx::query(
+        "INSERT INTO allowance_history (jeune_id, month, version, structure_id, kind, computed_cents, \
+         amount_cents, decision, author, decided_at, replaced_at, replaced_by) \
+         SELECT jeune_id, month, version, structure_id, kind, computed_cents, amount_cents, decision, \
+         author, decided_at, $3, $4 FROM allowances WHERE jeune_id = $1 AND month = $2 AND version = $5 - 1",
+    )
+    .bind(&r.jeune_id)
+    .bind(&r.month)
+    .bind(r.decided_at)
+    .bind(&r.author)
+    .bind(r.version)
+    .execute(&mut *conn)
+    .await?;
     let res = sqlx::query(
         "UPDATE allowances SET computed_cents = $4, amount_cents = $5, decision = $6, author = $7, \
          decided_at = $8, version = $9, payload = $10 \
@@ -249,6 +264,36 @@ pub async fn save_allowance(conn: &mut Conn, r: &AllowanceRow) -> Result<()> {
         return Err(StoreError::Stale);
     }
     Ok(())
+}
+
+/// A decision replaced by a later one for the same month.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReplacedAllowance {
+    pub version: i64,
+    pub kind: String,
+    pub computed_cents: i64,
+    pub amount_cents: i64,
+    pub decision: String,
+    pub author: String,
+    pub decided_at: i64,
+    pub replaced_at: i64,
+    pub replaced_by: String,
+}
+
+/// The decisions a jeune's allowance of `month` had before the one in force, latest first.
+pub async fn allowance_history(
+    conn: &mut Conn,
+    jeune_id: &str,
+    month: &str,
+) -> Result<Vec<ReplacedAllowance>> {
+    Ok(sqlx::query_as::<_, ReplacedAllowance>(
+        "SELECT version, kind, computed_cents, amount_cents, decision, author, decided_at, replaced_at, \
+         replaced_by FROM allowance_history WHERE jeune_id = $1 AND month = $2 ORDER BY version DESC",
+    )
+    .bind(jeune_id)
+    .bind(month)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 pub async fn allowance(

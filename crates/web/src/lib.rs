@@ -14,9 +14,12 @@ mod api_work;
 mod approvals;
 pub mod client;
 mod error;
+mod format;
 mod incident;
+mod lists;
 mod nav;
 mod openapi;
+mod overview;
 mod pages;
 mod passkeys;
 pub mod pilotage;
@@ -46,7 +49,7 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<client::Cidr>>,
 }
 
-const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; font-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// True when the percent-encoded `s` decodes to a control character (`%00`–`%1F`, `%7F`).
@@ -203,6 +206,7 @@ fn table() -> routes::Routes {
                 .merge(incident::api()),
         )
         .route("/pilotage", get(pilotage::page))
+        .route("/direction", get(overview::page))
         .route(
             "/api/v1/pilotage/jeton",
             axum::routing::post(pilotage::api_token),
@@ -210,6 +214,8 @@ fn table() -> routes::Routes {
         .route("/healthz", get(healthz))
         .route("/audit/points-de-controle", get(checkpoints))
         .route("/static/parcours.css", get(css))
+        .route("/static/parcours.js", get(js))
+        .route("/static/dsfr/{*path}", get(dsfr))
 }
 
 /// The path of every route of the router, as axum matches it (`/jeunes/{id}`), read from the
@@ -378,6 +384,31 @@ async fn css() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../static/parcours.css"),
+    )
+        .into_response()
+}
+
+/// The State design system's files (`PARCOURS_THEME=etat` only; 404 in the neutral theme).
+async fn dsfr(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    use axum::response::IntoResponse;
+    match parcours_design::asset(&path) {
+        Some((body, kind)) => (
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn js() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/parcours.js"),
     )
         .into_response()
 }

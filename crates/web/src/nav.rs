@@ -20,6 +20,11 @@ pub struct Item {
 /// (tested: each role's browser journey follows every entry of its menu).
 pub const MENU: &[Item] = &[
     Item {
+        href: "/direction",
+        label: "Ma structure",
+        roles: &[Directeur],
+    },
+    Item {
         href: "/portefeuille",
         label: "Mon portefeuille",
         roles: &[Conseiller],
@@ -100,7 +105,7 @@ pub const MENU: &[Item] = &[
 pub fn home(role: Role) -> &'static str {
     match role {
         Conseiller => "/portefeuille",
-        Directeur => "/allocations",
+        Directeur => "/direction",
         Pilote => "/pilotage",
         Dpo => "/alertes",
         Admin => "/administration/demandes",

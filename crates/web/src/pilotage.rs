@@ -65,7 +65,7 @@ pub async fn page(State(s): State<AppState>, req: Req) -> Result<Response, WebEr
     });
     // This page alone may post to the insight server.
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; img-src 'self' data:; \
          form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
         origin(insight_url())
     );

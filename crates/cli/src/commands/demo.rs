@@ -33,6 +33,7 @@ pub struct Args {
 fn start_insight(
     data_dir: &std::path::Path,
     bind: &str,
+    app_bind: &str,
 ) -> anyhow::Result<Option<tokio::process::Child>> {
     let exe = std::env::current_exe()?.with_file_name("parcours-insight");
     if !exe.exists() {
@@ -46,6 +47,8 @@ fn start_insight(
         .arg(data_dir.join("parcours-insight.pub"))
         .arg("--bind")
         .arg(bind)
+        // Its header's « Retour à Parcours » leads back to this server.
+        .env("PARCOURS_APP_URL", format!("http://{app_bind}"))
         .kill_on_drop(true)
         .spawn()?;
     Ok(Some(child))
@@ -164,7 +167,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if a.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    let insight = match start_insight(&loc.data_dir, &a.insight_bind)? {
+    let insight = match start_insight(&loc.data_dir, &a.insight_bind, &a.bind)? {
         Some(child) => {
             parcours_web::pilotage::set_insight_url(&format!("http://{}", a.insight_bind));
             println!(

@@ -429,10 +429,36 @@ async fn allowances(d: &mut Day) {
         StatusCode::CONFLICT,
     )
     .await;
-    let red = post(c, &format!("/api/v1/jeunes/{a}/allocations"), json!({"mois": month, "decision": "reduite", "montant_reduit": "100", "motif": "Deux absences non justifiées", "version": 1}), StatusCode::OK).await;
+    // A confirmed amount that is not the one the rules give is refused, nothing written (the
+    // page's confirmation step sends the amount it showed).
+    let r = post(c, &format!("/api/v1/jeunes/{a}/allocations"), json!({"mois": month, "decision": "reduite", "montant_reduit": "100", "motif": "Deux absences non justifiées", "version": 1, "montant_confirme": "99,99"}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        r["champs"][0]["code"].as_str(),
+        Some("montant_change"),
+        "{r}"
+    );
+    let red = post(c, &format!("/api/v1/jeunes/{a}/allocations"), json!({"mois": month, "decision": "reduite", "montant_reduit": "100", "motif": "Deux absences non justifiées", "version": 1, "montant_confirme": "100,00"}), StatusCode::OK).await;
     assert_eq!(
         (red["amount_cents"].as_i64(), red["version"].as_i64()),
         (Some(10_000), Some(2))
+    );
+    // The replaced decision stays in the month's history, with its amount and who replaced it.
+    let v: Value = c.get(&calc("revenus=0")).await.json();
+    assert_eq!(v["current"]["version"].as_i64(), Some(2), "{v}");
+    let h = &v["history"];
+    assert_eq!(h.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(
+        (
+            h[0]["version"].as_i64(),
+            h[0]["decision"].as_str(),
+            h[0]["amount_cents"].as_i64()
+        ),
+        (Some(1), Some("attribuee"), Some(expected)),
+        "{v}"
+    );
+    assert!(
+        h[0]["replaced_by"].as_str().is_some_and(|s| !s.is_empty()),
+        "{v}"
     );
 }
 

@@ -108,7 +108,15 @@ pub fn pacea_month(
             format_euros(cap),
         ),
         step("Déjà versé dans l'année", format_euros(paid_in_year_cents)),
-        step("Montant demandé", format_euros(requested_cents)),
+        // No amount asked (`i64::MAX`): the ceiling is what is asked.
+        step(
+            "Montant demandé",
+            if requested_cents == i64::MAX {
+                "non précisé : le plafond".to_string()
+            } else {
+                format_euros(requested_cents)
+            },
+        ),
         step(
             "Autres ressources du mois",
             format_euros(other_income_cents),

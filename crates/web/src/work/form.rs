@@ -147,6 +147,23 @@ pub struct ActPage {
     pub submit: &'static str,
     pub info_title: String,
     pub info: Vec<(String, String)>,
+    /// A second, secondary submit: `name="etape"` with this value and label.
+    pub secondary: Option<(&'static str, &'static str)>,
+    /// False when the act cannot be done at all: the page explains, with `next_steps`.
+    pub show_form: bool,
+    /// Links to what to do instead (href, label).
+    pub next_steps: Vec<(String, String)>,
+    /// A table under the form (a history).
+    pub table: Option<Table>,
+}
+
+/// A simple table: caption, headers, rows; `numeric` columns are right-aligned.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub caption: String,
+    pub headers: Vec<String>,
+    pub numeric: Vec<usize>,
+    pub rows: Vec<Vec<String>>,
 }
 
 impl ActPage {
@@ -169,7 +186,16 @@ impl ActPage {
             submit: "Enregistrer",
             info_title: String::new(),
             info: vec![],
+            secondary: None,
+            show_form: true,
+            next_steps: vec![],
+            table: None,
         }
+    }
+
+    /// True when a field carries an error (the title then starts with « Erreur — »).
+    pub fn has_errors(&self) -> bool {
+        self.fields.iter().any(|f| f.error.is_some())
     }
 
     /// Puts the posted values back and the field errors under their fields.

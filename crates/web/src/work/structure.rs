@@ -1,6 +1,7 @@
 //! Pages at the structure's level: the month's allowances and the payment batch (directeur),
 //! partner companies, workshops.
 
+use crate::lists::Paged;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
@@ -10,6 +11,7 @@ use parcours_app::companies::CompanyRow;
 use parcours_app::companies::{CompanyInput, CompanyView, ContactInput, OfferInput};
 use parcours_app::payments::Batch;
 use parcours_app::workshops::{WorkshopInput, WorkshopView};
+use parcours_domain::vocab::ProgrammeKind;
 use parcours_domain::vocab::Theme;
 use serde::Deserialize;
 
@@ -41,38 +43,101 @@ fn euros(c: &Option<i64>) -> String {
         .unwrap_or_default()
 }
 
+/// One line of the month's allowances, as shown.
+struct MonthRow {
+    line: MonthLine,
+    kind: &'static str,
+    decision: Option<&'static str>,
+    computed: String,
+    amount: String,
+}
+
 #[derive(Template)]
 #[template(path = "allocations.html")]
 struct MonthPage {
     login: Option<crate::nav::Viewer>,
     csrf: String,
     month: String,
-    lines: Vec<(MonthLine, String, String)>,
+    month_words: String,
+    list: Paged<MonthRow>,
+    entitled: usize,
     decided: usize,
+    state: String,
+    sort: String,
+    /// The query of the current view without `page` (for the page links).
+    keep: String,
 }
 
-pub async fn month(State(s): State<AppState>, req: Req, Query(q): Query<MonthQuery>) -> PageResult {
+/// The month's allowances: filter (`etat`: `a_decider`, `decidees`), sort (`tri`: `nom`,
+/// `montant`), page (`page`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MonthListQuery {
+    mois: String,
+    etat: String,
+    tri: String,
+    page: usize,
+}
+
+pub async fn month(
+    State(s): State<AppState>,
+    req: Req,
+    Query(q): Query<MonthListQuery>,
+) -> PageResult {
     let ctx = req.authenticated()?;
     let month = month_or_now(&req, &q.mois);
-    let lines = s
+    let mut lines = s
         .app
         .month_allowances(&ctx, &month)
         .await
         .map_err(|e| WebError::new(e, &req))?;
+    let entitled = lines.len();
     let decided = lines.iter().filter(|l| l.decision.is_some()).count();
-    let lines = lines
+    match q.etat.as_str() {
+        "a_decider" => lines.retain(|l| l.decision.is_none()),
+        "decidees" => lines.retain(|l| l.decision.is_some()),
+        _ => {}
+    }
+    match q.tri.as_str() {
+        "montant" => lines.sort_by_key(|l| std::cmp::Reverse(l.computed_cents.unwrap_or(0))),
+        _ => lines.sort_by(|a, b| (&a.nom, &a.prenom).cmp(&(&b.nom, &b.prenom))),
+    }
+    let rows = lines
         .into_iter()
-        .map(|l| {
-            let (c, a) = (euros(&l.computed_cents), euros(&l.amount_cents));
-            (l, c, a)
+        .map(|l| MonthRow {
+            kind: ProgrammeKind::parse(&l.kind).map_or("", ProgrammeKind::label),
+            decision: l
+                .decision
+                .as_deref()
+                .and_then(parcours_domain::vocab::AllowanceDecision::parse)
+                .map(parcours_domain::vocab::AllowanceDecision::label),
+            computed: euros(&l.computed_cents),
+            amount: euros(&l.amount_cents),
+            line: l,
         })
         .collect();
+    let state = match q.etat.as_str() {
+        "a_decider" | "decidees" => q.etat.clone(),
+        _ => String::new(),
+    };
+    let sort = if q.tri == "montant" {
+        "montant".to_string()
+    } else {
+        String::new()
+    };
     Ok(render(&MonthPage {
         login: req.login(),
         csrf: req.csrf(),
+        month_words: parcours_domain::rules::parse_month(&month)
+            .map(crate::format::month_words)
+            .unwrap_or_else(|| month.clone()),
+        keep: crate::lists::query(&[("mois", &month), ("etat", &state), ("tri", &sort)]),
         month,
-        lines,
+        list: crate::lists::paginate(rows, q.page),
+        entitled,
         decided,
+        state,
+        sort,
     }))
 }
 

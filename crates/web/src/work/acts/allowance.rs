@@ -3,6 +3,7 @@
 use super::{back, saved};
 use crate::error::WebError;
 use crate::request::Req;
+use crate::work::form::Table;
 use crate::work::form::{code_error, field, input, opts, posted_ctx, ActPage, Field, Posted};
 use crate::work::{safe_id, PageResult};
 use crate::AppState;
@@ -10,11 +11,12 @@ use axum::extract::Path;
 use axum::extract::Query;
 use axum::extract::State;
 use axum::Form;
-use chrono::Datelike;
-use parcours_app::allowances::{DecisionInput, ResourcesInput, ACTIVITY_FIELDS, OTHER_FIELDS};
+use parcours_app::allowances::{
+    AllowanceView, DecisionInput, ResourcesInput, ACTIVITY_FIELDS, OTHER_FIELDS,
+};
 use parcours_domain::rules::allowance;
 use parcours_domain::situation::format_euros;
-use parcours_domain::vocab::AllowanceDecision;
+use parcours_domain::vocab::{AllowanceDecision, ProgrammeKind};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -29,25 +31,7 @@ pub struct MonthQuery {
 /// The field that confirms the replacement of the month's decision in force.
 const REPLACE: &str = "remplacer";
 
-/// `2026-08-01` → « août 2026 ».
-fn month_words(m: chrono::NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let name = MONTHS.get(m.month0() as usize).copied().unwrap_or("");
-    format!("{name} {}", m.year())
-}
+use crate::format::month_words;
 
 /// The CEJ resources of the reference period: income from work and other resources of each
 /// of the three months before, then the household's RSA or prime d'activité.
@@ -99,6 +83,8 @@ fn resource_fields(month: &str, r: &ResourcesInput) -> Vec<Field> {
     fields
 }
 
+use crate::format::day;
+
 async fn allowance_page(
     s: &AppState,
     req: &Req,
@@ -111,24 +97,149 @@ async fn allowance_page(
     } else {
         q.mois.clone()
     };
-    let heading = match parcours_domain::rules::parse_month(&month) {
-        Some(m) => format!("Allocation de {}", month_words(m)),
-        None => "Allocation du mois".to_string(),
-    };
+    let in_words = parcours_domain::rules::parse_month(&month).map(month_words);
     let mut page = ActPage::new(
         req,
-        heading,
+        match &in_words {
+            Some(w) => format!("Allocation de {w}"),
+            None => "Allocation du mois".to_string(),
+        },
         back(id),
         format!("/jeunes/{}/allocation", safe_id(id)),
         vec![],
     );
-    let mut fields = resource_fields(&month, &q.ressources);
-    fields.extend([
-        field("revenus", "PACEA : ressources du mois (€)", "text")
+    page.hidden.push((
+        "mois".into(),
+        month
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '-')
+            .collect(),
+    ));
+    page.submit = "Vérifier la décision";
+    page.secondary = Some(("recalculer", "Recalculer le montant"));
+    page.info_title = "Calcul selon les règles".into();
+    let ent = match s
+        .app
+        .preview_allowance(&ctx, id, &month, &q.ressources, &q.montant_demande)
+        .await
+    {
+        Ok(ent) => ent,
+        Err(parcours_app::AppError::Refused(_, m)) => {
+            // No CEJ or PACEA this month: an explanation and the way to fix it, not a form.
+            page.general_error = Some(m);
+            page.show_form = false;
+            page.next_steps = vec![(
+                back(id),
+                "Ouvrir un CEJ ou un PACEA depuis le dossier (« Dispositif »)".into(),
+            )];
+            return Ok(page);
+        }
+        Err(parcours_app::AppError::Validation(v)) => {
+            // A typed amount the rules cannot read: the form again, the error on its field.
+            let errors = v.0;
+            let mut fields = resource_fields(&month, &q.ressources);
+            fields.extend(pacea_fields(q));
+            fields.extend(decision_fields());
+            page.fields = fields;
+            let p: Posted = Posted::new();
+            return Ok(page.refill(&p, &errors));
+        }
+        Err(e) => return Err(WebError::new(e, req)),
+    };
+    if let Some(w) = &in_words {
+        page.title = format!("Allocation de {w} — {}", ent.holder);
+    }
+    // Only the fields of the jeune's programme.
+    let mut fields = if ent.kind == ProgrammeKind::Cej.code() {
+        resource_fields(&month, &q.ressources)
+    } else {
+        pacea_fields(q)
+    };
+    fields.extend(decision_fields());
+    if let Some(f) = fields.first_mut() {
+        f.autofocus = true;
+    }
+    page.fields = fields;
+    page.info = ent
+        .steps
+        .into_iter()
+        .map(|st| (st.label, st.value))
+        .collect();
+    page.info
+        .push(("Montant calculé".into(), format_euros(ent.computed_cents)));
+    page.info.extend(
+        ent.sources
+            .iter()
+            .map(|src| ("Source".to_string(), src.to_string())),
+    );
+    if let Some(a) = &ent.current {
+        page.hidden.push(("version".into(), a.version.to_string()));
+        // A decision is already taken for the month: replacing it is said, not silent.
+        page.fields.push(
+            field(REPLACE, "Remplacer la décision en vigueur", "select")
+                .options([
+                    ("", "— Choisir —"),
+                    ("oui", "Oui, remplacer la décision en vigueur"),
+                ])
+                .hint("La décision en vigueur est rappelée ci-dessus ; remplacée, elle reste dans l'historique du mois")
+                .required(),
+        );
+        page.info.push((
+            "Décision en vigueur".into(),
+            format!(
+                "{} : {} (le {}, par {})",
+                a.decision_label,
+                format_euros(a.amount_cents),
+                day(a.decided_at),
+                a.author
+            ),
+        ));
+    }
+    if !ent.history.is_empty() {
+        page.table = Some(Table {
+            caption: "Décisions remplacées pour ce mois".into(),
+            headers: vec![
+                "Décision".into(),
+                "Montant".into(),
+                "Prise le".into(),
+                "Par".into(),
+                "Remplacée le".into(),
+                "Par".into(),
+            ],
+            numeric: vec![1],
+            rows: ent
+                .history
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.decision_label.to_string(),
+                        format_euros(h.amount_cents),
+                        day(h.decided_at),
+                        h.author.clone(),
+                        day(h.replaced_at),
+                        h.replaced_by.clone(),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    Ok(page)
+}
+
+/// PACEA: the month's income and the amount asked for.
+fn pacea_fields(q: &MonthQuery) -> Vec<Field> {
+    vec![
+        field("revenus", "Ressources du mois (€)", "text")
             .value(q.ressources.revenus.clone())
-            .hint("Pour un CEJ, laissez vide et remplissez les trois mois ci-dessus"),
-        field("montant_demande", "Montant demandé (PACEA, €)", "text")
-            .value(q.montant_demande.clone()),
+            .hint("Toutes les ressources du jeune ce mois-ci ; vide : aucune"),
+        field("montant_demande", "Montant demandé (€)", "text")
+            .value(q.montant_demande.clone())
+            .hint("Le barème plafonne le montant ; vide : le plafond"),
+    ]
+}
+
+fn decision_fields() -> Vec<Field> {
+    vec![
         field("decision", "Décision", "text")
             .options(opts(
                 AllowanceDecision::ALL,
@@ -140,66 +251,48 @@ async fn allowance_page(
         field("montant_reduit", "Montant réduit (€)", "text").hint("Seulement pour une réduction"),
         field("motif", "Motif", "textarea")
             .hint("Obligatoire pour une réduction ou une suspension (engagements non respectés…)"),
-    ]);
-    if let Some(f) = fields.first_mut() {
-        f.autofocus = true;
+    ]
+}
+
+/// The step before deciding: what will be recorded, at the amount that will be recorded
+/// (checked again when confirmed: the use case refuses another amount).
+fn confirmation_page(req: &Req, id: &str, p: &Posted, v: &AllowanceView, holder: &str) -> ActPage {
+    let words = parcours_domain::rules::parse_month(&v.month)
+        .map(month_words)
+        .unwrap_or_else(|| v.month.clone());
+    let mut page = ActPage::new(
+        req,
+        format!("Confirmer l'allocation de {words} — {holder}"),
+        back(id),
+        format!("/jeunes/{}/allocation", safe_id(id)),
+        vec![],
+    );
+    page.info_title = "Décision à enregistrer".into();
+    page.info = vec![
+        ("Décision".into(), v.decision_label.to_string()),
+        ("Montant calculé".into(), format_euros(v.computed_cents)),
+        ("Montant versé".into(), format_euros(v.amount_cents)),
+    ];
+    if let Some(m) = &v.motif {
+        page.info.push(("Motif".into(), m.clone()));
     }
-    page.fields = fields;
-    page.hidden.push((
-        "mois".into(),
-        month
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '-')
-            .collect(),
-    ));
-    page.submit = "Enregistrer la décision";
-    page.info_title = "Calcul selon les règles".into();
-    match s
-        .app
-        .preview_allowance(&ctx, id, &month, &q.ressources, &q.montant_demande)
-        .await
-    {
-        Ok(ent) => {
-            page.info = ent
-                .steps
-                .into_iter()
-                .map(|st| (st.label, st.value))
-                .collect();
-            page.info
-                .push(("Montant calculé".into(), format_euros(ent.computed_cents)));
-            page.info.extend(
-                ent.sources
-                    .iter()
-                    .map(|src| ("Source".to_string(), src.to_string())),
-            );
-            if let Some(a) = &ent.current {
-                page.hidden.push(("version".into(), a.version.to_string()));
-                // A decision is already taken for the month: replacing it is said, not silent.
-                page.fields.push(
-                    field(REPLACE, "Remplacer la décision en vigueur", "select")
-                        .options([
-                            ("", "— Choisir —"),
-                            ("oui", "Oui, remplacer la décision en vigueur"),
-                        ])
-                        .hint("La décision en vigueur est rappelée dans le calcul ; elle sera remplacée, et le remplacement inscrit au journal")
-                        .required(),
-                );
-                page.info.push((
-                    "Décision en vigueur".into(),
-                    format!(
-                        "{} : {} (par {})",
-                        a.decision_label,
-                        format_euros(a.amount_cents),
-                        a.author
-                    ),
-                ));
-            }
-        }
-        Err(parcours_app::AppError::Refused(_, m)) => page.general_error = Some(m),
-        Err(parcours_app::AppError::Validation(v)) => page.general_error = Some(v.to_string()),
-        Err(e) => return Err(WebError::new(e, req)),
+    if p.get(REPLACE).is_some_and(|r| r == "oui") {
+        page.info.push((
+            "Remplacement".into(),
+            "La décision en vigueur sera remplacée et gardée dans l'historique du mois".into(),
+        ));
     }
-    Ok(page)
+    let mut hidden: Vec<(String, String)> = p
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "etape" | "montant_confirme"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    hidden.sort();
+    hidden.push(("montant_confirme".into(), format_euros(v.amount_cents)));
+    page.hidden = hidden;
+    page.submit = "Confirmer la décision";
+    page.secondary = Some(("modifier", "Modifier"));
+    page
 }
 
 pub async fn allowance_form(
@@ -211,6 +304,9 @@ pub async fn allowance_form(
     Ok(allowance_page(&s, &req, &id, &q).await?.respond())
 }
 
+/// Three steps on one address: « Recalculer » (or « Modifier ») shows the form again with the
+/// amounts of what is typed; « Vérifier la décision » shows what would be recorded; « Confirmer
+/// la décision » records it, at the amount shown.
 pub async fn allowance_submit(
     State(s): State<AppState>,
     req: Req,
@@ -218,10 +314,30 @@ pub async fn allowance_submit(
     Form(mut p): Form<Posted>,
 ) -> PageResult {
     let ctx = posted_ctx(&req, &p)?;
-    let version: Option<i64> = p.remove("version").and_then(|v| v.parse().ok());
+    let step = p.remove("etape").unwrap_or_default();
+    // The version travels as text in the form; the input reads it as a number.
+    let version_raw = p.remove("version");
+    let version: Option<i64> = version_raw.as_deref().and_then(|v| v.parse().ok());
     let replace = p.get(REPLACE).is_some_and(|v| v == "oui");
     let mut i: DecisionInput = input(&p, &req)?;
     i.version = version;
+    if let Some(v) = version_raw {
+        p.insert("version".into(), v);
+    }
+    let q = MonthQuery {
+        mois: i.mois.clone(),
+        ressources: i.ressources.clone(),
+        montant_demande: i.montant_demande.clone(),
+    };
+    if matches!(step.as_str(), "recalculer" | "modifier") {
+        let mut page = allowance_page(&s, &req, &id, &q).await?;
+        for f in &mut page.fields {
+            if let Some(v) = p.get(f.name) {
+                f.value = v.clone();
+            }
+        }
+        return Ok(page.respond());
+    }
     // Replacing the month's decision needs its explicit confirmation (the form carries the
     // version of the decision in force; the JSON API asks for it as `version`).
     let decided = if version.is_some_and(|v| v > 0) && !replace {
@@ -232,17 +348,26 @@ pub async fn allowance_submit(
             "Une décision est déjà enregistrée pour ce mois : confirmez son remplacement.",
         );
         Err(parcours_app::AppError::Validation(e))
+    } else if i.montant_confirme.trim().is_empty() {
+        match s.app.check_allowance_decision(&ctx, &id, &i).await {
+            Ok(v) => {
+                let holder = s
+                    .app
+                    .preview_allowance(&ctx, &id, &i.mois, &i.ressources, &i.montant_demande)
+                    .await
+                    .map(|e| e.holder)
+                    .unwrap_or_default();
+                return Ok(confirmation_page(&req, &id, &p, &v, &holder).respond());
+            }
+            Err(e) => Err(e),
+        }
     } else {
-        s.app.decide_allowance(&ctx, &id, &i).await
+        s.app.decide_allowance(&ctx, &id, &i).await.map(|_| ())
     };
     match decided {
-        Ok(_) => Ok(saved(&id)),
+        Ok(()) => Ok(saved(&id)),
         Err(e) => {
-            let q = MonthQuery {
-                mois: i.mois.clone(),
-                ressources: i.ressources.clone(),
-                montant_demande: i.montant_demande.clone(),
-            };
+            p.remove("montant_confirme");
             allowance_page(&s, &req, &id, &q).await?.failed(&req, &p, e)
         }
     }
