@@ -27,6 +27,24 @@ try {
   check(await seen('h1:has-text("Mon portefeuille")'), 'arrivée sur « Mon portefeuille »');
   check(await seen('text=10 jeune(s) dont vous êtes'), 'portefeuille : les 10 jeunes de démonstration de la structure');
   await shot('portefeuille');
+  // « Mes jeunes » filtered and sorted (issue 19): the CEJ only, then a name, then by age.
+  const rows = () => page.$$eval('#mes-jeunes ~ div table tbody tr', trs => trs.map(tr => [...tr.cells].map(td => td.textContent.trim())));
+  await page.selectOption('#f-dispositif', 'cej');
+  await page.click('form[aria-label="Filtrer et trier mes jeunes"] button');
+  const cej = await rows();
+  check(cej.length > 0 && cej.length < 10 && cej.every(r => r[3].includes('CEJ')), `portefeuille filtré : ${cej.length} jeune(s) en CEJ, tous en CEJ`);
+  const someone = cej[0][0];
+  await page.selectOption('#f-dispositif', '');
+  await page.fill('#f-nom', someone.slice(0, 4).toLowerCase());
+  await page.click('form[aria-label="Filtrer et trier mes jeunes"] button');
+  const named = await rows();
+  check(named.length >= 1 && named.some(r => r[0] === someone), `portefeuille filtré par le nom « ${someone.slice(0, 4).toLowerCase()} »`);
+  await page.fill('#f-nom', '');
+  await page.selectOption('#f-tri', 'age');
+  await page.click('form[aria-label="Filtrer et trier mes jeunes"] button');
+  const ages = (await rows()).map(r => Number(r[2]));
+  check(ages.length === 10 && ages.every((a, i) => i === 0 || ages[i - 1] <= a), `portefeuille trié par âge (${ages.join(' ')})`);
+  await page.goto(`${demo.base}/portefeuille`);
 
   // 1. First reception, then the duplicate warning on a second attempt.
   const person = async () => {
@@ -255,7 +273,11 @@ try {
   await page.goto(`${demo.base}/allocations/lot?mois=${month}`);
   check(await seen('button:has-text("Télécharger le fichier SEPA")'), 'fichier prêt au téléchargement');
   const csrf = await page.inputValue('form[action="/allocations/lot/fichier"] input[name=csrf]');
-  const take = format => page.request.post(`${demo.base}/allocations/lot/fichier`, { form: { csrf, mois: month, format, motif: 'versement du mois' } });
+  const take = (format, confirmer = 'oui') => page.request.post(`${demo.base}/allocations/lot/fichier`, { form: { csrf, mois: month, format, motif: 'versement du mois', confirmer } });
+  // The IBAN file is produced only once its contents are confirmed (the page's box).
+  check(await seen('label:has-text("Je confirme télécharger les noms et les IBAN de 1 jeune(s)")'), 'le téléchargement dit ce que contient le fichier');
+  const unconfirmed = await take('pain001', '');
+  check(unconfirmed.status() === 409 && (await unconfirmed.text()).includes('Cochez la confirmation'), 'sans la confirmation, pas de fichier');
   const xml = await take('pain001');
   const body = await xml.text();
   check(xml.status() === 200 && body.includes('<NbOfTxs>1</NbOfTxs>') && body.includes('FR7630006000011234567890189'), 'fichier SEPA pain.001 téléchargé');

@@ -79,7 +79,11 @@ mod tests {
         let css = std::str::from_utf8(asset("dsfr.min.css").unwrap().0).unwrap();
         let mut named = 0;
         for part in css.split("url(").skip(1) {
-            let url = part.split(')').next().unwrap().trim_matches('"');
+            let url = part
+                .split(')')
+                .next()
+                .unwrap()
+                .trim_matches(|c| c == '"' || c == '\'');
             if url.starts_with("data:") || url.ends_with(".woff") {
                 continue; // inline images; .woff is the fallback of browsers without woff2
             }

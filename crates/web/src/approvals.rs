@@ -771,6 +771,18 @@ async fn batch_request_submit(State(s): State<AppState>, req: Req, Form(p): Form
 async fn batch_file_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {
     let ctx = posted_ctx(&req, &p)?;
     let b = batch_body(&p);
+    // The file names people and carries their IBANs: it is produced only once its contents are
+    // confirmed in words (the page's box), on top of the approval and the second factor.
+    if p.get("confirmer").map(String::as_str) != Some("oui") {
+        return crate::work::structure::batch_view(
+            &s,
+            &req,
+            &b.mois,
+            None,
+            Some("Cochez la confirmation : le fichier contient les noms et les IBAN des jeunes du lot, et ne se télécharge qu'une fois.".into()),
+        )
+        .await;
+    }
     match batch_file(&s, &req, ctx, &b).await {
         Ok(r) => Ok(r),
         Err(e)

@@ -1157,6 +1157,7 @@ async fn the_payment_batch_file_needs_four_eyes_a_fresh_factor_and_leaves_once(i
                 ("mois", &month),
                 ("format", "csv"),
                 ("motif", "versement du mois"),
+                ("confirmer", "oui"),
             ],
         )
         .await;
@@ -1165,6 +1166,7 @@ async fn the_payment_batch_file_needs_four_eyes_a_fresh_factor_and_leaves_once(i
         StatusCode::CONFLICT,
         "{b}: pages share the rule"
     );
+    assert!(!page.body.contains("Cochez la confirmation"), "{b}: refused for the step-up, not the box");
     // The preview is still there, as often as needed.
     assert_eq!(
         d.get(&format!("/api/v1/allocations/lot?mois={month}"))

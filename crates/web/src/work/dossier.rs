@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use chrono::{Datelike, Days};
-use parcours_app::caseload::Caseload;
+use parcours_app::caseload::{Caseload, CaseloadLine};
 use parcours_app::dossier::DossierView;
 use parcours_domain::situation::format_euros;
 use serde::Deserialize;
@@ -20,20 +20,73 @@ struct CaseloadPage {
     csrf: String,
     c: Caseload,
     month: String,
+    /// « Mes jeunes », filtered, sorted and cut to one page.
+    list: crate::lists::Paged<CaseloadLine>,
+    mine: usize,
+    q: CaseloadQuery,
+    keep: String,
 }
 
-pub async fn caseload(State(s): State<AppState>, req: Req) -> PageResult {
+/// « Mes jeunes »: a name (`nom`, part of the nom or prénom), a programme (`dispositif`:
+/// `cej`, `pacea`, `aucun`), a sort (`tri`: `nom`, `age`), a page.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CaseloadQuery {
+    nom: String,
+    dispositif: String,
+    tri: String,
+    page: usize,
+}
+
+/// Lowercase without accents, for a name filter that forgives « Helene » for « Hélène ».
+fn folded(s: &str) -> String {
+    parcours_domain::normalize::fold(s)
+}
+
+pub async fn caseload(
+    State(s): State<AppState>,
+    req: Req,
+    Query(q): Query<CaseloadQuery>,
+) -> PageResult {
     let ctx = req.authenticated()?;
-    let c = s
+    let mut c = s
         .app
         .caseload(&ctx)
         .await
         .map_err(|e| WebError::new(e, &req))?;
+    let mine = c.lines.len();
+    let mut lines = std::mem::take(&mut c.lines);
+    let name = folded(q.nom.trim());
+    if !name.is_empty() {
+        lines.retain(|l| folded(&format!("{} {}", l.nom, l.prenom)).contains(&name));
+    }
+    match q.dispositif.as_str() {
+        "cej" => lines.retain(|l| l.programmes.iter().any(|p| p.contains("CEJ"))),
+        "pacea" => lines.retain(|l| l.programmes.iter().any(|p| p.contains("PACEA"))),
+        "aucun" => lines.retain(|l| l.programmes.is_empty()),
+        _ => {}
+    }
+    if q.tri == "age" {
+        lines.sort_by_key(|l| (l.age, l.nom.clone()));
+    } else {
+        lines.sort_by(|a, b| {
+            (folded(&a.nom), folded(&a.prenom)).cmp(&(folded(&b.nom), folded(&b.prenom)))
+        });
+    }
+    let keep = crate::lists::query(&[
+        ("nom", q.nom.trim()),
+        ("dispositif", &q.dispositif),
+        ("tri", &q.tri),
+    ]);
     Ok(render(&CaseloadPage {
         login: req.login(),
         csrf: req.csrf(),
         month: req.now.format("%Y-%m").to_string(),
+        list: crate::lists::paginate(lines, q.page),
+        mine,
         c,
+        keep,
+        q,
     }))
 }
 

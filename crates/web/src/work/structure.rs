@@ -146,6 +146,7 @@ pub async fn month(
 struct BatchPage {
     login: Option<crate::nav::Viewer>,
     csrf: String,
+    month_words: String,
     b: Batch,
     total: String,
     transfers: String,
@@ -216,6 +217,9 @@ pub(crate) async fn batch_view(
         render(&BatchPage {
             login: req.login(),
             csrf: req.csrf(),
+            month_words: parcours_domain::rules::parse_month(&b.month)
+                .map(crate::format::month_words)
+                .unwrap_or_else(|| b.month.clone()),
             total: parcours_domain::situation::format_euros(b.total_cents),
             transfers: parcours_domain::situation::format_euros(b.transfers_cents),
             lines,
