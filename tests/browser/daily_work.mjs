@@ -11,6 +11,9 @@ const demo = await startDemo(bin, scratch, 'quotidien', 40);
 const iso = d => d.toISOString().slice(0, 10);
 const today = new Date();
 const month = iso(today).slice(0, 7);
+// The month as the pages say it (« décembre 2026 »).
+const MOIS = ['janvier', 'février', 'mars', 'avril', 'mai', 'juin', 'juillet', 'août', 'septembre', 'octobre', 'novembre', 'décembre'];
+const monthWords = `${MOIS[Number(month.slice(5, 7)) - 1]} ${month.slice(0, 4)}`;
 const monday = new Date(today); monday.setUTCDate(today.getUTCDate() - ((today.getUTCDay() + 6) % 7));
 const inDays = n => { const d = new Date(today); d.setUTCDate(d.getUTCDate() + n); return iso(d); };
 
@@ -70,6 +73,7 @@ try {
   await page.selectOption('#categorie', 'diagnostic');
   await page.click('button:has-text("Enregistrer")');
   await page.waitForSelector('text=Dossier enregistré.');
+  check(await seen('.auteur:has-text("par Camille Laurent")') && !(await seen('.auteur:has-text("par conseiller.paris")')), 'l\'auteur d\'un acte lu par son nom affiché, pas son identifiant');
   await page.click('text=Mettre à jour la situation');
   await page.selectOption('#logement', 'parents');
   await page.fill('#niveau', 'V');
@@ -179,7 +183,7 @@ try {
   await page.waitForSelector('text=Dossier enregistré.');
   const stored = (await page.textContent('li:has-text("Attribuée") strong')).replace(/\s/g, '');
   check(stored === shown.replace(/\s/g, ''), `le montant enregistré est celui confirmé (${stored})`);
-  check(await seen(`text=${month} · cej · Attribuée`), 'allocation du mois attribuée');
+  check(await seen(`text=${monthWords} · CEJ · Attribuée`), 'allocation du mois attribuée');
   // A second decision for the month replaces the first only once confirmed (issue 19).
   await page.click('a:has-text("Allocation du mois")');
   check(await seen('h1:has-text("Allocation de ")') && !(await seen(`h1:has-text("${month}")`)), 'le mois écrit en toutes lettres dans le titre');
@@ -190,7 +194,7 @@ try {
   await page.click('button:has-text("Vérifier la décision")');
   check(await seen('#remplacer-erreur:has-text("confirmez son remplacement")'), 'remplacer une décision demande une confirmation');
   await page.goto(page.url().replace(/\/allocation.*$/, ''));
-  check(await seen(`text=${month} · cej · Attribuée`), 'sans confirmation, la décision en vigueur reste');
+  check(await seen(`text=${monthWords} · CEJ · Attribuée`), 'sans confirmation, la décision en vigueur reste');
   await page.click('a:has-text("Allocation du mois")');
   await page.selectOption('#decision', 'reduite');
   await page.fill('#montant_reduit', '100');
@@ -200,7 +204,7 @@ try {
   check(await seen('text=La décision en vigueur sera remplacée'), 'la confirmation annonce le remplacement');
   await page.click('button:has-text("Confirmer la décision")');
   await page.waitForSelector('text=Dossier enregistré.');
-  check(await seen(`text=${month} · cej · Réduite`), 'confirmée, la nouvelle décision remplace la première');
+  check(await seen(`text=${monthWords} · CEJ · Réduite`), 'confirmée, la nouvelle décision remplace la première');
   await page.click('a:has-text("Allocation du mois")');
   check(await seen('caption:has-text("Décisions remplacées pour ce mois")') && await seen(`td:has-text("${shown}")`), 'la décision remplacée reste dans l\'historique du mois, avec son montant');
   await page.goto(page.url().replace(/\/allocation.*$/, ''));
@@ -215,6 +219,37 @@ try {
   await page.waitForSelector('text=Dossier enregistré.');
   check(await seen('text=en attente d\'approbation') && !(await page.content()).includes('3456 7890'), 'IBAN enregistré, jamais réaffiché, en attente d\'approbation');
   await shot('allocation-decidee');
+
+  // 7b. A workshop (issue 19): created, the jeune registered from her dossier, then marked
+  // present from the session's attendance list, which leads back to itself.
+  const dossierUrl = page.url().replace(/\?.*$/, '');
+  await page.goto(`${demo.base}/ateliers`);
+  await page.fill('#intitule', 'Atelier CV et lettre');
+  await page.fill('#date', inDays(2));
+  await page.fill('#places', '8');
+  await page.click('button:has-text("Créer l\'atelier")');
+  await page.goto(dossierUrl);
+  const wid = await page.$eval('select[name=atelier] >> option:has-text("Atelier CV et lettre")', o => o.value);
+  await page.selectOption('select[name=atelier]', wid);
+  await page.click('form[action$="/atelier"] button:has-text("Inscrire")');
+  await page.waitForSelector('text=Dossier enregistré.');
+  await page.goto(`${demo.base}/ateliers`);
+  await page.click('a:has-text("Atelier CV et lettre")');
+  check(await seen('h2:has-text("Liste de présence")') && await seen('td .etiquette:has-text("Inscrit")'), 'la liste de présence de l\'atelier montre l\'inscrite');
+  await page.click('button[aria-label^="Présent : "]');
+  await page.waitForURL(`**/ateliers/${wid}`);
+  check(await seen('td .etiquette:has-text("Présent")'), 'marquée présente depuis la liste de présence, retour à la liste');
+  // The companies list filters by name, SIRET or NAF (issue 19).
+  await page.goto(`${demo.base}/entreprises`);
+  const firstCompany = (await page.textContent('table tbody tr td a')).trim();
+  await page.fill('#f-q', firstCompany.slice(0, 5));
+  await page.click('form[aria-label="Filtrer et trier les entreprises"] button');
+  const found = await page.$$eval('table tbody tr td:first-child', tds => tds.map(td => td.textContent.trim()));
+  check(found.includes(firstCompany), `entreprises filtrées par « ${firstCompany.slice(0, 5)} » (${found.length})`);
+  await page.fill('#f-q', 'zzzz-introuvable');
+  await page.click('form[aria-label="Filtrer et trier les entreprises"] button');
+  check(await seen('text=Aucune entreprise ne correspond'), 'filtre sans résultat : le dire, et comment tout revoir');
+  await page.goto(dossierUrl);
 
   // 8. Exit with the national list ("autre" needs a note).
   await page.click('a:has-text("Sortie")');

@@ -67,6 +67,13 @@ try {
         check(resp.status() === 403 && (await page.$$('form input:not([type=hidden])')).length === 0, `${at} : ${r.noForm} refusé avant tout formulaire`);
       }
     }
+    if (who === 'admin' && theme === 'etat') {
+      // « Mon compte »: the name colleagues read beside her acts.
+      await page.goto(demo.base + '/compte');
+      await page.fill('#nom_affiche', 'Alice Martin');
+      await page.click('form[action="/compte/nom"] button');
+      check(await page.isVisible('text=vos collègues liront « Alice Martin »'), `${who} : nom affiché enregistré depuis « Mon compte »`);
+    }
     await inspected.settled();
     check(problems.length === 0 && inspected.inspected > 0, `${who} (${theme}) : aucune violation axe-core ni défilement horizontal sur ${inspected.inspected} page(s) ${problems.join(' | ')}`);
     const themed = await page.evaluate(() => document.body.className);

@@ -31,6 +31,7 @@ mod records;
 pub mod retention;
 pub mod setup;
 pub mod situation;
+pub mod staff;
 pub mod timeline;
 pub mod vigilance;
 pub mod warehouse;

@@ -34,7 +34,94 @@ pub struct WorkshopView {
     pub taken: i64,
 }
 
+/// One person registered to a session, as its attendance list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attendee {
+    pub jeune_id: String,
+    /// « Prénom NOM » in the actor's caseload; otherwise « Dossier 1a2b3c4d » (open the
+    /// dossier: a counted read).
+    pub name: String,
+    pub masked: bool,
+    pub status: String,
+    pub status_label: &'static str,
+}
+
 impl App {
+    /// A session of the actor's structure and its attendance list (each line audited; names
+    /// outside the actor's caseload masked, as on every bulk page).
+    pub async fn workshop_attendance(
+        &self,
+        ctx: &Ctx,
+        workshop_id: &str,
+    ) -> Result<(WorkshopView, Vec<Attendee>)> {
+        let structure = self.identity_scope(ctx, "atelier.presences").await?;
+        let mut tx = self.store.begin().await?;
+        let ws = if uuid::Uuid::parse_str(workshop_id).is_ok() {
+            w::get(&mut tx, workshop_id).await?
+        } else {
+            None
+        };
+        let ws = ws
+            .filter(|r| r.structure_id == structure)
+            .ok_or(AppError::NotFound)?;
+        let regs = w::registrations(&mut tx, &ws.id).await?;
+        let ids: Vec<&str> = regs.iter().map(|r| r.jeune_id.as_str()).collect();
+        let mine = self.in_caseload(&mut tx, ctx, &ids).await?;
+        let mut people = Vec::new();
+        for r in &regs {
+            let masked = !mine.contains(&r.jeune_id);
+            let name = if masked {
+                crate::allowances::masked_name(&r.jeune_id)
+            } else {
+                match parcours_store::jeunes::get(&mut tx, &r.jeune_id).await? {
+                    Some(row) => {
+                        let i = self.decrypt_row(&row)?.identity;
+                        format!("{} {}", i.prenom, i.nom.to_uppercase())
+                    }
+                    None => crate::allowances::masked_name(&r.jeune_id),
+                }
+            };
+            people.push(Attendee {
+                jeune_id: r.jeune_id.clone(),
+                name,
+                masked,
+                status_label: RegistrationStatus::parse(&r.status)
+                    .map(RegistrationStatus::label)
+                    .unwrap_or("?"),
+                status: r.status.clone(),
+            });
+        }
+        people.sort_by(|a, b| (a.masked, &a.name).cmp(&(b.masked, &b.name)));
+        let events: Vec<Event> = people
+            .iter()
+            .map(|a| Event {
+                action: "atelier.presences",
+                subject: Some(&a.jeune_id),
+                fields: if a.masked {
+                    "statut"
+                } else {
+                    "nom,prenom,statut"
+                },
+                outcome: OK,
+                structure_id: Some(structure),
+            })
+            .collect();
+        self.audit_many(&mut tx, ctx, &events).await?;
+        let taken = w::seats_taken(&mut tx, &ws.id).await?;
+        tx.commit().await?;
+        let view = WorkshopView {
+            theme_label: Theme::parse(&ws.theme).map(|t| t.label()).unwrap_or("?"),
+            id: ws.id,
+            title: ws.title,
+            theme: ws.theme,
+            on_date: ws.on_date,
+            at_time: ws.at_time,
+            seats: ws.seats,
+            taken,
+        };
+        Ok((view, people))
+    }
+
     pub async fn create_workshop(&self, ctx: &Ctx, input: &WorkshopInput) -> Result<String> {
         let mut e = ValidationErrors::default();
         let title = clean_text(&mut e, "intitule", "Intitulé", &input.intitule, 200);

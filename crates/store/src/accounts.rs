@@ -194,6 +194,25 @@ pub async fn set_active(conn: &mut Conn, id: i64, active: bool, at: i64) -> Resu
     Ok(r.rows_affected() == 1)
 }
 
+/// Sets (or clears) the name colleagues read beside an account's acts.
+pub async fn set_display_name(conn: &mut Conn, login: &str, name: Option<&str>) -> Result<bool> {
+    let r = sqlx::query("UPDATE accounts SET display_name = $2 WHERE login = $1")
+        .bind(login)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Every account's display name that is set: (login, name).
+pub async fn display_names(conn: &mut Conn) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT login, display_name FROM accounts WHERE display_name IS NOT NULL ORDER BY login",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Accounts whose access ended before `before` and that still hold personal data: (id, login).
 pub async fn retired_before(conn: &mut Conn, before: i64) -> Result<Vec<(i64, String)>> {
     Ok(sqlx::query_as(
@@ -211,7 +230,7 @@ pub async fn retired_before(conn: &mut Conn, before: i64) -> Result<Vec<(i64, St
 pub async fn retire(conn: &mut Conn, id: i64) -> Result<()> {
     sqlx::query(
         "UPDATE accounts SET login = $2, password_hash = '!', totp_secret = NULL, \
-         scope_region = NULL WHERE id = $1",
+         scope_region = NULL, display_name = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(format!("ancien-compte-{id}"))

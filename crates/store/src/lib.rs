@@ -153,6 +153,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "historique_allocations",
         include_str!("../migrations/sqlite/0010_historique_allocations.sql"),
     ),
+    (
+        11,
+        "noms_affiches",
+        include_str!("../migrations/sqlite/0011_noms_affiches.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -204,6 +209,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "historique_allocations",
         include_str!("../migrations/postgres/0010_historique_allocations.sql"),
+    ),
+    (
+        11,
+        "noms_affiches",
+        include_str!("../migrations/postgres/0011_noms_affiches.sql"),
     ),
 ];
 

@@ -23,6 +23,7 @@ pub fn pages() -> Routes {
     Routes::new()
         .route("/compte", get(page))
         .route("/compte/mot-de-passe", post(password_submit))
+        .route("/compte/nom", post(name_submit))
         .route("/compte/sessions/{id}/fin", post(end_submit))
 }
 
@@ -119,6 +120,30 @@ async fn page(
 ) -> Res {
     let message = (q.cle == "1").then(|| "Clé d'accès enregistrée.".to_string());
     view(&s, &req, message, Vec::new()).await
+}
+
+/// « Nom affiché »: the name colleagues read beside her acts.
+async fn name_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {
+    let ctx = posted_ctx(&req, &p)?;
+    let name = p.get("nom_affiche").cloned().unwrap_or_default();
+    match s.app.set_display_name(&ctx, None, &name).await {
+        Ok(()) => {
+            view(
+                &s,
+                &req,
+                Some(format!(
+                    "Nom affiché enregistré : vos collègues liront « {} » à côté de vos actes.",
+                    name.trim()
+                )),
+                Vec::new(),
+            )
+            .await
+        }
+        Err(AppError::Validation(v)) => {
+            view(&s, &req, None, v.0.into_iter().map(|f| f.message).collect()).await
+        }
+        Err(e) => Err(WebError::new(e, &req)),
+    }
 }
 
 async fn password_submit(State(s): State<AppState>, req: Req, Form(p): Form<Posted>) -> Res {

@@ -26,9 +26,28 @@ pub fn month_words(m: NaiveDate) -> String {
     format!("{name} {}", m.year())
 }
 
+/// Cents as euros, « 1 234,56 € » (taking a reference, as templates pass their values).
+pub fn euros(cents: impl std::borrow::Borrow<i64>) -> String {
+    parcours_domain::situation::format_euros(*cents.borrow())
+}
+
+/// A stored month `2026-11` → « novembre 2026 » (anything else as stored).
+pub fn month_code(raw: &str) -> String {
+    NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d")
+        .map(month_words)
+        .unwrap_or_else(|_| raw.to_string())
+}
+
 /// `2026-11-30` → `30/11/2026`.
 pub fn date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
+}
+
+/// A stored `2026-11-30` → `30/11/2026` (anything else as stored).
+pub fn iso_date(raw: &str) -> String {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(date)
+        .unwrap_or_else(|_| raw.to_string())
 }
 
 /// Unix seconds → `30/11/2026` (UTC day).
@@ -102,7 +121,10 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         assert_eq!(date(d), "30/11/2026");
         assert_eq!(month_words(d), "novembre 2026");
+        assert_eq!(month_code("2026-08"), "août 2026");
         assert_eq!(day(1_795_996_800), "30/11/2026");
+        assert_eq!(iso_date("2026-11-30"), "30/11/2026");
+        assert_eq!(iso_date("bientôt"), "bientôt");
         assert_eq!(number(3671), "3\u{202f}671");
         assert_eq!(number(-1_234_567), "-1\u{202f}234\u{202f}567");
         assert_eq!(number(12), "12");

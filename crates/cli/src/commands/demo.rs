@@ -113,6 +113,18 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         app.set_totp_secret(id, &parcours_vault::random_bytes::<20>())
             .await
             .map_err(super::explain)?;
+        // The names colleagues read beside acts (fictitious people).
+        let name = match login {
+            "conseiller.paris" => "Camille Laurent",
+            "directrice.paris" => "Nadia Benali",
+            "conseiller.lyon" => "Julien Morel",
+            "pilote.idf" => "Sophie Garnier",
+            "dpo" => "Marc Lefèvre (DPO)",
+            _ => "Administration Parcours",
+        };
+        app.set_display_name(&ctx, Some(login), name)
+            .await
+            .map_err(super::explain)?;
         // Each demo advisor follows 150 jeunes of her structure ("Mon portefeuille").
         if let (Role::Conseiller, Some(code)) = (role, structure) {
             if let Some(s) = app.structure_by_code(code).await.map_err(super::explain)? {

@@ -42,6 +42,16 @@ pub enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Set the name colleagues read beside an account's acts (« par Camille Laurent »); the
+    /// person can also set it herself on « Mon compte ».
+    Nommer {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long = "identifiant", alias = "login")]
+        login: String,
+        #[arg(long)]
+        nom: String,
+    },
     /// List accounts.
     #[command(name = "lister", alias = "list")]
     List {
@@ -60,6 +70,18 @@ pub enum Cmd {
 
 pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     match c {
+        Cmd::Nommer { common, login, nom } => {
+            let app = super::open(&common).await?;
+            let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+            app.set_display_name(&ctx, Some(&login), &nom)
+                .await
+                .map_err(super::explain)?;
+            super::seal(&app).await?;
+            println!(
+                "Compte {login} : ses actes se liront « par {} ».",
+                nom.trim()
+            );
+        }
         Cmd::Expiration { common, jours } => {
             let app = super::open(&common).await?;
             app.set_account_expiry(jours)

@@ -95,6 +95,8 @@ pub async fn caseload(
 struct DossierPage {
     login: Option<crate::nav::Viewer>,
     csrf: String,
+    /// Authors as colleagues read them (display names).
+    names: parcours_app::staff::Names,
     id: String,
     v: DossierView,
     saved: bool,
@@ -213,9 +215,15 @@ pub async fn show(
         })
         .collect();
     let last_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()) + 7);
+    let names = s
+        .app
+        .display_names(&ctx)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
     Ok(render(&DossierPage {
         login: req.login(),
         csrf: req.csrf(),
+        names,
         id: v.dossier.id.clone(),
         age: i.age_on(today),
         naissance: i.date_naissance.format("%d/%m/%Y").to_string(),

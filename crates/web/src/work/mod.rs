@@ -82,6 +82,7 @@ pub fn routes() -> crate::routes::Routes {
             "/ateliers",
             get(structure::workshops).post(structure::workshop_create),
         )
+        .route("/ateliers/{id}", get(structure::workshop))
 }
 
 type PageResult = Result<Response, WebError>;

@@ -242,9 +242,48 @@ pub async fn batch(State(s): State<AppState>, req: Req, Query(q): Query<MonthQue
 struct CompaniesPage {
     login: Option<crate::nav::Viewer>,
     csrf: String,
-    list: Vec<CompanyRow>,
+    list: Paged<CompanyRow>,
+    /// Companies of the structure before the filter.
+    all: usize,
+    q: CompaniesQuery,
+    keep: String,
     error: Option<String>,
     form: Posted,
+}
+
+/// The companies list: a filter on the name, the SIRET or the NAF code (`q`), a sort
+/// (`tri`: `nom`, `recent`), a page.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct CompaniesQuery {
+    q: String,
+    tri: String,
+    page: usize,
+}
+
+fn companies_view(
+    mut list: Vec<CompanyRow>,
+    q: CompaniesQuery,
+) -> (Paged<CompanyRow>, usize, String, CompaniesQuery) {
+    let all = list.len();
+    let needle = parcours_domain::normalize::fold(q.q.trim());
+    let digits: String = q.q.chars().filter(|c| c.is_ascii_digit()).collect();
+    if !needle.is_empty() {
+        list.retain(|c| {
+            parcours_domain::normalize::fold(&c.name).contains(&needle)
+                || (!digits.is_empty() && c.siret.contains(&digits))
+                || c.naf
+                    .as_deref()
+                    .is_some_and(|n| parcours_domain::normalize::fold(n).contains(&needle))
+        });
+    }
+    if q.tri == "recent" {
+        list.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+    } else {
+        list.sort_by_key(|c| parcours_domain::normalize::fold(&c.name));
+    }
+    let keep = crate::lists::query(&[("q", q.q.trim()), ("tri", &q.tri)]);
+    (crate::lists::paginate(list, q.page), all, keep, q)
 }
 
 impl CompaniesPage {
@@ -253,17 +292,25 @@ impl CompaniesPage {
     }
 }
 
-pub async fn companies(State(s): State<AppState>, req: Req) -> PageResult {
+pub async fn companies(
+    State(s): State<AppState>,
+    req: Req,
+    Query(q): Query<CompaniesQuery>,
+) -> PageResult {
     let ctx = req.authenticated()?;
     let list = s
         .app
         .list_companies(&ctx)
         .await
         .map_err(|e| WebError::new(e, &req))?;
+    let (list, all, keep, q) = companies_view(list, q);
     Ok(render(&CompaniesPage {
         login: req.login(),
         csrf: req.csrf(),
         list,
+        all,
+        q,
+        keep,
         error: None,
         form: Posted::new(),
     }))
@@ -293,12 +340,16 @@ pub async fn company_create(
                 }
                 other => message(other),
             });
+            let (list, all, keep, q) = companies_view(list, CompaniesQuery::default());
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 render(&CompaniesPage {
                     login: req.login(),
                     csrf: req.csrf(),
                     list,
+                    all,
+                    q,
+                    keep,
                     error,
                     form: p,
                 }),
@@ -425,4 +476,32 @@ pub async fn workshop_create(
         }
         Err(e) => Err(WebError::new(e, &req)),
     }
+}
+
+#[derive(Template)]
+#[template(path = "atelier.html")]
+struct WorkshopPage {
+    login: Option<crate::nav::Viewer>,
+    csrf: String,
+    w: WorkshopView,
+    date: String,
+    people: Vec<parcours_app::workshops::Attendee>,
+}
+
+/// A session and its attendance list: who is registered, each marked present or absent in
+/// one click (the act is the dossier's, and returns here).
+pub async fn workshop(State(s): State<AppState>, req: Req, Path(id): Path<String>) -> PageResult {
+    let ctx = req.authenticated()?;
+    let (w, people) = s
+        .app
+        .workshop_attendance(&ctx, &id)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(render(&WorkshopPage {
+        login: req.login(),
+        csrf: req.csrf(),
+        date: crate::format::iso_date(&w.on_date),
+        w,
+        people,
+    }))
 }

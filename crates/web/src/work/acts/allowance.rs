@@ -149,6 +149,11 @@ async fn allowance_page(
     if let Some(w) = &in_words {
         page.title = format!("Allocation de {w} — {}", ent.holder);
     }
+    let names = s
+        .app
+        .display_names(&ctx)
+        .await
+        .map_err(|e| WebError::new(e, req))?;
     // Only the fields of the jeune's programme.
     let mut fields = if ent.kind == ProgrammeKind::Cej.code() {
         resource_fields(&month, &q.ressources)
@@ -191,7 +196,7 @@ async fn allowance_page(
                 a.decision_label,
                 format_euros(a.amount_cents),
                 day(a.decided_at),
-                a.author
+                names.of(&a.author)
             ),
         ));
     }
@@ -215,9 +220,9 @@ async fn allowance_page(
                         h.decision_label.to_string(),
                         format_euros(h.amount_cents),
                         day(h.decided_at),
-                        h.author.clone(),
+                        names.of(&h.author),
                         day(h.replaced_at),
-                        h.replaced_by.clone(),
+                        names.of(&h.replaced_by),
                     ]
                 })
                 .collect(),

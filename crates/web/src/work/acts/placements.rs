@@ -92,5 +92,12 @@ pub async fn workshop_register(
         .register_workshop(&ctx, &g("atelier"), &id, &g("statut"))
         .await
         .map_err(|e| WebError::new(e, &req))?;
+    // Marked from the session's attendance list: back to it.
+    if g("retour") == "atelier" {
+        return Ok(super::super::see_other(&format!(
+            "/ateliers/{}",
+            crate::work::safe_id(&g("atelier"))
+        )));
+    }
     Ok(saved(&id))
 }
