@@ -159,6 +159,7 @@ try {
   await shot('allocation-calcul');
   check(!(await seen('#revenus')) && await seen('#activite_1'), 'un CEJ : seulement les ressources du CEJ, pas le champ du PACEA');
   check(/^Allocation de .+ — \S+ [A-ZÀ-Ý-]+$/.test(await page.textContent('h1')), `le titre nomme le mois et la personne (${await page.textContent('h1')})`);
+  check(!/ferrand/i.test(await page.title()), `le nom reste hors du titre de l'onglet, que le navigateur garde dans son historique (« ${await page.title()} »)`);
   await page.selectOption('#decision', 'suspendue');
   await page.click('button:has-text("Vérifier la décision")');
   check(await seen('#motif-erreur:has-text("doit être motivée")'), 'suspension sans motif refusée, l\'erreur sous le motif');

@@ -31,6 +31,13 @@ pub fn euros(cents: impl std::borrow::Borrow<i64>) -> String {
     parcours_domain::situation::format_euros(*cents.borrow())
 }
 
+/// An appointment's status code as a label (« planifie » → « Planifié »).
+pub fn appointment(code: &str) -> &'static str {
+    parcours_domain::vocab::AppointmentStatus::parse(code)
+        .map(parcours_domain::vocab::AppointmentStatus::label)
+        .unwrap_or("")
+}
+
 /// A stored month `2026-11` → « novembre 2026 » (anything else as stored).
 pub fn month_code(raw: &str) -> String {
     NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d")

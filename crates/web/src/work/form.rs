@@ -139,6 +139,9 @@ pub struct ActPage {
     pub login: Option<crate::nav::Viewer>,
     pub csrf: String,
     pub title: String,
+    /// Whose page it is (« Bénédicte FERRAND »), in the heading only: never in the tab title,
+    /// which browsers keep in their history and sync (docs/DESIGN.md).
+    pub person: String,
     pub back: String,
     pub action: String,
     pub fields: Vec<Field>,
@@ -178,6 +181,7 @@ impl ActPage {
             login: req.login(),
             csrf: req.csrf(),
             title: title.into(),
+            person: String::new(),
             back: back.into(),
             action: action.into(),
             fields,

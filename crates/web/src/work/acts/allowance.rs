@@ -146,9 +146,7 @@ async fn allowance_page(
         }
         Err(e) => return Err(WebError::new(e, req)),
     };
-    if let Some(w) = &in_words {
-        page.title = format!("Allocation de {w} — {}", ent.holder);
-    }
+    page.person = ent.holder.clone();
     let names = s
         .app
         .display_names(&ctx)
@@ -267,11 +265,12 @@ fn confirmation_page(req: &Req, id: &str, p: &Posted, v: &AllowanceView, holder:
         .unwrap_or_else(|| v.month.clone());
     let mut page = ActPage::new(
         req,
-        format!("Confirmer l'allocation de {words} — {holder}"),
+        format!("Confirmer l'allocation de {words}"),
         back(id),
         format!("/jeunes/{}/allocation", safe_id(id)),
         vec![],
     );
+    page.person = holder.to_string();
     page.info_title = "Décision à enregistrer".into();
     page.info = vec![
         ("Décision".into(), v.decision_label.to_string()),
