@@ -158,6 +158,7 @@ try {
   check(await seen('text=Montant calculé') && await seen('text=Décret n° 2022-199'), 'calcul de l\'allocation expliqué, source citée');
   await shot('allocation-calcul');
   check(!(await seen('#revenus')) && await seen('#activite_1'), 'un CEJ : seulement les ressources du CEJ, pas le champ du PACEA');
+  check(await seen('fieldset legend:has-text("Ressources des trois mois avant le mois versé")') && await seen('fieldset:has(legend:has-text("Décision du mois")) #motif'), 'champs groupés sous une légende (ressources, décision)');
   check(/^Allocation de .+ — \S+ [A-ZÀ-Ý-]+$/.test(await page.textContent('h1')), `le titre nomme le mois et la personne (${await page.textContent('h1')})`);
   check(!/ferrand/i.test(await page.title()), `le nom reste hors du titre de l'onglet, que le navigateur garde dans son historique (« ${await page.title()} »)`);
   await page.selectOption('#decision', 'suspendue');

@@ -86,6 +86,8 @@ pub struct Field {
     pub hint: &'static str,
     pub required: bool,
     pub autofocus: bool,
+    /// The legend of the fieldset grouping this field with its neighbours ("": none).
+    pub group: &'static str,
 }
 
 pub fn field(
@@ -103,6 +105,7 @@ pub fn field(
         hint: "",
         required: false,
         autofocus: false,
+        group: "",
     }
 }
 
@@ -117,6 +120,11 @@ impl Field {
     }
     pub fn value(mut self, v: impl Into<String>) -> Self {
         self.value = v.into();
+        self
+    }
+    /// Groups the field under a legend with the next fields of the same group.
+    pub fn group(mut self, legend: &'static str) -> Self {
+        self.group = legend;
         self
     }
     pub fn autofocus(mut self) -> Self {
@@ -195,6 +203,18 @@ impl ActPage {
             next_steps: vec![],
             table: None,
         }
+    }
+
+    /// The fields in runs of the same group: (legend, fields); "" for ungrouped fields.
+    pub fn groups(&self) -> Vec<(&'static str, Vec<&Field>)> {
+        let mut out: Vec<(&'static str, Vec<&Field>)> = Vec::new();
+        for f in &self.fields {
+            match out.last_mut() {
+                Some((g, fs)) if *g == f.group && !g.is_empty() => fs.push(f),
+                _ => out.push((f.group, vec![f])),
+            }
+        }
+        out
     }
 
     /// True when a field carries an error (the title then starts with « Erreur — »).

@@ -28,6 +28,12 @@ pub struct MonthQuery {
     montant_demande: String,
 }
 
+/// The legend of the CEJ's resources.
+const RESOURCES: &str = "Ressources des trois mois avant le mois versé";
+
+/// The legend of the decision's fields.
+const DECISION: &str = "Décision du mois";
+
 /// The field that confirms the replacement of the month's decision in force.
 const REPLACE: &str = "remplacer";
 
@@ -54,6 +60,7 @@ fn resource_fields(month: &str, r: &ResourcesInput) -> Vec<Field> {
         let words = month_words(*month);
         fields.push(
             field(ACTIVITY_FIELDS[back - 1], format!("Revenus d'activité de {words} (€)"), "text")
+                .group(RESOURCES)
                 .value(work.clone())
                 .hint("Salaire, apprentissage, activité non salariée, activité partielle, indemnités journalières : 300 € par mois non pris en compte"),
         );
@@ -63,6 +70,7 @@ fn resource_fields(month: &str, r: &ResourcesInput) -> Vec<Field> {
                 format!("Autres ressources de {words} (€)"),
                 "text",
             )
+            .group(RESOURCES)
             .value(other.clone())
             .hint("Allocation chômage, rémunération de formation… : déduites en totalité"),
         );
@@ -73,6 +81,7 @@ fn resource_fields(month: &str, r: &ResourcesInput) -> Vec<Field> {
             "Le foyer perçoit le RSA ou la prime d'activité",
             "select",
         )
+        .group(RESOURCES)
         .options([("non", "Non"), ("oui", "Oui : allocation non due")])
         .value(if r.rsa_prime_activite.is_empty() {
             "non".to_string()
@@ -250,9 +259,13 @@ fn decision_fields() -> Vec<Field> {
                 AllowanceDecision::label,
             ))
             .value("attribuee")
+            .group(DECISION)
             .required(),
-        field("montant_reduit", "Montant réduit (€)", "text").hint("Seulement pour une réduction"),
+        field("montant_reduit", "Montant réduit (€)", "text")
+            .group(DECISION)
+            .hint("Seulement pour une réduction"),
         field("motif", "Motif", "textarea")
+            .group(DECISION)
             .hint("Obligatoire pour une réduction ou une suspension (engagements non respectés…)"),
     ]
 }
