@@ -320,6 +320,18 @@ try {
   check(xml.status() === 200 && body.includes('<NbOfTxs>1</NbOfTxs>') && body.includes('FR7630006000011234567890189'), 'fichier SEPA pain.001 téléchargé');
   const csv = await take('csv');
   check((await csv.text()).includes('Ferrand-Lhuillier'), 'fichier CSV téléchargé');
+  // « Attribuer au montant calculé » (issue 19): the month's undecided allowances at once,
+  // once the count and the total shown are confirmed.
+  await page.goto(`${demo.base}/allocations?mois=${month}`);
+  const n = Number((await page.textContent('form.attribution button')).match(/Attribuer (\d+)/)[1]);
+  const form = async extra => page.request.post(`${demo.base}/allocations/attribution`, { form: { csrf: await page.inputValue('form.attribution input[name=csrf]'), mois: month, nombre: String(n), total: await page.inputValue('form.attribution input[name=total]'), ...extra } });
+  check((await form({})).status() === 409, 'attribution en bloc refusée sans la confirmation');
+  const stale = await form({ confirmer: 'oui', nombre: String(n + 1) });
+  check(stale.status() === 409 && (await stale.text()).includes('ont changé depuis votre confirmation'), 'attribution en bloc refusée si le mois a changé depuis la confirmation');
+  await page.click('label[for=confirmer-attribution]'); // the DSFR draws the box on the label
+  check(await page.isChecked('#confirmer-attribution'), 'case de confirmation cochée');
+  await page.click('form.attribution button');
+  check(await seen(`text=${n} allocation(s) attribuée(s) au montant calculé`) && !(await seen('form.attribution')), `${n} allocation(s) attribuée(s) d'un coup, plus rien à attribuer`);
   await inspected.settled();
   check(inspected.inspected > 0, `axe-core et largeur vérifiés sur ${inspected.inspected} page(s) (${inspected.skipped} quittée(s) avant la fin)`);
   check(problems.length === 0, `aucune erreur dans la console (CSP, scripts) ${problems.join(' | ')}`);

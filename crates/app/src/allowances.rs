@@ -700,6 +700,108 @@ impl App {
         })
     }
 
+    /// « Attribuer au montant calculé » (the directeur, for her structure's month): every
+    /// entitled jeune without a decision gets « attribuée » at the amount the rules give with no
+    /// declared resource, all in one transaction, each decision audited. `count` and
+    /// `total_cents` are what she confirmed: when the month changed since (a decision taken, a
+    /// programme opened), nothing is written and the conflict says so. The entitlements are
+    /// computed here, not through the single decision, whose per-dossier authorisation counts
+    /// reads against the quota and would trip the scraping freeze: this is one act on the
+    /// month, not a reading of dossiers.
+    pub async fn attribute_month(
+        &self,
+        ctx: &Ctx,
+        month: &str,
+        count: usize,
+        total_cents: i64,
+    ) -> Result<(usize, i64)> {
+        let m = parse_month_field(month)?;
+        let structure = self.identity_scope(ctx, "allocation.attribution").await?;
+        if !matches!(&ctx.actor, crate::Actor::Account(p) if p.role == parcours_domain::Role::Directeur)
+        {
+            return Err(AppError::Forbidden);
+        }
+        let mut tx = self.store.begin().await?;
+        let todo: Vec<(String, i64)> = self
+            .month_lines(&mut tx, structure, m)
+            .await?
+            .into_iter()
+            .filter(|l| l.decision.is_none())
+            .filter_map(|l| l.computed_cents.map(|c| (l.jeune_id, c)))
+            .collect();
+        let total: i64 = todo.iter().map(|(_, c)| c).sum();
+        if todo.len() != count || total != total_cents {
+            return Err(AppError::Conflict(format!(
+                "Les allocations à décider ont changé depuis votre confirmation ({} pour {} au lieu de {} pour {}) : vérifiez-les à nouveau.",
+                todo.len(),
+                parcours_domain::situation::format_euros(total),
+                count,
+                parcours_domain::situation::format_euros(total_cents)
+            )));
+        }
+        let code = month_code(m);
+        let mut kinds = Vec::new();
+        for (jeune_id, expected) in &todo {
+            let birth = self.birth_date(&mut tx, jeune_id).await?;
+            let programmes = pq::for_jeune(&mut tx, jeune_id).await?;
+            let ask = Ask {
+                month: m,
+                resources: allowance::Resources::default(),
+                income_cents: 0,
+                requested_cents: None,
+            };
+            let ent = self
+                .entitlement(&mut tx, jeune_id, birth, &programmes, ask)
+                .await?;
+            if ent.computed_cents != *expected {
+                return Err(AppError::Stale);
+            }
+            let dek = self.dossier_key(&mut tx, jeune_id).await?;
+            let cej = ent.kind == ProgrammeKind::Cej.code();
+            let row = AllowanceRow {
+                jeune_id: jeune_id.clone(),
+                month: code.clone(),
+                programme_id: ent.programme_id.clone(),
+                structure_id: structure,
+                kind: ent.kind.clone(),
+                computed_cents: ent.computed_cents,
+                amount_cents: ent.computed_cents,
+                decision: AllowanceDecision::Attribuee.code().into(),
+                author: ctx.actor.audit_name(),
+                decided_at: ctx.now.timestamp(),
+                version: 1,
+                payload: seal(
+                    &dek,
+                    "allowances",
+                    "payload",
+                    &format!("{jeune_id}#{code}"),
+                    &AllowanceText {
+                        revenus_cents: 0,
+                        ressources: cej.then(allowance::Resources::default),
+                        motif: None,
+                        steps: ent.steps.clone(),
+                    },
+                )?,
+            };
+            pq::save_allowance(&mut tx, &row).await?;
+            kinds.push(format!("{}:attribuee:lot", ent.kind));
+        }
+        let events: Vec<Event> = todo
+            .iter()
+            .zip(&kinds)
+            .map(|((id, _), fields)| Event {
+                action: "allocation.decision",
+                subject: Some(id),
+                fields,
+                outcome: OK,
+                structure_id: Some(structure),
+            })
+            .collect();
+        self.audit_many(&mut tx, ctx, &events).await?;
+        tx.commit().await?;
+        Ok((todo.len(), total))
+    }
+
     /// The month for the actor's structure: every jeune with a CEJ or PACEA running in the
     /// month, the entitlement without income, and the decision if taken. Each line is audited.
     pub async fn month_allowances(&self, ctx: &Ctx, month: &str) -> Result<Vec<MonthLine>> {

@@ -70,6 +70,7 @@ pub fn routes() -> crate::routes::Routes {
         .route("/immersions/{id}/statut", post(acts::immersion_status))
         .route("/jeunes/{id}/atelier", post(acts::workshop_register))
         .route("/allocations", get(structure::month))
+        .route("/allocations/attribution", post(structure::attribute_month))
         .route("/allocations/lot", get(structure::batch))
         .route(
             "/entreprises",

@@ -66,6 +66,11 @@ struct MonthPage {
     sort: String,
     /// The query of the current view without `page` (for the page links).
     keep: String,
+    /// The directeur's « Attribuer au montant calculé »: (count, total in cents, total as
+    /// words) of the entitled jeunes without a decision.
+    bulk: Option<(usize, i64, String)>,
+    /// How many were just attributed (after the redirect).
+    done: Option<usize>,
 }
 
 /// The month's allowances: filter (`etat`: `a_decider`, `decidees`), sort (`tri`: `nom`,
@@ -77,6 +82,7 @@ pub struct MonthListQuery {
     etat: String,
     tri: String,
     page: usize,
+    attribuees: String,
 }
 
 pub async fn month(
@@ -93,6 +99,22 @@ pub async fn month(
         .map_err(|e| WebError::new(e, &req))?;
     let entitled = lines.len();
     let decided = lines.iter().filter(|l| l.decision.is_some()).count();
+    let is_directeur = req
+        .login()
+        .is_some_and(|v| v.role == parcours_domain::Role::Directeur);
+    let to_attribute: Vec<i64> = lines
+        .iter()
+        .filter(|l| l.decision.is_none())
+        .filter_map(|l| l.computed_cents)
+        .collect();
+    let bulk = (is_directeur && !to_attribute.is_empty()).then(|| {
+        let total: i64 = to_attribute.iter().sum();
+        (
+            to_attribute.len(),
+            total,
+            parcours_domain::situation::format_euros(total),
+        )
+    });
     match q.etat.as_str() {
         "a_decider" => lines.retain(|l| l.decision.is_none()),
         "decidees" => lines.retain(|l| l.decision.is_some()),
@@ -138,7 +160,40 @@ pub async fn month(
         decided,
         state,
         sort,
+        bulk,
+        done: q.attribuees.parse().ok(),
     }))
+}
+
+/// « Attribuer au montant calculé »: the month's undecided allowances, all at once, once the
+/// count and the total shown are confirmed (the use case refuses them if the month changed).
+pub async fn attribute_month(
+    State(s): State<AppState>,
+    req: Req,
+    Form(p): Form<Posted>,
+) -> PageResult {
+    let ctx = posted_ctx(&req, &p)?;
+    let g = |k: &str| p.get(k).cloned().unwrap_or_default();
+    let month = g("mois");
+    let back = format!("/allocations?{}", crate::lists::query(&[("mois", &month)]));
+    if g("confirmer") != "oui" {
+        return Err(WebError::new(
+            parcours_app::AppError::Conflict(
+                "Cochez la confirmation pour attribuer les allocations au montant calculé.".into(),
+            ),
+            &req,
+        ));
+    }
+    let (count, total) = (
+        g("nombre").parse().unwrap_or(0),
+        g("total").parse().unwrap_or(-1),
+    );
+    let (n, _) = s
+        .app
+        .attribute_month(&ctx, &month, count, total)
+        .await
+        .map_err(|e| WebError::new(e, &req))?;
+    Ok(see_other(&format!("{back}&attribuees={n}")))
 }
 
 #[derive(Template)]
