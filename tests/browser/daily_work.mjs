@@ -230,6 +230,12 @@ try {
   await page.fill('#date', inDays(2));
   await page.fill('#places', '8');
   await page.click('button:has-text("Créer l\'atelier")');
+  await page.fill('#f-q', 'cv et LETTRE');
+  await page.click('form[aria-label="Filtrer les ateliers"] button');
+  check(await seen('td a:has-text("Atelier CV et lettre")'), 'ateliers filtrés par l\'intitulé (casse et accents indifférents)');
+  await page.fill('#f-q', 'zzzz-introuvable');
+  await page.click('form[aria-label="Filtrer les ateliers"] button');
+  check(await seen('text=Aucun atelier à venir ne correspond'), 'filtre d\'ateliers sans résultat : le dire');
   await page.goto(dossierUrl);
   const wid = await page.$eval('select[name=atelier] >> option:has-text("Atelier CV et lettre")', o => o.value);
   await page.selectOption('select[name=atelier]', wid);

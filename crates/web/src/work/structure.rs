@@ -472,18 +472,52 @@ pub async fn offer_add(
 struct WorkshopsPage {
     login: Option<crate::nav::Viewer>,
     csrf: String,
-    list: Vec<WorkshopView>,
+    list: Paged<WorkshopView>,
+    /// Upcoming sessions before the filter.
+    all: usize,
+    q: WorkshopsQuery,
+    keep: String,
     themes: Vec<(&'static str, &'static str)>,
     error: Option<String>,
 }
 
-async fn workshops_page(s: &AppState, req: &Req, error: Option<String>) -> PageResult {
+/// The upcoming sessions: a theme (`theme`), words of the title (`q`), places left
+/// (`places=libres`), a page; by date.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct WorkshopsQuery {
+    q: String,
+    theme: String,
+    places: String,
+    page: usize,
+}
+
+async fn workshops_page(
+    s: &AppState,
+    req: &Req,
+    q: WorkshopsQuery,
+    error: Option<String>,
+) -> PageResult {
     let ctx = req.authenticated()?;
-    let list = s
+    let mut list = s
         .app
         .upcoming_workshops(&ctx)
         .await
         .map_err(|e| WebError::new(e, req))?;
+    let all = list.len();
+    let words = parcours_domain::normalize::fold(q.q.trim());
+    list.retain(|w| {
+        (q.theme.is_empty() || w.theme == q.theme)
+            && (words.is_empty() || parcours_domain::normalize::fold(&w.title).contains(&words))
+            && (q.places != "libres" || w.taken < w.seats)
+    });
+    list.sort_by(|a, b| (&a.on_date, &a.at_time).cmp(&(&b.on_date, &b.at_time)));
+    let keep = crate::lists::query(&[
+        ("q", q.q.trim()),
+        ("theme", &q.theme),
+        ("places", &q.places),
+    ]);
+    let list = crate::lists::paginate(list, q.page);
     let themes = Theme::ALL.iter().map(|t| (t.code(), t.label())).collect();
     let st = if error.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -496,6 +530,9 @@ async fn workshops_page(s: &AppState, req: &Req, error: Option<String>) -> PageR
             login: req.login(),
             csrf: req.csrf(),
             list,
+            all,
+            q,
+            keep,
             themes,
             error,
         }),
@@ -503,8 +540,12 @@ async fn workshops_page(s: &AppState, req: &Req, error: Option<String>) -> PageR
         .into_response())
 }
 
-pub async fn workshops(State(s): State<AppState>, req: Req) -> PageResult {
-    workshops_page(&s, &req, None).await
+pub async fn workshops(
+    State(s): State<AppState>,
+    req: Req,
+    Query(q): Query<WorkshopsQuery>,
+) -> PageResult {
+    workshops_page(&s, &req, q, None).await
 }
 
 pub async fn workshop_create(
@@ -520,6 +561,7 @@ pub async fn workshop_create(
             workshops_page(
                 &s,
                 &req,
+                WorkshopsQuery::default(),
                 Some(
                     v.0.iter()
                         .map(|f| f.message.clone())
