@@ -506,17 +506,18 @@ impl App {
         jeune_id: &str,
         input: &DecisionInput,
     ) -> Result<AllowanceView> {
-        self.decision(ctx, jeune_id, input, true).await
+        Ok(self.decision(ctx, jeune_id, input, true).await?.0)
     }
 
     /// The decision as it would be recorded (same checks, same amount), recorded nowhere but in
-    /// the audit log as a computation: what the référent confirms before deciding.
+    /// the audit log as a computation: what the référent confirms before deciding, with whose
+    /// allowance it is (« Prénom NOM ») for the confirmation's heading.
     pub async fn check_allowance_decision(
         &self,
         ctx: &Ctx,
         jeune_id: &str,
         input: &DecisionInput,
-    ) -> Result<AllowanceView> {
+    ) -> Result<(AllowanceView, String)> {
         self.decision(ctx, jeune_id, input, false).await
     }
 
@@ -526,7 +527,7 @@ impl App {
         jeune_id: &str,
         input: &DecisionInput,
         write: bool,
-    ) -> Result<AllowanceView> {
+    ) -> Result<(AllowanceView, String)> {
         let action = if write {
             "allocation.decision"
         } else {
@@ -642,10 +643,20 @@ impl App {
                 },
             )?,
         };
-        if write {
+        // Recorded, or (a check before confirming) named for the confirmation's heading.
+        let holder = if write {
             pq::save_allowance(&mut tx, &row).await?;
-        }
-        let fields = format!("{}:{}", ent.kind, decision.code());
+            String::new()
+        } else {
+            let row = q::get(&mut tx, jeune_id).await?.ok_or(AppError::NotFound)?;
+            let i = self.decrypt_row(&row)?.identity;
+            format!("{} {}", i.prenom, i.nom.to_uppercase())
+        };
+        let fields = if write {
+            format!("{}:{}", ent.kind, decision.code())
+        } else {
+            format!("nom,prenom,date_naissance:{}:{}", ent.kind, decision.code())
+        };
         self.audit(
             &mut tx,
             ctx,
@@ -659,7 +670,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.open_allowance(&dek, &row)
+        Ok((self.open_allowance(&dek, &row)?, holder))
     }
 
     /// The month's allowances of the actor's structure in figures (the directeur's overview):

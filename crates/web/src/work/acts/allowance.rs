@@ -367,13 +367,7 @@ pub async fn allowance_submit(
         Err(parcours_app::AppError::Validation(e))
     } else if i.montant_confirme.trim().is_empty() {
         match s.app.check_allowance_decision(&ctx, &id, &i).await {
-            Ok(v) => {
-                let holder = s
-                    .app
-                    .preview_allowance(&ctx, &id, &i.mois, &i.ressources, &i.montant_demande)
-                    .await
-                    .map(|e| e.holder)
-                    .unwrap_or_default();
+            Ok((v, holder)) => {
                 return Ok(confirmation_page(&req, &id, &p, &v, &holder).respond());
             }
             Err(e) => Err(e),
