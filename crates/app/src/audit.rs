@@ -70,10 +70,14 @@ fn canonical(r: &AuditRow) -> Vec<u8> {
         r.outcome,
         r.structure_id,
     ]);
-    if r.session_ref.is_some() || r.client_ref.is_some() {
+    // The dossiers of a several-dossier entry (issue 20) follow them, only when present.
+    if r.session_ref.is_some() || r.client_ref.is_some() || r.subjects.is_some() {
         if let Some(a) = v.as_array_mut() {
             a.push(serde_json::json!(r.session_ref));
             a.push(serde_json::json!(r.client_ref));
+            if r.subjects.is_some() {
+                a.push(serde_json::json!(r.subjects));
+            }
         }
     }
     v.to_string().into_bytes()
@@ -95,6 +99,10 @@ fn checkpoint_message(pos: i64, hash: &[u8], ts: i64) -> Vec<u8> {
     m.extend_from_slice(&ts.to_be_bytes());
     m
 }
+
+/// Entries chained per transaction: each batch is one short turn at the writer, so requests
+/// queued behind the sealer wait milliseconds, not the whole backlog.
+const SEAL_BATCH: i64 = 1000;
 
 pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -123,9 +131,35 @@ impl App {
             session_ref: ctx.trace.session.clone(),
             client_ref: ctx.trace.client.clone(),
             quarantined: false,
+            subjects: None,
         };
         row.mac = self.entry_mac(&row);
         row
+    }
+
+    /// One entry for a request that shows several dossiers (a caseload or list page, a search
+    /// result): their ids in `subjects`, covered by the MAC and the chain, and indexed for
+    /// "who read person X". One row and one MAC instead of one per dossier: the caseload page
+    /// wrote 150 rows (issue 20). `ev.subject` is ignored; one id or none is an ordinary entry.
+    pub(crate) async fn audit_subjects(
+        &self,
+        conn: &mut Conn,
+        ctx: &Ctx,
+        ev: Event<'_>,
+        ids: &[&str],
+    ) -> Result<()> {
+        let actor = ctx.actor.audit_name();
+        let single = Event {
+            subject: ids.first().copied().filter(|_| ids.len() == 1),
+            ..ev.clone()
+        };
+        let mut row = self.stamped(ctx, &actor, &single);
+        if ids.len() > 1 {
+            row.subjects = Some(ids.join(","));
+            row.mac = self.entry_mac(&row);
+        }
+        q::append(conn, &row).await?;
+        Ok(())
     }
 
     /// Appends an audit entry on `conn` (inside the caller's transaction).
@@ -228,12 +262,13 @@ impl App {
             // call (web::serve); commands and tests run it alone.
             let mut tx = self.store.begin_ungated().await?;
             let (mut pos, mut hash) = q::lock_head(&mut tx).await?;
-            let batch = q::unsealed(&mut tx, 2000).await?;
+            let batch = q::unsealed(&mut tx, SEAL_BATCH).await?;
             if batch.is_empty() {
                 break;
             }
             let n = batch.len();
             let mut forged = Vec::new();
+            let mut sealed = Vec::with_capacity(n);
             for r in &batch {
                 if self.entry_mac(r) != r.mac {
                     // Never chain a forged entry, and never stop for one: it is quarantined
@@ -244,8 +279,9 @@ impl App {
                 }
                 pos += 1;
                 hash = link(&hash, r, pos);
-                q::seal(&mut tx, r.seq, pos, &hash).await?;
+                sealed.push((r.seq, pos, hash.clone()));
             }
+            q::seal_many(&mut tx, &sealed).await?;
             if !forged.is_empty() {
                 self.report_forged(&mut tx, &forged, now).await?;
             }
@@ -265,7 +301,7 @@ impl App {
             tx.commit().await?;
             self.log_checkpoint(&cp);
             total += n as u64;
-            if n < 2000 {
+            if (n as i64) < SEAL_BATCH {
                 break;
             }
         }
@@ -430,6 +466,41 @@ impl App {
                 prev = h;
                 expected += 1;
                 last_seq = Some(r.seq);
+            }
+            // The index of several-dossier entries must name exactly their dossiers: a row
+            // deleted from it would hide a read from "who read person X" (issue 20).
+            let mut listed: Vec<(i64, String)> = Vec::new();
+            let mut seqs = Vec::new();
+            for r in page.iter().filter(|r| r.subject.is_none()) {
+                if let Some(list) = &r.subjects {
+                    seqs.push(r.seq);
+                    listed.extend(
+                        list.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(|s| (r.seq, s.to_string())),
+                    );
+                }
+            }
+            if !seqs.is_empty() {
+                listed.sort();
+                let indexed = q::indexed_subjects(&mut conn, &seqs)
+                    .await
+                    .map_err(|e| VerifyError::from_app(e.into()))?;
+                if indexed != listed {
+                    let seq = listed
+                        .iter()
+                        .zip(indexed.iter())
+                        .find(|(a, b)| a != b)
+                        .map(|(a, _)| a.0)
+                        .or_else(|| listed.get(indexed.len()).map(|a| a.0))
+                        .unwrap_or(seqs[0]);
+                    return Err(VerifyError::bad(
+                        seq,
+                        format!(
+                            "l'index des dossiers lus ne correspond plus à l'entrée n° {seq} : ligne d'index supprimée ou ajoutée"
+                        ),
+                    ));
+                }
             }
         }
         let sealed = expected - 1;
@@ -727,6 +798,7 @@ mod tests {
             session_ref: None,
             client_ref: None,
             quarantined: false,
+            subjects: None,
         };
         let tuple = serde_json::to_vec(&(
             r.ts,
@@ -749,5 +821,17 @@ mod tests {
         let mut longer = tuple[..tuple.len() - 1].to_vec();
         longer.extend_from_slice(br#","s1",null]"#);
         assert_eq!(super::canonical(&with), longer);
+        // With several dossiers (issue 20): after the pseudonyms, so they are covered too.
+        let many = AuditRow {
+            subjects: Some("a,b".into()),
+            ..r.clone()
+        };
+        let mut listed = tuple[..tuple.len() - 1].to_vec();
+        listed.extend_from_slice(br#",null,null,"a,b"]"#);
+        assert_eq!(super::canonical(&many), listed);
+        // One row per dossier for the reports, each naming it.
+        let rows = many.per_subject();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].subject.as_deref(), Some("b"));
     }
 }

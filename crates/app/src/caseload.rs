@@ -77,28 +77,33 @@ pub struct Caseload {
 }
 
 impl App {
-    /// The actor's caseload (audited: one entry per dossier shown).
+    /// The actor's caseload (audited: one entry naming every dossier shown).
     pub async fn caseload(&self, ctx: &Ctx) -> Result<Caseload> {
         let structure = self.identity_scope(ctx, "jeune.portefeuille").await?;
         let Actor::Account(p) = &ctx.actor else {
             return Err(AppError::Forbidden);
         };
-        let mut tx = self.store.begin().await?;
+        // Read and decrypt on a snapshot; the write transaction only appends the audit entries.
+        let mut rtx = self.store.read().await?;
         let c = self
-            .caseload_of(&mut tx, structure, p.account_id, ctx.now.date_naive())
+            .caseload_of(&mut rtx, structure, p.account_id, ctx.now.date_naive())
             .await?;
-        let events: Vec<Event> = c
-            .lines
-            .iter()
-            .map(|l| Event {
+        drop(rtx);
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<&str> = c.lines.iter().map(|l| l.id.as_str()).collect();
+        self.audit_subjects(
+            &mut tx,
+            ctx,
+            Event {
                 action: "jeune.portefeuille",
-                subject: Some(&l.id),
+                subject: None,
                 fields: "nom,prenom,date_naissance",
                 outcome: OK,
                 structure_id: Some(structure),
-            })
-            .collect();
-        self.audit_many(&mut tx, ctx, &events).await?;
+            },
+            &ids,
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }

@@ -50,11 +50,12 @@ pub const VIEW_FIELDS: &str =
 impl App {
     /// Opens the whole dossier (audited read).
     pub async fn open_dossier(&self, ctx: &Ctx, id: &str) -> Result<DossierView> {
+        // As `App::get_jeune`: authorise, count and audit in a short write transaction, then
+        // read the dossier on a snapshot once the entry is committed (issue 20).
         let mut tx = self.store.begin().await?;
         let structure = self
             .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
             .await?;
-        let view = self.load_dossier_view(&mut tx, id).await?;
         self.audit(
             &mut tx,
             ctx,
@@ -68,7 +69,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(view)
+        let mut rtx = self.store.read().await?;
+        self.load_dossier_view(&mut rtx, id).await
     }
 
     /// Decrypts the whole dossier on the caller's transaction: no authorisation, no audit —

@@ -229,6 +229,7 @@ impl From<parcours_store::StoreError> for AppError {
             S::NotFound => AppError::NotFound,
             S::Conflict(what) => AppError::Conflict(format!("Cette valeur existe déjà : {what}.")),
             S::Stale => AppError::Stale,
+            S::Busy => AppError::Busy,
             S::Db(d) => AppError::Internal(d),
         }
     }

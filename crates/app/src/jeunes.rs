@@ -491,12 +491,14 @@ impl App {
 
     /// Opens a dossier (audited read).
     pub async fn get_jeune(&self, ctx: &Ctx, id: &str) -> Result<Dossier> {
+        // Authorise, count and audit in one short write transaction; read and decrypt after
+        // its commit, outside the writer's turn (issue 20). The entry is durable before
+        // anything is shown; a dossier deleted in between answers 404 after an entry that
+        // over-states, never under-states, what was read.
         let mut tx = self.store.begin().await?;
         let structure = self
             .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
             .await?;
-        let row = q::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let d = self.decrypt_row(&row)?;
         self.audit(
             &mut tx,
             ctx,
@@ -510,7 +512,9 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(d)
+        let mut conn = self.store.acquire().await?;
+        let row = q::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+        self.decrypt_row(&row)
     }
 
     /// Updates a dossier if `version` is still current. Only changed fields are named in the audit.
@@ -576,24 +580,30 @@ impl App {
             return Err(AppError::Forbidden);
         };
         let offset = page_offset(page, PAGE_SIZE)?;
-        let mut tx = self.store.begin().await?;
-        let total = q::count_caseload(&mut tx, structure, p.account_id).await?;
-        let rows = q::list_caseload(&mut tx, structure, p.account_id, PAGE_SIZE, offset).await?;
+        // Read and decrypt on a snapshot; the write transaction only appends the audit entries.
+        let mut rtx = self.store.read().await?;
+        let total = q::count_caseload(&mut rtx, structure, p.account_id).await?;
+        let rows = q::list_caseload(&mut rtx, structure, p.account_id, PAGE_SIZE, offset).await?;
+        drop(rtx);
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(Summary::from(&self.decrypt_row(r)?));
         }
-        let events: Vec<Event> = out
-            .iter()
-            .map(|s| Event {
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<&str> = out.iter().map(|s| s.id.as_str()).collect();
+        self.audit_subjects(
+            &mut tx,
+            ctx,
+            Event {
                 action: "jeune.liste",
-                subject: Some(&s.id),
+                subject: None,
                 fields: SUMMARY_FIELDS,
                 outcome: OK,
                 structure_id: Some(structure),
-            })
-            .collect();
-        self.audit_many(&mut tx, ctx, &events).await?;
+            },
+            &ids,
+        )
+        .await?;
         tx.commit().await?;
         Ok((out, total))
     }
@@ -607,33 +617,31 @@ impl App {
         let structure = self.identity_scope(ctx, "jeune.recherche").await?;
         let skip = page_offset(query.page, SEARCH_PAGE as i64)? as usize;
         let page = query.page.max(0) as usize;
+        // The blind-index lookup and the decryption of the candidates on a snapshot; the write
+        // transaction counts what is shown and audits it.
+        let mut rtx = self.store.read().await?;
+        let found = self.search_in(&mut rtx, structure, query).await?;
+        drop(rtx);
         let mut tx = self.store.begin().await?;
-        let found = self.search_in(&mut tx, structure, query).await?;
         let total = found.len();
         let shown: Vec<&Summary> = found.iter().skip(skip).take(SEARCH_PAGE).collect();
         let ids: Vec<&str> = shown.iter().map(|d| d.id.as_str()).collect();
         let mine = self.count_candidates(&mut tx, ctx, structure, &ids).await?;
         self.count_search(&mut tx, ctx, structure).await?;
-        let mut events: Vec<Event> = shown
-            .iter()
-            .map(|d| Event {
-                action: "jeune.recherche",
-                subject: Some(&d.id),
-                fields: CANDIDATE_FIELDS,
-                outcome: OK,
-                structure_id: Some(structure),
-            })
-            .collect();
-        if events.is_empty() {
-            events.push(Event {
+        // One entry naming the candidates shown (none: an entry with no dossier).
+        self.audit_subjects(
+            &mut tx,
+            ctx,
+            Event {
                 action: "jeune.recherche",
                 subject: None,
-                fields: "",
+                fields: if ids.is_empty() { "" } else { CANDIDATE_FIELDS },
                 outcome: OK,
                 structure_id: Some(structure),
-            });
-        }
-        self.audit_many(&mut tx, ctx, &events).await?;
+            },
+            &ids,
+        )
+        .await?;
         tx.commit().await?;
         Ok(SearchPage {
             candidates: shown

@@ -260,14 +260,21 @@ impl App {
     /// master key then opens old keys that open nothing current. Run with `serve` stopped (a
     /// write prepared with an old key would be refused as stale, or lost on PostgreSQL).
     /// Returns (dossiers, contacts) re-keyed; audited `cles.renouvellement`.
-    pub async fn rekey_data(&self, ctx: &crate::Ctx) -> Result<(u64, u64)> {
+    /// `progress(done, total)` follows the dossiers (one call per dossier).
+    pub async fn rekey_data(
+        &self,
+        ctx: &crate::Ctx,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<(u64, u64)> {
         use parcours_store::rekey;
         let ids = {
             let mut conn = self.store.acquire().await?;
             parcours_store::jeunes::all_ids(&mut conn).await?
         };
         let mut dossiers = 0u64;
-        for id in ids {
+        let total = ids.len() as u64;
+        for (i, id) in ids.into_iter().enumerate() {
+            progress(i as u64, total);
             let mut tx = self.store.begin().await?;
             let Some(row) = parcours_store::jeunes::get(&mut tx, &id).await? else {
                 continue;
@@ -295,6 +302,7 @@ impl App {
             tx.commit().await?;
             dossiers += 1;
         }
+        progress(total, total);
         let mut contacts = 0u64;
         let mut tx = self.store.begin().await?;
         for (id, wrapped, payload) in rekey::contacts(&mut tx).await? {

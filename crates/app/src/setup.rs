@@ -356,6 +356,12 @@ impl App {
     }
 
     /// The current second-factor code of a demo account. Refused on any non-demo instance.
+    /// The guard of a scheduled job (the nightly warehouse export, retention), or `None` when
+    /// another instance on this database runs it now (issue 20: several `serve` processes).
+    pub async fn exclusive_job(&self, job: i64) -> Result<Option<parcours_store::JobLock>> {
+        Ok(self.store.try_job_lock(job).await?)
+    }
+
     pub async fn demo_code(
         &self,
         login: &str,

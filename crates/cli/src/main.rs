@@ -5,6 +5,7 @@ mod bench;
 mod commands;
 mod config;
 mod parcours_seed;
+mod progress;
 mod seed;
 
 use clap::{Parser, Subcommand};

@@ -237,6 +237,8 @@ pub async fn seed(
     let today = ctx.now.date_naive();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut done = 0;
+    let bar = progress
+        .then(|| crate::progress::Progress::new("Dossiers synthétiques", "dossiers", n as u64));
     while done < n {
         let batch = (n - done).min(500);
         let mut dossiers = Vec::with_capacity(batch);
@@ -258,12 +260,12 @@ pub async fn seed(
             .await
             .map_err(crate::commands::explain)?;
         done += batch;
-        if progress {
-            eprint!("\rDossiers synthétiques : {done}/{n}");
+        if let Some(bar) = &bar {
+            bar.set(done as u64);
         }
     }
-    if progress && n > 0 {
-        eprintln!();
+    if let Some(bar) = &bar {
+        bar.finish();
     }
     Ok(done)
 }

@@ -13,6 +13,7 @@ mod acceptance;
 mod accounts;
 mod after_breach;
 mod daily_work;
+mod faults;
 mod review;
 mod vigilance;
 mod warehouse;

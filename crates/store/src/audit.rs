@@ -28,9 +28,30 @@ pub struct AuditRow {
     pub client_ref: Option<String>,
     /// Set by the sealer on a row whose MAC fails: never chained, reported.
     pub quarantined: bool,
+    /// The dossiers of an entry about several (a caseload or list page, a search), comma-
+    /// separated, `subject` being then empty; indexed in `audit_subjects` (issue 20).
+    pub subjects: Option<String>,
 }
 
-const COLS: &str = "seq, ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, chain_pos, hash, session_ref, client_ref, quarantined";
+impl AuditRow {
+    /// One row per dossier named: the row itself, or copies of a several-dossier entry each
+    /// with one `subject` (what the incident report and the access request count).
+    pub fn per_subject(self) -> Vec<AuditRow> {
+        match self.subjects.clone() {
+            Some(list) if self.subject.is_none() => list
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| AuditRow {
+                    subject: Some(s.to_string()),
+                    ..self.clone()
+                })
+                .collect(),
+            _ => vec![self],
+        }
+    }
+}
+
+const COLS: &str = "seq, ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, chain_pos, hash, session_ref, client_ref, quarantined, subjects";
 
 fn from_row(r: &AnyRow) -> Result<AuditRow> {
     Ok(AuditRow {
@@ -49,14 +70,15 @@ fn from_row(r: &AnyRow) -> Result<AuditRow> {
         session_ref: r.try_get(12)?,
         client_ref: r.try_get(13)?,
         quarantined: r.try_get::<i64, _>(14)? != 0,
+        subjects: r.try_get(15)?,
     })
 }
 
 /// Appends an entry (seq, chain_pos and hash are ignored) and returns its sequence number.
 pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
     let row = sqlx::query(
-        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, session_ref, client_ref) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, session_ref, client_ref, subjects) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
     )
     .bind(e.ts)
     .bind(e.actor.as_str())
@@ -69,14 +91,47 @@ pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
     .bind(e.mac.clone())
     .bind(e.session_ref.clone())
     .bind(e.client_ref.clone())
+    .bind(e.subjects.clone())
     .fetch_one(&mut *conn)
     .await?;
-    Ok(row.try_get(0)?)
+    let seq: i64 = row.try_get(0)?;
+    if let Some(list) = &e.subjects {
+        let ids: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
+        for chunk in ids.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, $1)", i + 2))
+                .collect();
+            let q = format!(
+                "INSERT INTO audit_subjects (subject, seq) VALUES {}",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(q)).bind(seq);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *conn).await?;
+        }
+    }
+    Ok(seq)
 }
 
-/// Appends several entries in one statement (the entries one request produces).
+/// Rows per multi-row statement. Kept small on purpose: sqlx binds each SQLite parameter after
+/// looking its name up with `sqlite3_bind_parameter_name`, a linear scan, so a statement of n
+/// parameters costs O(n²) to bind. At 500 rows (5,500 parameters) binding was 22 % of the
+/// server's time on the caseload page (perf, issue 20); at 25 rows it is negligible and a
+/// caseload of 150 lines is still only six statements.
+pub const ROWS_PER_STATEMENT: usize = 25;
+
+/// Appends several entries in few statements (the entries one request produces).
+/// Entries naming several dossiers (`subjects`) go through [`append`], which indexes them.
 pub async fn append_many(conn: &mut Conn, entries: &[AuditRow]) -> Result<()> {
-    for chunk in entries.chunks(500) {
+    if entries.iter().any(|e| e.subjects.is_some()) {
+        for e in entries {
+            append(conn, e).await?;
+        }
+        return Ok(());
+    }
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let b = i * 11;
@@ -155,6 +210,34 @@ pub async fn seal(conn: &mut Conn, seq: i64, pos: i64, hash: &[u8]) -> Result<()
     Ok(())
 }
 
+/// Seals many entries, 100 per statement (see [`ROWS_PER_STATEMENT`]): `(seq, chain position, hash)`. One `UPDATE …
+/// FROM (VALUES …)` instead of one statement per entry keeps the sealer's turn at the writer
+/// short (issue 20). VALUES columns are `column1…` on both backends.
+pub async fn seal_many(conn: &mut Conn, entries: &[(i64, i64, Vec<u8>)]) -> Result<()> {
+    for chunk in entries.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let q = format!(
+            "UPDATE audit SET chain_pos = v.column2, hash = v.column3 FROM (VALUES {}) AS v \
+             WHERE audit.seq = v.column1",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+        for (seq, pos, hash) in chunk {
+            query = query.bind(*seq).bind(*pos).bind(hash.clone());
+        }
+        let done = query.execute(&mut *conn).await?.rows_affected();
+        if done != chunk.len() as u64 {
+            return Err(crate::StoreError::Db(format!(
+                "scellement : {done} entrée(s) mise(s) à jour sur {}",
+                chunk.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Sealed entries after a chain position, in chain order (keyset pagination for verification).
 pub async fn sealed_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<AuditRow>> {
     let q = format!("SELECT {COLS} FROM audit WHERE chain_pos > $1 ORDER BY chain_pos LIMIT $2");
@@ -166,6 +249,27 @@ pub async fn sealed_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<A
         .iter()
         .map(from_row)
         .collect()
+}
+
+/// The `(seq, subject)` pairs indexed for these entries, sorted (verification).
+pub async fn indexed_subjects(conn: &mut Conn, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    for chunk in seqs.chunks(100) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let q = format!(
+            "SELECT seq, subject FROM audit_subjects WHERE seq IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+        for s in chunk {
+            query = query.bind(*s);
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.push((r.try_get(0)?, r.try_get(1)?));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Takes a row out of the chain for good: its MAC failed (a forged or edited entry).
@@ -238,7 +342,8 @@ pub async fn touching(
     to_ts: i64,
 ) -> Result<Vec<AuditRow>> {
     let q = format!(
-        "SELECT {COLS} FROM audit WHERE ts >= $1 AND ts < $2 AND subject IS NOT NULL \
+        "SELECT {COLS} FROM audit WHERE ts >= $1 AND ts < $2 \
+         AND (subject IS NOT NULL OR subjects IS NOT NULL) \
          AND outcome = 'ok' AND quarantined = 0 \
          AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR structure_id = $4) ORDER BY seq"
     );
@@ -250,20 +355,31 @@ pub async fn touching(
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(from_row)
-        .collect()
+        .map(|r| Ok(from_row(r)?.per_subject()))
+        .collect::<Result<Vec<_>>>()
+        .map(|v| v.into_iter().flatten().collect())
 }
 
-/// Every entry about one dossier, in order (an access request's history of consultations).
+/// Every entry about one dossier, in order (an access request's history of consultations):
+/// those naming it alone, and those naming it among others (through `audit_subjects`), each
+/// returned with `subject` set to it.
 pub async fn about_subject(conn: &mut Conn, subject: &str) -> Result<Vec<AuditRow>> {
-    let q =
-        format!("SELECT {COLS} FROM audit WHERE subject = $1 AND quarantined = 0 ORDER BY ts, seq");
+    let q = format!(
+        "SELECT {COLS} FROM audit WHERE (subject = $1 OR seq IN (SELECT seq FROM audit_subjects WHERE subject = $1)) \
+         AND quarantined = 0 ORDER BY ts, seq"
+    );
     sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(subject)
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(from_row)
+        .map(|r| {
+            let mut row = from_row(r)?;
+            if row.subject.is_none() {
+                row.subject = Some(subject.to_string());
+            }
+            Ok(row)
+        })
         .collect()
 }
 

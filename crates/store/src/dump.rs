@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "audit",
     "audit_head",
     "audit_checkpoints",
+    "audit_subjects",
     "situations",
     "legal_reps",
     "events",

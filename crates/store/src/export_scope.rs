@@ -44,7 +44,8 @@ pub async fn select(conn: &mut Conn, ids: &[&str]) -> Result<()> {
     sqlx::query("DELETE FROM export_scope")
         .execute(&mut *conn)
         .await?;
-    for chunk in ids.chunks(500) {
+    // 100 per statement: binding n SQLite parameters costs O(n²) (see audit::ROWS_PER_STATEMENT).
+    for chunk in ids.chunks(100) {
         let values: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let q = format!(
             "INSERT INTO export_scope (structure_id, id) \

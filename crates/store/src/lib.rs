@@ -42,8 +42,12 @@ pub type Conn = sqlx::AnyConnection;
 /// never commits between a request's read and its write: on SQLite such an interleaving makes
 /// the request's write fail (`SQLITE_BUSY`, stale snapshot). Requests share the gate, so a
 /// transaction opened while another is open in the same task (an audited refusal) never waits.
+///
+/// On SQLite it also holds the process's writer turn (see [`Store::begin_raw`]); the fields drop
+/// in order, so the transaction ends before the turn passes to the next writer.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     _gate: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
 }
 
@@ -83,6 +87,10 @@ pub enum StoreError {
     NotFound,
     #[error("modification concurrente : rechargez la page")]
     Stale,
+    /// The database did not answer in time (locked by a long writer, PostgreSQL down or
+    /// restarting): the request may be retried; nothing was written.
+    #[error("base de données momentanément indisponible : réessayez dans un instant")]
+    Busy,
     #[error("erreur de base de données : {0}")]
     Db(String),
 }
@@ -91,12 +99,36 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            // Unavailable rather than broken: the pool found no connection in time, the server
+            // is unreachable or restarting, SQLite stayed locked past busy_timeout.
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                StoreError::Busy
+            }
+            sqlx::Error::Database(d) if is_unavailable(d.code().as_deref()) => StoreError::Busy,
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict("unicité"),
             // Database messages name constraints, never the offending values (those are in
             // PostgreSQL's DETAIL, which Display does not print).
             sqlx::Error::Database(d) => StoreError::Db(d.message().to_string()),
             other => StoreError::Db(other.to_string()),
         }
+    }
+}
+
+/// Database error codes that mean "not now" rather than "wrong": SQLite's BUSY and LOCKED (and
+/// their extended codes), PostgreSQL's connection exceptions (08…), operator intervention
+/// (57P01 shutting down, 57P03 starting up) and insufficient resources (53…).
+fn is_unavailable(code: Option<&str>) -> bool {
+    match code {
+        Some(c) => {
+            let sqlite_busy = c.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
+            sqlite_busy
+                || c.starts_with("08")
+                || c.starts_with("53")
+                || c == "57P01"
+                || c == "57P02"
+                || c == "57P03"
+        }
+        None => false,
     }
 }
 
@@ -158,6 +190,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "noms_affiches",
         include_str!("../migrations/sqlite/0011_noms_affiches.sql"),
     ),
+    (
+        12,
+        "audit_sujets",
+        include_str!("../migrations/sqlite/0012_audit_sujets.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -215,14 +252,33 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "noms_affiches",
         include_str!("../migrations/postgres/0011_noms_affiches.sql"),
     ),
+    (
+        12,
+        "audit_sujets",
+        include_str!("../migrations/postgres/0012_audit_sujets.sql"),
+    ),
 ];
+
+/// Held while a scheduled job runs (see [`Store::try_job_lock`]).
+pub struct JobLock(#[allow(dead_code)] Option<sqlx::AnyConnection>);
+
+/// Job keys of [`Store::try_job_lock`].
+pub const JOB_WAREHOUSE_EXPORT: i64 = 1;
+pub const JOB_RETENTION: i64 = 2;
 
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
     gate: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// SQLite has one writer: the process's write transactions take their turn here, in the
+    /// order they asked (see [`Store::begin_raw`]).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// How long a write transaction waits for its turn before the request fails with a clear
+/// « service occupé » (503) instead of hanging.
+pub const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Store {
     /// Connects to `sqlite://path` (the file is created) or `postgres://…`.
@@ -239,15 +295,22 @@ impl Store {
         };
         let opts = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            // A request waits at most this long for a connection: PostgreSQL down means a 503
+            // within seconds, not a request hanging for sqlx's default 30 s.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(
-                            // mmap and a 32 MiB page cache: ciphertext rows are ~3x larger than
-                            // clear ones, so page reads weigh on search latency.
+                            // A 32 MiB page cache: ciphertext rows are ~3x larger than clear
+                            // ones, so page reads weigh on search latency. No mmap: under
+                            // writes the file grows and every connection remaps it; the
+                            // munmaps' TLB shootdowns took ~10 % of the server's time under
+                            // load, and opening a dossier went from 1,040 to 1,380 req/s
+                            // without it (issue 20, docs/BENCHMARKS.md).
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                              PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-                             PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;",
+                             PRAGMA cache_size=-32768;",
                         )
                         .await?;
                     }
@@ -259,6 +322,7 @@ impl Store {
             pool,
             backend,
             gate: std::sync::Arc::new(tokio::sync::RwLock::new(())),
+            writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -273,28 +337,62 @@ impl Store {
     /// A transaction sharing the write gate (requests, commands).
     pub async fn begin(&self) -> Result<Tx> {
         let gate = self.gate.clone().read_owned().await;
+        let (inner, writer) = self.begin_raw().await?;
         Ok(Tx {
-            inner: self.begin_raw().await?,
+            inner,
+            _writer: writer,
             _gate: Some(gate),
         })
     }
 
-    /// On SQLite, `BEGIN IMMEDIATE`: the transaction takes the write lock at its start, waiting
-    /// for it under `busy_timeout`. A deferred transaction that reads first and writes later
-    /// fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) when another
-    /// connection committed in between — a session refresh, say. PostgreSQL needs nothing.
-    async fn begin_raw(&self) -> Result<sqlx::Transaction<'static, Any>> {
+    /// On SQLite, `BEGIN IMMEDIATE`: the transaction takes the write lock at its start. A
+    /// deferred transaction that reads first and writes later fails at once with "database is
+    /// locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection committed in
+    /// between — a session refresh, say. PostgreSQL needs nothing.
+    ///
+    /// Before it, the transaction waits for the process's writer turn (a FIFO async mutex):
+    /// without it, the writers of the process all compete for SQLite's lock through its busy
+    /// handler, which sleeps 1, 2, 5, 10… 100 ms between tries — under load the tail of the
+    /// latency was those sleeps (issue 20: p99 1.2 s). With it, the next writer starts the
+    /// moment the previous one commits. Other processes (a command beside the server) still
+    /// meet `busy_timeout`. Waiting longer than [`WRITER_WAIT`] is an error, never a hang.
+    async fn begin_raw(
+        &self,
+    ) -> Result<(
+        sqlx::Transaction<'static, Any>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+    )> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = tokio::time::timeout(WRITER_WAIT, self.writer.clone().lock_owned())
+                    .await
+                    .map_err(|_| StoreError::Busy)?;
+                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
+            }
+            Backend::Postgres => (self.pool.begin().await?, None),
+        })
+    }
+
+    /// A read-only transaction: one consistent snapshot for the reads of a request, outside the
+    /// writer's turn (SQLite: a deferred transaction, which in WAL mode never blocks nor waits
+    /// for the writer; PostgreSQL: `READ ONLY`, so a write slipped into it fails loudly). Use
+    /// cases read and decrypt here and keep their write transaction for what must be atomic —
+    /// the counted read and its audit entry — so the single SQLite writer is held for
+    /// microseconds, not for the decryption of a caseload (issue 20). Dropped, it rolls back.
+    pub async fn read(&self) -> Result<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => self.pool.begin_with("BEGIN READ ONLY").await?,
         })
     }
 
     /// A transaction outside the gate, for a caller that holds it exclusively
     /// ([`Store::try_exclusive`]) or runs alone (the sealer).
     pub async fn begin_ungated(&self) -> Result<Tx> {
+        let (inner, writer) = self.begin_raw().await?;
         Ok(Tx {
-            inner: self.begin_raw().await?,
+            inner,
+            _writer: writer,
             _gate: None,
         })
     }
@@ -303,6 +401,28 @@ impl Store {
     /// blocks requests behind it).
     pub fn try_exclusive(&self) -> Option<tokio::sync::OwnedRwLockWriteGuard<()>> {
         self.gate.clone().try_write_owned().ok()
+    }
+
+    /// One run at a time across every instance on this database, for scheduled jobs (the
+    /// nightly warehouse export, retention): on PostgreSQL a session advisory lock on a
+    /// connection of its own, taken without waiting — `None` when another instance runs the
+    /// job now. Dropping the guard closes that connection, which releases the lock (also if the
+    /// process dies). SQLite is one host's file: the guard is always given.
+    pub async fn try_job_lock(&self, job: i64) -> Result<Option<JobLock>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(JobLock(None)));
+        }
+        let mut conn = self.pool.acquire().await?;
+        // Keyed by schema too: instances of different schemas of one database (tests, a
+        // shared server) do not exclude each other.
+        let got: bool = sqlx::query(
+            "SELECT pg_try_advisory_lock(hashtext(current_schema()), CAST($1 AS INTEGER))",
+        )
+        .bind(job)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+        Ok(got.then(|| JobLock(Some(conn.detach()))))
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Any>> {

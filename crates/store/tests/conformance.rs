@@ -306,6 +306,44 @@ async fn rolled_back_write_leaves_nothing() {
     }
 }
 
+/// A scheduled job runs on one instance at a time (issue 20): on PostgreSQL a second
+/// `try_job_lock` — another pool, as another process would have — gets nothing until the first
+/// guard is dropped; SQLite (one host's file) always gives the guard.
+#[tokio::test]
+async fn a_scheduled_job_runs_on_one_instance_at_a_time() {
+    for (name, s) in backends().await {
+        let job = parcours_store::JOB_WAREHOUSE_EXPORT;
+        let first = s.try_job_lock(job).await.expect(&name);
+        assert!(first.is_some(), "{name}");
+        if s.backend() == parcours_store::Backend::Postgres {
+            // Two pools on one schema, as two instances of one deployment.
+            let base = testing::postgres_base_url().expect("url");
+            let (url, _) = testing::postgres_schema(&base).await.expect("schema");
+            let s = Store::connect(&url).await.expect("first pool");
+            let first = s.try_job_lock(job).await.expect(&name);
+            assert!(first.is_some(), "{name}");
+            let other = Store::connect(&url).await.expect("second pool");
+            assert!(
+                other.try_job_lock(job).await.expect(&name).is_none(),
+                "{name}: taken"
+            );
+            drop(first);
+            let mut again = None;
+            for _ in 0..50 {
+                again = other.try_job_lock(job).await.expect(&name);
+                if again.is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert!(
+                again.is_some(),
+                "{name}: released when the holder's connection closed"
+            );
+        }
+    }
+}
+
 /// A transaction that reads, then writes while another connection commits a write in between
 /// (a session refresh during a request): both must succeed. On SQLite a deferred transaction
 /// failed here with "database is locked" (SQLITE_BUSY_SNAPSHOT), which once broke CI.
@@ -372,6 +410,7 @@ async fn audit_append_seal_and_keyset_reading() {
                 session_ref: Some("sess".into()),
                 client_ref: None,
                 quarantined: false,
+                subjects: None,
             };
             seqs.push(audit::append(&mut c, &row).await.expect(&name));
         }
@@ -418,6 +457,7 @@ async fn audit_append_seal_and_keyset_reading() {
                 session_ref: None,
                 client_ref: Some(format!("c{i}")),
                 quarantined: false,
+                subjects: None,
             })
             .collect();
         audit::append_many(&mut c, &many).await.expect(&name);

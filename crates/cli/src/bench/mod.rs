@@ -1,7 +1,7 @@
 //! Benchmark commands. They build a throw-away instance, load it, and print percentiles; the
 //! figures go to docs/BENCHMARKS.md. No test asserts a duration. One module per benchmark:
 //! [`search`] (search and opening, encrypted vs plaintext), [`audit`] (concurrent appends),
-//! [`parcours`] (the advisor's daily work), [`warehouse`] (the export); the shared helpers here.
+//! [`parcours`] (the advisor's daily work), [`http`] (the mixed workload over HTTP, driven by wrk), [`warehouse`] (the export); the shared helpers here.
 
 use parcours_app::jeunes::SearchQuery;
 use parcours_app::setup::Location;
@@ -13,11 +13,13 @@ use sqlx::Row;
 use std::time::{Duration, Instant};
 
 mod audit;
+mod http;
 mod parcours;
 mod search;
 mod warehouse;
 
 pub use audit::{audit, AuditArgs};
+pub use http::{http, HttpArgs};
 pub use parcours::{parcours, ParcoursArgs};
 pub use search::{search, SearchArgs};
 pub use warehouse::{warehouse, WarehouseArgs};

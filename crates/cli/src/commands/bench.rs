@@ -10,6 +10,8 @@ pub enum Cmd {
     Audit(crate::bench::AuditArgs),
     /// Daily work at scale: a 200-entry dossier, the caseload page, the month's allowances.
     Parcours(crate::bench::ParcoursArgs),
+    /// The advisor's mixed workload over HTTP (wrk), with /healthz as the reference.
+    Http(crate::bench::HttpArgs),
     /// Full warehouse export: extraction, k-anonymity, Parquet, publication.
     #[command(name = "entrepot", alias = "warehouse")]
     Warehouse(crate::bench::WarehouseArgs),
@@ -20,6 +22,7 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Search(a) => crate::bench::search(a).await?,
         Cmd::Audit(a) => crate::bench::audit(a).await?,
         Cmd::Parcours(a) => crate::bench::parcours(a).await?,
+        Cmd::Http(a) => crate::bench::http(a).await?,
         Cmd::Warehouse(a) => crate::bench::warehouse(a).await?,
     }
     Ok(ExitCode::SUCCESS)

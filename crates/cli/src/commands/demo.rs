@@ -93,55 +93,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         .await
         .map_err(super::explain)?;
     app.mark_demo().await.map_err(super::explain)?;
+    prepare(&app, a.jeunes).await?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
-    eprintln!("Création de {} dossiers synthétiques…", a.jeunes);
-    crate::seed::seed(&app, &ctx, a.jeunes, 2024, 20, true).await?;
-    for (login, role, structure, region) in ACCOUNTS {
-        let id = app
-            .create_demo_account(
-                &ctx,
-                parcours_app::setup::NewUser {
-                    login,
-                    role,
-                    structure_code: structure,
-                    region,
-                    password: Some(DEMO_PASSWORD.into()),
-                },
-            )
-            .await
-            .map_err(super::explain)?;
-        app.set_totp_secret(id, &parcours_vault::random_bytes::<20>())
-            .await
-            .map_err(super::explain)?;
-        // The names colleagues read beside acts (fictitious people).
-        let name = match login {
-            "conseiller.paris" => "Camille Laurent",
-            "directrice.paris" => "Nadia Benali",
-            "conseiller.lyon" => "Julien Morel",
-            "pilote.idf" => "Sophie Garnier",
-            "dpo" => "Marc Lefèvre (DPO)",
-            _ => "Administration Parcours",
-        };
-        app.set_display_name(&ctx, Some(login), name)
-            .await
-            .map_err(super::explain)?;
-        // Each demo advisor follows 150 jeunes of her structure ("Mon portefeuille").
-        if let (Role::Conseiller, Some(code)) = (role, structure) {
-            if let Some(s) = app.structure_by_code(code).await.map_err(super::explain)? {
-                app.bulk_assign_caseload(&ctx, s.id, id, 150)
-                    .await
-                    .map_err(super::explain)?;
-            }
-        }
-    }
-    // The paying agency of the demo (a fictitious account with a valid key).
-    app.set_payer(
-        "Agence de services et de paiement (démo)",
-        "FR7630001007941234567890185",
-        "BDFEFRPPCCT",
-    )
-    .await
-    .map_err(super::explain)?;
     // The decision module: a first warehouse and the public key of this instance's assertions.
     eprintln!("Export de l'entrepôt pseudonymisé du module de pilotage…");
     app.warehouse_export(&ctx, &loc.data_dir.join("entrepot"), 5, false)
@@ -211,6 +164,62 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's people and accounts on an initialised instance: `jeunes` synthetic dossiers, one
+/// account per role (password [`DEMO_PASSWORD`], a TOTP secret `demo-code` reads), 150 jeunes in
+/// each advisor's caseload, the paying agency. Also used by `parcours bench http`.
+pub async fn prepare(app: &parcours_app::App, jeunes: usize) -> anyhow::Result<()> {
+    let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    eprintln!("Création de {jeunes} dossiers synthétiques…");
+    crate::seed::seed(app, &ctx, jeunes, 2024, 20, true).await?;
+    for (login, role, structure, region) in ACCOUNTS {
+        let id = app
+            .create_demo_account(
+                &ctx,
+                parcours_app::setup::NewUser {
+                    login,
+                    role,
+                    structure_code: structure,
+                    region,
+                    password: Some(DEMO_PASSWORD.into()),
+                },
+            )
+            .await
+            .map_err(super::explain)?;
+        app.set_totp_secret(id, &parcours_vault::random_bytes::<20>())
+            .await
+            .map_err(super::explain)?;
+        // The names colleagues read beside acts (fictitious people).
+        let name = match login {
+            "conseiller.paris" => "Camille Laurent",
+            "directrice.paris" => "Nadia Benali",
+            "conseiller.lyon" => "Julien Morel",
+            "pilote.idf" => "Sophie Garnier",
+            "dpo" => "Marc Lefèvre (DPO)",
+            _ => "Administration Parcours",
+        };
+        app.set_display_name(&ctx, Some(login), name)
+            .await
+            .map_err(super::explain)?;
+        // Each demo advisor follows 150 jeunes of her structure ("Mon portefeuille").
+        if let (Role::Conseiller, Some(code)) = (role, structure) {
+            if let Some(s) = app.structure_by_code(code).await.map_err(super::explain)? {
+                app.bulk_assign_caseload(&ctx, s.id, id, 150)
+                    .await
+                    .map_err(super::explain)?;
+            }
+        }
+    }
+    // The paying agency of the demo (a fictitious account with a valid key).
+    app.set_payer(
+        "Agence de services et de paiement (démo)",
+        "FR7630001007941234567890185",
+        "BDFEFRPPCCT",
+    )
+    .await
+    .map_err(super::explain)?;
+    Ok(())
 }
 
 pub async fn code(a: CodeArgs) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,5 @@
 use crate::config::Common;
 use parcours_app::import::ImportOutcome;
-use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
@@ -25,12 +24,15 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{} : {e}", file.display()))?;
     let app = super::open(&common).await?;
     let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+    // Lines are counted by the use case; the bar appears once it knows the total.
+    let bar: std::sync::OnceLock<crate::progress::Progress> = std::sync::OnceLock::new();
     let progress = |done: usize, total: usize| {
         if total >= 1000 {
-            eprint!("\rImport : {done}/{total} lignes");
-            let _ = std::io::stderr().flush();
+            let p = bar
+                .get_or_init(|| crate::progress::Progress::new("Import", "lignes", total as u64));
+            p.set(done as u64);
             if done == total {
-                eprintln!();
+                p.finish();
             }
         }
     };

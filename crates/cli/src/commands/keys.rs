@@ -31,7 +31,19 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     let rekeyed = if rekey {
         // The instance as the new key file opens it.
         let app = super::open(&common).await?;
-        let r = app.rekey_data(&ctx).await.map_err(super::explain);
+        let bar: std::sync::OnceLock<crate::progress::Progress> = std::sync::OnceLock::new();
+        let progress = |done: u64, total: u64| {
+            let p = bar
+                .get_or_init(|| crate::progress::Progress::new("Rechiffrement", "dossiers", total));
+            p.set(done);
+            if done == total {
+                p.finish();
+            }
+        };
+        let r = app
+            .rekey_data(&ctx, &progress)
+            .await
+            .map_err(super::explain);
         super::seal(&app).await?;
         Some(r?)
     } else {

@@ -100,6 +100,21 @@ impl ExportSchedule {
                     return;
                 };
                 tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                // One export at a time across the instances on this database.
+                let _job = match app
+                    .exclusive_job(parcours_store::JOB_WAREHOUSE_EXPORT)
+                    .await
+                {
+                    Ok(Some(job)) => job,
+                    Ok(None) => {
+                        tracing::info!("export de l'entrepôt déjà en cours sur une autre instance");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "export de l'entrepôt : verrou indisponible");
+                        continue;
+                    }
+                };
                 let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
                 match app.warehouse_export(&ctx, &out, me.k, false).await {
                     Ok(x) => tracing::info!(
@@ -135,6 +150,14 @@ fn spawn_retention(app: Arc<parcours_app::App>) {
             };
             let secs = (next - now).num_seconds().max(1) as u64;
             tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            let _job = match app.exclusive_job(parcours_store::JOB_RETENTION).await {
+                Ok(Some(job)) => job,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "conservation : verrou indisponible");
+                    continue;
+                }
+            };
             let now = chrono::Utc::now();
             let ctx = parcours_app::Ctx::operator(now);
             match app.run_retention(&ctx, now.date_naive(), false).await {

@@ -279,3 +279,49 @@ async fn a_missing_or_truncated_checkpoint_log_and_sequence_gaps_are_reported(in
     }
 }
 }
+
+per_backend! {
+/// A search showing several dossiers writes one audit entry naming them all (issue 20), and
+/// "who read this person" still finds it for each of them; deleting one line of the index
+/// that makes that lookup fast is caught by `audit verify`.
+#[tokio::test]
+async fn one_entry_names_every_dossier_a_search_shows(inst) {
+    let b = inst.backend;
+    inst.standard();
+    let app = inst.app().await;
+    let mut c = Client::new(app.clone());
+    c.login("conseiller.a", None, 0).await;
+    let mut ids = Vec::new();
+    for prenom in ["Anouk", "Basile", "Céleste"] {
+        ids.push(new_jeune(&mut c, "Vasseur", prenom, "F").await);
+    }
+    let r = c.get("/api/v1/jeunes/recherche?nom=vasseur").await;
+    assert_eq!(r.json()["dossiers"].as_array().unwrap().len(), 3, "{b}: {}", r.body);
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM audit WHERE action = 'jeune.recherche'").await,
+        1,
+        "{b}: one entry for the page"
+    );
+    let mut conn = app.internals().store().acquire().await.unwrap();
+    for id in &ids {
+        let about = parcours_store::audit::about_subject(&mut conn, id).await.unwrap();
+        assert!(
+            about
+                .iter()
+                .any(|e| e.action == "jeune.recherche" && e.subject.as_deref() == Some(id)),
+            "{b}: the search is in the history of each dossier shown"
+        );
+    }
+    drop(conn);
+    app.seal_audit(chrono::Utc::now()).await.unwrap();
+    assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{b}");
+    inst.sql(
+        &app,
+        &format!("DELETE FROM audit_subjects WHERE subject = '{}'", ids[1]),
+    )
+    .await;
+    let o = inst.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(3), "{b}: {}", stderr(&o));
+    assert!(stderr(&o).contains("index des dossiers lus"), "{b}: {}", stderr(&o));
+}
+}
