@@ -583,11 +583,21 @@ impl App {
         // Read and decrypt on a snapshot; the write transaction only appends the audit entries.
         let mut rtx = self.store.read().await?;
         let total = q::count_caseload(&mut rtx, structure, p.account_id).await?;
-        let rows = q::list_caseload(&mut rtx, structure, p.account_id, PAGE_SIZE, offset).await?;
+        // Only the summary's four fields are decrypted.
+        const COLS: [&str; 4] = ["nom", "prenom", "date_naissance", "commune"];
+        let rows =
+            q::list_caseload(&mut rtx, structure, p.account_id, PAGE_SIZE, offset, &COLS).await?;
         drop(rtx);
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            out.push(Summary::from(&self.decrypt_row(r)?));
+            let c = self.lazy(r, &COLS)?;
+            out.push(Summary {
+                id: r.id.clone(),
+                nom: c.get("nom")?,
+                prenom: c.get("prenom")?,
+                date_naissance: c.date()?,
+                commune: opt(c.get("commune")?),
+            });
         }
         let mut tx = self.store.begin().await?;
         let ids: Vec<&str> = out.iter().map(|s| s.id.as_str()).collect();

@@ -295,6 +295,29 @@ pub async fn caseload(
         .collect()
 }
 
+/// [`caseload`] with only `columns` decrypted later (the caseload page needs three of the
+/// eleven: nom, prénom, date de naissance — issue 20).
+pub async fn caseload_partial(
+    conn: &mut Conn,
+    structure_id: i64,
+    account_id: i64,
+    columns: &[&str],
+) -> Result<Vec<PartialRow>> {
+    let cols = known_columns(columns);
+    let q = format!(
+        "SELECT j.id, j.wrapped_key, {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 ORDER BY j.id",
+        cols.join(", ")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(structure_id)
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| partial_row(r, 2, cols.len()))
+        .collect()
+}
+
 /// Tables that carry a dossier's structure, moved with it on a transfer.
 const FOLLOWING_TABLES: [&str; 12] = [
     "blind_index",
@@ -438,11 +461,13 @@ pub async fn list_caseload(
     account_id: i64,
     limit: i64,
     offset: i64,
-) -> Result<Vec<JeuneRow>> {
+    columns: &[&str],
+) -> Result<Vec<PartialRow>> {
+    let cols = known_columns(columns);
     let q = format!(
-        "SELECT {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 \
+        "SELECT j.id, j.wrapped_key, {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 \
          ORDER BY j.created_at DESC, j.id LIMIT $3 OFFSET $4",
-        select_cols()
+        cols.join(", ")
     );
     sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(structure_id)
@@ -452,7 +477,7 @@ pub async fn list_caseload(
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(from_row)
+        .map(|r| partial_row(r, 2, cols.len()))
         .collect()
 }
 

@@ -498,3 +498,26 @@ impl Store {
         Ok(keyring::get(&mut conn, "check").await?.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_unavailable, StoreError};
+
+    #[test]
+    fn not_now_is_told_apart_from_wrong() {
+        // SQLite BUSY, BUSY_SNAPSHOT (517), LOCKED; PostgreSQL connection failure, shutting
+        // down, starting up, too many connections.
+        for code in ["5", "517", "6", "08006", "57P01", "57P03", "53300"] {
+            assert!(is_unavailable(Some(code)), "{code}");
+        }
+        // Constraint violations, syntax errors, SQLite CONSTRAINT and FULL are errors.
+        for code in ["23505", "42601", "19", "13", "2067"] {
+            assert!(!is_unavailable(Some(code)), "{code}");
+        }
+        assert!(!is_unavailable(None));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Busy
+        ));
+    }
+}
