@@ -80,7 +80,13 @@ try {
     check(themed === `theme-${theme}`, `${who} : thème ${theme} (${themed})`);
     const dsfr = await page.request.get(demo.base + '/static/dsfr/dsfr.min.css');
     const marianne = await page.evaluate(async () => { await document.fonts.ready; return [...document.fonts].some(f => f.family.replace(/"/g, '') === 'Marianne' && f.status === 'loaded'); });
-    if (theme === 'etat') check(dsfr.status() === 200 && marianne, `${who} : le DSFR et la police Marianne servis par le binaire`);
+    if (theme === 'etat') {
+      check(dsfr.status() === 200 && marianne, `${who} : le DSFR et la police Marianne servis par le binaire`);
+      // Static design files may be kept by the browser (a day); pages never are.
+      check(/max-age=86400/.test(dsfr.headers()['cache-control'] || ''), `${who} : le DSFR se garde en cache`);
+      const home = await page.request.get(page.url());
+      check((home.headers()['cache-control'] || '') === 'no-store', `${who} : les pages ne se gardent pas en cache`);
+    }
     else check(dsfr.status() === 404 && !marianne, `${who} : thème neutre, ni DSFR ni Marianne`);
     await context.close();
   }

@@ -312,9 +312,16 @@ impl Default for Steps {
 }
 
 impl Steps {
-    /// Ends the step `name` now; returns its duration.
+    /// Ends the step `name` now; returns its duration. Each step is logged as it ends, so a
+    /// long export shows where it is (a line in the command's output, a JSON line in the
+    /// server's log — issue 20); counts and durations only.
     fn lap(&mut self, name: &'static str) -> std::time::Duration {
         let d = self.since.elapsed();
+        tracing::info!(
+            etape = name,
+            secondes = format!("{:.1}", d.as_secs_f64()),
+            "export de l'entrepôt : étape terminée"
+        );
         self.done.push((name, d));
         self.since = std::time::Instant::now();
         d

@@ -153,7 +153,12 @@ async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Respons
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Nothing personal is kept by a browser or a proxy — unless the handler said otherwise:
+    // only the vendored design system's files do (public, a day), which a page would
+    // otherwise fetch again each time (2 MB; issue 20).
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),

@@ -31,6 +31,7 @@ async fn sessions_cookies_headers_and_openapi() {
         ("content-security-policy", "frame-ancestors 'none'"),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
     ] {
         assert!(
             login_page
