@@ -123,14 +123,9 @@ pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
 pub const ROWS_PER_STATEMENT: usize = 25;
 
 /// Appends several entries in few statements (the entries one request produces).
-/// Entries naming several dossiers (`subjects`) go through [`append`], which indexes them.
+/// Entries naming one dossier or none: `subjects` is not written here (an entry naming
+/// several goes through [`append`], which also indexes them).
 pub async fn append_many(conn: &mut Conn, entries: &[AuditRow]) -> Result<()> {
-    if entries.iter().any(|e| e.subjects.is_some()) {
-        for e in entries {
-            append(conn, e).await?;
-        }
-        return Ok(());
-    }
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {

@@ -303,14 +303,32 @@ pub async fn caseload_partial(
     account_id: i64,
     columns: &[&str],
 ) -> Result<Vec<PartialRow>> {
+    referent_partial(conn, structure_id, account_id, columns, "j.id", None).await
+}
+
+/// The référent's dossiers with only `columns`, in `order`, optionally one page
+/// (`(limit, offset)`): what [`caseload_partial`] and [`list_caseload`] share.
+async fn referent_partial(
+    conn: &mut Conn,
+    structure_id: i64,
+    account_id: i64,
+    columns: &[&str],
+    order: &str,
+    page: Option<(i64, i64)>,
+) -> Result<Vec<PartialRow>> {
     let cols = known_columns(columns);
     let q = format!(
-        "SELECT j.id, j.wrapped_key, {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 ORDER BY j.id",
-        cols.join(", ")
+        "SELECT j.id, j.wrapped_key, {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 ORDER BY {order}{}",
+        cols.join(", "),
+        if page.is_some() { " LIMIT $3 OFFSET $4" } else { "" }
     );
-    sqlx::query(sqlx::AssertSqlSafe(q))
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(q))
         .bind(structure_id)
-        .bind(account_id)
+        .bind(account_id);
+    if let Some((limit, offset)) = page {
+        query = query.bind(limit).bind(offset);
+    }
+    query
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -463,22 +481,15 @@ pub async fn list_caseload(
     offset: i64,
     columns: &[&str],
 ) -> Result<Vec<PartialRow>> {
-    let cols = known_columns(columns);
-    let q = format!(
-        "SELECT j.id, j.wrapped_key, {} FROM jeunes j WHERE j.structure_id = $1 AND j.referent_id = $2 \
-         ORDER BY j.created_at DESC, j.id LIMIT $3 OFFSET $4",
-        cols.join(", ")
-    );
-    sqlx::query(sqlx::AssertSqlSafe(q))
-        .bind(structure_id)
-        .bind(account_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| partial_row(r, 2, cols.len()))
-        .collect()
+    referent_partial(
+        conn,
+        structure_id,
+        account_id,
+        columns,
+        "j.created_at DESC, j.id",
+        Some((limit, offset)),
+    )
+    .await
 }
 
 pub async fn count_caseload(conn: &mut Conn, structure_id: i64, account_id: i64) -> Result<i64> {

@@ -8,19 +8,8 @@ mod retention;
 
 use crate::support::*;
 use parcours_app::audit::Event;
-use sqlx::Row;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-
-async fn scalar(app: &parcours_app::App, q: &str) -> i64 {
-    let mut conn = app.internals().store().acquire().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(q.to_string()))
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-        .try_get::<i64, _>(0)
-        .unwrap()
-}
 
 per_backend! {
 /// A forged row (no valid MAC) no longer stops sealing: it is quarantined, alerted, and named
@@ -310,6 +299,18 @@ async fn one_entry_names_every_dossier_a_search_shows(inst) {
                 .iter()
                 .any(|e| e.action == "jeune.recherche" && e.subject.as_deref() == Some(id)),
             "{b}: the search is in the history of each dossier shown"
+        );
+    }
+    // The incident report's reading of an account's window counts the page once per dossier.
+    let touched = parcours_store::audit::touching(&mut conn, Some("conseiller.a"), None, 0, i64::MAX)
+        .await
+        .unwrap();
+    for id in &ids {
+        assert!(
+            touched
+                .iter()
+                .any(|e| e.action == "jeune.recherche" && e.subject.as_deref() == Some(id)),
+            "{b}: the incident report sees the search for each dossier shown"
         );
     }
     drop(conn);

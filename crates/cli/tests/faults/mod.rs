@@ -6,20 +6,9 @@
 //! sends SIGKILL and checks the process died of it (not finished before).
 
 use crate::support::*;
-use sqlx::Row;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
-
-async fn scalar(app: &parcours_app::App, q: &str) -> i64 {
-    let mut conn = app.internals().store().acquire().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(q.to_string()))
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-        .try_get::<i64, _>(0)
-        .unwrap()
-}
 
 /// A valid CSV of `n` distinct synthetic people.
 fn csv(dir: &std::path::Path, n: usize, tag: &str) -> std::path::PathBuf {

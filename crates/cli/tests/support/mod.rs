@@ -344,6 +344,18 @@ impl Instance {
     }
 }
 
+/// One integer a query on the instance's database answers (a count, a flag).
+pub async fn scalar(app: &App, q: &str) -> i64 {
+    use sqlx::Row;
+    let mut conn = app.internals().store().acquire().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(q.to_string()))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
