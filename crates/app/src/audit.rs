@@ -256,6 +256,7 @@ impl App {
     pub async fn seal_audit(&self, now: DateTime<Utc>) -> Result<u64> {
         self.flush_refusals().await?;
         let _guard = self.sealer.lock().await;
+        self.complete_checkpoint_log().await?;
         let mut total = 0u64;
         loop {
             // Ungated: the background sealer holds the store's gate exclusively around this
@@ -347,6 +348,45 @@ impl App {
         let mut conn = self.store.acquire().await?;
         let cps = q::checkpoints(&mut conn).await?;
         Ok(cps.iter().map(checkpoint_line).collect())
+    }
+
+    /// Appends to the external log the database's last checkpoint when it is the only one
+    /// missing: the line a crash between a seal's commit and its append did not write (signed,
+    /// copied from the database). A log further behind, or disagreeing with the database, is
+    /// left as it is, for `audit verifier` to report.
+    async fn complete_checkpoint_log(&self) -> Result<()> {
+        let Some(path) = &self.checkpoint_log else {
+            return Ok(());
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(_) => return Ok(()),
+        };
+        let public = self.keys.audit_signing.verifying_key();
+        let Ok(lines) = parse_checkpoint_lines(&text, &public) else {
+            return Ok(());
+        };
+        let last = lines.keys().next_back().copied().unwrap_or(0);
+        let mut conn = self.store.acquire().await?;
+        let missing: Vec<Checkpoint> = q::checkpoints(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|c| c.chain_pos > last)
+            .collect();
+        drop(conn);
+        if missing.len() > 1 {
+            // More than a crash can lose: evidence, left for `audit verifier`.
+            return Ok(());
+        }
+        for cp in &missing {
+            tracing::warn!(
+                position = cp.chain_pos,
+                "point de contrôle recopié dans le journal externe (coupure pendant un scellement)"
+            );
+            self.log_checkpoint(cp);
+        }
+        Ok(())
     }
 
     fn log_checkpoint(&self, cp: &Checkpoint) {
@@ -542,10 +582,14 @@ impl App {
         // Checkpoints kept outside the database: the log must be there (when the database has
         // checkpoints), whole, and the chain must still reach each of its checkpoints.
         let mut external = 0;
+        let mut external_behind = 0;
         if let Some(path) = &self.checkpoint_log {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && checkpoints.is_empty() => {
+                // No file yet and at most one checkpoint: the first seal's crash window.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound && checkpoints.len() <= 1 =>
+                {
                     String::new()
                 }
                 Err(e) => {
@@ -580,7 +624,16 @@ impl App {
             }
             let last_external = lines.keys().next_back().copied().unwrap_or(0);
             if let Some(last) = checkpoints.last() {
-                if last.chain_pos > last_external {
+                // Only the database's last checkpoint missing from the file is what a crash
+                // between a seal's commit and its line leaves (the next seal copies it back):
+                // reported, not an alteration. Anything more is.
+                let before_last = checkpoints
+                    .len()
+                    .checked_sub(2)
+                    .map_or(0, |i| checkpoints[i].chain_pos);
+                if last.chain_pos > last_external && before_last == last_external {
+                    external_behind = 1;
+                } else if last.chain_pos > last_external {
                     return Err(VerifyError::bad(
                         seq_named,
                         format!(
@@ -637,6 +690,7 @@ impl App {
             unsealed: unsealed.len() as i64,
             checkpoints: checkpoints.len(),
             external_checkpoints: external,
+            external_behind,
             witnessed,
             gaps,
         })
@@ -737,6 +791,9 @@ pub struct VerifyReport {
     pub unsealed: i64,
     pub checkpoints: usize,
     pub external_checkpoints: usize,
+    /// The database's last checkpoint not yet in the external log (0 or 1): a crash between a
+    /// seal's commit and its line; the next seal writes it.
+    pub external_behind: usize,
     /// Checkpoints of the witness found in the chain.
     pub witnessed: usize,
     /// Missing sequence numbers (reported; an error on SQLite, where they cannot be rollbacks).

@@ -33,6 +33,8 @@ pub enum AppError {
     Frozen,
     #[error("serveur occupé : réessayez dans un instant")]
     Busy,
+    #[error("espace disque du serveur plein : rien n'a été enregistré ; prévenez l'exploitant")]
+    StorageFull,
     #[error(
         "opération sensible : saisissez à nouveau votre code de second facteur (valable 5 minutes)"
     )]
@@ -195,6 +197,7 @@ impl AppError {
             AppError::QuotaExceeded { .. } => "quota_atteint",
             AppError::Frozen => "compte_gele",
             AppError::Busy => "serveur_occupe",
+            AppError::StorageFull => "stockage_plein",
             AppError::StepUpRequired => "confirmation_requise",
             AppError::Conflict(_) => "conflit",
             AppError::Stale => "version_perimee",
@@ -230,6 +233,7 @@ impl From<parcours_store::StoreError> for AppError {
             S::Conflict(what) => AppError::Conflict(format!("Cette valeur existe déjà : {what}.")),
             S::Stale => AppError::Stale,
             S::Busy => AppError::Busy,
+            S::Full => AppError::StorageFull,
             S::Db(d) => AppError::Internal(d),
         }
     }

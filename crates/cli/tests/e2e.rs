@@ -13,6 +13,7 @@ mod acceptance;
 mod accounts;
 mod after_breach;
 mod daily_work;
+mod deployment;
 mod faults;
 mod review;
 mod vigilance;

@@ -6,6 +6,7 @@
 
 pub mod generalise;
 pub mod ids;
+pub mod import;
 pub mod jeune;
 pub mod normalize;
 pub mod phone;

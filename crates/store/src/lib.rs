@@ -91,6 +91,10 @@ pub enum StoreError {
     /// restarting): the request may be retried; nothing was written.
     #[error("base de données momentanément indisponible : réessayez dans un instant")]
     Busy,
+    /// The disk holding the database is full (SQLite's FULL, PostgreSQL's 53100): the
+    /// transaction rolled back, nothing was written; an operator must free space.
+    #[error("espace disque de la base de données plein : rien n'a été enregistré")]
+    Full,
     #[error("erreur de base de données : {0}")]
     Db(String),
 }
@@ -104,6 +108,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 StoreError::Busy
             }
+            sqlx::Error::Database(d) if is_full(d.code().as_deref()) => StoreError::Full,
             sqlx::Error::Database(d) if is_unavailable(d.code().as_deref()) => StoreError::Busy,
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict("unicité"),
             // Database messages name constraints, never the offending values (those are in
@@ -112,6 +117,11 @@ impl From<sqlx::Error> for StoreError {
             other => StoreError::Db(other.to_string()),
         }
     }
+}
+
+/// SQLite's FULL (13, and its extended codes) and PostgreSQL's disk_full (53100).
+fn is_full(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c == "53100" || c.parse::<i64>().is_ok_and(|n| n & 0xff == 13))
 }
 
 /// Database error codes that mean "not now" rather than "wrong": SQLite's BUSY and LOCKED (and
@@ -298,6 +308,16 @@ impl Store {
             // A request waits at most this long for a connection: PostgreSQL down means a 503
             // within seconds, not a request hanging for sqlx's default 30 s.
             .acquire_timeout(std::time::Duration::from_secs(5))
+            // Never hand out a connection that still counts an open transaction. When a disk
+            // fills, SQLite rolls the transaction back by itself; sqlx's own ROLLBACK then
+            // fails and its depth counter stays at 1, and every later `BEGIN` on that
+            // connection failed with "non-zero transaction depth" — a 500 for good, after the
+            // space was freed (issue 20's full-disk test). Such a connection is closed here and
+            // the pool opens a fresh one. (A released connection is pinged first, which
+            // flushes any pending rollback, so a healthy one always passes.)
+            .before_acquire(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -501,7 +521,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_unavailable, StoreError};
+    use super::{is_full, is_unavailable, StoreError};
 
     #[test]
     fn not_now_is_told_apart_from_wrong() {
@@ -510,10 +530,16 @@ mod tests {
         for code in ["5", "517", "6", "08006", "57P01", "57P03", "53300"] {
             assert!(is_unavailable(Some(code)), "{code}");
         }
-        // Constraint violations, syntax errors, SQLite CONSTRAINT and FULL are errors.
-        for code in ["23505", "42601", "19", "13", "2067"] {
+        // Constraint violations, syntax errors, SQLite CONSTRAINT are errors.
+        for code in ["23505", "42601", "19", "2067"] {
             assert!(!is_unavailable(Some(code)), "{code}");
+            assert!(!is_full(Some(code)), "{code}");
         }
+        // A full disk is its own answer.
+        for code in ["13", "53100"] {
+            assert!(is_full(Some(code)), "{code}");
+        }
+        assert!(!is_full(Some("53300")) && !is_full(None));
         assert!(!is_unavailable(None));
         assert!(matches!(
             StoreError::from(sqlx::Error::PoolTimedOut),

@@ -90,10 +90,15 @@ pub fn verify(key: &VerifyingKey, token: &str, now: i64) -> Result<Claims, Asser
     if claims.aud != AUDIENCE {
         return Err(AssertionError::WrongAudience);
     }
-    if claims.exp - claims.iat > MAX_LIFETIME_S {
+    // Checked: a signed token's numbers are still input (found by fuzz/insight_assertion).
+    if claims
+        .exp
+        .checked_sub(claims.iat)
+        .is_none_or(|lifetime| lifetime > MAX_LIFETIME_S)
+    {
         return Err(AssertionError::TooLong);
     }
-    if now > claims.exp || now + CLOCK_SKEW_S < claims.iat {
+    if now > claims.exp || now.saturating_add(CLOCK_SKEW_S) < claims.iat {
         return Err(AssertionError::Expired);
     }
     Ok(claims)
@@ -173,5 +178,27 @@ mod tests {
         );
         assert_eq!(verify(&pk, "abc", 1010), Err(AssertionError::Malformed));
         assert!(parse_public_key("zz").is_err());
+    }
+
+    /// Extreme numbers in a signed token are refused, never an arithmetic overflow.
+    #[test]
+    fn extreme_windows_are_refused_without_overflow() {
+        let k = SigningKey::from_bytes(&[7; 32]);
+        let pk = k.verifying_key();
+        let mut c = claims(1000);
+        (c.iat, c.exp) = (i64::MIN, i64::MAX);
+        assert_eq!(
+            verify(&pk, &sign(&k, &c).unwrap(), 1010),
+            Err(AssertionError::TooLong)
+        );
+        (c.iat, c.exp) = (i64::MAX - 10, i64::MAX);
+        assert_eq!(
+            verify(&pk, &sign(&k, &c).unwrap(), i64::MAX - 5).map(|_| ()),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&pk, &sign(&k, &c).unwrap(), 1010),
+            Err(AssertionError::Expired)
+        );
     }
 }

@@ -45,6 +45,7 @@ pub fn status(e: &AppError) -> StatusCode {
         AppError::Throttled | AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Frozen => StatusCode::LOCKED,
         AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         AppError::StepUpRequired => StatusCode::FORBIDDEN,
         AppError::Refused(..) => StatusCode::BAD_REQUEST,
         AppError::Internal(_)
@@ -116,6 +117,10 @@ impl IntoResponse for WebError {
             }
             e @ (AppError::Io { .. } | AppError::KeyFile(_)) => {
                 tracing::error!(request_id = %self.request_id, detail = %e, "erreur de fichier");
+            }
+            // The operator must act (free space): said loudly, once per refused request.
+            AppError::StorageFull => {
+                tracing::error!(request_id = %self.request_id, "disque de la base de données plein : écriture refusée");
             }
             _ => {}
         }
@@ -234,6 +239,11 @@ mod tests {
                 AppError::Busy,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "serveur_occupe",
+            ),
+            (
+                AppError::StorageFull,
+                StatusCode::INSUFFICIENT_STORAGE,
+                "stockage_plein",
             ),
             (
                 AppError::StepUpRequired,

@@ -121,7 +121,8 @@ async fn login_submit(State(s): State<AppState>, req: Req, Form(f): Form<LoginFo
             e @ (AppError::InvalidCredentials
             | AppError::Throttled
             | AppError::Frozen
-            | AppError::Busy),
+            | AppError::Busy
+            | AppError::StorageFull),
         ) => {
             let msg = crate::error::message(&e);
             let st = crate::error::status(&e);

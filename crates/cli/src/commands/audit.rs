@@ -47,6 +47,11 @@ pub async fn run(c: Cmd) -> anyhow::Result<ExitCode> {
                         "Journal d'audit intact : {} entrées chaînées, {} points de contrôle signés ({} aussi hors base), {} entrée(s) en attente de scellement.",
                         r.sealed, r.checkpoints, r.external_checkpoints, r.unsealed
                     );
+                    if r.external_behind > 0 {
+                        println!(
+                            "Le dernier point de contrôle n'est pas encore dans le journal externe (arrêt brutal pendant un scellement ?) : le prochain scellement l'y recopie."
+                        );
+                    }
                     if temoin.is_some() {
                         println!(
                             "Témoin : {} point(s) de contrôle retrouvé(s) dans la chaîne, aucun retour en arrière.",

@@ -5,10 +5,12 @@
 //! progress line on stderr (plain lines when stderr is not a terminal, `crate::progress`), then
 //! sends SIGKILL and checks the process died of it (not finished before).
 
+mod outages;
+
 use crate::support::*;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// A valid CSV of `n` distinct synthetic people.
 fn csv(dir: &std::path::Path, n: usize, tag: &str) -> std::path::PathBuf {
@@ -30,19 +32,20 @@ fn csv(dir: &std::path::Path, n: usize, tag: &str) -> std::path::PathBuf {
 /// Starts the binary on the instance, waits for a stderr line containing `marker`, kills it
 /// with SIGKILL and asserts it died of the signal (it was still running).
 fn kill_during(inst: &Instance, args: &[&str], marker: &str) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_parcours"));
-    c.args(args)
-        .env("PARCOURS_DATA_DIR", &inst.dir)
-        .env_remove("PARCOURS_MASTER_KEY_FILE")
-        .env("PARCOURS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if inst.pg.is_some() {
-        c.env("PARCOURS_DATABASE_URL", &inst.loc.database_url);
-    } else {
-        c.env_remove("PARCOURS_DATABASE_URL");
+    kill_during_with(inst, args, marker, &[]);
+}
+
+/// [`kill_during`] with more environment (e.g. `PARCOURS_LOG=info` for a job's log lines).
+fn kill_during_with(inst: &Instance, args: &[&str], marker: &str, env: &[(&str, &str)]) {
+    let mut cmd = inst.command(args);
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-    let mut child = c.spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     loop {
@@ -117,5 +120,98 @@ async fn a_key_rotation_killed_midway_loses_nothing_and_the_next_run_completes(i
     assert!(out.contains("2500 dossier(s)"), "{}: {out}", inst.backend);
     assert_eq!(readable(inst.app().await).await, 2500, "{}: after the rerun", inst.backend);
     assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{}", inst.backend);
+}
+}
+
+per_backend! {
+/// SIGKILL while a new warehouse version is being written: `current` still names the previous
+/// version, whole; the next export publishes a new one and removes the half-written one.
+#[tokio::test]
+async fn a_warehouse_export_killed_midway_keeps_the_previous_version_and_the_next_run_completes(inst) {
+    inst.standard();
+    inst.ok(&["seed", "--jeunes", "1500", "--events", "4", "--seed", "24"]);
+    let out = inst.dir.join("entrepot");
+    let o = out.to_str().unwrap();
+    inst.ok(&["warehouse", "export", "--sortie", o]);
+    let (before, manifest) = parcours_warehouse::files::current_manifest(&out).unwrap();
+    // A full export, killed once its months are computed (while it writes them).
+    kill_during_with(
+        &inst,
+        &["warehouse", "export", "--sortie", o, "--complet"],
+        "mois",
+        &[("PARCOURS_LOG", "info")],
+    );
+    // Whole: every table's checksum matches its manifest (what the dashboards check).
+    let (after, again) = parcours_warehouse::files::open_current(&out).unwrap();
+    assert_eq!(after, before, "{}: current still names the previous version", inst.backend);
+    assert_eq!(again.tables.len(), manifest.tables.len());
+    assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{}", inst.backend);
+    inst.ok(&["warehouse", "export", "--sortie", o, "--complet"]);
+    let (newest, _) = parcours_warehouse::files::current_manifest(&out).unwrap();
+    assert_ne!(newest, before, "{}", inst.backend);
+    let versions: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("v-"))
+        .collect();
+    assert_eq!(versions.len(), 2, "{}: the new version and the one it replaced: {versions:?}", inst.backend);
+    assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{}", inst.backend);
+}
+}
+
+per_backend! {
+/// SIGKILL while a long backlog of audit entries is being sealed (1,000 per transaction, killed
+/// after the first signed checkpoint): the
+/// sealed part verifies, nothing is sealed twice or skipped, and the next seal finishes it.
+#[tokio::test]
+async fn an_audit_seal_killed_midway_leaves_a_verifiable_chain_and_the_next_run_completes(inst) {
+    inst.standard();
+    let app = inst.app().await;
+    let backlog = 30_000;
+    for _ in 0..backlog / 1000 {
+        let mut tx = app.internals().store().begin().await.unwrap();
+        for _ in 0..1000 {
+            let ctx = parcours_app::Ctx::operator(chrono::Utc::now());
+            app.internals()
+                .audit(
+                    &mut tx,
+                    &ctx,
+                    parcours_app::audit::Event {
+                        action: "essai.panne",
+                        subject: None,
+                        fields: "",
+                        outcome: parcours_app::audit::OK,
+                        structure_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    drop(app);
+    kill_during_with(
+        &inst,
+        &["audit", "seal"],
+        "point de contrôle d'audit signé",
+        &[("PARCOURS_LOG", "info")],
+    );
+    let app = inst.app().await;
+    let sealed = scalar(&app, "SELECT COUNT(*) FROM audit WHERE chain_pos IS NOT NULL").await;
+    assert!(sealed > 0 && sealed < backlog, "{}: killed midway ({sealed} sealed)", inst.backend);
+    drop(app);
+    assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{}", inst.backend);
+    inst.ok(&["audit", "seal"]);
+    let app = inst.app().await;
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM audit WHERE chain_pos IS NULL").await,
+        0,
+        "{}",
+        inst.backend
+    );
+    drop(app);
+    // Whole again, the external log included (a line the kill cut off is copied back).
+    let out = inst.ok(&["audit", "verify"]);
+    assert!(out.contains("intact") && !out.contains("prochain scellement"), "{}: {out}", inst.backend);
 }
 }

@@ -10,6 +10,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod served;
+pub use served::*;
+
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 pub const PASSWORD: &str = "mot-de-passe-de-test-123";
 /// The harness's administrator, who approves the accounts the tests ask for.
@@ -102,10 +105,25 @@ impl Instance {
     }
 
     pub async fn new(backend: &'static str) -> Instance {
-        let dir = std::env::temp_dir().join(testing::unique_name("parcours-e2e"));
+        let base = (backend == "postgres").then(|| testing::postgres_base_url().unwrap());
+        Instance::on(backend, base, &std::env::temp_dir()).await
+    }
+
+    /// An instance on the PostgreSQL server at `base` (a schema of its own there), its data
+    /// dir under `parent`.
+    pub async fn on_postgres(base: &str, parent: &Path) -> Instance {
+        Instance::on("postgres", Some(base.to_string()), parent).await
+    }
+
+    /// An SQLite instance whose data dir (database included) is under `parent`.
+    pub async fn sqlite_in(parent: &Path) -> Instance {
+        Instance::on("sqlite", None, parent).await
+    }
+
+    async fn on(backend: &'static str, base: Option<String>, parent: &Path) -> Instance {
+        let dir = parent.join(testing::unique_name("parcours-e2e"));
         std::fs::create_dir_all(&dir).unwrap();
-        let (url, pg) = if backend == "postgres" {
-            let base = testing::postgres_base_url().unwrap();
+        let (url, pg) = if let Some(base) = base {
             let (url, schema) = testing::postgres_schema(&base).await.unwrap();
             (url, Some((base, schema)))
         } else {
@@ -133,6 +151,15 @@ impl Instance {
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.command(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    /// The real binary with `args`, on this instance's data dir and database (not started).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_parcours"));
         c.args(args)
             .env("PARCOURS_DATA_DIR", &self.dir)
@@ -143,10 +170,16 @@ impl Instance {
         } else {
             c.env_remove("PARCOURS_DATABASE_URL");
         }
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        c.output().unwrap()
+        c
+    }
+
+    /// The enrolment link [`Instance::add_user`] kept for `login` (taken: links are single-use).
+    pub fn take_enrolment_link(&self, login: &str) -> String {
+        let p = self.dir.join(format!("{ENROLMENT_PREFIX}{login}"));
+        let t = std::fs::read_to_string(&p)
+            .unwrap_or_else(|_| panic!("{login}: no enrolment link left"));
+        std::fs::remove_file(&p).unwrap();
+        t
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
