@@ -181,29 +181,24 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
 
 /// Parses `JJ/MM/AAAA` or `AAAA-MM-JJ`, with a French reason on failure.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, (&'static str, String)> {
+    // Exactly JJ/MM/AAAA or AAAA-MM-JJ, digits only: "01/1/20025" or "01/+1/2005" are not
+    // dates (the first was accepted as the year 20025 — found by fuzz/validators).
+    fn shaped<'a>(s: &'a str, sep: char, widths: [usize; 3]) -> Option<[&'a str; 3]> {
+        let mut it = s.split(sep);
+        let p = [it.next()?, it.next()?, it.next()?];
+        let ok = it.next().is_none()
+            && p.iter()
+                .zip(widths)
+                .all(|(x, w)| x.len() == w && x.bytes().all(|b| b.is_ascii_digit()));
+        ok.then_some(p)
+    }
     let s = raw.trim();
-    let parts: Option<(i32, u32, u32)> = if s.len() == 10 && s.as_bytes()[2] == b'/' {
-        let p: Vec<&str> = s.split('/').collect();
-        match (p.first(), p.get(1), p.get(2)) {
-            (Some(d), Some(m), Some(y)) if p.len() == 3 => {
-                match (y.parse(), m.parse(), d.parse()) {
-                    (Ok(y), Ok(m), Ok(d)) => Some((y, m, d)),
-                    _ => None,
-                }
-            }
-            _ => None,
-        }
-    } else if s.len() == 10 && s.as_bytes()[4] == b'-' {
-        let p: Vec<&str> = s.split('-').collect();
-        match (p.first(), p.get(1), p.get(2)) {
-            (Some(y), Some(m), Some(d)) if p.len() == 3 => {
-                match (y.parse(), m.parse(), d.parse()) {
-                    (Ok(y), Ok(m), Ok(d)) => Some((y, m, d)),
-                    _ => None,
-                }
-            }
-            _ => None,
-        }
+    // At most four ASCII digits: always a number.
+    let n = |x: &str| x.parse::<u32>().unwrap_or(0);
+    let parts: Option<(i32, u32, u32)> = if let Some([d, m, y]) = shaped(s, '/', [2, 2, 4]) {
+        Some((n(y) as i32, n(m), n(d)))
+    } else if let Some([y, m, d]) = shaped(s, '-', [4, 2, 2]) {
+        Some((n(y) as i32, n(m), n(d)))
     } else {
         None
     };
@@ -453,6 +448,10 @@ mod tests {
         assert_eq!(parse_date("31/02/2005").unwrap_err().0, "date_invalide");
         assert_eq!(parse_date("2005-13-01").unwrap_err().0, "date_invalide");
         assert_eq!(parse_date("5/5/2005").unwrap_err().0, "date_format");
+        // Found by fuzz/validators: the right length, the wrong shape.
+        for bad in ["01/1/20025", "01/+1/2005", "+005-01-01", "2005-1-011"] {
+            assert_eq!(parse_date(bad).unwrap_err().0, "date_format", "{bad}");
+        }
     }
 
     #[test]
