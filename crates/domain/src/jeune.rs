@@ -183,7 +183,7 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> i32 {
 pub fn parse_date(raw: &str) -> Result<NaiveDate, (&'static str, String)> {
     // Exactly JJ/MM/AAAA or AAAA-MM-JJ, digits only: "01/1/20025" or "01/+1/2005" are not
     // dates (the first was accepted as the year 20025 — found by fuzz/validators).
-    fn shaped<'a>(s: &'a str, sep: char, widths: [usize; 3]) -> Option<[&'a str; 3]> {
+    fn shaped(s: &str, sep: char, widths: [usize; 3]) -> Option<[&str; 3]> {
         let mut it = s.split(sep);
         let p = [it.next()?, it.next()?, it.next()?];
         let ok = it.next().is_none()

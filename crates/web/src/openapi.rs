@@ -138,11 +138,41 @@ fn merge(generated: serde_json::Value) -> serde_json::Value {
     doc["openapi"] = generated["openapi"].clone();
     doc["paths"] = generated["paths"].clone();
     // utoipa tags each operation with its handler's module: name the families in French.
+    // Every operation may also answer any error of the API — not connected, not allowed, not
+    // found, invalid, frozen, over quota, database unavailable, disk full — always in the
+    // `Erreur` shape, whose `code` says which: that is the `default` answer of each.
+    let default = serde_json::json!({
+        "description": "Erreur : le champ `code` dit laquelle (voir le schéma Erreur), `message` l'explique en français.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Erreur"}}}
+    });
     if let Some(paths) = doc["paths"].as_object_mut() {
         for op in paths.values_mut().filter_map(|p| p.as_object_mut()) {
             for o in op.values_mut() {
                 let module = o["tags"][0].as_str().unwrap_or_default().to_string();
                 o["tags"] = serde_json::json!([tag(&module)]);
+                if let Some(responses) = o["responses"].as_object_mut() {
+                    responses
+                        .entry("default")
+                        .or_insert_with(|| default.clone());
+                }
+                // What the control-character guard refuses before any handler (lib.rs): no
+                // control character in a path segment, no NUL in a query value.
+                // (`get_mut`: indexing a JSON map mutably would insert a null where nothing was.)
+                let params = o.get_mut("parameters").and_then(|v| v.as_array_mut());
+                for p in params.into_iter().flatten() {
+                    let pattern = match p["in"].as_str() {
+                        Some("path") => "^[^\\u0000-\\u001f\\u007f]*$",
+                        Some("query") => "^[^\\u0000]*$",
+                        _ => continue,
+                    };
+                    if let Some(schema) = p.get_mut("schema").and_then(|v| v.as_object_mut()) {
+                        if schema.get("type").and_then(|t| t.as_str()) == Some("string") {
+                            schema
+                                .entry("pattern")
+                                .or_insert_with(|| serde_json::json!(pattern));
+                        }
+                    }
+                }
             }
         }
     }
@@ -181,5 +211,15 @@ mod tests {
         }
         assert!(doc["components"]["schemas"]["Erreur"]["properties"]["code"]["enum"].is_array());
         assert_eq!(entry["tags"][0], "Travail quotidien");
+        // Every operation documents its error answers.
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                assert_eq!(
+                    op["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Erreur",
+                    "{method} {path}"
+                );
+            }
+        }
     }
 }

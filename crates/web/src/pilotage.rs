@@ -17,6 +17,13 @@ use crate::AppState;
 
 static INSIGHT_URL: OnceLock<String> = OnceLock::new();
 
+/// The body of `POST /api/v1/pilotage/jeton`: a JSON object, `{}` (required — another site's
+/// form cannot send JSON — and carrying nothing; the schemathesis run found it undocumented).
+/// An object, never an array (a struct without fields would take `[]` too).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct EmptyBody(#[allow(dead_code)] serde_json::Map<String, serde_json::Value>);
+
 /// The insight server's address, as readers' browsers reach it: set once at start
 /// ([`set_insight_url`]), else `PARCOURS_INSIGHT_URL`, else `http://127.0.0.1:8081`.
 pub fn insight_url() -> &'static str {
@@ -80,12 +87,13 @@ pub async fn page(State(s): State<AppState>, req: Req) -> Result<Response, WebEr
     post,
     path = "/api/v1/pilotage/jeton",
     summary = "Assertion à usage unique pour ouvrir les tableaux de bord (pilote)",
+    request_body = EmptyBody,
     responses((status = 200, description = "Réponse JSON"), (status = 401, description = "Erreur", body = crate::openapi::ApiError), (status = 403, description = "Erreur", body = crate::openapi::ApiError), (status = 422, description = "Erreur", body = crate::openapi::ApiError)),
 )]
 pub async fn api_token(
     State(s): State<AppState>,
     req: Req,
-    crate::api::ApiJson(_): crate::api::ApiJson<serde_json::Value>,
+    crate::api::ApiJson(_): crate::api::ApiJson<EmptyBody>,
 ) -> Result<Response, WebError> {
     let ctx = req.authenticated()?;
     let jeton = s
