@@ -23,3 +23,4 @@ pub mod publish;
 pub mod render;
 pub mod sdc;
 pub mod server;
+mod sessions;

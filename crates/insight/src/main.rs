@@ -43,6 +43,11 @@ enum Command {
         /// host other than localhost, which browsers would refuse it on).
         #[arg(long)]
         cookie_non_securise: bool,
+        /// A directory shared by every instance (same host or a network file system): sessions
+        /// and used assertions live there, so several instances behind one proxy serve the
+        /// same sessions and survive a restart. Default: in memory (one instance).
+        #[arg(long = "etat", alias = "state-dir", env = "PARCOURS_INSIGHT_STATE_DIR")]
+        etat: Option<PathBuf>,
         /// Former flag (the cookie is `Secure` by default now); accepted for one release.
         #[arg(long, hide = true)]
         cookie_securise: bool,
@@ -123,6 +128,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             rechargement,
             cookie_non_securise,
             cookie_securise: _,
+            etat,
         } => {
             if seuil < 2 {
                 return Err("le seuil de diffusion doit valoir au moins 2".into());
@@ -138,6 +144,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 threshold: seuil,
                 reload_every: rechargement,
                 secure_cookie: !cookie_non_securise,
+                state_dir: etat,
             })
             .await?;
             let listener = tokio::net::TcpListener::bind(&bind)

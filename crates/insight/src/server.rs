@@ -20,14 +20,14 @@ use axum::Router;
 use ed25519_dalek::VerifyingKey;
 use parcours_vault::assertion::{self, Claims, Perimeter};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::RwLock;
 
 use crate::catalogue::{family_expr, indicator, BREAKDOWNS, INDICATORS};
 use crate::publish::{PublishError, Published, Query, Warehouse};
 use crate::render;
+use crate::sessions::{Session, Sessions};
 
 pub const COOKIE: &str = "parcours-pilotage";
 /// A dashboard session lasts a working day at most.
@@ -42,21 +42,17 @@ pub struct Config {
     /// Set the cookie's `Secure` flag: on by default (browsers accept it on https and on
     /// localhost); off only for a plain-HTTP host that is not localhost.
     pub secure_cookie: bool,
-}
-
-struct Session {
-    role: String,
-    perimeter: Perimeter,
-    expires: i64,
+    /// A directory shared by every instance for sessions and used assertion ids
+    /// (`crate::sessions`); None: this process's memory (one instance).
+    pub state_dir: Option<PathBuf>,
 }
 
 pub struct Server {
     config: Config,
     warehouse: RwLock<Arc<Warehouse>>,
     pub(crate) exports: crate::exports::Jobs,
-    sessions: Mutex<HashMap<String, Session>>,
-    /// Assertion ids already used to open a session, until they expire.
-    used: Mutex<HashMap<String, i64>>,
+    /// Sessions and the assertion ids already used, until they expire.
+    sessions: Sessions,
 }
 
 pub(crate) fn now() -> i64 {
@@ -74,12 +70,12 @@ impl Server {
         tokio::spawn(async move {
             warming.warm_up().await;
         });
+        let sessions = Sessions::new(config.state_dir.as_deref())?;
         Ok(Arc::new(Server {
             config,
             warehouse: RwLock::new(w),
             exports: Default::default(),
-            sessions: Mutex::new(HashMap::new()),
-            used: Mutex::new(HashMap::new()),
+            sessions,
         }))
     }
 
@@ -111,19 +107,13 @@ impl Server {
             // An assertion serves once, as a bearer as at the page login: a copied header
             // replays nothing (API clients ask the main server for one per call).
             let c = self.check(token).ok()?;
-            let mut used = self.used.lock().await;
-            used.retain(|_, exp| *exp >= now());
-            if used.insert(c.jti.clone(), c.exp).is_some() {
+            if !self.sessions.first_use(&c.jti, c.exp).await {
                 return None;
             }
             return Some((c.role, c.perimetre));
         }
         let id = cookie(headers)?;
-        let mut sessions = self.sessions.lock().await;
-        sessions.retain(|_, s| s.expires > now());
-        sessions
-            .get(&id)
-            .map(|s| (s.role.clone(), s.perimeter.clone()))
+        self.sessions.get(&id).await
     }
 
     /// Verifies an assertion and that its role matches its perimeter.
@@ -289,28 +279,26 @@ async fn login(State(s): State<Arc<Server>>, Form(f): Form<LoginForm>) -> Respon
             )
         }
     };
-    {
-        let mut used = s.used.lock().await;
-        used.retain(|_, exp| *exp >= now());
-        if used.insert(claims.jti.clone(), claims.exp).is_some() {
-            return message(
-                StatusCode::UNAUTHORIZED,
-                "Connexion refusée : ce jeton a déjà servi. Rouvrez le pilotage depuis Parcours.",
-            );
-        }
+    if !s.sessions.first_use(&claims.jti, claims.exp).await {
+        return message(
+            StatusCode::UNAUTHORIZED,
+            "Connexion refusée : ce jeton a déjà servi. Rouvrez le pilotage depuis Parcours.",
+        );
     }
     let id: String = parcours_vault::random_bytes::<32>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    s.sessions.lock().await.insert(
-        id.clone(),
-        Session {
-            role: claims.role,
-            perimeter: claims.perimetre,
-            expires: now() + SESSION_S,
-        },
-    );
+    s.sessions
+        .open(
+            &id,
+            Session {
+                role: claims.role,
+                perimeter: claims.perimetre,
+                expires: now() + SESSION_S,
+            },
+        )
+        .await;
     let cookie = format!(
         "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_S}{}",
         if s.config.secure_cookie {
@@ -328,7 +316,7 @@ async fn login(State(s): State<Arc<Server>>, Form(f): Form<LoginForm>) -> Respon
 
 async fn logout(State(s): State<Arc<Server>>, headers: HeaderMap) -> Response {
     if let Some(id) = cookie(&headers) {
-        s.sessions.lock().await.remove(&id);
+        s.sessions.close(&id).await;
     }
     let mut r = message(StatusCode::OK, "Vous êtes déconnecté·e du pilotage.");
     r.headers_mut().insert(

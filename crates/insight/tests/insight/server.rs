@@ -116,6 +116,11 @@ fn token(key: &SigningKey, role: &str, perimetre: Perimeter, iat_offset: i64) ->
 }
 
 fn start(root: &std::path::Path) -> Server {
+    start_with(root, &[])
+}
+
+/// [`start`] with more arguments.
+fn start_with(root: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parcours-insight"))
         .current_dir(root)
         .env_clear()
@@ -130,6 +135,7 @@ fn start(root: &std::path::Path) -> Server {
             "--rechargement",
             "1",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -665,4 +671,107 @@ fn every_indicator_with_every_offered_ventilation_answers() {
     assert!(checked >= INDICATORS.len() * 2, "{checked} combinations");
     let r = get("/tableau?indicateur=entretiens_individuels&ventilation=inconnue");
     assert_eq!(r.status, 400, "an unknown ventilation is still refused");
+}
+
+/// Issue 20 — several dashboard instances behind one proxy: two real servers sharing a state
+/// directory honour the same sessions, refuse an assertion replayed on the other one (page and
+/// bearer), end a session on both at logout, and keep sessions across a restart. The
+/// directory names sessions by a hash: it holds no cookie.
+#[test]
+fn two_instances_sharing_a_state_directory_share_sessions_and_refuse_replays() {
+    let root = std::env::temp_dir().join(format!("parcours-insight-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    crate::synthetic_warehouse(&root.join("entrepot"), 6, 300, "20260401T000000Z");
+    let main_key = SigningKey::from_bytes(&parcours_vault::random_bytes::<32>());
+    std::fs::write(
+        root.join("parcours.pub"),
+        assertion::public_key_hex(&main_key),
+    )
+    .unwrap();
+    let shared = ["--etat", "etat"];
+    let one = start_with(&root, &shared);
+    let two = start_with(&root, &shared);
+    let (a, b) = (one.addr.as_str(), two.addr.as_str());
+
+    let lyon = || {
+        token(
+            &main_key,
+            "directeur",
+            Perimeter::Structure("ML-LYON".into()),
+            0,
+        )
+    };
+    // A session opened on one instance serves on the other; its assertion is spent on both.
+    let t = lyon();
+    let r = http(a, "POST", "/connexion", &[], &format!("jeton={t}"));
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cookie = r.headers["set-cookie"]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        http(b, "GET", "/tableau", &[("Cookie", &cookie)], "").status,
+        200
+    );
+    assert_eq!(
+        http(b, "POST", "/connexion", &[], &format!("jeton={t}")).status,
+        401,
+        "replayed on the other instance"
+    );
+    let value = cookie.split_once('=').unwrap().1;
+    for e in std::fs::read_dir(root.join("etat/sessions")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().to_string();
+        assert_ne!(name, value, "a session file is not named by the cookie");
+        let text = std::fs::read_to_string(root.join("etat/sessions").join(&name)).unwrap();
+        assert!(!text.contains(value), "nor holds it");
+    }
+    // A bearer assertion serves once across both.
+    let auth = format!("Bearer {}", lyon());
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/indicateurs",
+            &[("Authorization", &auth)],
+            ""
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http(
+            b,
+            "GET",
+            "/api/v1/indicateurs",
+            &[("Authorization", &auth)],
+            ""
+        )
+        .status,
+        401,
+        "bearer replayed on the other instance"
+    );
+    // A restart keeps the session; a logout on one ends it on both.
+    drop(one);
+    let one = start_with(&root, &shared);
+    let a = one.addr.as_str();
+    assert_eq!(
+        http(a, "GET", "/tableau", &[("Cookie", &cookie)], "").status,
+        200
+    );
+    assert_eq!(
+        http(b, "POST", "/deconnexion", &[("Cookie", &cookie)], "").status,
+        200
+    );
+    assert_eq!(
+        http(a, "GET", "/tableau", &[("Cookie", &cookie)], "").status,
+        401
+    );
+    assert_eq!(
+        http(b, "GET", "/tableau", &[("Cookie", &cookie)], "").status,
+        401
+    );
+    drop((one, two));
+    let _ = std::fs::remove_dir_all(&root);
 }
