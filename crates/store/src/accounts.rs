@@ -29,21 +29,26 @@ const COLS: &str = "id, login, password_hash, role, structure_id, scope_region, 
                     totp_last_step, failed_logins, locked_until, active, created_at, frozen_at, last_login_at";
 
 fn from_row(r: &AnyRow) -> Result<AccountRow> {
+    from_row_at(r, 0)
+}
+
+/// The account whose [`COLS`] start at column `at` of the row.
+fn from_row_at(r: &AnyRow, at: usize) -> Result<AccountRow> {
     Ok(AccountRow {
-        id: r.try_get(0)?,
-        login: r.try_get(1)?,
-        password_hash: r.try_get(2)?,
-        role: r.try_get(3)?,
-        structure_id: r.try_get(4)?,
-        scope_region: r.try_get(5)?,
-        totp_secret: r.try_get(6)?,
-        totp_last_step: r.try_get(7)?,
-        failed_logins: r.try_get(8)?,
-        locked_until: r.try_get(9)?,
-        active: r.try_get::<i64, _>(10)? == 1,
-        created_at: r.try_get(11)?,
-        frozen_at: r.try_get(12)?,
-        last_login_at: r.try_get(13)?,
+        id: r.try_get(at)?,
+        login: r.try_get(at + 1)?,
+        password_hash: r.try_get(at + 2)?,
+        role: r.try_get(at + 3)?,
+        structure_id: r.try_get(at + 4)?,
+        scope_region: r.try_get(at + 5)?,
+        totp_secret: r.try_get(at + 6)?,
+        totp_last_step: r.try_get(at + 7)?,
+        failed_logins: r.try_get(at + 8)?,
+        locked_until: r.try_get(at + 9)?,
+        active: r.try_get::<i64, _>(at + 10)? == 1,
+        created_at: r.try_get(at + 11)?,
+        frozen_at: r.try_get(at + 12)?,
+        last_login_at: r.try_get(at + 13)?,
     })
 }
 
@@ -396,6 +401,41 @@ pub async fn session_get(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<Se
         None => Ok(None),
         Some(r) => Ok(Some(session_from_row(&r)?)),
     }
+}
+
+/// A session and its account (if it has one yet) in one statement: every authenticated request
+/// starts here, and on SQLite each statement is a round trip to the connection's thread
+/// (issue 20: one of the ~7 of opening a dossier).
+pub async fn session_with_account(
+    conn: &mut Conn,
+    token_hash: &[u8],
+) -> Result<Option<(SessionRow, Option<AccountRow>)>> {
+    let prefixed = |cols: &str, p: &str| {
+        cols.split(", ")
+            .map(|c| format!("{p}.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let q = format!(
+        "SELECT {}, {} FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id \
+         WHERE s.token_hash = $1",
+        prefixed(SESSION_COLS, "s"),
+        prefixed(COLS, "a")
+    );
+    let Some(r) = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(token_hash.to_vec())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let session = session_from_row(&r)?;
+    let at = SESSION_COLS.split(", ").count();
+    let account = match r.try_get::<Option<i64>, _>(at)? {
+        Some(_) => Some(from_row_at(&r, at)?),
+        None => None,
+    };
+    Ok(Some((session, account)))
 }
 
 pub async fn session_touch(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<()> {

@@ -303,8 +303,30 @@ impl Store {
                 "URL de base non reconnue : sqlite://… ou postgres://…".into(),
             ));
         };
+        // Connections per process: 8 on SQLite, 16 on PostgreSQL, or PARCOURS_DB_CONNECTIONS
+        // (with several instances, their sum must stay under PostgreSQL's max_connections).
+        let connections = match std::env::var("PARCOURS_DB_CONNECTIONS") {
+            Err(_) => {
+                if backend == Backend::Sqlite {
+                    8
+                } else {
+                    16
+                }
+            }
+            Ok(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| {
+                    StoreError::Db(format!(
+                        "PARCOURS_DB_CONNECTIONS « {} » : un nombre de 1 à 256 attendu",
+                        v.chars().take(16).collect::<String>()
+                    ))
+                })?,
+        };
         let opts = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .max_connections(connections)
             // A request waits at most this long for a connection: PostgreSQL down means a 503
             // within seconds, not a request hanging for sqlx's default 30 s.
             .acquire_timeout(std::time::Duration::from_secs(5))

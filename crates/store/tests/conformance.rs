@@ -191,6 +191,68 @@ async fn sessions_round_trip_and_purge() {
                 .map(|r| (r.csrf, r.via_pages)),
             Some(("x".into(), true))
         );
+        // With its account in one statement: none yet for an anonymous session.
+        let (got, account) = accounts::session_with_account(&mut c, &[1, 2, 3])
+            .await
+            .expect(&name)
+            .expect(&name);
+        assert_eq!(
+            (got.csrf.as_str(), account.is_none()),
+            ("x", true),
+            "{name}"
+        );
+        let id = accounts::insert(
+            &mut c,
+            &accounts::NewAccount {
+                login: "sessionnaire",
+                password_hash: "h",
+                role: "conseiller",
+                structure_id: None,
+                scope_region: Some("Bretagne"),
+                now: 5,
+            },
+        )
+        .await
+        .expect(&name);
+        accounts::session_insert(
+            &mut c,
+            &accounts::SessionRow {
+                token_hash: vec![4, 5, 6],
+                account_id: Some(id),
+                stage: "authentifie".into(),
+                csrf: "y".into(),
+                created_at: 12,
+                last_seen: 12,
+                pending_secret: None,
+                via_pages: false,
+                factor_at: Some(12),
+            },
+        )
+        .await
+        .expect(&name);
+        let (got, account) = accounts::session_with_account(&mut c, &[4, 5, 6])
+            .await
+            .expect(&name)
+            .expect(&name);
+        let account = account.expect(&name);
+        assert_eq!(
+            (
+                got.factor_at,
+                account.id,
+                account.login.as_str(),
+                account.scope_region.as_deref(),
+                account.active
+            ),
+            (Some(12), id, "sessionnaire", Some("Bretagne"), true),
+            "{name}"
+        );
+        assert!(accounts::session_with_account(&mut c, &[9])
+            .await
+            .expect(&name)
+            .is_none());
+        accounts::session_delete(&mut c, &[4, 5, 6])
+            .await
+            .expect(&name);
         assert_eq!(
             accounts::sessions_purge(&mut c, 11, 0).await.expect(&name),
             1

@@ -61,7 +61,7 @@ impl App {
         let now = ctx.now.timestamp();
         let h = token_hash(token);
         let mut conn = self.store.acquire().await?;
-        let Some(s) = acc::session_get(&mut conn, &h).await? else {
+        let Some((s, account)) = acc::session_with_account(&mut conn, &h).await? else {
             return Ok(None);
         };
         if now - s.last_seen > IDLE_TIMEOUT_S || now - s.created_at > ABSOLUTE_TIMEOUT_S {
@@ -71,10 +71,6 @@ impl App {
         if now - s.last_seen >= 30 {
             acc::session_touch(&mut conn, &h, now).await?;
         }
-        let account = match s.account_id {
-            Some(id) => acc::by_id(&mut conn, id).await?,
-            None => None,
-        };
         if let Some(a) = &account {
             // A frozen account's sessions are deleted when it is frozen; this also covers a
             // session created by a request that raced the freeze.

@@ -249,3 +249,22 @@ async fn two_instances_behind_a_tls_proxy_share_sessions_quotas_freezes_and_the_
     // The chain both instances appended to verifies.
     assert!(inst.ok(&["audit", "verify"]).contains("intact"));
 }
+
+/// The pool size of a process is a setting (several instances share PostgreSQL's
+/// connections); a value that is not a count is a clear error, not a silent default.
+#[tokio::test]
+async fn the_connection_count_is_a_setting_and_a_bad_one_is_refused() {
+    let inst = Instance::new("sqlite").await;
+    inst.standard();
+    let ok = inst.run_env(&["audit", "verify"], &[("PARCOURS_DB_CONNECTIONS", "2")]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    for bad in ["0", "zéro", "100000"] {
+        let o = inst.run_env(&["audit", "verify"], &[("PARCOURS_DB_CONNECTIONS", bad)]);
+        assert!(!o.status.success(), "{bad}");
+        assert!(
+            stderr(&o).contains("PARCOURS_DB_CONNECTIONS"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+}
