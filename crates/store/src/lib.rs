@@ -303,12 +303,16 @@ impl Store {
                 "URL de base non reconnue : sqlite://… ou postgres://…".into(),
             ));
         };
-        // Connections per process: 8 on SQLite, 16 on PostgreSQL, or PARCOURS_DB_CONNECTIONS
+        // Connections per process: 3 on SQLite, 16 on PostgreSQL, or PARCOURS_DB_CONNECTIONS
         // (with several instances, their sum must stay under PostgreSQL's max_connections).
+        // SQLite has one writer and two cores to read with here; each connection keeps a
+        // 32 MiB page cache, so at 100,000 dossiers under the mixed load 8 connections peaked
+        // at 320 MiB of RSS, 4 at 201 MiB, 3 at 162 MiB, for the same throughput (issue 20,
+        // docs/BENCHMARKS.md).
         let connections = match std::env::var("PARCOURS_DB_CONNECTIONS") {
             Err(_) => {
                 if backend == Backend::Sqlite {
-                    8
+                    3
                 } else {
                     16
                 }
