@@ -352,40 +352,54 @@ impl App {
 
     /// Appends to the external log the database's last checkpoint when it is the only one
     /// missing: the line a crash between a seal's commit and its append did not write (signed,
-    /// copied from the database). A log further behind, or disagreeing with the database, is
-    /// left as it is, for `audit verifier` to report.
+    /// copied from the database). A log further behind, or whose last line does not read, is
+    /// left as it is, for `audit verifier` to report. Once per process (the crash window is
+    /// followed by a restart), and cheap: the log's last line and at most two checkpoints.
     async fn complete_checkpoint_log(&self) -> Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::sync::atomic::Ordering;
         let Some(path) = &self.checkpoint_log else {
             return Ok(());
         };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        if self.checkpoint_log_checked.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        // The last line: a checkpoint line is ~200 bytes, the last 4 KiB hold it whole.
+        let tail = match std::fs::File::open(path) {
+            Ok(mut f) => {
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                let mut buf = Vec::new();
+                if f.seek(SeekFrom::Start(len.saturating_sub(4096))).is_err()
+                    || f.read_to_end(&mut buf).is_err()
+                {
+                    return Ok(());
+                }
+                String::from_utf8_lossy(&buf).into_owned()
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(_) => return Ok(()),
         };
-        let public = self.keys.audit_signing.verifying_key();
-        let Ok(lines) = parse_checkpoint_lines(&text, &public) else {
-            return Ok(());
+        let last = match tail.lines().rev().find(|l| !l.trim().is_empty()) {
+            None => 0,
+            Some(line) => {
+                let public = self.keys.audit_signing.verifying_key();
+                match parse_checkpoint_lines(&format!("{line}\n"), &public) {
+                    Ok(lines) => lines.keys().next_back().copied().unwrap_or(0),
+                    Err(_) => return Ok(()),
+                }
+            }
         };
-        let last = lines.keys().next_back().copied().unwrap_or(0);
         let mut conn = self.store.acquire().await?;
-        let missing: Vec<Checkpoint> = q::checkpoints(&mut conn)
-            .await?
-            .into_iter()
-            .filter(|c| c.chain_pos > last)
-            .collect();
+        let missing = q::checkpoints_after(&mut conn, last, 2).await?;
         drop(conn);
-        if missing.len() > 1 {
-            // More than a crash can lose: evidence, left for `audit verifier`.
-            return Ok(());
-        }
-        for cp in &missing {
+        if let [cp] = missing.as_slice() {
             tracing::warn!(
                 position = cp.chain_pos,
                 "point de contrôle recopié dans le journal externe (coupure pendant un scellement)"
             );
             self.log_checkpoint(cp);
         }
+        // Two or more: more than a crash can lose — evidence, left for `audit verifier`.
         Ok(())
     }
 

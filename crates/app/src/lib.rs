@@ -140,6 +140,9 @@ pub struct App {
     /// Where signed audit checkpoints are also appended, outside the database.
     pub checkpoint_log: Option<PathBuf>,
     sealer: tokio::sync::Mutex<()>,
+    /// Whether this process's first seal has completed the external checkpoint log (a crash
+    /// between a seal's commit and its line is followed by a restart; see `audit.rs`).
+    checkpoint_log_checked: std::sync::atomic::AtomicBool,
     /// Refusals stamped while the caller's transaction was open, written once it has ended
     /// ([`App::flush_refusals`]): SQLite transactions take the write lock at their start, so a
     /// second transaction in the same request would wait for the first forever.
@@ -165,6 +168,7 @@ impl App {
             keys,
             checkpoint_log,
             sealer: tokio::sync::Mutex::new(()),
+            checkpoint_log_checked: std::sync::atomic::AtomicBool::new(false),
             pending_refusals: std::sync::Mutex::new(Vec::new()),
             pending_signals: std::sync::Mutex::new(Vec::new()),
             thresholds: std::sync::RwLock::new(vigilance::Thresholds::default()),

@@ -399,6 +399,28 @@ pub async fn add_checkpoint(conn: &mut Conn, c: &Checkpoint) -> Result<()> {
     Ok(())
 }
 
+/// At most `limit` checkpoints after position `pos`, in order.
+pub async fn checkpoints_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<Checkpoint>> {
+    let rows = sqlx::query(
+        "SELECT chain_pos, hash, ts, signature FROM audit_checkpoints WHERE chain_pos > $1 \
+         ORDER BY chain_pos LIMIT $2",
+    )
+    .bind(pos)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                chain_pos: r.try_get(0)?,
+                hash: r.try_get(1)?,
+                ts: r.try_get(2)?,
+                signature: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
 pub async fn checkpoints(conn: &mut Conn) -> Result<Vec<Checkpoint>> {
     let rows = sqlx::query(
         "SELECT chain_pos, hash, ts, signature FROM audit_checkpoints ORDER BY chain_pos",
