@@ -142,7 +142,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             Some(child)
         }
         None => {
-            println!("Pilotage : binaire parcours-insight absent ; construisez-le avec `cargo build --release -p parcours-insight` (une vingtaine de minutes la première fois), puis relancez la démonstration pour voir les tableaux de bord.");
+            println!("Pilotage : binaire parcours-insight absent ; construisez-le avec `cargo build --release -p parcours-insight` (une douzaine de minutes la première fois), puis relancez la démonstration pour voir les tableaux de bord.");
             None
         }
     };
