@@ -399,6 +399,15 @@ pub async fn add_checkpoint(conn: &mut Conn, c: &Checkpoint) -> Result<()> {
     Ok(())
 }
 
+fn checkpoint_of(r: &AnyRow) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        chain_pos: r.try_get(0)?,
+        hash: r.try_get(1)?,
+        ts: r.try_get(2)?,
+        signature: r.try_get(3)?,
+    })
+}
+
 /// At most `limit` checkpoints after position `pos`, in order.
 pub async fn checkpoints_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<Checkpoint>> {
     let rows = sqlx::query(
@@ -409,16 +418,7 @@ pub async fn checkpoints_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Checkpoint {
-                chain_pos: r.try_get(0)?,
-                hash: r.try_get(1)?,
-                ts: r.try_get(2)?,
-                signature: r.try_get(3)?,
-            })
-        })
-        .collect()
+    rows.iter().map(checkpoint_of).collect()
 }
 
 pub async fn checkpoints(conn: &mut Conn) -> Result<Vec<Checkpoint>> {
@@ -427,14 +427,5 @@ pub async fn checkpoints(conn: &mut Conn) -> Result<Vec<Checkpoint>> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Checkpoint {
-                chain_pos: r.try_get(0)?,
-                hash: r.try_get(1)?,
-                ts: r.try_get(2)?,
-                signature: r.try_get(3)?,
-            })
-        })
-        .collect()
+    rows.iter().map(checkpoint_of).collect()
 }
