@@ -148,18 +148,36 @@ impl App {
         ev: Event<'_>,
         ids: &[&str],
     ) -> Result<()> {
+        q::append(conn, &self.subjects_row(ctx, ev, ids)).await?;
+        Ok(())
+    }
+
+    pub(crate) fn subjects_row(&self, ctx: &Ctx, ev: Event<'_>, ids: &[&str]) -> AuditRow {
         let actor = ctx.actor.audit_name();
         let single = Event {
             subject: ids.first().copied().filter(|_| ids.len() == 1),
-            ..ev.clone()
+            ..ev
         };
         let mut row = self.stamped(ctx, &actor, &single);
         if ids.len() > 1 {
             row.subjects = Some(ids.join(","));
             row.mac = self.entry_mac(&row);
         }
-        q::append(conn, &row).await?;
-        Ok(())
+        row
+    }
+
+    /// The entry of a read whose only write is that entry (a dossier of the actor's own
+    /// caseload, a caseload or list page), written by the store's group commit with those of
+    /// the other requests waiting now: returns once it is durable, or with the error that
+    /// prevented it — then nothing may be shown (issue 20). `ids` as in
+    /// [`App::audit_subjects`]; `ev.subject` is used when `ids` is empty.
+    pub(crate) async fn audit_durable(&self, ctx: &Ctx, ev: Event<'_>, ids: &[&str]) -> Result<()> {
+        let row = if ids.is_empty() {
+            self.stamped(ctx, &ctx.actor.audit_name(), &ev)
+        } else {
+            self.subjects_row(ctx, ev, ids)
+        };
+        Ok(self.store.append_audit_durable(vec![row]).await?)
     }
 
     /// Appends an audit entry on `conn` (inside the caller's transaction).

@@ -89,10 +89,8 @@ impl App {
             .caseload_of(&mut rtx, structure, p.account_id, ctx.now.date_naive())
             .await?;
         drop(rtx);
-        let mut tx = self.store.begin().await?;
         let ids: Vec<&str> = c.lines.iter().map(|l| l.id.as_str()).collect();
-        self.audit_subjects(
-            &mut tx,
+        self.audit_durable(
             ctx,
             Event {
                 action: "jeune.portefeuille",
@@ -104,7 +102,6 @@ impl App {
             &ids,
         )
         .await?;
-        tx.commit().await?;
         Ok(c)
     }
 

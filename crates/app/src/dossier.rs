@@ -47,27 +47,34 @@ pub struct DossierView {
 pub const VIEW_FIELDS: &str =
     "identite,situation,representants_legaux,dispositifs,notes,allocations,tuteurs";
 
+fn view_event(id: &str, structure: i64) -> Event<'_> {
+    Event {
+        action: "jeune.lecture",
+        subject: Some(id),
+        fields: VIEW_FIELDS,
+        outcome: OK,
+        structure_id: Some(structure),
+    }
+}
+
 impl App {
     /// Opens the whole dossier (audited read).
     pub async fn open_dossier(&self, ctx: &Ctx, id: &str) -> Result<DossierView> {
-        // As `App::get_jeune`: authorise, count and audit in a short write transaction, then
-        // read the dossier on a snapshot once the entry is committed (issue 20).
+        // As `App::get_jeune`: a caseload dossier is read on the gate's snapshot and shown once
+        // its entry is durable; any other authorises, counts and audits in a short write
+        // transaction, then is read on a snapshot once the entry is committed (issue 20).
+        if let Some((structure, mut rtx)) = self.free_read(ctx, id, "jeune.lecture").await? {
+            let view = self.load_dossier_view(&mut rtx, id).await?;
+            drop(rtx);
+            self.audit_durable(ctx, view_event(id, structure), &[])
+                .await?;
+            return Ok(view);
+        }
         let mut tx = self.store.begin().await?;
         let structure = self
             .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
             .await?;
-        self.audit(
-            &mut tx,
-            ctx,
-            Event {
-                action: "jeune.lecture",
-                subject: Some(id),
-                fields: VIEW_FIELDS,
-                outcome: OK,
-                structure_id: Some(structure),
-            },
-        )
-        .await?;
+        self.audit(&mut tx, ctx, view_event(id, structure)).await?;
         tx.commit().await?;
         let mut rtx = self.store.read().await?;
         self.load_dossier_view(&mut rtx, id).await

@@ -97,6 +97,10 @@ pub struct SearchPage {
 pub const CANDIDATE_FIELDS: &str = "nom,initiale_prenom,annee_naissance,commune";
 
 /// The fields a summary reveals, as named in the audit log.
+/// What opening a dossier decrypts, as its audit entry names it: every identity column.
+static IDENTITY_FIELDS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| ENCRYPTED_COLUMNS.join(","));
+
 pub const SUMMARY_FIELDS: &str = "nom,prenom,date_naissance,commune";
 
 impl From<&Dossier> for Summary {
@@ -489,8 +493,47 @@ impl App {
         }
     }
 
+    /// The fast path of a read that counts nothing: on a snapshot, the dossier's gate; when the
+    /// dossier is in the actor's structure **and** in her caseload (or reads are not counted),
+    /// its structure and the snapshot, still open for the caller to read the dossier in.
+    /// Otherwise `None`, and the caller takes the write path ([`App::authorise_dossier`] in
+    /// its transaction), which counts, refuses, freezes and audits as ever. A caseload read
+    /// writes only its entry ([`App::audit_durable`]), so it takes no writer's turn of its
+    /// own (issue 20).
+    pub(crate) async fn free_read(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+    ) -> Result<Option<(i64, parcours_store::ReadTx)>> {
+        let scope = self.identity_scope(ctx, action).await?;
+        let Actor::Account(p) = &ctx.actor else {
+            return Ok(None);
+        };
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Ok(None);
+        }
+        let mut rtx = self.store.read().await?;
+        Ok(match self.gate(&mut rtx, ctx, id).await? {
+            Some(g)
+                if g.structure_id == scope
+                    && (g.referent_id == Some(p.account_id) || !self.counting()) =>
+            {
+                Some((g.structure_id, rtx))
+            }
+            _ => None,
+        })
+    }
+
     /// Opens a dossier (audited read).
     pub async fn get_jeune(&self, ctx: &Ctx, id: &str) -> Result<Dossier> {
+        if let Some((structure, mut rtx)) = self.free_read(ctx, id, "jeune.lecture").await? {
+            let row = q::get(&mut rtx, id).await?.ok_or(AppError::NotFound)?;
+            drop(rtx);
+            self.audit_durable(ctx, self.read_event(id, structure), &[])
+                .await?;
+            return self.decrypt_row(&row);
+        }
         // Authorise, count and audit in one short write transaction; read and decrypt after
         // its commit, outside the writer's turn (issue 20). The entry is durable before
         // anything is shown; a dossier deleted in between answers 404 after an entry that
@@ -499,22 +542,22 @@ impl App {
         let structure = self
             .authorise_dossier(&mut tx, ctx, id, "jeune.lecture")
             .await?;
-        self.audit(
-            &mut tx,
-            ctx,
-            Event {
-                action: "jeune.lecture",
-                subject: Some(id),
-                fields: &ENCRYPTED_COLUMNS.join(","),
-                outcome: OK,
-                structure_id: Some(structure),
-            },
-        )
-        .await?;
+        self.audit(&mut tx, ctx, self.read_event(id, structure))
+            .await?;
         tx.commit().await?;
         let mut conn = self.store.acquire().await?;
         let row = q::get(&mut conn, id).await?.ok_or(AppError::NotFound)?;
         self.decrypt_row(&row)
+    }
+
+    fn read_event<'a>(&self, id: &'a str, structure: i64) -> Event<'a> {
+        Event {
+            action: "jeune.lecture",
+            subject: Some(id),
+            fields: &IDENTITY_FIELDS,
+            outcome: OK,
+            structure_id: Some(structure),
+        }
     }
 
     /// Updates a dossier if `version` is still current. Only changed fields are named in the audit.
@@ -599,10 +642,8 @@ impl App {
                 commune: opt(c.get("commune")?),
             });
         }
-        let mut tx = self.store.begin().await?;
         let ids: Vec<&str> = out.iter().map(|s| s.id.as_str()).collect();
-        self.audit_subjects(
-            &mut tx,
+        self.audit_durable(
             ctx,
             Event {
                 action: "jeune.liste",
@@ -614,7 +655,6 @@ impl App {
             &ids,
         )
         .await?;
-        tx.commit().await?;
         Ok((out, total))
     }
 
@@ -631,28 +671,33 @@ impl App {
         // transaction counts what is shown and audits it.
         let mut rtx = self.store.read().await?;
         let found = self.search_in(&mut rtx, structure, query).await?;
-        drop(rtx);
-        let mut tx = self.store.begin().await?;
         let total = found.len();
         let shown: Vec<&Summary> = found.iter().skip(skip).take(SEARCH_PAGE).collect();
         let ids: Vec<&str> = shown.iter().map(|d| d.id.as_str()).collect();
-        let mine = self.count_candidates(&mut tx, ctx, structure, &ids).await?;
-        self.count_search(&mut tx, ctx, structure).await?;
+        // Which candidates shown are in the actor's caseload, on the same snapshot: when all
+        // are (or none is shown), nothing is counted but the search itself (issue 20).
+        let mine = self.in_caseload(&mut rtx, ctx, &ids).await?;
+        drop(rtx);
         // One entry naming the candidates shown (none: an entry with no dossier).
-        self.audit_subjects(
-            &mut tx,
-            ctx,
-            Event {
-                action: "jeune.recherche",
-                subject: None,
-                fields: if ids.is_empty() { "" } else { CANDIDATE_FIELDS },
-                outcome: OK,
-                structure_id: Some(structure),
-            },
-            &ids,
-        )
-        .await?;
-        tx.commit().await?;
+        let entry = Event {
+            action: "jeune.recherche",
+            subject: None,
+            fields: if ids.is_empty() { "" } else { CANDIDATE_FIELDS },
+            outcome: OK,
+            structure_id: Some(structure),
+        };
+        let mine = if mine.len() == ids.len() {
+            self.search_durable(ctx, structure, self.subjects_row(ctx, entry, &ids))
+                .await?;
+            mine
+        } else {
+            let mut tx = self.store.begin().await?;
+            let mine = self.count_candidates(&mut tx, ctx, structure, &ids).await?;
+            self.count_search(&mut tx, ctx, structure).await?;
+            self.audit_subjects(&mut tx, ctx, entry, &ids).await?;
+            tx.commit().await?;
+            mine
+        };
         Ok(SearchPage {
             candidates: shown
                 .into_iter()

@@ -329,7 +329,7 @@ impl App {
         })
     }
 
-    fn counting(&self) -> bool {
+    pub(crate) fn counting(&self) -> bool {
         self.counting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -625,23 +625,67 @@ impl App {
         )
         .await?;
         if n > t.searches {
-            self.signal(Signal::Freeze {
-                account_id: p.account_id,
-                login: p.login.clone(),
-                structure_id: Some(structure),
-                kind: "balayage",
-                evidence: serde_json::json!({
-                    "recherches": n,
-                    "fenetre_secondes": t.searches_window_s,
-                    "seuil": t.searches,
-                })
-                .to_string(),
-                at: now,
-                request_id: ctx.request_id.clone(),
-            });
-            return Err(AppError::Frozen);
+            return Err(self.walk_freeze(ctx, p, structure, n));
         }
         Ok(())
+    }
+
+    /// The `n`-th search of the window, past the threshold: a walk through the structure's
+    /// names. Signals the freeze (written after the request) and returns the refusal.
+    fn walk_freeze(&self, ctx: &Ctx, p: &Principal, structure: i64, n: i64) -> AppError {
+        let t = self.thresholds();
+        self.signal(Signal::Freeze {
+            account_id: p.account_id,
+            login: p.login.clone(),
+            structure_id: Some(structure),
+            kind: "balayage",
+            evidence: serde_json::json!({
+                "recherches": n,
+                "fenetre_secondes": t.searches_window_s,
+                "seuil": t.searches,
+            })
+            .to_string(),
+            at: ctx.now.timestamp(),
+            request_id: ctx.request_id.clone(),
+        });
+        AppError::Frozen
+    }
+
+    /// The write part of a search whose candidates shown are all in the actor's caseload:
+    /// nothing to count but the search itself. Its tally (against the walk threshold, counted
+    /// in turn with the other searches of the batch) and its entry go through the store's
+    /// group commit instead of a transaction of its own ([`App::count_search`] and the entry
+    /// in one, as [`parcours_store::Store::append_counted_durable`] documents); returns once
+    /// both are durable, or refuses and freezes past the threshold with nothing written.
+    pub(crate) async fn search_durable(
+        &self,
+        ctx: &Ctx,
+        structure: i64,
+        entry: parcours_store::audit::AuditRow,
+    ) -> Result<()> {
+        let Actor::Account(p) = &ctx.actor else {
+            return Err(AppError::Forbidden);
+        };
+        if !self.counting() {
+            return Ok(self.store.append_audit_durable(vec![entry]).await?);
+        }
+        let t = self.thresholds();
+        let now = ctx.now.timestamp();
+        let counted = parcours_store::Counted {
+            tally: v::Tally::Searches,
+            account_id: p.account_id,
+            at: now,
+            since: now - t.searches_window_s,
+            limit: t.searches,
+        };
+        match self
+            .store
+            .append_counted_durable(vec![entry], counted)
+            .await?
+        {
+            parcours_store::Verdict::Within(_) => Ok(()),
+            parcours_store::Verdict::Over(n) => Err(self.walk_freeze(ctx, p, structure, n)),
+        }
     }
 
     /// Marks a break-glass use as reviewed (its directeur, or the DPO); audited.

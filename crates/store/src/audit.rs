@@ -126,6 +126,12 @@ pub const ROWS_PER_STATEMENT: usize = 25;
 /// Entries naming one dossier or none: `subjects` is not written here (an entry naming
 /// several goes through [`append`], which also indexes them).
 pub async fn append_many(conn: &mut Conn, entries: &[AuditRow]) -> Result<()> {
+    let refs: Vec<&AuditRow> = entries.iter().collect();
+    append_refs(conn, &refs).await
+}
+
+/// [`append_many`] of borrowed entries (a group commit gathers those of several requests).
+pub async fn append_refs(conn: &mut Conn, entries: &[&AuditRow]) -> Result<()> {
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {

@@ -15,6 +15,8 @@ pub mod companies;
 pub mod dump;
 pub mod events;
 pub mod export_scope;
+mod group_commit;
+pub use group_commit::{Counted, Verdict};
 pub mod jeunes;
 pub mod keyring;
 pub mod nirs;
@@ -36,6 +38,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row};
 
 pub type Conn = sqlx::AnyConnection;
+
+/// A read-only snapshot ([`Store::read`]); dropped, it rolls back.
+pub type ReadTx = sqlx::Transaction<'static, Any>;
 
 /// A transaction of a request or command. It holds a shared guard of the store's write gate,
 /// so that the background sealer (which takes the gate exclusively, and only when it is free)
@@ -79,7 +84,7 @@ pub enum Backend {
     Postgres,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("conflit : la valeur existe déjà ({0})")]
     Conflict(&'static str),
@@ -284,6 +289,8 @@ pub struct Store {
     /// SQLite has one writer: the process's write transactions take their turn here, in the
     /// order they asked (see [`Store::begin_raw`]).
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Audit entries waiting for their group commit ([`Store::append_audit_durable`]).
+    queue: group_commit::SharedQueue,
 }
 
 /// How long a write transaction waits for its turn before the request fails with a clear
@@ -334,6 +341,12 @@ impl Store {
             // A request waits at most this long for a connection: PostgreSQL down means a 503
             // within seconds, not a request hanging for sqlx's default 30 s.
             .acquire_timeout(std::time::Duration::from_secs(5))
+            // A connection is pinged when released (sqlx always does); pinging it again when
+            // handed out is one more round trip to SQLite's connection thread per acquire, and a
+            // local file's connection does not go stale in between. PostgreSQL's may (a
+            // restarted server): there the ping stays, and a dead connection is replaced
+            // before a request meets it (issue 20's outage test).
+            .test_before_acquire(backend == Backend::Postgres)
             // Never hand out a connection that still counts an open transaction. When a disk
             // fills, SQLite rolls the transaction back by itself; sqlx's own ROLLBACK then
             // fails and its depth counter stays at 1, and every later `BEGIN` on that
@@ -369,6 +382,7 @@ impl Store {
             backend,
             gate: std::sync::Arc::new(tokio::sync::RwLock::new(())),
             writer: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            queue: Default::default(),
         })
     }
 
@@ -425,7 +439,7 @@ impl Store {
     /// cases read and decrypt here and keep their write transaction for what must be atomic —
     /// the counted read and its audit entry — so the single SQLite writer is held for
     /// microseconds, not for the decryption of a caseload (issue 20). Dropped, it rolls back.
-    pub async fn read(&self) -> Result<sqlx::Transaction<'static, Any>> {
+    pub async fn read(&self) -> Result<ReadTx> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin().await?,
             Backend::Postgres => self.pool.begin_with("BEGIN READ ONLY").await?,

@@ -368,6 +368,162 @@ async fn rolled_back_write_leaves_nothing() {
     }
 }
 
+fn entry(actor: &str, request: &str, subjects: Option<&str>) -> AuditRow {
+    AuditRow {
+        seq: 0,
+        ts: 7,
+        actor: actor.into(),
+        action: "jeune.lecture".into(),
+        subject: None,
+        fields: "f".into(),
+        request_id: request.into(),
+        outcome: "ok".into(),
+        structure_id: Some(1),
+        mac: vec![3],
+        chain_pos: None,
+        hash: None,
+        session_ref: None,
+        client_ref: None,
+        quarantined: false,
+        subjects: subjects.map(str::to_string),
+    }
+}
+
+/// Group commit (issue 20): many requests append at once; a call that returns `Ok` has its
+/// entry committed — another connection sees it at that moment, and the index of a several-
+/// dossier entry too — and a call whose batch fails returns the error with nothing of that
+/// batch written. The failure is real: a trigger refuses entries of the actor `refus`, so a
+/// good entry gathered in the same batch as a refused one must fail with it, never be shown
+/// as durable while missing.
+#[tokio::test]
+async fn group_commit_answers_ok_only_once_the_entry_is_committed() {
+    for (name, s) in backends().await {
+        let mut c = s.acquire().await.expect("conn");
+        let trigger = if s.backend() == parcours_store::Backend::Postgres {
+            vec![
+                "CREATE FUNCTION refuse_entry() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.actor = 'refus' THEN RAISE EXCEPTION 'refusé'; END IF; RETURN NEW; END $$ \
+                 LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_entry BEFORE INSERT ON audit FOR EACH ROW \
+                 EXECUTE FUNCTION refuse_entry()",
+            ]
+        } else {
+            vec![
+                "CREATE TRIGGER refuse_entry BEFORE INSERT ON audit WHEN NEW.actor = 'refus' \
+                 BEGIN SELECT RAISE(ABORT, 'refusé'); END",
+            ]
+        };
+        for t in trigger {
+            sqlx::query(t).execute(&mut *c).await.expect(&name);
+        }
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let actor = if i % 15 == 7 { "refus" } else { "a" };
+                let subjects = (i % 4 == 0).then(|| format!("x{i},y{i}"));
+                let request = format!("r{i}");
+                let r = s
+                    .append_audit_durable(vec![entry(actor, &request, subjects.as_deref())])
+                    .await;
+                // Looked at from another connection the moment the call returns.
+                let mut other = s.acquire().await.expect("conn");
+                let seen = audit::search(&mut other, Some(actor), 0, i64::MAX, 1000)
+                    .await
+                    .expect("search")
+                    .into_iter()
+                    .any(|e| e.request_id == request);
+                let indexed = match &subjects {
+                    Some(_) => !audit::about_subject(&mut other, &format!("y{i}"))
+                        .await
+                        .expect("about")
+                        .is_empty(),
+                    None => seen,
+                };
+                (i, actor, r.is_ok(), seen, indexed)
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            let (i, actor, answered_ok, seen, indexed) = t.await.expect("task");
+            assert_eq!(
+                answered_ok, seen,
+                "{name}: entry {i} answered {answered_ok}"
+            );
+            assert_eq!(seen, indexed, "{name}: entry {i} without its index");
+            if actor == "refus" {
+                assert!(!answered_ok, "{name}: a refused entry answered ok");
+            }
+            ok += usize::from(answered_ok);
+        }
+        // Every good entry alone in its batch, or with others: at least the good ones of
+        // batches without a refused entry landed, and exactly what answered ok is there.
+        assert!(ok > 0, "{name}: nothing written");
+        let all = audit::search(&mut c, None, 0, i64::MAX, 1000)
+            .await
+            .expect(&name);
+        assert_eq!(all.len(), ok, "{name}");
+        let mut seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
+        seqs.dedup();
+        assert_eq!(seqs.len(), ok, "{name}: one row per entry");
+    }
+}
+
+/// A burst of counted appends (searches against the walk threshold, issue 20): whatever the
+/// batches, exactly `limit` are admitted, with the ranks 1..=limit once each; the others are
+/// refused with nothing of theirs written (no tally row, no entry).
+#[tokio::test]
+async fn group_commit_counts_a_burst_exactly_against_its_limit() {
+    for (name, s) in backends().await {
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let counted = parcours_store::Counted {
+                    tally: vigilance::Tally::Searches,
+                    account_id: 42,
+                    at: 1_000,
+                    since: 500,
+                    limit: 10,
+                };
+                s.append_counted_durable(vec![entry("c", &format!("q{i}"), None)], counted)
+                    .await
+                    .expect("append")
+            }));
+        }
+        let mut within = Vec::new();
+        let mut over = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                parcours_store::Verdict::Within(n) => within.push(n),
+                parcours_store::Verdict::Over(n) => {
+                    assert!(n > 10, "{name}: refused at rank {n}");
+                    over += 1;
+                }
+            }
+        }
+        within.sort_unstable();
+        assert_eq!(within, (1..=10).collect::<Vec<i64>>(), "{name}");
+        assert_eq!(over, 20, "{name}");
+        let mut c = s.acquire().await.expect("conn");
+        assert_eq!(
+            vigilance::tally_since(&mut c, vigilance::Tally::Searches, 42, 500)
+                .await
+                .expect(&name),
+            10,
+            "{name}: the refused left no tally row"
+        );
+        assert_eq!(
+            audit::search(&mut c, Some("c"), 0, i64::MAX, 100)
+                .await
+                .expect(&name)
+                .len(),
+            10,
+            "{name}: the refused left no entry"
+        );
+    }
+}
+
 /// A scheduled job runs on one instance at a time (issue 20): on PostgreSQL a second
 /// `try_job_lock` — another pool, as another process would have — gets nothing until the first
 /// guard is dropped; SQLite (one host's file) always gives the guard.
