@@ -263,6 +263,12 @@ impl App {
     /// The background sealer's step: seals only while no request transaction is open (the
     /// store's gate taken exclusively, if free) — sealing between a request's read and its
     /// write would make that write fail on SQLite. `None`: busy, try again later.
+    /// Folds SQLite's WAL into the database file in the background (every seal ends with it;
+    /// the server calls it each second it does not seal).
+    pub async fn checkpoint(&self) -> Result<()> {
+        Ok(self.store.checkpoint().await?)
+    }
+
     pub async fn seal_when_idle(&self, now: DateTime<Utc>) -> Result<Option<u64>> {
         let Some(_gate) = self.store.try_exclusive() else {
             return Ok(None);
@@ -324,6 +330,8 @@ impl App {
                 break;
             }
         }
+        // The WAL folded into the database here, not in some request's commit (issue 20).
+        self.store.checkpoint().await?;
         Ok(total)
     }
 

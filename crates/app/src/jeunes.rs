@@ -675,7 +675,8 @@ impl App {
         let shown: Vec<&Summary> = found.iter().skip(skip).take(SEARCH_PAGE).collect();
         let ids: Vec<&str> = shown.iter().map(|d| d.id.as_str()).collect();
         // Which candidates shown are in the actor's caseload, on the same snapshot: when all
-        // are (or none is shown), nothing is counted but the search itself (issue 20).
+        // are (or none is shown), or reads are not counted, nothing is counted but the search
+        // itself (issue 20).
         let mine = self.in_caseload(&mut rtx, ctx, &ids).await?;
         drop(rtx);
         // One entry naming the candidates shown (none: an entry with no dossier).
@@ -686,7 +687,7 @@ impl App {
             outcome: OK,
             structure_id: Some(structure),
         };
-        let mine = if mine.len() == ids.len() {
+        let mine = if mine.len() == ids.len() || !self.counting() {
             self.search_durable(ctx, structure, self.subjects_row(ctx, entry, &ids))
                 .await?;
             mine

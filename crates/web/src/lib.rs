@@ -446,6 +446,11 @@ pub async fn serve(
             match res {
                 Ok(None) => {
                     busy += 1;
+                    // No seal this second, but the WAL is still folded in the background
+                    // (SQLite; see `Store::checkpoint`).
+                    if let Err(e) = sealer.checkpoint().await {
+                        tracing::warn!(error = %e, "point de reprise du journal SQLite en échec");
+                    }
                     continue;
                 }
                 Ok(Some(_)) => busy = 0,

@@ -194,6 +194,16 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
         t.searches = i64::MAX / 2;
         app.set_thresholds(t);
     }
+    // As in `parcours serve`, SQLite's WAL is folded into the database in the background each
+    // second, not in a request's commit (issue 20).
+    let store = app.internals().store().clone();
+    let folding = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let _ = store.checkpoint().await;
+        }
+    });
     let mut quota_search = Vec::new();
     let mut quota_open = Vec::new();
     for (i, (structure, id, nom)) in picks.iter().take(a.queries / 2).enumerate() {
@@ -242,6 +252,7 @@ pub async fn search(a: SearchArgs) -> anyhow::Result<()> {
             .push(t.elapsed());
         }
     }
+    folding.abort();
     app.set_read_counting(true);
     println!();
     println!(
