@@ -29,7 +29,8 @@ pub struct AuditRow {
     /// Set by the sealer on a row whose MAC fails: never chained, reported.
     pub quarantined: bool,
     /// The dossiers of an entry about several (a caseload or list page, a search), comma-
-    /// separated, `subject` being then empty; indexed in `audit_subjects` (issue 20).
+    /// separated, `subject` being then empty; indexed in `audit_subjects` through the set the
+    /// entry points to (`subjects_set`, issue 20).
     pub subjects: Option<String>,
 }
 
@@ -74,11 +75,32 @@ fn from_row(r: &AnyRow) -> Result<AuditRow> {
     })
 }
 
+/// The key of a list of dossiers in `audit_subject_sets`: SHA-256 of the list as the entry
+/// holds it, in hex.
+fn subjects_digest(list: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(list.as_bytes()))
+}
+
 /// Appends an entry (seq, chain_pos and hash are ignored) and returns its sequence number.
+///
+/// An entry naming several dossiers points to their set (`subjects_set`): an existing one when
+/// the same list was named before (a caseload page shown again: one statement more, no index
+/// row), otherwise a new set indexed under this entry's seq (issue 20).
 pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
+    let digest = e.subjects.as_deref().map(subjects_digest);
+    let known: Option<i64> = match &digest {
+        Some(d) => sqlx::query("SELECT first_seq FROM audit_subject_sets WHERE digest = $1")
+            .bind(d.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?,
+        None => None,
+    };
     let row = sqlx::query(
-        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, session_ref, client_ref, subjects) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
+        "INSERT INTO audit (ts, actor, action, subject, fields, request_id, outcome, structure_id, mac, session_ref, client_ref, subjects, subjects_set) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
     )
     .bind(e.ts)
     .bind(e.actor.as_str())
@@ -92,25 +114,48 @@ pub async fn append(conn: &mut Conn, e: &AuditRow) -> Result<i64> {
     .bind(e.session_ref.clone())
     .bind(e.client_ref.clone())
     .bind(e.subjects.clone())
+    .bind(known)
     .fetch_one(&mut *conn)
     .await?;
     let seq: i64 = row.try_get(0)?;
-    if let Some(list) = &e.subjects {
-        let ids: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
-        for chunk in ids.chunks(100) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, $1)", i + 2))
-                .collect();
-            let q = format!(
-                "INSERT INTO audit_subjects (subject, seq) VALUES {}",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q)).bind(seq);
-            for id in chunk {
-                query = query.bind(*id);
+    if let (Some(list), Some(d), None) = (&e.subjects, &digest, known) {
+        // A new set: claimed under this entry's seq. On PostgreSQL another transaction may
+        // claim the same list at the same moment; the insert then waits for it and the set
+        // that won is used.
+        sqlx::query(
+            "INSERT INTO audit_subject_sets (digest, first_seq) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(d.as_str())
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+        let set: i64 = sqlx::query("SELECT first_seq FROM audit_subject_sets WHERE digest = $1")
+            .bind(d.as_str())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        if set == seq {
+            let ids: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
+            for chunk in ids.chunks(100) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("(${}, $1)", i + 2))
+                    .collect();
+                let q = format!(
+                    "INSERT INTO audit_subjects (subject, seq) VALUES {}",
+                    values.join(", ")
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(q)).bind(seq);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *conn).await?;
             }
-            query.execute(&mut *conn).await?;
         }
+        sqlx::query("UPDATE audit SET subjects_set = $1 WHERE seq = $2")
+            .bind(set)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(seq)
 }
@@ -252,13 +297,15 @@ pub async fn sealed_after(conn: &mut Conn, pos: i64, limit: i64) -> Result<Vec<A
         .collect()
 }
 
-/// The `(seq, subject)` pairs indexed for these entries, sorted (verification).
+/// The `(seq, subject)` pairs indexed for these entries — the dossiers of the set each points
+/// to — sorted (verification).
 pub async fn indexed_subjects(conn: &mut Conn, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
     for chunk in seqs.chunks(100) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let q = format!(
-            "SELECT seq, subject FROM audit_subjects WHERE seq IN ({})",
+            "SELECT a.seq, s.subject FROM audit a JOIN audit_subjects s ON s.seq = a.subjects_set \
+             WHERE a.seq IN ({})",
             list.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
@@ -362,11 +409,12 @@ pub async fn touching(
 }
 
 /// Every entry about one dossier, in order (an access request's history of consultations):
-/// those naming it alone, and those naming it among others (through `audit_subjects`), each
+/// those naming it alone, and those naming it among others (through the set they point to in
+/// `audit_subjects`), each
 /// returned with `subject` set to it.
 pub async fn about_subject(conn: &mut Conn, subject: &str) -> Result<Vec<AuditRow>> {
     let q = format!(
-        "SELECT {COLS} FROM audit WHERE (subject = $1 OR seq IN (SELECT seq FROM audit_subjects WHERE subject = $1)) \
+        "SELECT {COLS} FROM audit WHERE (subject = $1 OR subjects_set IN (SELECT seq FROM audit_subjects WHERE subject = $1)) \
          AND quarantined = 0 ORDER BY ts, seq"
     );
     sqlx::query(sqlx::AssertSqlSafe(q))

@@ -49,6 +49,7 @@ pub const TABLES: &[&str] = &[
     "enrolment_links",
     "nirs",
     "passkeys",
+    "audit_subject_sets",
 ];
 
 /// One value, typed as the database gave it.

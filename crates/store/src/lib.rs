@@ -210,6 +210,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_sujets",
         include_str!("../migrations/sqlite/0012_audit_sujets.sql"),
     ),
+    (
+        13,
+        "audit_ensembles",
+        include_str!("../migrations/sqlite/0013_audit_ensembles.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -271,6 +276,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "audit_sujets",
         include_str!("../migrations/postgres/0012_audit_sujets.sql"),
+    ),
+    (
+        13,
+        "audit_ensembles",
+        include_str!("../migrations/postgres/0013_audit_ensembles.sql"),
     ),
 ];
 

@@ -8,6 +8,7 @@ use parcours_store::jeunes::{JeuneRow, ENCRYPTED_COLUMNS};
 use parcours_store::{
     accounts, audit, jeunes, keyring, structures, testing, vigilance, Store, StoreError,
 };
+use sqlx::Row as _;
 
 async fn backends() -> Vec<(String, Store)> {
     let mut out = Vec::new();
@@ -466,6 +467,56 @@ async fn group_commit_answers_ok_only_once_the_entry_is_committed() {
         let mut seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
         seqs.dedup();
         assert_eq!(seqs.len(), ok, "{name}: one row per entry");
+    }
+}
+
+/// A list of dossiers named again (a caseload page shown twice) is indexed once: the second
+/// entry points to the first one's set; "who read X" finds both; a different list is a new set
+/// (issue 20).
+#[tokio::test]
+async fn a_list_named_again_is_indexed_once() {
+    for (name, s) in backends().await {
+        let mut c = s.acquire().await.expect("conn");
+        let first = audit::append(&mut c, &entry("p", "r1", Some("d1,d2,d3")))
+            .await
+            .expect(&name);
+        let again = audit::append(&mut c, &entry("p", "r2", Some("d1,d2,d3")))
+            .await
+            .expect(&name);
+        let other = audit::append(&mut c, &entry("p", "r3", Some("d2,d4")))
+            .await
+            .expect(&name);
+        let rows: i64 = sqlx::query("SELECT COUNT(*) FROM audit_subjects")
+            .fetch_one(&mut *c)
+            .await
+            .expect(&name)
+            .try_get(0)
+            .expect(&name);
+        assert_eq!(rows, 5, "{name}: 3 + 2 index rows, not 8");
+        let about = |r: Vec<AuditRow>| r.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(
+            about(audit::about_subject(&mut c, "d1").await.expect(&name)),
+            vec![first, again],
+            "{name}"
+        );
+        assert_eq!(
+            about(audit::about_subject(&mut c, "d2").await.expect(&name)),
+            vec![first, again, other],
+            "{name}"
+        );
+        assert_eq!(
+            audit::indexed_subjects(&mut c, &[again, other])
+                .await
+                .expect(&name),
+            vec![
+                (again, "d1".to_string()),
+                (again, "d2".to_string()),
+                (again, "d3".to_string()),
+                (other, "d2".to_string()),
+                (other, "d4".to_string()),
+            ],
+            "{name}"
+        );
     }
 }
 

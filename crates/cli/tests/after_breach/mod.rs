@@ -331,6 +331,22 @@ async fn one_entry_names_every_dossier_a_search_shows(inst) {
     drop(conn);
     app.seal_audit(chrono::Utc::now()).await.unwrap();
     assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{b}");
+    // An entry pointed away from its set of dossiers (the pointer is derived, not under the
+    // MAC) hides the read as surely as a deleted index line: reported too, then undone.
+    inst.sql(
+        &app,
+        "UPDATE audit SET subjects_set = -subjects_set WHERE subjects IS NOT NULL",
+    )
+    .await;
+    let o = inst.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(3), "{b}: {}", stderr(&o));
+    assert!(stderr(&o).contains("index des dossiers lus"), "{b}: {}", stderr(&o));
+    inst.sql(
+        &app,
+        "UPDATE audit SET subjects_set = -subjects_set WHERE subjects IS NOT NULL",
+    )
+    .await;
+    assert!(inst.ok(&["audit", "verify"]).contains("intact"), "{b}");
     inst.sql(
         &app,
         &format!("DELETE FROM audit_subjects WHERE subject = '{}'", ids[1]),
