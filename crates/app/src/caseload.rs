@@ -165,11 +165,11 @@ impl App {
                 .collect();
         let soon = ymd(today + Days::new(30));
         let month = today.format("%Y-%m").to_string();
-        let decided: HashSet<String> = pq::allowances_in_month(conn, structure, &month)
-            .await?
-            .into_iter()
-            .map(|a| a.jeune_id)
-            .collect();
+        let decided: HashSet<String> =
+            pq::decided_for_referent(conn, structure, account_id, &month)
+                .await?
+                .into_iter()
+                .collect();
         let mut cej_hours_missing = Vec::new();
         let mut ending_soon = Vec::new();
         let mut allowances_to_decide = Vec::new();

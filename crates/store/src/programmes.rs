@@ -332,6 +332,29 @@ pub async fn allowances_in_month(
         .await?)
 }
 
+/// The dossiers of one référent's caseload with an allowance decided for `month` (the
+/// caseload's to-do list): one primary-key probe per dossier of the caseload, not the whole
+/// structure's month — at 25,000 dossiers a structure's month is thousands of rows, read on
+/// every caseload page (issue 20).
+pub async fn decided_for_referent(
+    conn: &mut Conn,
+    structure_id: i64,
+    referent_id: i64,
+    month: &str,
+) -> Result<Vec<String>> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT a.jeune_id FROM jeunes j JOIN allowances a ON a.jeune_id = j.id AND a.month = $3 \
+         WHERE j.structure_id = $1 AND j.referent_id = $2 ORDER BY a.jeune_id",
+    )
+    .bind(structure_id)
+    .bind(referent_id)
+    .bind(month)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 /// Sum of `kind` allowances decided for a jeune in months [from, to) other than `except`.
 pub async fn paid_between(
     conn: &mut Conn,

@@ -954,6 +954,23 @@ async fn daily_work_tables_on_both_backends() {
             1,
             "{name}"
         );
+        // The caseload's decided allowances: the référent's dossiers only (j1 has November's).
+        jeunes::set_referent(&mut c, "j1", Some(42)).await.unwrap();
+        assert_eq!(
+            pq::decided_for_referent(&mut c, a, 42, "2026-11")
+                .await
+                .unwrap(),
+            vec!["j1".to_string()],
+            "{name}"
+        );
+        assert!(pq::decided_for_referent(&mut c, a, 43, "2026-11")
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(pq::decided_for_referent(&mut c, a, 42, "2026-12")
+            .await
+            .unwrap()
+            .is_empty());
 
         jeunes::transfer(&mut c, "j1", b, 1).await.unwrap();
         for t in ["jeunes", "events", "programmes", "cej_weeks", "allowances"] {
